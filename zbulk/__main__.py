@@ -1,0 +1,5 @@
+import sys
+
+from zbulk.cli import main
+
+sys.exit(main())
