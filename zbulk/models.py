@@ -1,0 +1,233 @@
+"""A tolerant model of the bulk write job document.
+
+Every field may be missing, null or of a looser type than documented (counts as
+strings, a module as a string or an object, new keys). Reading never fails: what
+cannot be read becomes ``None``. The document itself is kept untouched in
+``Job.raw`` for ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+FINISHED = frozenset({"COMPLETED", "FAILED", "SKIPPED"})
+
+
+def status_key(status: str | None) -> str:
+    """A key free of spelling: ``IN PROGRESS``, ``INPROGRESS``, ``in_progress`` → ``INPROGRESS``."""
+    if not status:
+        return ""
+    return "".join(ch for ch in status.upper() if ch.isalnum())
+
+
+def is_finished(status: str | None) -> bool:
+    return status_key(status) in FINISHED
+
+
+def text(value: Any) -> str | None:
+    """Any JSON value as display text; objects and arrays as compact JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def integer(value: Any) -> int | None:
+    """A count or index: ints, integral floats and digit strings; anything else is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.lstrip("-").isdigit() and len(stripped) < 30:
+            return int(stripped)
+    return None
+
+
+def boolean(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+@dataclass
+class FieldMapping:
+    api_name: str | None
+    index: int | None
+    format: str | None
+    find_by: str | None
+    module: str | None
+    default_value: str | None
+    parent_column_index: int | None
+
+    @classmethod
+    def read(cls, raw: Any) -> FieldMapping:
+        m = _obj(raw)
+        return cls(
+            api_name=text(m.get("api_name")),
+            index=integer(m.get("index")),
+            format=text(m.get("format")),
+            find_by=text(m.get("find_by")),
+            module=_module_name(m.get("module")),
+            default_value=_default_text(m.get("default_value")),
+            parent_column_index=integer(m.get("parent_column_index")),
+        )
+
+
+@dataclass
+class FileInfo:
+    status: str | None
+    name: str | None
+    added: int | None
+    updated: int | None
+    skipped: int | None
+    total: int | None
+
+    @classmethod
+    def read(cls, raw: Any) -> FileInfo | None:
+        if not isinstance(raw, dict):
+            return None
+        return cls(
+            status=text(raw.get("status")),
+            name=text(raw.get("name")),
+            added=integer(raw.get("added_count")),
+            updated=integer(raw.get("updated_count")),
+            skipped=integer(raw.get("skipped_count")),
+            total=integer(raw.get("total_count")),
+        )
+
+    @property
+    def processed(self) -> int:
+        return sum(max(c, 0) for c in (self.added, self.updated, self.skipped) if c is not None)
+
+    @property
+    def percent(self) -> float | None:
+        """Share of the file processed, 0–100, or None without a usable total."""
+        if not self.total or self.total <= 0:
+            return None
+        return min(100.0, 100.0 * self.processed / self.total)
+
+
+@dataclass
+class Resource:
+    status: str | None
+    code: str | None
+    type: str | None
+    module: str | None
+    module_id: str | None
+    find_by: str | None
+    file: FileInfo | None
+    file_names: list[str]
+    mappings: list[FieldMapping]
+
+    @classmethod
+    def read(cls, raw: Any) -> Resource:
+        r = _obj(raw)
+        module = r.get("module")
+        mappings = [FieldMapping.read(m) for m in _list(r.get("field_mappings"))]
+        return cls(
+            status=text(r.get("status")),
+            code=text(r.get("code")),
+            type=text(r.get("type")),
+            module=_module_name(module),
+            module_id=text(module.get("id")) if isinstance(module, dict) else None,
+            find_by=text(r.get("find_by")),
+            file=FileInfo.read(r.get("file")),
+            file_names=[t for t in map(text, _list(r.get("file_names"))) if t is not None],
+            mappings=sort_mappings(mappings),
+        )
+
+
+@dataclass
+class Job:
+    id: str | None
+    status: str | None
+    operation: str | None
+    created_time: datetime | None
+    created_time_text: str | None
+    created_by_name: str | None
+    created_by_id: str | None
+    callback_url: str | None
+    callback_method: str | None
+    ignore_empty: bool | None
+    character_encoding: str | None
+    result_url: str | None
+    resources: list[Resource]
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def read(cls, raw: dict[str, Any]) -> Job:
+        created_by = _obj(raw.get("created_by"))
+        callback = _obj(raw.get("callback"))
+        return cls(
+            id=text(raw.get("id")),
+            status=text(raw.get("status")),
+            operation=text(raw.get("operation")),
+            created_time=parse_time(raw.get("created_time")),
+            created_time_text=text(raw.get("created_time")),
+            created_by_name=text(created_by.get("name")),
+            created_by_id=text(created_by.get("id")),
+            callback_url=text(callback.get("url")),
+            callback_method=text(callback.get("method")),
+            ignore_empty=boolean(raw.get("ignore_empty")),
+            character_encoding=text(raw.get("character_encoding")),
+            result_url=text(_obj(raw.get("result")).get("download_url")),
+            resources=[Resource.read(r) for r in _list(raw.get("resource"))],
+            raw=raw,
+        )
+
+    @property
+    def finished(self) -> bool:
+        return is_finished(self.status)
+
+
+def sort_mappings(mappings: list[FieldMapping]) -> list[FieldMapping]:
+    """CSV column order (``index``); mappings without an index keep their order, last."""
+    return sorted(mappings, key=lambda m: (m.index is None, m.index if m.index is not None else 0))
+
+
+def _module_name(value: Any) -> str | None:
+    """``"Leads"`` (v2) or ``{"api_name": "Leads", "id": …}`` (v2.1 on)."""
+    if isinstance(value, dict):
+        return text(value.get("api_name")) or text(value.get("name")) or text(value.get("id"))
+    return text(value)
+
+
+def _default_text(value: Any) -> str | None:
+    """``{"value": x}`` → ``x``; ``{"name": n}`` → ``n``; other shapes as compact JSON."""
+    if isinstance(value, dict) and len(value) == 1:
+        key, inner = next(iter(value.items()))
+        if key in ("value", "name") and not isinstance(inner, dict | list):
+            return text(inner)
+    return text(value)
