@@ -1,0 +1,147 @@
+"""Everything that reaches the terminal goes through here.
+
+Consoles are built per run (never at import), one for stdout (results only) and
+one for stderr (progress, warnings, errors). rich decides colour from the
+terminal and honours ``NO_COLOR``; text from the API is made safe with
+``safe()`` and handed to rich as ``Text``, so neither markup nor escape
+sequences in the data are ever interpreted. ``--json`` output bypasses rich.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import IO, TYPE_CHECKING
+
+from zbulk.errors import ZbulkError
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.text import Text
+
+    from zbulk.client import Fetched
+
+# C0 controls, DEL, C1 controls (CSI and friends), and the bidi controls that can
+# make text appear in another order than it is stored.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# In JSON text the same characters can only stand inside strings: escape them there.
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_JSON_SPACE = re.compile(r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+', re.S)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch in _NAMED:
+        return _NAMED[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(value: str) -> str:
+    """``value`` with every control character written out visibly (``\\x1b``, ``\\n``)."""
+    return _UNSAFE.sub(_escape, value) if _UNSAFE.search(value) else value
+
+
+def json_line(fetched: Fetched) -> str:
+    """The document as one compact line of JSON, every key and value as the API sent it.
+
+    Characters a terminal could act on are written as ``\\u`` escapes, which any JSON
+    reader decodes back to the same string.
+    """
+    try:
+        line = json.dumps(fetched.doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        # A number too large for a float (1e999): keep the original spelling by
+        # compacting the text the API sent instead of re-encoding the parsed value.
+        text = fetched.raw.decode("utf-8", errors="replace")
+        line = _JSON_SPACE.sub(lambda m: m.group(1) or "", text)
+        line = re.sub("[\x00-\x1f]", lambda m: f"\\u{ord(m.group()):04x}", line)
+    if _UNSAFE_IN_JSON.search(line):
+        line = _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+    return line
+
+
+class Output:
+    """The two consoles of one run, and the ways to write to them."""
+
+    def __init__(
+        self,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+        *,
+        force_terminal: bool | None = None,
+        width: int | None = None,
+    ) -> None:
+        self._stdout = stdout if stdout is not None else sys.stdout
+        self._stderr = stderr if stderr is not None else sys.stderr
+        self._force_terminal = force_terminal
+        self._width = width
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    def _console(self, file: IO[str]) -> Console:
+        from rich.console import Console
+
+        return Console(
+            file=file,
+            force_terminal=self._force_terminal,
+            width=self._width,
+            highlight=False,
+            markup=False,
+            emoji=False,
+            soft_wrap=False,
+        )
+
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            self._out = self._console(self._stdout)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            self._err = self._console(self._stderr)
+        return self._err
+
+    def print(self, *renderables: RenderableType) -> None:
+        self.out.print(*renderables)
+
+    def write_line(self, line: str) -> None:
+        """A line of machine output on stdout, untouched by rich."""
+        self._stdout.write(line + "\n")
+        self._stdout.flush()
+
+    def json(self, fetched: Fetched) -> None:
+        self.write_line(json_line(fetched))
+
+    def log(self, message: str) -> None:
+        """A ``-v`` line on stderr."""
+        self.err.print(_styled("zbulk: ", "dim") + _plain(message), soft_wrap=True)
+
+    def warn(self, message: str) -> None:
+        self.err.print(_styled("warning: ", "yellow bold") + _plain(message), soft_wrap=True)
+
+    def note(self, message: str) -> None:
+        self.err.print(_plain(message), style="dim", soft_wrap=True)
+
+    def error(self, exc: ZbulkError) -> int:
+        """Say what went wrong and what to try next; return the exit code."""
+        self.err.print(_styled("error: ", "red bold") + _plain(exc.message), soft_wrap=True)
+        if exc.hint:
+            self.err.print(_styled("hint: ", "cyan") + _plain(exc.hint), soft_wrap=True)
+        return int(exc.exit_code)
+
+
+def _plain(value: str) -> Text:
+    from rich.text import Text
+
+    return Text(safe(value))
+
+
+def _styled(value: str, style: str) -> Text:
+    from rich.text import Text
+
+    return Text(value, style=style)

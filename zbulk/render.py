@@ -1,0 +1,252 @@
+"""The human view of a job, as rich renderables. Prints nothing itself.
+
+Every string that came from the API goes through ``cell()``: made safe and
+wrapped in ``Text`` so that ``[red]`` stays ``[red]`` and ``\\x1b[2J`` is shown,
+not obeyed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from rich.cells import cell_len, chop_cells, set_cell_size
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+from zbulk.models import FieldMapping, FileInfo, Job, Resource, status_key
+from zbulk.output import safe
+
+MISSING = Text("—", style="dim")
+BOLD = Style(bold=True)
+DIM = Style(dim=True)
+_STATUS_STYLES = {
+    "COMPLETED": "bold green",
+    "FAILED": "bold red",
+    "SKIPPED": "bold yellow",
+    "INPROGRESS": "bold cyan",
+    "ADDED": "bold blue",
+}
+
+
+def cell(value: str | None, style: str = "") -> Text:
+    if value is None or value == "":
+        return MISSING.copy()
+    return Text(safe(value), style=style)
+
+
+def status_text(status: str | None) -> Text:
+    return cell(status, _STATUS_STYLES.get(status_key(status), "bold magenta"))
+
+
+def relative(then: datetime, now: datetime) -> str:
+    seconds = (now - then).total_seconds()
+    ago = seconds >= 0
+    seconds = abs(seconds)
+    for size, unit in (
+        (365 * 86400, "year"),
+        (30 * 86400, "month"),
+        (86400, "day"),
+        (3600, "hour"),
+        (60, "minute"),
+    ):
+        if seconds >= size:
+            n = int(seconds // size)
+            phrase = f"{n} {unit}{'s' if n != 1 else ''}"
+            return f"{phrase} ago" if ago else f"in {phrase}"
+    return "just now"
+
+
+def local_time(then: datetime, now: datetime) -> str:
+    local = then.astimezone()
+    zone = local.strftime("%Z") or local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {zone} ({relative(then, now)})"
+
+
+class Fields:
+    """Label/value lines, labels aligned; no trailing padding, long values wrap."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, Text]] = []
+
+    def add_row(self, label: str, value: Text) -> None:
+        self.rows.append((label, value))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max((len(label) for label, _ in self.rows), default=0) + 2
+        for label, value in self.rows:
+            line = Text(label.ljust(width), style="dim") + value
+            line.end = "\n"
+            yield line
+
+
+def _fields() -> Fields:
+    return Fields()
+
+
+def summary(job: Job, now: datetime) -> Fields:
+    grid = _fields()
+    grid.add_row("Operation", cell(job.operation))
+    grid.add_row("Status", status_text(job.status))
+    by = job.created_by_name
+    if job.created_by_id:
+        by = f"{by} ({job.created_by_id})" if by else job.created_by_id
+    grid.add_row("Created by", cell(by))
+    if job.created_time is not None:
+        grid.add_row("Created", Text(local_time(job.created_time, now)))
+    else:
+        grid.add_row("Created", cell(job.created_time_text))
+    callback = " ".join(p for p in ((job.callback_method or "").upper(), job.callback_url) if p)
+    grid.add_row("Callback", cell(callback or None))
+    ignore = None if job.ignore_empty is None else ("yes" if job.ignore_empty else "no")
+    grid.add_row("Ignore empty", cell(ignore))
+    grid.add_row("Encoding", cell(job.character_encoding))
+    grid.add_row("Result", cell(job.result_url))
+    return grid
+
+
+def counts(file: FileInfo) -> Text:
+    out = Text()
+    parts = (
+        ("added", file.added, "green"),
+        ("updated", file.updated, "cyan"),
+        ("skipped", file.skipped, "yellow"),
+        ("total", file.total, "bold"),
+    )
+    for i, (label, value, style) in enumerate(parts):
+        if i:
+            out.append(" · ", style="dim")
+        out.append(f"{label} ")
+        out.append(
+            "—" if value is None else f"{value:,}", style=style if value is not None else "dim"
+        )
+    return out
+
+
+def progress(file: FileInfo) -> Text:
+    percent = file.percent
+    if percent is None:
+        return MISSING.copy()
+    width = 20
+    filled = round(width * percent / 100)
+    bar = Text("█" * filled, style="green") + Text("░" * (width - filled), style="dim")
+    return bar + Text(f" {file.processed:,}/{file.total:,} ({percent:.0f}% done)")
+
+
+class MappingTable:
+    """The field mappings as a table, in CSV column order.
+
+    Written by hand rather than with ``rich.table.Table``: a job can carry tens of
+    thousands of mappings and this renders them about a hundred times faster. Cells
+    wider than the terminal allows are folded onto more lines, never cut.
+    """
+
+    HEADERS = ("Column", "Field", "Format", "Find by", "Module", "Default")
+    GAP = "  "
+
+    def __init__(self, mappings: list[FieldMapping]) -> None:
+        self.rows = [
+            (
+                "" if m.index is None else str(m.index),
+                safe(m.api_name or ""),
+                safe(m.format or ""),
+                safe(m.find_by or ""),
+                safe(m.module or ""),
+                safe(m.default_value or ""),
+            )
+            for m in mappings
+        ]
+
+    def _widths(self, available: int) -> list[int]:
+        widths = [cell_len(h) for h in self.HEADERS]
+        for row in self.rows:
+            for i, value in enumerate(row):
+                if len(value) > widths[i] or not value.isascii():
+                    widths[i] = max(widths[i], cell_len(value))
+        available -= len(self.GAP) * (len(widths) - 1)
+        while sum(widths) > available:
+            widest = max(range(1, len(widths)), key=lambda i: widths[i])
+            if widths[widest] <= 8:
+                break
+            widths[widest] -= 1
+        return widths
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        widths = self._widths(options.max_width)
+        title = Text(f"Field mappings ({len(self.rows)})", style="bold")
+        yield title
+        yield from self._line(self.HEADERS, widths, BOLD, BOLD)
+        rule = sum(widths) + len(self.GAP) * (len(widths) - 1)
+        yield Segment(("-" if options.ascii_only else "─") * rule, DIM)
+        yield Segment.line()
+        for row in self.rows:
+            yield from self._line(row, widths, None, BOLD)
+
+    def _line(
+        self, row: tuple[str, ...], widths: list[int], style: Style | None, name: Style | None
+    ) -> Iterator[Segment]:
+        gap = self.GAP
+        if all(cell_len(v) <= w for v, w in zip(row, widths, strict=True)):
+            lines = [row]
+        else:
+            chunks = [chop_cells(v, w) or [""] for v, w in zip(row, widths, strict=True)]
+            height = max(len(c) for c in chunks)
+            lines = [tuple(c[n] if n < len(c) else "" for c in chunks) for n in range(height)]
+        for parts in lines:
+            rest = gap.join(set_cell_size(v, w) for v, w in zip(parts[2:], widths[2:], strict=True))
+            rest = rest.rstrip()
+            if rest:
+                yield Segment(parts[0].rjust(widths[0]) + gap, style)
+                yield Segment(set_cell_size(parts[1], widths[1]), name)
+                yield Segment(gap + rest, style)
+            else:
+                yield Segment(parts[0].rjust(widths[0]) + gap, style)
+                yield Segment(parts[1], name)
+            yield Segment.line()
+
+
+def resource_view(resource: Resource, number: int, of: int) -> RenderableType:
+    title = Text(f"Resource {number}/{of}", style="bold") + Text("  ")
+    title.append_text(cell(resource.module, "bold"))
+    if resource.module_id:
+        title.append(f" ({safe(resource.module_id)})", style="dim")
+    title.append("  ")
+    title.append_text(status_text(resource.status))
+    grid = _fields()
+    if resource.code and status_key(resource.code) != status_key(resource.status):
+        grid.add_row("Code", cell(resource.code))
+    file = resource.file
+    name = file.name if file and file.name else ", ".join(resource.file_names) or None
+    grid.add_row("File", cell(name))
+    if file is not None:
+        if file.status and status_key(file.status) != status_key(resource.status):
+            grid.add_row("File status", status_text(file.status))
+        grid.add_row("Counts", counts(file))
+        grid.add_row("Progress", progress(file))
+    else:
+        grid.add_row("Counts", Text("not counted yet", style="dim"))
+    if resource.find_by:
+        grid.add_row("Find by", cell(resource.find_by))
+    parts: list[RenderableType] = [Text(), title, grid]
+    if resource.mappings:
+        parts.append(MappingTable(resource.mappings))
+    else:
+        parts.append(Text("No field mappings", style="dim"))
+    return Group(*parts)
+
+
+def job_view(job: Job, now: datetime | None = None) -> Iterator[RenderableType]:
+    """The renderables of one job, top to bottom (a generator: large jobs print as they go)."""
+    now = now or datetime.now(UTC)
+    header = (
+        Text("Job ", style="bold") + cell(job.id, "bold") + Text("  ") + status_text(job.status)
+    )
+    yield header
+    yield summary(job, now)
+    total = len(job.resources)
+    if not total:
+        yield Text("\nNo resources", style="dim")
+    for number, resource in enumerate(job.resources, 1):
+        yield resource_view(resource, number, total)
