@@ -65,3 +65,21 @@ class ApiError(ZbulkError):
         super().__init__(message, hint)
         self.status = status
         self.code = code
+
+
+class Interrupted(ZbulkError):
+    """Ctrl-C. Nothing zbulk does changes a job, so jobs at Zoho keep running."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self) -> None:
+        super().__init__("interrupted: nothing was changed at Zoho; bulk jobs there keep running")
+
+
+class OutputClosed(ZbulkError):
+    """The reader of stdout went away (``zbulk … | head -1``)."""
+
+    exit_code = ExitCode.BROKEN_PIPE
+
+    def __init__(self) -> None:
+        super().__init__("stdout was closed")

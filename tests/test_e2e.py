@@ -1,0 +1,207 @@
+"""The installed ``zbulk`` script in a subprocess, on a pipe and on a pseudo-terminal."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from zbulk.sandbox import DEMO_JOBS, Fault
+
+pytestmark = pytest.mark.e2e
+
+SCRIPT = Path(sys.executable).parent / "zbulk"
+COLOUR = re.compile(r"\x1b\[[0-9;]*3[0-9](;[0-9]+)*m|\x1b\[[0-9;]*;3[0-9]m")
+
+
+@pytest.fixture
+def proc_env(sandbox, tmp_path) -> dict[str, str]:
+    assert SCRIPT.exists(), f"install zbulk first (pip install -e .): {SCRIPT} is missing"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ZBULK_") and k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")
+    }
+    env.update(
+        ZBULK_API_DOMAIN=sandbox.url,
+        ZBULK_TOKEN=sandbox.token,
+        ZBULK_CONFIG_DIR=str(tmp_path / "config"),
+        TERM="xterm-256color",
+        TZ="UTC",
+    )
+    return env
+
+
+def run_pipe(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def run_pty(
+    args: list[str],
+    env: dict[str, str],
+    *,
+    interrupt_after: float | None = None,
+    timeout: float = 60,
+) -> tuple[int, str]:
+    """Run with stdin, stdout and stderr on a fresh pseudo-terminal 120×40."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    proc = subprocess.Popen(
+        [str(SCRIPT), *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+        start_new_session=True,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    started = time.monotonic()
+    interrupted = False
+    try:
+        while True:
+            if (
+                interrupt_after is not None
+                and not interrupted
+                and time.monotonic() - started > interrupt_after
+            ):
+                os.killpg(proc.pid, signal.SIGINT)
+                interrupted = True
+            if time.monotonic() - started > timeout:
+                proc.kill()
+                raise AssertionError("timed out: " + b"".join(chunks).decode(errors="replace"))
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the other side closed
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif proc.poll() is not None:
+                continue
+    finally:
+        os.close(master)
+    return proc.wait(timeout=10), b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def test_pipe_gets_plain_text(proc_env) -> None:
+    r = run_pipe(["job", "show", DEMO_JOBS["upsert"]], proc_env)
+    assert r.returncode == 0, r.stderr
+    assert "Field mappings" in r.stdout
+    assert "\x1b" not in r.stdout and "\r" not in r.stdout
+    assert r.stderr == ""
+
+
+def test_pty_gets_colour(proc_env) -> None:
+    code, text = run_pty(["job", "show", DEMO_JOBS["upsert"]], proc_env)
+    assert code == 0, text
+    assert COLOUR.search(text), text[:500]
+    assert "Field mappings" in text
+
+
+def test_pty_honours_no_color(proc_env) -> None:
+    code, text = run_pty(["job", "show", DEMO_JOBS["upsert"]], dict(proc_env, NO_COLOR="1"))
+    assert code == 0
+    assert not COLOUR.search(text)
+
+
+def test_json_on_a_pty_is_still_plain(proc_env) -> None:
+    code, text = run_pty(["job", "show", "--json", DEMO_JOBS["upsert"]], proc_env)
+    assert code == 0
+    assert "\x1b" not in text
+    assert json.loads(text.strip())["id"] == DEMO_JOBS["upsert"]
+
+
+def test_json_pipe(proc_env) -> None:
+    ids = [DEMO_JOBS["completed"], DEMO_JOBS["upsert"]]
+    r = run_pipe(["job", "show", "--json", *ids], proc_env)
+    assert r.returncode == 0
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == ids
+
+
+def test_errors_on_stderr_with_exit_codes(proc_env) -> None:
+    r = run_pipe(["job", "show", "4150868000000000001"], proc_env)
+    assert r.returncode == 4 and r.stdout == ""
+    assert "error:" in r.stderr and "Traceback" not in r.stderr
+    r = run_pipe(["job", "show", "abc"], proc_env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    r = run_pipe(["job", "show", "1"], dict(proc_env, ZBULK_TOKEN="nope"))
+    assert r.returncode == 3 and "nope" not in r.stderr
+
+
+def test_python_dash_m(proc_env) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "zbulk", "--version"],
+        capture_output=True,
+        text=True,
+        env=proc_env,
+        timeout=60,
+    )
+    assert r.returncode == 0 and r.stdout.startswith("zbulk ")
+
+
+def test_ctrl_c_exits_130_without_traceback(proc_env, sandbox) -> None:
+    sandbox.add_fault(Fault("stall", delay=20.0))
+    code, text = run_pty(["job", "show", DEMO_JOBS["upsert"]], proc_env, interrupt_after=1.5)
+    assert code == 130, text
+    assert "interrupted" in text and "keep running" in text
+    assert "Traceback" not in text
+
+
+def test_broken_pipe_is_quiet(proc_env, sandbox) -> None:
+    ids = [DEMO_JOBS["upsert"]] * 200
+    script = f"{SCRIPT} job show --json {' '.join(ids)} | head -c 100 >/dev/null"
+    r = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", script],
+        env=proc_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr
+    assert r.returncode in (0, 141)
+
+
+def test_sandbox_command_serves_until_interrupted(proc_env) -> None:
+    proc = subprocess.Popen(
+        [str(SCRIPT), "sandbox", "--port", "0", "--token", "tok"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=proc_env,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", line).group()  # type: ignore[union-attr]
+        env = dict(proc_env, ZBULK_API_DOMAIN=url, ZBULK_TOKEN="tok")
+        r = run_pipe(["job", "show", "--json", DEMO_JOBS["completed"]], env)
+        assert r.returncode == 0 and json.loads(r.stdout)["status"] == "COMPLETED"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "ZBULK_TOKEN=tok" in out and "Traceback" not in err

@@ -1,0 +1,1 @@
+"""The command modules: parse arguments, call the core, hand results to the renderer."""

@@ -1,0 +1,157 @@
+"""``zbulk sandbox`` (a Zoho-compatible API on loopback) and ``zbulk demo`` (a tour of it)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from zbulk.output import Output
+
+DEFAULT_PORT = 8790
+
+
+def sandbox(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option("--host", help="Loopback address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = DEFAULT_PORT,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            help="Access token the sandbox accepts (default: a random one).",
+            show_default=False,
+        ),
+    ] = None,
+    job_duration: Annotated[
+        float,
+        typer.Option(
+            "--job-duration",
+            min=0.1,
+            metavar="S",
+            help="Seconds a demo job takes from ADDED to its end.",
+        ),
+    ] = 60.0,
+) -> int:
+    """Run the built-in Zoho-compatible bulk write API on loopback, with demo jobs."""
+    from zbulk.config import is_loopback_host
+    from zbulk.errors import UsageError
+    from zbulk.sandbox import Sandbox
+
+    if not is_loopback_host(host):
+        raise UsageError(
+            f"the sandbox listens on loopback only, not {host!r}",
+            hint="use --host 127.0.0.1, ::1 or localhost",
+        )
+    out: Output = ctx.find_root().obj.output
+    try:
+        server = Sandbox(host=host, port=port, token=token, job_duration=job_duration).bind()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="pick another --port (0 picks a free one)",
+        ) from None
+    _announce(out, server.url, server.token, server.jobs)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        out.note("sandbox stopped")
+    finally:
+        server.stop()
+    return 0
+
+
+def _announce(out: Output, url: str, token: str, jobs: list[str]) -> None:
+    from rich.text import Text
+
+    out.print(Text(f"zbulk sandbox listening on {url}  (Ctrl-C to stop)", style="bold"))
+    out.print(Text("\nPoint zbulk at it in another shell:\n"))
+    out.print(Text(f"  export ZBULK_API_DOMAIN={url}"))
+    out.print(Text(f"  export ZBULK_TOKEN={token}"))
+    out.print(Text("\nJobs:"))
+    for job_id in jobs:
+        out.print(Text(f"  zbulk job show {job_id}"))
+    out.out.file.flush()
+
+
+class _FastForward:
+    """A monotonic clock the demo can move ahead, so jobs are mid-way when shown."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.ahead
+
+
+def demo(ctx: typer.Context) -> int:
+    """A tour of zbulk against an in-process sandbox; needs no account or network."""
+    from rich.text import Text
+
+    from zbulk.client import ZohoClient
+    from zbulk.commands.job import show_jobs
+    from zbulk.config import Settings
+    from zbulk.credentials import StaticToken
+    from zbulk.errors import NotFoundError
+    from zbulk.sandbox import DEMO_JOBS, Sandbox
+
+    app_ctx = ctx.find_root().obj
+    out: Output = app_ctx.output
+    clock = _FastForward()
+    with Sandbox(job_duration=60.0, clock=clock) as server:
+        settings = Settings(api_domain=server.url, request_timeout=10.0, verbose=app_ctx.verbose)
+        tokens = StaticToken(server.token, "the demo sandbox")
+        with ZohoClient(settings, tokens, log=out.log if app_ctx.verbose else None) as client:
+
+            def step(title: str, command: str) -> None:
+                out.print(Text(f"\n# {title}", style="bold"))
+                out.print(Text(f"$ {command}\n", style="cyan"))
+
+            out.print(
+                Text(
+                    "zbulk demo: a tour against the built-in sandbox "
+                    f"({server.url}); no account, no network.",
+                    style="bold",
+                )
+            )
+            done = DEMO_JOBS["recorded_v21"]
+            step(
+                "A finished import: summary, counts and field mappings in CSV column order",
+                f"zbulk job show {done}",
+            )
+            show_jobs(client, out, [done], as_json=False)
+
+            clock.ahead = 25.0
+            running = DEMO_JOBS["upsert"]
+            step("An upsert into three modules, 40% through", f"zbulk job show {running}")
+            show_jobs(client, out, [running], as_json=False)
+
+            recorded = DEMO_JOBS["recorded_v2"]
+            step(
+                "Scripts get the document exactly as Zoho sent it, one line per job",
+                f"zbulk job show --json {recorded}",
+            )
+            show_jobs(client, out, [recorded], as_json=True)
+
+            step(
+                "Mistakes get a clear message and an exit code scripts can trust",
+                "zbulk job show 1234567890",
+            )
+            try:
+                show_jobs(client, out, ["1234567890"], as_json=False)
+            except NotFoundError as exc:
+                code = out.error(exc)
+                out.print(Text(f"(exit status {code})", style="dim"))
+
+    out.print(Text("\n# Try it yourself", style="bold"))
+    out.print(Text("$ zbulk sandbox            # in one shell: prints the two exports below"))
+    out.print(Text("$ export ZBULK_API_DOMAIN=http://127.0.0.1:8790 ZBULK_TOKEN=<printed token>"))
+    out.print(Text(f"$ zbulk job show {DEMO_JOBS['upsert']}"))
+    out.print(Text("\nAgainst Zoho: export ZBULK_TOKEN=<access token with ZohoCRM.bulk.ALL>"))
+    return 0

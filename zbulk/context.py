@@ -1,0 +1,57 @@
+"""What the root command's global options leave for subcommands.
+
+Settings and consoles are resolved on first use, so ``--help`` and usage
+errors never read config files or build consoles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zbulk.client import ZohoClient
+    from zbulk.config import Settings
+    from zbulk.output import Output
+
+
+@dataclass
+class AppContext:
+    profile: str | None = None
+    api_domain: str | None = None
+    api_version: str | None = None
+    request_timeout: float | None = None
+    verbose: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+    _output: Output | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from zbulk.config import resolve
+
+            self._settings = resolve(
+                profile=self.profile,
+                api_domain=self.api_domain,
+                api_version=self.api_version,
+                request_timeout=self.request_timeout,
+                verbose=self.verbose,
+            )
+        return self._settings
+
+    @property
+    def output(self) -> Output:
+        if self._output is None:
+            from zbulk.output import Output
+
+            self._output = Output()
+        return self._output
+
+    def client(self) -> ZohoClient:
+        """A client for the resolved settings and the profile's credentials."""
+        from zbulk.client import ZohoClient
+        from zbulk.credentials import token_source
+
+        settings = self.settings
+        log = self.output.log if settings.verbose else None
+        return ZohoClient(settings, token_source(settings.profile), log=log)
