@@ -1,0 +1,344 @@
+"""The sandbox's jobs: documents put by tests, two recorded Zoho answers (served as recorded
+for any version), and demo jobs that move with time, shaped by the version asked: ``v2`` says
+``INPROGRESS`` and gives the module as a string; ``v2.1``+ says ``IN PROGRESS``, gives the module
+as an object and a ``character_encoding``; ``v8`` adds ``file_id``, ``file_names``, ``find_by``
+and ``ignore_empty`` to resources and ``parent_column_index`` to mappings.
+
+A demo job is ADDED (no counts) for its first ``ADDED_SHARE``, then processes its resources one
+after another, counts growing linearly, and ends COMPLETED; the failing one stops part way,
+FAILED, and skips the resources after it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import re
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+Doc = dict[str, Any]
+Answer = tuple[int, bytes, str, dict[str, str]]
+
+ADDED_SHARE = 0.1
+ORG_TZ = timezone(timedelta(hours=5, minutes=30))  # Zoho answers in the org's offset
+_VERSION_RE = re.compile(r"v(\d+)(?:\.(\d+))?")
+_CREATED_BY = {"id": "4150868000000225013", "name": "Patricia Boyle"}
+_CALLBACK = {"url": "https://hooks.example.com/zoho/bulk-write", "method": "post"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Mapping:
+    api_name: str
+    index: int
+    format: str | None = None
+    find_by: str | None = None
+    module: str | None = None
+    default_value: Doc | None = None
+
+    def render(self, v8: bool) -> Doc:
+        doc = dataclasses.asdict(self)  # a deep copy, keys in Zoho's order
+        if v8:
+            doc["parent_column_index"] = None
+        return doc
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    module: str
+    module_id: str
+    file_id: str
+    file_name: str
+    added: int
+    updated: int
+    skipped: int
+    mappings: tuple[Mapping, ...]  # in the (shuffled) order Zoho answers with
+    find_by: str | None = None
+
+    @property
+    def total(self) -> int:
+        return self.added + self.updated + self.skipped
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoJob:
+    id: str
+    operation: str
+    resources: tuple[Resource, ...]
+    created_ago: float  # seconds before the sandbox's start
+    span: float = 1.0  # share of job_duration the job takes to finish
+    fail_at: float | None = None  # share of its records processed when it fails
+    done_at_start: bool = False
+    callback: bool = True
+
+    @property
+    def total(self) -> int:
+        return sum(r.total for r in self.resources)
+
+
+def _m(api_name: str, index: int, **extra: Any) -> Mapping:
+    return Mapping(api_name, index, **extra)
+
+
+_LEADS, _CONTACTS, _ACCOUNTS = "4150868000000002175", "4150868000000002179", "4150868000000002177"
+_DEALS, _TASKS = "4150868000000002181", "4150868000000002193"
+
+# fmt: off
+DEMO: tuple[DemoJob, ...] = (
+    DemoJob("4150868000006801001", "upsert", created_ago=4, resources=(
+        Resource("Leads", _LEADS, "4150868000006800101", "leads.csv", 780, 400, 20, (
+            _m("Phone", 3), _m("Last_Name", 0), _m("Lead_Source", 4), _m("Email", 2),
+            _m("Company", 1)), find_by="Email"),
+        Resource("Contacts", _CONTACTS, "4150868000006800102", "contacts.csv", 500, 288, 12, (
+            _m("Account_Name", 3, find_by="Account_Name", module="Accounts",
+               default_value={"name": "Zylker Inc."}),
+            _m("First_Name", 1), _m("Mailing_City", 4), _m("Last_Name", 0), _m("Email", 2)),
+            find_by="Email"),
+        Resource("Accounts", _ACCOUNTS, "4150868000006800103", "accounts.csv", 90, 57, 3, (
+            _m("Industry", 1), _m("Phone", 3), _m("Account_Name", 0), _m("Website", 2)),
+            find_by="Account_Name"),
+    )),
+    DemoJob("4150868000006801002", "insert", created_ago=3, callback=False, resources=(
+        Resource("Leads", _LEADS, "4150868000006800104", "leads_2024_q3.csv", 24874, 0, 126, (
+            _m("Owner", 6, find_by="email", module="users"), _m("Email", 3), _m("Last_Name", 0),
+            _m("Lead_Status", 5), _m("Company", 2), _m("First_Name", 1), _m("Phone", 4))),
+    )),
+    DemoJob("4150868000006801003", "update", created_ago=2, fail_at=0.5, resources=(
+        Resource("Deals", _DEALS, "4150868000006800105", "deals_update.csv", 0, 2700, 300, (
+            _m("Amount", 1), _m("id", 0), _m("Stage", 2)), find_by="id"),
+        Resource("Tasks", _TASKS, "4150868000006800106", "tasks_update.csv", 0, 1150, 50, (
+            _m("Status", 1), _m("Due_Date", 2, format="MM/dd/yyyy"), _m("id", 0)),
+            find_by="id"),
+    )),
+    DemoJob("4150868000006801004", "insert", created_ago=26 * 3600, done_at_start=True,
+            resources=(
+        Resource("Accounts", _ACCOUNTS, "4150868000006800107", "accounts_import.csv", 528, 0,
+                 12, (_m("Billing_City", 2), _m("Account_Name", 0), _m("Annual_Revenue", 3),
+                      _m("Account_Type", 1))),
+    )),
+    DemoJob("4150868000006801005", "insert", created_ago=5, span=0.5, resources=(
+        Resource("Deals", _DEALS, "4150868000006800108", "deals.csv", 2460, 0, 40, (
+            _m("Stage", 3, default_value={"value": "Qualification"}), _m("Deal_Name", 0),
+            _m("Account_Name", 5, find_by="Account_Name", module="Accounts"),
+            _m("Closing_Date", 1, format="yyyy-MM-dd"),
+            _m("Pipeline", 4, default_value={"value": "Standard"}), _m("Amount", 2))),
+    )),
+)
+# fmt: on
+
+
+def _mapping_doc(api_name: str, index: int, fmt: str | None = None) -> Doc:
+    return Mapping(api_name, index, fmt).render(v8=False)
+
+
+# fmt: off
+RECORDED: dict[str, Doc] = {
+    # Recorded v2 answer: still running, module as a string, mappings out of index order.
+    "4150868000005392002": {
+        "status": "INPROGRESS",
+        "resource": [{
+            "status": "INPROGRESS",
+            "type": "data",
+            "module": "Leads",
+            "field_mappings": [
+                _mapping_doc("Owner", 1), _mapping_doc("Date_3", 2, "yyyy/MM/dd"),
+                _mapping_doc("Last_Name", 0), _mapping_doc("Layout", 4),
+                _mapping_doc("Mobile", 3),
+            ],
+            "code": "INPROGRESS",
+        }],
+        "id": "4150868000005392002",
+        "callback": {"url": "https://www.zoho.com/in/crm/", "method": "post"},
+        "created_by": dict(_CREATED_BY),
+        "ignore_empty": True,
+        "operation": "insert",
+        "created_time": "2021-05-13T11:00:58+05:30",
+    },
+    # Recorded v2.1 answer: finished, module as an object, a result file at Zoho.
+    "4150868000005350003": {
+        "status": "COMPLETED",
+        "character_encoding": "UTF-8",
+        "resource": [{
+            "status": "COMPLETED",
+            "type": "data",
+            "module": {"id": "4150868000000002175", "api_name": "Leads"},
+            "code": "COMPLETED",
+            "field_mappings": [
+                _mapping_doc("Owner", 2), _mapping_doc("Last_Name", 0),
+                _mapping_doc("Mobile", 1),
+            ],
+            "file": {"status": "COMPLETED", "name": "Fil2.csv", "added_count": 9,
+                     "skipped_count": 2, "updated_count": 0, "total_count": 11},
+        }],
+        "id": "4150868000005350003",
+        "result": {"download_url": "https://download-accl.zoho.com/v2/crm/694902309/"
+                                   "bulk-write/4150868000005350003/4150868000005350003.zip"},
+        "callback": {"url": "https://www.zoho.com/in/crm/", "method": "post"},
+        "created_by": dict(_CREATED_BY),
+        "ignore_empty": True,
+        "operation": "insert",
+        "created_time": "2021-05-13T12:10:11+05:30",
+    },
+}
+# fmt: on
+
+_BY_ID = {job.id: job for job in DEMO}
+DEMO_JOBS: dict[str, str] = {
+    "upsert": DEMO[0].id,
+    "large": DEMO[1].id,
+    "failing": DEMO[2].id,
+    "completed": DEMO[3].id,
+    "defaults": DEMO[4].id,
+    "recorded_v2": "4150868000005392002",
+    "recorded_v21": "4150868000005350003",
+}
+DEMO_JOB_IDS: tuple[str, ...] = tuple(DEMO_JOBS.values())
+
+
+class Catalogue:
+    """The jobs one sandbox serves, and the start (t0) its demo jobs move from."""
+
+    def __init__(self, clock: Callable[[], float], duration: float) -> None:
+        if duration <= 0:
+            raise ValueError("job_duration must be positive")
+        self._clock, self._duration = clock, duration
+        self._lock = threading.Lock()
+        self._documents: dict[str, Answer] = {}
+        self.restart()
+
+    def restart(self) -> None:
+        with self._lock:
+            self._t0, self._started = self._clock(), datetime.now(UTC)
+
+    def put(self, job_id: str, body: Doc | str | bytes, status: int, content_type: str) -> None:
+        if not job_id.isdigit():
+            raise ValueError(f"job ids are all digits, not {job_id!r}")
+        raw = json.dumps(body) if isinstance(body, dict) else body
+        raw = raw.encode() if isinstance(raw, str) else bytes(raw)
+        with self._lock:
+            self._documents[job_id] = (status, raw, content_type, {})
+
+    @property
+    def ids(self) -> list[str]:
+        with self._lock:
+            return [*DEMO_JOB_IDS, *(j for j in self._documents if j not in DEMO_JOB_IDS)]
+
+    def answer(self, job_id: str, version: str, base_url: str) -> Answer | None:
+        """(status, body, content type, headers) for a GET of ``job_id``, or None if unknown."""
+        with self._lock:
+            stored, t0, started = self._documents.get(job_id), self._t0, self._started
+        if stored is not None:
+            return stored
+        run = (self._clock() - t0) / self._duration
+        doc = render(job_id, version, run, base_url, started)
+        if doc is None:
+            return None
+        reset = (started + timedelta(hours=1)).astimezone(ORG_TZ).isoformat(timespec="seconds")
+        return 200, json.dumps(doc).encode(), "application/json", {"X-ACCESSTOKEN-RESET": reset}
+
+
+def parse_version(version: str) -> tuple[int, int]:
+    """``"v2.1"`` -> ``(2, 1)``; ``"v8"`` -> ``(8, 0)``."""
+    match = _VERSION_RE.fullmatch(version)
+    if match is None:
+        raise ValueError(f"not an API version: {version!r}")
+    return int(match[1]), int(match[2] or 0)
+
+
+def download_path(job_id: str) -> str:
+    """Where, under the sandbox's URL, a demo job's result ZIP lives."""
+    return f"/download/crm/bulk-write/{job_id}/{job_id}.zip"
+
+
+def render(job_id: str, version: str, run: float, base_url: str, started: datetime) -> Doc | None:
+    """``job_id`` as API ``version`` answers ``run`` job_durations after ``started`` (wall
+    clock), or None for an unknown id."""
+    if job_id in RECORDED:
+        return copy.deepcopy(RECORDED[job_id])
+    job = _BY_ID.get(job_id)
+    if job is None:
+        return None
+    return _render_demo(job, parse_version(version), run, base_url, started)
+
+
+def _progress(job: DemoJob, run: float) -> tuple[str, int]:
+    """The job's status and how many of its records are processed, ``run`` job_durations in."""
+    if job.done_at_start:
+        return "COMPLETED", job.total
+    share = run / job.span
+    if share < ADDED_SHARE:
+        return "ADDED", 0
+    done = min(1.0, (share - ADDED_SHARE) / (1.0 - ADDED_SHARE))
+    if job.fail_at is not None and done >= job.fail_at:
+        return "FAILED", int(job.fail_at * job.total)
+    if done >= 1.0:
+        return "COMPLETED", job.total
+    return "IN PROGRESS", int(done * job.total)
+
+
+def _render_demo(
+    job: DemoJob, version: tuple[int, int], run: float, base_url: str, started: datetime
+) -> Doc:
+    v2, v8 = version < (2, 1), version >= (8, 0)
+
+    def spell(status: str) -> str:
+        return "INPROGRESS" if v2 and status == "IN PROGRESS" else status
+
+    status, processed = _progress(job, run)
+    resources = []
+    reached = False  # passed the resource being processed (or the one that failed)
+    for res in job.resources:
+        done = min(processed, res.total)
+        processed -= done
+        if status == "ADDED":
+            res_status = "ADDED"
+        elif done == res.total and not reached:
+            res_status = "COMPLETED"
+        elif not reached:
+            reached = True
+            res_status = "FAILED" if status == "FAILED" else "IN PROGRESS"
+        else:
+            res_status = "SKIPPED" if status == "FAILED" else "ADDED"
+        doc: Doc = {
+            "status": spell(res_status),
+            "type": "data",
+            "module": res.module if v2 else {"api_name": res.module, "id": res.module_id},
+            "code": spell(res_status),
+        }
+        if v8:
+            doc.update(
+                file_id=res.file_id,
+                file_names=[res.file_name],
+                find_by=res.find_by,
+                ignore_empty=True,
+            )
+        doc["field_mappings"] = [m.render(v8) for m in res.mappings]
+        if res_status in ("IN PROGRESS", "COMPLETED", "FAILED"):
+            doc["file"] = {
+                "status": spell(res_status),
+                "name": res.file_name,
+                "added_count": done * res.added // res.total,
+                "skipped_count": done * res.skipped // res.total,
+                "updated_count": done * res.updated // res.total,
+                "total_count": res.total,
+            }
+        resources.append(doc)
+
+    top: Doc = {"status": spell(status)}
+    if not v2:
+        top["character_encoding"] = "UTF-8"
+    top["resource"] = resources
+    top["id"] = job.id
+    if status in ("COMPLETED", "FAILED"):
+        top["result"] = {"download_url": base_url + download_path(job.id)}
+    if job.callback:
+        top["callback"] = dict(_CALLBACK)
+    top["created_by"] = dict(_CREATED_BY)
+    top["ignore_empty"] = True
+    top["operation"] = job.operation
+    created = started.astimezone(ORG_TZ) - timedelta(seconds=job.created_ago)
+    top["created_time"] = created.isoformat(timespec="seconds")
+    return top
