@@ -19,19 +19,54 @@ from zbulk.render import job_view
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
-hostile = st.sampled_from([
-    "[bold red]x[/bold red]", "[/]", "[link=file:///etc/passwd]x[/link]", "\x1b[2J",
-    "\x1b]0;title\x07", "\x9b31m", "\r", "\x08\x08", "\u202e", "\x00", ":smile:", "名前",
-    "e\u0301", "🧪", "\t", "\n", "[", "\\", "%s", "{0}",
-])
-strings = st.one_of(st.text(max_size=20), hostile,
-                    st.lists(st.one_of(st.text(max_size=5), hostile), max_size=4).map("".join))
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
-                    st.floats(allow_nan=False, allow_infinity=False), strings)
-anything = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(strings, inner, max_size=3)), max_leaves=8)
-statuses = st.one_of(st.sampled_from(["ADDED", "INPROGRESS", "IN PROGRESS", "COMPLETED", "FAILED",
-                                      "SKIPPED"]), strings, st.none())
+hostile = st.sampled_from(
+    [
+        "[bold red]x[/bold red]",
+        "[/]",
+        "[link=file:///etc/passwd]x[/link]",
+        "\x1b[2J",
+        "\x1b]0;title\x07",
+        "\x9b31m",
+        "\r",
+        "\x08\x08",
+        "\u202e",
+        "\x00",
+        ":smile:",
+        "名前",
+        "e\u0301",
+        "🧪",
+        "\t",
+        "\n",
+        "[",
+        "\\",
+        "%s",
+        "{0}",
+    ]
+)
+strings = st.one_of(
+    st.text(max_size=20),
+    hostile,
+    st.lists(st.one_of(st.text(max_size=5), hostile), max_size=4).map("".join),
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    strings,
+)
+anything = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(strings, inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+statuses = st.one_of(
+    st.sampled_from(["ADDED", "INPROGRESS", "IN PROGRESS", "COMPLETED", "FAILED", "SKIPPED"]),
+    strings,
+    st.none(),
+)
 counts = st.one_of(st.integers(-5, 30_000), st.integers(0, 30_000).map(str), scalars)
 
 
@@ -40,36 +75,69 @@ def maybe(strategy):
     return st.one_of(strategy, st.none(), anything)
 
 
-mapping = st.fixed_dictionaries({}, optional={
-    "api_name": maybe(strings), "index": maybe(st.integers(-1, 600)), "format": maybe(strings),
-    "find_by": maybe(strings), "module": maybe(strings),
-    "default_value": maybe(st.dictionaries(st.sampled_from(["value", "name", "module"]), anything,
-                                           max_size=2)),
-    "parent_column_index": maybe(st.integers(0, 50)), "brand_new": anything,
-})
-file_info = st.fixed_dictionaries({}, optional={
-    "status": maybe(statuses), "name": maybe(strings), "added_count": counts,
-    "updated_count": counts, "skipped_count": counts, "total_count": counts,
-})
-module = st.one_of(strings, st.fixed_dictionaries({"api_name": maybe(strings), "id": maybe(strings)}))
-resource = st.fixed_dictionaries({}, optional={
-    "status": maybe(statuses), "code": maybe(strings), "type": maybe(strings),
-    "module": maybe(module), "field_mappings": maybe(st.lists(maybe(mapping), max_size=6)),
-    "file": maybe(file_info), "file_id": maybe(strings),
-    "file_names": maybe(st.lists(maybe(strings), max_size=3)), "find_by": maybe(strings),
-    "ignore_empty": maybe(st.booleans()), "unexpected": anything,
-})
-job_doc = st.fixed_dictionaries({}, optional={
-    "id": maybe(st.from_regex(r"\A[0-9]{19}\Z")), "status": maybe(statuses),
-    "operation": maybe(st.sampled_from(["insert", "update", "upsert"])),
-    "created_time": maybe(st.one_of(st.datetimes(timezones=st.timezones()).map(
-        lambda d: d.isoformat()), strings)),
-    "created_by": maybe(st.fixed_dictionaries({"id": maybe(strings), "name": maybe(strings)})),
-    "callback": maybe(st.fixed_dictionaries({"url": maybe(strings), "method": maybe(strings)})),
-    "ignore_empty": maybe(st.booleans()), "character_encoding": maybe(strings),
-    "result": maybe(st.fixed_dictionaries({"download_url": maybe(strings)})),
-    "resource": maybe(st.lists(maybe(resource), max_size=3)), "new_top_level": anything,
-})
+mapping = st.fixed_dictionaries(
+    {},
+    optional={
+        "api_name": maybe(strings),
+        "index": maybe(st.integers(-1, 600)),
+        "format": maybe(strings),
+        "find_by": maybe(strings),
+        "module": maybe(strings),
+        "default_value": maybe(
+            st.dictionaries(st.sampled_from(["value", "name", "module"]), anything, max_size=2)
+        ),
+        "parent_column_index": maybe(st.integers(0, 50)),
+        "brand_new": anything,
+    },
+)
+file_info = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": maybe(statuses),
+        "name": maybe(strings),
+        "added_count": counts,
+        "updated_count": counts,
+        "skipped_count": counts,
+        "total_count": counts,
+    },
+)
+module = st.one_of(
+    strings, st.fixed_dictionaries({"api_name": maybe(strings), "id": maybe(strings)})
+)
+resource = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": maybe(statuses),
+        "code": maybe(strings),
+        "type": maybe(strings),
+        "module": maybe(module),
+        "field_mappings": maybe(st.lists(maybe(mapping), max_size=6)),
+        "file": maybe(file_info),
+        "file_id": maybe(strings),
+        "file_names": maybe(st.lists(maybe(strings), max_size=3)),
+        "find_by": maybe(strings),
+        "ignore_empty": maybe(st.booleans()),
+        "unexpected": anything,
+    },
+)
+job_doc = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": maybe(st.from_regex(r"\A[0-9]{19}\Z")),
+        "status": maybe(statuses),
+        "operation": maybe(st.sampled_from(["insert", "update", "upsert"])),
+        "created_time": maybe(
+            st.one_of(st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()), strings)
+        ),
+        "created_by": maybe(st.fixed_dictionaries({"id": maybe(strings), "name": maybe(strings)})),
+        "callback": maybe(st.fixed_dictionaries({"url": maybe(strings), "method": maybe(strings)})),
+        "ignore_empty": maybe(st.booleans()),
+        "character_encoding": maybe(strings),
+        "result": maybe(st.fixed_dictionaries({"download_url": maybe(strings)})),
+        "resource": maybe(st.lists(maybe(resource), max_size=3)),
+        "new_top_level": anything,
+    },
+)
 
 # What rich itself may write: SGR colour codes. Anything else starting with ESC, any C1
 # control, and any other C0 control but newline would have come from the data.

@@ -10,8 +10,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -37,16 +36,16 @@ BACKOFF_JITTER = 0.5
 MAX_RETRY_AFTER = 60.0
 MAX_BODY_BYTES = 64 * 1024 * 1024
 AUTH_CODES = frozenset({"AUTHENTICATION_FAILURE", "INVALID_TOKEN", "OAUTH_SCOPE_MISMATCH"})
-_JOB_ID_RE = re.compile(r"[0-9]{1,30}")
-_SECRET_PARAM_RE = re.compile(r"token|code|secret|password|key|signature", re.I)
-_ERRNO_RE = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
+# Patterns are compiled on first use (re caches them): start-up pays for none of them.
+_SECRET_PARAM = r"(?i)token|code|secret|password|key|signature"  # noqa: S105
+_ERRNO = r"\[Errno -?\d+\] ([^'\")]+)"
 
 Log = Callable[[str], None]
 
 
 def check_job_id(job_id: str) -> str:
     """A job id is all digits; anything else is a usage error and nothing is sent."""
-    if not _JOB_ID_RE.fullmatch(job_id):
+    if not (job_id.isascii() and job_id.isdigit() and len(job_id) <= 30):
         raise UsageError(
             f"invalid job id {job_id!r}: a bulk write job id is all digits "
             "(like 4150868000005392002)",
@@ -59,7 +58,7 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    query = [(k, "***" if _SECRET_PARAM_RE.search(k) else v) for k, v in parse_qsl(parts.query)]
+    query = [(k, "***" if re.search(_SECRET_PARAM, k) else v) for k, v in parse_qsl(parts.query)]
     return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
@@ -123,8 +122,7 @@ def make_retry(notify: Log | None = None) -> Retry:
     return retry
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(NamedTuple):
     """A JSON document and the bytes it came from (for output that must not change it)."""
 
     doc: dict[str, Any]
@@ -292,7 +290,7 @@ def _network_error(
 
 def _reason(exc: BaseException) -> str:
     text = str(exc)
-    found = _ERRNO_RE.search(text)
+    found = re.search(_ERRNO, text)
     if found:
         return found.group(1).strip()
     if "RemoteDisconnected" in text or "Connection aborted" in text:

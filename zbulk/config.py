@@ -11,14 +11,11 @@ Nothing secret is ever stored here.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from zbulk.errors import UsageError
@@ -29,12 +26,11 @@ DEFAULT_API_VERSION = "v8"
 DEFAULT_REQUEST_TIMEOUT = 30.0
 MAX_REQUEST_TIMEOUT = 3600.0
 
-_PROFILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_VERSION_RE = re.compile(r"v\d{1,2}(\.\d{1,2})?")
+_PROFILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_VERSION = r"v\d{1,2}(\.\d{1,2})?"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     profile: str = DEFAULT_PROFILE
     api_domain: str = DEFAULT_API_DOMAIN
     api_version: str = DEFAULT_API_VERSION
@@ -61,10 +57,12 @@ def load_profile(name: str, env: Mapping[str, str] | None = None) -> dict[str, A
     path = config_path(env)
     try:
         with path.open("rb") as fh:
+            import tomllib  # only when there is a file to read
+
             data = tomllib.load(fh)
     except FileNotFoundError:
         return {}
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # tomllib.TOMLDecodeError
         raise UsageError(
             f"the config file {path} is not valid TOML: {exc}",
             hint=f"fix or remove {path}",
@@ -77,7 +75,7 @@ def load_profile(name: str, env: Mapping[str, str] | None = None) -> dict[str, A
 
 
 def check_profile_name(name: str) -> str:
-    if not _PROFILE_RE.fullmatch(name):
+    if not (0 < len(name) <= 64 and name[0].isalnum() and _PROFILE_CHARS.issuperset(name)):
         raise UsageError(
             f"invalid profile name {name!r}: use letters, digits, '.', '_' or '-' "
             "(at most 64, starting with a letter or digit)"
@@ -86,7 +84,7 @@ def check_profile_name(name: str) -> str:
 
 
 def check_api_version(version: str) -> str:
-    if not _VERSION_RE.fullmatch(version):
+    if not re.fullmatch(_VERSION, version):
         raise UsageError(
             f"invalid API version {version!r}: expected a form like v8 or v2.1",
         )
@@ -96,6 +94,8 @@ def check_api_version(version: str) -> str:
 def is_loopback_host(host: str) -> bool:
     if host.lower() == "localhost":
         return True
+    import ipaddress  # only for http:// domains
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -123,7 +123,7 @@ def _api_domain_problem(url: str) -> str | None:
         host = parts.hostname
         parts.port  # noqa: B018  (raises ValueError on a bad port)
     except ValueError as exc:
-        return str(exc)
+        return f"not a valid URL ({str(exc).lower()})"
     if parts.scheme not in ("https", "http"):
         return "the scheme must be https://"
     if not host:

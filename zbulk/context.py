@@ -6,7 +6,6 @@ errors never read config files or build consoles.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -15,15 +14,22 @@ if TYPE_CHECKING:
     from zbulk.output import Output
 
 
-@dataclass
 class AppContext:
-    profile: str | None = None
-    api_domain: str | None = None
-    api_version: str | None = None
-    request_timeout: float | None = None
-    verbose: bool = False
-    _settings: Settings | None = field(default=None, repr=False)
-    _output: Output | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        profile: str | None = None,
+        api_domain: str | None = None,
+        api_version: str | None = None,
+        request_timeout: float | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.profile = profile
+        self.api_domain = api_domain
+        self.api_version = api_version
+        self.request_timeout = request_timeout
+        self.verbose = verbose
+        self._settings: Settings | None = None
+        self._output: Output | None = None
 
     @property
     def settings(self) -> Settings:

@@ -9,15 +9,12 @@ stored, and it beats stored credentials.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
 from zbulk.errors import CredentialsError
 
 TOKEN_ENV = "ZBULK_TOKEN"  # noqa: S105  (a variable name, not a secret)
-_TOKEN_RE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: safe in a header
 
 
 class TokenSource(Protocol):
@@ -31,12 +28,17 @@ class TokenSource(Protocol):
         ...
 
 
-@dataclass
 class StaticToken:
     """A token used exactly as given (``ZBULK_TOKEN``); nothing to refresh."""
 
-    token: str
-    origin: str
+    __slots__ = ("origin", "token")
+
+    def __init__(self, token: str, origin: str) -> None:
+        self.token = token
+        self.origin = origin
+
+    def __repr__(self) -> str:  # never the token itself
+        return f"StaticToken(origin={self.origin!r})"
 
     def access_token(self) -> str:
         return self.token
@@ -50,7 +52,7 @@ def clean_token(raw: str, origin: str) -> str:
     token = raw.strip()
     if not token:
         raise CredentialsError(f"the access token from {origin} is empty")
-    if not _TOKEN_RE.fullmatch(token):
+    if not (token.isascii() and token.isprintable() and " " not in token):
         raise CredentialsError(
             f"the access token from {origin} contains spaces or control characters",
             hint="paste the token alone, as Zoho's API console shows it",

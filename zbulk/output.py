@@ -22,12 +22,14 @@ if TYPE_CHECKING:
 
     from zbulk.client import Fetched
 
+# Patterns are compiled on first use (re caches them), so start-up pays for none.
 # C0 controls, DEL, C1 controls (CSI and friends), and the bidi controls that can
 # make text appear in another order than it is stored.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# In JSON text the same characters can only stand inside strings: escape them there.
-_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_JSON_SPACE = re.compile(r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+', re.S)
+_UNSAFE = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+# In JSON text the same characters can only stand inside strings: escape them there
+# (C0 controls are already escaped by the JSON encoder).
+_UNSAFE_IN_JSON = "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+_JSON_SPACE = r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+'
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -41,7 +43,7 @@ def _escape(match: re.Match[str]) -> str:
 
 def safe(value: str) -> str:
     """``value`` with every control character written out visibly (``\\x1b``, ``\\n``)."""
-    return _UNSAFE.sub(_escape, value) if _UNSAFE.search(value) else value
+    return re.sub(_UNSAFE, _escape, value) if re.search(_UNSAFE, value) else value
 
 
 def json_line(fetched: Fetched) -> str:
@@ -56,10 +58,10 @@ def json_line(fetched: Fetched) -> str:
         # A number too large for a float (1e999): keep the original spelling by
         # compacting the text the API sent instead of re-encoding the parsed value.
         text = fetched.raw.decode("utf-8", errors="replace")
-        line = _JSON_SPACE.sub(lambda m: m.group(1) or "", text)
+        line = re.sub(_JSON_SPACE, lambda m: m.group(1) or "", text, flags=re.S)
         line = re.sub("[\x00-\x1f]", lambda m: f"\\u{ord(m.group()):04x}", line)
-    if _UNSAFE_IN_JSON.search(line):
-        line = _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+    if re.search(_UNSAFE_IN_JSON, line):
+        line = re.sub(_UNSAFE_IN_JSON, lambda m: f"\\u{ord(m.group()):04x}", line)
     return line
 
 

@@ -76,10 +76,14 @@ class Fields:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = max((len(label) for label, _ in self.rows), default=0) + 2
+        room = max(options.max_width - width, 10)
+        indent = Text(" " * width)
         for label, value in self.rows:
-            line = Text(label.ljust(width), style="dim") + value
-            line.end = "\n"
-            yield line
+            lines = value.wrap(console, room, overflow="fold") if value.cell_len > room else [value]
+            for n, part in enumerate(lines):
+                line = (Text(label.ljust(width), style="dim") if n == 0 else indent.copy()) + part
+                line.end = "\n"
+                yield line
 
 
 def _fields() -> Fields:

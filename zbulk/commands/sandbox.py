@@ -113,13 +113,8 @@ def demo(ctx: typer.Context) -> int:
                 out.print(Text(f"\n# {title}", style="bold"))
                 out.print(Text(f"$ {command}\n", style="cyan"))
 
-            out.print(
-                Text(
-                    "zbulk demo: a tour against the built-in sandbox "
-                    f"({server.url}); no account, no network.",
-                    style="bold",
-                )
-            )
+            out.print(Text("zbulk demo: a tour against the built-in sandbox", style="bold"))
+            out.print(Text(f"(serving {server.url}; no account, no network)", style="dim"))
             done = DEMO_JOBS["recorded_v21"]
             step(
                 "A finished import: summary, counts and field mappings in CSV column order",
@@ -129,7 +124,7 @@ def demo(ctx: typer.Context) -> int:
 
             clock.ahead = 25.0
             running = DEMO_JOBS["upsert"]
-            step("An upsert into three modules, 40% through", f"zbulk job show {running}")
+            step("An upsert into three modules, part-way through", f"zbulk job show {running}")
             show_jobs(client, out, [running], as_json=False)
 
             recorded = DEMO_JOBS["recorded_v2"]
