@@ -332,14 +332,3 @@ def test_demo(run) -> None:
     assert "Field mappings" in r.out and "no bulk write job 1234567890" in r.err
     assert '"id":"4150868000005392002"' in r.out
     assert "Traceback" not in r.err
-
-
-def test_entry_point_pauses_the_collector_only_while_running(env, monkeypatch, capsys) -> None:
-    import gc
-
-    from zbulk.__main__ import run
-
-    monkeypatch.setattr("sys.argv", ["zbulk", "--version"])
-    assert run() == 0
-    assert gc.isenabled()
-    assert capsys.readouterr().out.startswith("zbulk ")

@@ -205,3 +205,27 @@ def test_sandbox_command_serves_until_interrupted(proc_env) -> None:
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert "ZBULK_TOKEN=tok" in out and "Traceback" not in err
+
+
+def test_large_output_is_complete_through_a_pipe(proc_env, sandbox) -> None:
+    """The script ends the process without interpreter teardown: nothing may be lost."""
+    from docs import huge_job
+
+    doc = huge_job(40, 500)
+    sandbox.put_document(doc["id"], doc)
+    r = run_pipe(["job", "show", "--json", doc["id"]], proc_env)
+    assert r.returncode == 0 and json.loads(r.stdout) == doc
+    r = run_pipe(["job", "show", doc["id"]], proc_env)
+    assert r.returncode == 0 and r.stdout.count("Field_") == 20_000
+    assert r.stdout.rstrip().endswith("Field_499")
+
+
+def test_exit_code_survives_the_fast_exit(proc_env) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "zbulk", "job", "show", "x"],
+        capture_output=True,
+        text=True,
+        env=proc_env,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "job id" in r.stderr

@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
+from typing import NoReturn
 
 
-def run() -> int:
-    """Run zbulk with the cyclic garbage collector paused.
+def run() -> NoReturn:
+    """Run zbulk as a process: pause the cyclic GC, and skip interpreter teardown.
 
     Start-up is mostly imports, which allocate many objects and set off collections
-    that find nothing to free; pausing the collector saves about 5% of every run
-    (bench/show.py). A short command frees its objects by reference counting anyway;
-    long-running commands turn the collector back on when their loop starts.
+    that find nothing to free; tearing the interpreter down afterwards (clearing every
+    module, a final full collection) costs more than the command itself. Measured with
+    bench/show.py, the two together take about 20% off every invocation. zbulk keeps
+    nothing open that needs closing at exit: files are written inside ``with`` blocks,
+    and stdout and stderr are flushed here before the process ends.
     """
     gc.disable()
-    try:
-        from zbulk.cli import main
+    from zbulk.cli import main
 
-        return main()
-    finally:
-        gc.enable()
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away after the last write
+        code = code or 141
+    except OSError:
+        code = code or 1
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(run())
+    run()

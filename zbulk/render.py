@@ -79,8 +79,12 @@ class Fields:
         room = max(options.max_width - width, 10)
         indent = Text(" " * width)
         for label, value in self.rows:
-            lines = value.wrap(console, room, overflow="fold") if value.cell_len > room else [value]
-            for n, part in enumerate(lines):
+            if value.cell_len <= room:  # the common case: straight to segments, no wrapping
+                yield Segment(label.ljust(width), DIM)
+                yield from value.render(console)
+                yield Segment.line()
+                continue
+            for n, part in enumerate(value.wrap(console, room, overflow="fold")):
                 line = (Text(label.ljust(width), style="dim") if n == 0 else indent.copy()) + part
                 line.end = "\n"
                 yield line
