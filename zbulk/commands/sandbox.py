@@ -74,9 +74,13 @@ def _announce(out: Output, url: str, token: str, jobs: list[str]) -> None:
     out.print(Text("\nPoint zbulk at it in another shell:\n"))
     out.print(Text(f"  export ZBULK_API_DOMAIN={url}"))
     out.print(Text(f"  export ZBULK_TOKEN={token}"))
+    from zbulk.sandbox import DEMO_JOBS
+
+    roles = {job_id: role for role, job_id in DEMO_JOBS.items()}
     out.print(Text("\nJobs:"))
     for job_id in jobs:
-        out.print(Text(f"  zbulk job show {job_id}"))
+        role = roles.get(job_id, "")
+        out.print(Text(f"  zbulk job show {job_id}") + Text(f"   # {role}" if role else "", "dim"))
     out.out.file.flush()
 
 
