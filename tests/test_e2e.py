@@ -229,3 +229,56 @@ def test_exit_code_survives_the_fast_exit(proc_env) -> None:
         timeout=60,
     )
     assert r.returncode == 2 and "job id" in r.stderr
+
+
+def test_two_processes_refresh_an_expired_token_once(proc_env, sandbox, tmp_path) -> None:
+    """Both see an expired cached token; the refresh lock lets exactly one refresh."""
+    from zbulk import oauth
+    from zbulk.client import form_poster
+
+    tokens = oauth.exchange_code(
+        form_poster(5),
+        sandbox.url,
+        sandbox.client_id,
+        sandbox.client_secret,
+        sandbox.issue_grant_code(),
+    )
+    config = Path(proc_env["ZBULK_CONFIG_DIR"])
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text(
+        f'[profiles.default]\ncredential = "refresh_token"\nlogin = "self_client"\n'
+        f'storage = "keyring"\ndc = "sandbox"\naccounts_url = "{sandbox.url}"\n'
+        f'client_id = "{sandbox.client_id}"\napi_domain = "{sandbox.url}"\n'
+    )
+    store = tmp_path / "keyring.json"
+    secrets = {
+        "refresh_token": tokens.refresh_token,
+        "client_secret": sandbox.client_secret,
+        "access_token": "expired-token",
+        "expires_at": time.time() - 10,
+    }
+    store.write_text(json.dumps({"zbulk/default": json.dumps(secrets)}))
+    env = {k: v for k, v in proc_env.items() if k != "ZBULK_TOKEN"}
+    env.update(
+        PYTHON_KEYRING_BACKEND="keyring_backends.FileKeyring",
+        ZBULK_TEST_KEYRING_FILE=str(store),
+        PYTHONPATH=str(Path(__file__).parent),
+    )
+    # A slow token endpoint keeps the first refresh going while the second process arrives.
+    sandbox.add_fault(Fault("stall", delay=0.8, path_prefix="/oauth/v2/token"))
+    procs = [
+        subprocess.Popen(
+            [str(SCRIPT), "job", "show", "--json", DEMO_JOBS["completed"]],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    assert sandbox.refresh_count == 1
+    assert sandbox.request_count("/oauth/v2/token") == 2  # the login's exchange, one refresh
+    saved = json.loads(json.loads(store.read_text())["zbulk/default"])
+    assert saved["access_token"] != "expired-token" and saved["expires_at"] > time.time()

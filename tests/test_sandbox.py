@@ -487,7 +487,7 @@ def test_requests_are_recorded(sb: Sandbox) -> None:
     assert sb.request_count() == 0
     get(sb, DEMO_JOBS["upsert"], params={"a": "1"})
     get(sb, DEMO_JOBS["upsert"], "v2", headers={"Authorization": "Bearer x"})
-    requests.post(sb.url + "/oauth/v2/token", timeout=5)
+    requests.post(sb.url + "/oauth/v2/nowhere", timeout=5)
     first, second, third = sb.requests
     assert (first.method, first.status) == ("GET", 200)
     assert first.path == f"/crm/bulk/v8/write/{DEMO_JOBS['upsert']}?a=1"

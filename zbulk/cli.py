@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from zbulk import __version__
-from zbulk.commands import job, sandbox
+from zbulk.commands import auth, job, sandbox
 from zbulk.context import AppContext
 
 
@@ -44,6 +44,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(job.app, name="job")
+app.add_typer(auth.app, name="auth")
 app.command("sandbox")(sandbox.sandbox)
 app.command("demo")(sandbox.demo)
 
@@ -107,8 +108,8 @@ def root(
 ) -> None:
     """Inspect, follow and diagnose Zoho CRM bulk write jobs.
 
-    Credentials: ZBULK_TOKEN (an access token). Try `zbulk demo` for a tour that
-    needs no account.
+    Log in once with `zbulk auth login` (secrets go to the OS keyring), or set
+    ZBULK_TOKEN to an access token. Try `zbulk demo` for a tour that needs no account.
     """
     ctx.obj = AppContext(profile, api_domain, api_version, request_timeout, verbose)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -296,3 +296,34 @@ def _reason(exc: BaseException) -> str:
     if "RemoteDisconnected" in text or "Connection aborted" in text:
         return "the server closed the connection without an answer"
     return type(exc).__name__
+
+
+def form_poster(timeout: float, log: Log | None = None) -> Callable[[str, Mapping[str, str]], dict]:
+    """A function that POSTs a form to Zoho's accounts server and returns the JSON object.
+
+    Never retried (a grant code is single use). The form holds secrets: only the URL is
+    logged. OAuth errors come back as JSON (often with HTTP 200) for the caller to read.
+    """
+    session = requests.Session()
+    session.headers["User-Agent"] = f"zbulk/{__version__}"
+
+    def post(url: str, data: Mapping[str, str]) -> dict[str, Any]:
+        if log:
+            log(f"POST {redact_url(url)}")
+        try:
+            response = session.post(url, data=dict(data), timeout=timeout, allow_redirects=False)
+        except requests.exceptions.RequestException as exc:
+            raise _network_error(exc, url, timeout) from None
+        with response:
+            if log:
+                log(f"{response.status_code} {response.reason} ({redact_url(url)})")
+            body = _parse_object(response.content)
+            if body is None or response.status_code >= 500:
+                raise NetworkError(
+                    f"the answer from {_host(url)} is not the JSON promised "
+                    f"(HTTP {response.status_code}, {_describe(response, response.content)})",
+                    hint="try again; check --dc and your network",
+                )
+            return body
+
+    return post

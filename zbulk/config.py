@@ -52,26 +52,106 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     return config_dir(env) / "config.toml"
 
 
-def load_profile(name: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The profile's table from config.toml; empty when the file or table is absent."""
+def read_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The whole config file as a dict; empty when there is none."""
     path = config_path(env)
     try:
         with path.open("rb") as fh:
             import tomllib  # only when there is a file to read
 
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
         return {}
-    except ValueError as exc:  # tomllib.TOMLDecodeError
+    except ValueError as exc:  # tomllib.TOMLDecodeError, or not UTF-8
         raise UsageError(
             f"the config file {path} is not valid TOML: {exc}",
             hint=f"fix or remove {path}",
         ) from None
     except OSError as exc:
         raise UsageError(f"cannot read the config file {path}: {exc.strerror}") from None
-    profiles = data.get("profiles")
-    table = profiles.get(name) if isinstance(profiles, dict) else None
-    return table if isinstance(table, dict) else {}
+
+
+def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None  # type: ignore[assignment]
+    return data if isinstance(data, dict) else {}
+
+
+def load_profile(name: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The profile's table from config.toml; empty when the file or table is absent."""
+    return _table(read_config(env), "profiles", name)
+
+
+def profiles(env: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    tables = _table(read_config(env), "profiles")
+    return {name: table for name, table in tables.items() if isinstance(table, dict)}
+
+
+def update_profile(
+    name: str,
+    values: Mapping[str, Any],
+    remove: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
+) -> Path:
+    """Set (and remove) keys of one profile, keeping the rest of the file. Nothing secret
+    may be passed here: this file is plain text."""
+    data = read_config(env)
+    tables = data.setdefault("profiles", {})
+    table = tables.setdefault(check_profile_name(name), {})
+    table.update(values)
+    for key in remove:
+        table.pop(key, None)
+    if not table:
+        del tables[name]
+    return _write(data, config_path(env))
+
+
+def _write(data: dict[str, Any], path: Path) -> Path:
+    """Write ``data`` as TOML atomically (tables of scalars, as this file holds)."""
+    import json
+    import tempfile
+
+    lines: list[str] = []
+
+    def scalar(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return repr(value)
+        return json.dumps(str(value))  # a TOML basic string: same escapes as JSON
+
+    def emit(prefix: str, table: dict[str, Any]) -> None:
+        plain = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        if prefix and (plain or not table):
+            lines.append(f"\n[{prefix}]")
+        lines.extend(f"{json.dumps(k)} = {scalar(v)}" for k, v in plain.items())
+        for key, value in table.items():
+            if isinstance(value, dict):
+                emit(f"{prefix}.{json.dumps(key)}" if prefix else json.dumps(key), value)
+
+    emit("", data)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines).lstrip("\n") + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def data_centre_overrides(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Extra or replaced data centres from ``[data_centres.NAME]`` tables
+    (``accounts`` and ``api_domain``), e.g. a private deployment or the sandbox."""
+    from zbulk.oauth import DataCentre
+
+    found: dict[str, Any] = {}
+    for name, table in _table(read_config(env), "data_centres").items():
+        if isinstance(table, dict) and table.get("accounts") and table.get("api_domain"):
+            found[name.lower()] = DataCentre(
+                name.lower(),
+                check_api_domain(str(table["accounts"])),
+                check_api_domain(str(table["api_domain"])),
+            )
+    return found
 
 
 def check_profile_name(name: str) -> str:

@@ -6,11 +6,13 @@ errors never read config files or build consoles.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from zbulk.client import ZohoClient
     from zbulk.config import Settings
+    from zbulk.credentials import TokenSource
     from zbulk.output import Output
 
 
@@ -53,11 +55,19 @@ class AppContext:
             self._output = Output()
         return self._output
 
-    def client(self) -> ZohoClient:
-        """A client for the resolved settings and the profile's credentials."""
-        from zbulk.client import ZohoClient
+    def log(self) -> Callable[[str], None] | None:
+        return self.output.log if self.settings.verbose else None
+
+    def tokens(self) -> TokenSource:
+        """The profile's credentials: ZBULK_TOKEN, else its stored login."""
         from zbulk.credentials import token_source
 
         settings = self.settings
-        log = self.output.log if settings.verbose else None
-        return ZohoClient(settings, token_source(settings.profile), log=log)
+        return token_source(settings.profile, warn=self.output.warn, log=self.log(),
+                            request_timeout=settings.request_timeout)  # fmt: skip
+
+    def client(self) -> ZohoClient:
+        """A client for the resolved settings and the profile's credentials."""
+        from zbulk.client import ZohoClient
+
+        return ZohoClient(self.settings, self.tokens(), log=self.log())

@@ -1,11 +1,13 @@
 """A Zoho-compatible bulk write API on loopback: the CLI tests' server and ``zbulk sandbox``."""
 
+from zbulk.sandbox.accounts import DeviceRequest
 from zbulk.sandbox.jobs import DEMO_JOB_IDS, DEMO_JOBS
 from zbulk.sandbox.server import Fault, RecordedRequest, Request, Response, Sandbox
 
 __all__ = [
     "DEMO_JOBS",
     "DEMO_JOB_IDS",
+    "DeviceRequest",
     "Fault",
     "RecordedRequest",
     "Request",

@@ -1,7 +1,7 @@
 """A Zoho-compatible bulk write API on loopback, with faults that tests can inject.
 
 Each request meets the faults, then the URL pattern (404), the method (400), the Authorization
-header (401), then the route's handler. More routes (OAuth, downloads) go in with ``add_route``.
+header (401), then the route's handler. More go in with ``add_route``, as OAuth's (``accounts``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from zbulk.sandbox.jobs import Catalogue
+from zbulk.sandbox.accounts import Accounts, AccountsMixin
+from zbulk.sandbox.jobs import Answer, Catalogue
 
 JOB_ROUTE = r"/crm/bulk/(?P<version>v\d+(?:\.\d+)?)/write/(?P<job_id>\d+)"
 JSON = "application/json"
@@ -116,9 +117,16 @@ class Request:
     headers: Message
     body: bytes
     match: re.Match[str]
+    query: str = ""
 
 
 Handler = Callable[[Request], Response]
+
+
+def _respond(answer: Callable[[Request], Answer]) -> Handler:
+    return lambda request: Response(*answer(request))
+
+
 Body = dict[str, Any] | str | bytes
 
 
@@ -192,8 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_COPY = _dispatch
 
 
-class Sandbox:
-    """The Zoho bulk write API on loopback, with the jobs of ``zbulk.sandbox.jobs``."""
+class Sandbox(AccountsMixin):
+    """Zoho's bulk write API (with the jobs of ``jobs``) and accounts server, on loopback."""
 
     def __init__(
         self,
@@ -202,6 +210,10 @@ class Sandbox:
         token: str | None = None,
         job_duration: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        client_id: str = "1000.SANDBOXCLIENT",
+        client_secret: str = "sandbox-secret",  # noqa: S107 (the sandbox's own)
+        token_ttl: float = 3600.0,
+        device_interval: float = 5.0,
     ) -> None:
         self.host, self.port, self.job_duration = host, port, job_duration
         self.token = token if token is not None else "sandbox-" + secrets.token_urlsafe(24)
@@ -215,6 +227,11 @@ class Sandbox:
         self._server: _Server | None = None
         self._serving = self._stopped = False
         self.add_route(JOB_ROUTE, self._get_job)
+        self._accounts = Accounts(
+            lambda: self.url, clock, client_id, client_secret, token_ttl, device_interval
+        )
+        for pattern, methods, answer in self._accounts.routes:
+            self.add_route(pattern, _respond(answer), methods, auth=False)
 
     def bind(self) -> Sandbox:
         """Bind the listening socket (once; OSError if taken); demo jobs start now."""
@@ -305,7 +322,7 @@ class Sandbox:
     # serving (called from the handler threads)
     def _handle(self, record: RecordedRequest, headers: Message, body: bytes) -> Response | None:
         """The answer to a request, or None to drop the connection."""
-        path = record.path.split("?", 1)[0]
+        path, _, query = record.path.partition("?")
         with self._lock:
             record.time = time.monotonic()
             self.requests.append(record)
@@ -317,7 +334,7 @@ class Sandbox:
         if fault is not None and fault.kind == "stall":  # then answer normally, unless stopped
             fault = Fault("drop") if self._stopping.wait(fault.delay) else None
         if fault is None:
-            resp = self._route(record.method, path, headers, body)
+            resp = self._route(record.method, path, query, headers, body)
         elif fault.kind == "drop":
             return None
         else:
@@ -325,7 +342,7 @@ class Sandbox:
         record.status = resp.status
         return resp
 
-    def _route(self, method: str, path: str, headers: Message, body: bytes) -> Response:
+    def _route(self, method: str, path: str, query: str, headers: Message, body: bytes) -> Response:
         for route in self._routes:
             match = route.pattern.fullmatch(path)
             if match is not None:
@@ -338,9 +355,11 @@ class Sandbox:
             scheme, _, token = (headers.get("Authorization") or "").strip().partition(" ")
             if scheme != AUTH_SCHEME:
                 return error("AUTHENTICATION_FAILURE")
-            if not secrets.compare_digest(token.strip().encode(), self.token.encode()):
+            token = token.strip()
+            ours = secrets.compare_digest(token.encode(), self.token.encode())
+            if not (ours or self._accounts.valid_access_token(token)):
                 return error("INVALID_TOKEN")
-        return route.handler(Request(method, path, headers, body, match))
+        return route.handler(Request(method, path, headers, body, match, query))
 
     def _get_job(self, request: Request) -> Response:
         job_id, version = request.match["job_id"], request.match["version"]

@@ -1,0 +1,232 @@
+"""``zbulk auth …``: log in, inspect, print and remove credentials."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from zbulk.context import AppContext
+    from zbulk.oauth import DataCentre, DeviceCode
+
+app = typer.Typer(help="Log in to Zoho and manage stored credentials.", no_args_is_help=True)
+
+MODES = {"1": "token", "2": "self_client", "3": "device"}
+
+
+def _ctx(ctx: typer.Context) -> AppContext:
+    return ctx.find_root().obj
+
+
+def _ask(label: str, *, hidden: bool, env_name: str | None = None) -> str:
+    """A value from the environment, else a prompt on the terminal, else a usage error."""
+    import os
+
+    from zbulk.errors import UsageError
+
+    if env_name and os.environ.get(env_name):
+        return os.environ[env_name].strip()
+    if not sys.stdin.isatty():
+        via = f" or set {env_name}" if env_name else ""
+        raise UsageError(f"{label} is needed and there is no terminal to ask on: pass it{via}")
+    value: str = typer.prompt(label, hide_input=hidden, err=True).strip()
+    return value
+
+
+@app.command("login")
+def login(
+    ctx: typer.Context,
+    with_token: Annotated[
+        bool, typer.Option("--with-token", help="Read an access token from standard input.")
+    ] = False,
+    self_client: Annotated[
+        bool,
+        typer.Option(
+            "--self-client",
+            help="Exchange a Self Client grant code; tokens then refresh themselves.",
+        ),
+    ] = False,
+    device: Annotated[
+        bool, typer.Option("--device", help="Log in on another device with a short code.")
+    ] = False,
+    dc: Annotated[
+        str | None,
+        typer.Option(
+            "--dc",
+            metavar="DC",
+            help="Data centre: us, eu, in, au, jp, ca, sa, uk, cn. [default: the "
+            "profile's, else us]",
+            show_default=False,
+        ),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            metavar="ID",
+            help="OAuth client id. [env: ZBULK_CLIENT_ID]",
+            show_default=False,
+        ),
+    ] = None,
+    code: Annotated[
+        str | None,
+        typer.Option(
+            "--code",
+            metavar="CODE",
+            help="Self Client grant code (asked if absent).",
+            show_default=False,
+        ),
+    ] = None,
+    insecure_storage: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-storage",
+            help="Keep the secrets in a file only you can read instead of the keyring.",
+        ),
+    ] = False,
+) -> int:
+    """Store credentials for a profile (client secret via ZBULK_CLIENT_SECRET or a prompt)."""
+    import os
+
+    from zbulk import config, oauth
+    from zbulk import login as core
+    from zbulk.client import form_poster
+    from zbulk.credentials import TOKEN_ENV, clean_token
+    from zbulk.errors import UsageError
+
+    app_ctx = _ctx(ctx)
+    out = app_ctx.output
+    env = os.environ
+    profile = config.check_profile_name(app_ctx.profile or env.get("ZBULK_PROFILE") or "default")
+    chosen = [m for m, on in (("token", with_token), ("self_client", self_client),
+                              ("device", device)) if on]  # fmt: skip
+    if len(chosen) > 1:
+        raise UsageError("choose one of --with-token, --self-client and --device")
+    if chosen:
+        mode = chosen[0]
+    elif sys.stdin.isatty():
+        out.note("How do you want to log in?\n  1. paste an access token\n"
+                 "  2. Self Client grant code (refreshes itself)\n"
+                 "  3. device code, approved in a browser elsewhere")  # fmt: skip
+        mode = MODES.get(typer.prompt("Choice", default="2", err=True).strip(), "")
+        if not mode:
+            raise UsageError("answer 1, 2 or 3")
+    else:
+        raise UsageError("no terminal to ask on: choose --with-token, --self-client or --device")
+    if mode == "token" and with_token and sys.stdin.isatty():
+        raise UsageError(
+            "--with-token reads the token from standard input, which is a terminal",
+            hint='pipe it in (`echo "$TOKEN" | zbulk auth login --with-token`), or run '
+            "`zbulk auth login` to be asked for it",
+        )
+    overrides = config.data_centre_overrides(env)
+    dc_name = dc or config.load_profile(profile, env).get("dc") or oauth.DEFAULT_DC
+    centre = oauth.data_centre(str(dc_name), overrides)
+    if env.get(TOKEN_ENV) is not None:
+        out.warn(f"{TOKEN_ENV} is set: it wins over this login until you unset it")
+    if insecure_storage:
+        out.warn("--insecure-storage: the secrets go into a file readable only by you, "
+                 "not into the keyring")  # fmt: skip
+    store = core.pick_store(profile, insecure_storage, config.config_dir(env), out.warn)
+
+    if mode == "token":
+        raw = sys.stdin.read() if with_token else _ask("Access token", hidden=True)
+        token = clean_token(raw, "standard input" if with_token else "the prompt")
+        core.with_token(profile, token, centre, store, env)
+        expiry = "Zoho access tokens last an hour; use --self-client for a login that lasts"
+    else:
+        cid = client_id or _ask("Client id", hidden=False, env_name="ZBULK_CLIENT_ID")
+        secret = _ask("Client secret", hidden=True, env_name="ZBULK_CLIENT_SECRET")
+        post = form_poster(app_ctx.request_timeout or 30.0, out.log if app_ctx.verbose else None)
+        if mode == "self_client":
+            grant = code or _ask("Grant code", hidden=True)
+            core.self_client(profile, centre, cid, secret, grant.strip(), store, post, env)
+        else:
+            core.device(profile, centre, cid, secret, store, post,
+                        show_code=lambda c: _show_code(out, c),
+                        on_switch=lambda d: _switched(out, d), env=env)  # fmt: skip
+        expiry = "access tokens now refresh themselves"
+    out.note(f"Logged in: profile {profile!r}, data centre {centre.name}; secrets in "
+             f"{store.where}; {expiry}.")  # fmt: skip
+    return 0
+
+
+def _show_code(out: object, code: DeviceCode) -> None:
+    from zbulk.output import Output
+
+    assert isinstance(out, Output)
+    out.note(f"Open {code.verification_url} and enter the code {code.user_code} "
+             f"(valid {code.expires_in / 60:.0f} minutes). Waiting…")  # fmt: skip
+
+
+def _switched(out: object, dc: DataCentre) -> None:
+    from zbulk.output import Output
+
+    assert isinstance(out, Output)
+    out.note(f"Your account is in data centre {dc.name}; continuing there.")
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document per line.")] = False,
+) -> int:
+    """Show each profile's data centre, API domain, credential and expiry (never a secret)."""
+    import os
+
+    from zbulk import config
+    from zbulk import login as core
+    from zbulk.errors import ExitCode
+    from zbulk.render import status_view
+
+    app_ctx = _ctx(ctx)
+    active = config.check_profile_name(app_ctx.profile or os.environ.get("ZBULK_PROFILE")
+                                       or "default")  # fmt: skip
+    entries = core.status(active, os.environ, warn=None)
+    if as_json:
+        import json
+
+        for entry in entries:
+            app_ctx.output.write_line(json.dumps(entry, ensure_ascii=False))
+    else:
+        app_ctx.output.print(status_view(entries, active))
+    usable = any(e["active"] and "error" not in e for e in entries)
+    return ExitCode.OK if usable else ExitCode.CREDENTIALS
+
+
+@app.command("token")
+def token(ctx: typer.Context) -> int:
+    """Print a valid access token (refreshed if needed), e.g. for curl."""
+    app_ctx = _ctx(ctx)
+    app_ctx.output.write_line(app_ctx.tokens().access_token())
+    return 0
+
+
+@app.command("logout")
+def logout(
+    ctx: typer.Context,
+    all_profiles: Annotated[bool, typer.Option("--all", help="Every profile.")] = False,
+) -> int:
+    """Remove the profile's stored secrets and login settings."""
+    import os
+
+    from zbulk import config
+    from zbulk import login as core
+
+    app_ctx = _ctx(ctx)
+    out = app_ctx.output
+    if all_profiles:
+        names = core.logged_in_profiles()
+    else:
+        names = [config.check_profile_name(app_ctx.profile or os.environ.get("ZBULK_PROFILE")
+                                           or "default")]  # fmt: skip
+    if not names:
+        out.note("No profile is logged in.")
+    for name, removed in core.logout(names, warn=None):
+        out.note(f"Logged out profile {name!r}." if removed
+                 else f"Profile {name!r} had no stored secrets.")  # fmt: skip
+    if os.environ.get("ZBULK_TOKEN") is not None:
+        out.warn("ZBULK_TOKEN is still set in this environment")
+    return 0

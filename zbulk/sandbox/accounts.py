@@ -1,0 +1,339 @@
+"""Zoho's accounts server in the sandbox, on the API's host and port: self client grant codes,
+refresh tokens (at most ``REFRESH_LIMIT`` per ``REFRESH_WINDOW`` seconds each) and the device
+flow. Like Zoho, it answers OAuth errors as HTTP 200 with a JSON body such as
+``{"error": "invalid_code"}``. Parameters come in the query string, a form body, or both (the
+body wins). Times are on the sandbox's injected clock.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl
+
+from zbulk.sandbox.jobs import Answer
+
+if TYPE_CHECKING:
+    from zbulk.sandbox.server import RecordedRequest, Request
+
+TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 (a path)
+GRANT_CODE_TTL = 180.0
+DEVICE_CODE_TTL = 300
+REFRESH_LIMIT, REFRESH_WINDOW = 10, 600.0
+OAUTH_JSON = "application/json;charset=UTF-8"
+FORM = "application/x-www-form-urlencoded"
+TOO_MANY = {
+    "error": "Access Denied",
+    "error_description": "You have made too many requests continuously. "
+    "Please try again after some time.",
+}
+_USER_CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O
+_DEVICE_PAGE = (
+    "<html><head><title>zbulk sandbox</title></head><body><h1>Device sign-in</h1>"
+    "<p>This is the zbulk sandbox: nobody signs in here. Approve or deny the code from the "
+    "test with <code>sandbox.approve_device(user_code)</code> or "
+    "<code>sandbox.deny_device(user_code)</code>.</p></body></html>"
+)
+DeviceState = Literal["pending", "approved", "denied", "other_dc"]
+Body = dict[str, Any]
+
+
+@dataclass
+class DeviceRequest:
+    """A device code issued by /oauth/v3/device/code; ``polls`` counts proper polls (not those
+    answered ``slow_down``), ``last_poll`` is the latest of them."""
+
+    user_code: str
+    device_code: str
+    scope: str
+    created: float
+    state: DeviceState = "pending"
+    user_location: str | None = None
+    polls: int = 0
+    last_poll: float | None = None
+
+
+@dataclass
+class _GrantCode:
+    scope: str
+    expires: float
+    used: bool = False
+
+
+def params(request: Request) -> dict[str, str]:
+    """The query string's parameters, then a form body's over them (blank ones left out)."""
+    merged = dict(parse_qsl(request.query))
+    if request.headers.get("Content-Type") is None or request.headers.get_content_type() == FORM:
+        merged.update(parse_qsl(request.body.decode("utf-8", "replace")))
+    return merged
+
+
+def _json(body: Body) -> Answer:
+    return 200, json.dumps(body).encode(), OAUTH_JSON, {}
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+class Accounts:
+    """The state of the accounts server: grant codes, tokens and device codes, under a lock."""
+
+    def __init__(
+        self,
+        url: Callable[[], str],
+        clock: Callable[[], float],
+        client_id: str,
+        client_secret: str,
+        token_ttl: float,
+        device_interval: float,
+    ) -> None:
+        self.client_id, self.client_secret = client_id, client_secret
+        self.token_ttl, self.device_interval = token_ttl, device_interval
+        self.refresh_count = 0
+        self._url, self._clock = url, clock
+        self._lock = threading.Lock()
+        self._codes: dict[str, _GrantCode] = {}
+        self._refresh: dict[str, deque[float]] = {}  # live refresh token: its recent refreshes
+        self._issued: list[str] = []  # every refresh token, revoked or not
+        self._access: dict[str, float] = {}  # access token: expiry
+        self._devices: dict[str, DeviceRequest] = {}  # device code: request, oldest first
+        self._used_devices: set[str] = set()
+        self.routes: tuple[tuple[str, str, Callable[[Request], Answer]], ...] = (
+            (TOKEN_PATH, "POST", self._token),
+            (r"/oauth/v3/device/code", "POST", self._device_code),
+            (r"/oauth/v3/device/token", "POST", self._device_token),
+            (r"/device", "GET", self._device_page),
+        )
+
+    # for the tests, through the Sandbox
+    def issue_grant_code(self, scope: str) -> str:
+        code = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+        with self._lock:
+            self._codes[code] = _GrantCode(scope, self._clock() + GRANT_CODE_TTL)
+        return code
+
+    def valid_access_token(self, token: str) -> bool:
+        with self._lock:
+            expires = self._access.get(token)
+            return expires is not None and self._clock() < expires
+
+    def expire_access_tokens(self) -> None:
+        with self._lock:
+            self._access = dict.fromkeys(self._access, float("-inf"))
+
+    def revoke_refresh_token(self, token: str) -> None:
+        with self._lock:
+            self._refresh.pop(token, None)
+
+    @property
+    def refresh_tokens(self) -> list[str]:
+        with self._lock:
+            return list(self._issued)
+
+    @property
+    def device_requests(self) -> list[DeviceRequest]:
+        with self._lock:
+            return list(self._devices.values())
+
+    def set_device(self, user_code: str, state: DeviceState, location: str | None = None) -> None:
+        """Approve, deny or send elsewhere the device request of ``user_code`` (KeyError if
+        there is none)."""
+        with self._lock:
+            found = [d for d in self._devices.values() if d.user_code == user_code]
+            if not found:
+                raise KeyError(user_code)
+            found[0].state, found[0].user_location = state, location
+
+    def adopt_device(self, request: DeviceRequest) -> None:
+        """Know another server's device code, approved here (the user's own data centre)."""
+        import dataclasses
+
+        with self._lock:
+            self._devices[request.device_code] = dataclasses.replace(
+                request, state="approved", user_location=None, polls=0, last_poll=None
+            )
+
+    # the endpoints
+    def _token(self, request: Request) -> Answer:
+        p = params(request)
+        with self._lock:
+            if p.get("grant_type") == "authorization_code":
+                return _json(self._code_grant(p))
+            if p.get("grant_type") == "refresh_token":
+                return _json(self._refresh_grant(p))
+        return _json({"error": "unsupported_grant_type"})
+
+    def _code_grant(self, p: dict[str, str]) -> Body:
+        problem = self._check_client(p, "client_secret", "code")
+        if problem is not None:
+            return problem
+        code = self._codes.get(p["code"])
+        if code is None or code.used or self._clock() >= code.expires:
+            return {"error": "invalid_code"}
+        code.used = True
+        return self._mint(refresh=True)
+
+    def _refresh_grant(self, p: dict[str, str]) -> Body:
+        problem = self._check_client(p, "client_secret", "refresh_token")
+        if problem is not None:
+            return problem
+        recent = self._refresh.get(p["refresh_token"])
+        if recent is None:
+            return {"error": "invalid_code"}
+        now = self._clock()
+        while recent and now - recent[0] >= REFRESH_WINDOW:
+            recent.popleft()
+        if len(recent) >= REFRESH_LIMIT:
+            return dict(TOO_MANY)
+        recent.append(now)
+        self.refresh_count += 1
+        return self._mint(refresh=False)
+
+    def _device_code(self, request: Request) -> Answer:
+        p = params(request)
+        if p.get("grant_type") != "device_request":
+            return _json({"error": "unsupported_grant_type"})
+        problem = self._check_client(p, "scope")
+        if problem is not None:
+            return _json(problem)
+        with self._lock:
+            taken = {d.user_code for d in self._devices.values()}
+            user_code = next(c for c in iter(self._user_code, "") if c not in taken)
+            device = DeviceRequest(
+                user_code, f"1004.{secrets.token_hex(16)}", p["scope"], self._clock()
+            )
+            self._devices[device.device_code] = device
+        return _json(
+            {
+                "user_code": user_code,
+                "device_code": device.device_code,
+                "verification_url": f"{self._url()}/device",
+                "expires_in": DEVICE_CODE_TTL,
+                "interval": _number(self.device_interval),
+            }
+        )
+
+    def _device_token(self, request: Request) -> Answer:
+        p = params(request)
+        if p.get("grant_type") != "device_token":
+            return _json({"error": "unsupported_grant_type"})
+        with self._lock:
+            return _json(self._check_client(p, "client_secret", "code") or self._poll(p["code"]))
+
+    def _poll(self, device_code: str) -> Body:
+        device = self._devices.get(device_code)
+        if device is None or device_code in self._used_devices:
+            return {"error": "invalid_code"}
+        now = self._clock()
+        if now - device.created >= DEVICE_CODE_TTL:
+            return {"error": "expired"}
+        if device.last_poll is not None and now - device.last_poll < self.device_interval:
+            return {"error": "slow_down"}
+        device.polls, device.last_poll = device.polls + 1, now
+        if device.state == "denied":
+            return {"error": "access_denied"}
+        if device.state == "other_dc":
+            return {"error": "other_dc", "user_location": device.user_location}
+        if device.state == "pending":
+            return {"error": "authorization_pending"}
+        self._used_devices.add(device_code)
+        return self._mint(refresh=True)
+
+    def _device_page(self, request: Request) -> Answer:
+        return 200, _DEVICE_PAGE.encode(), "text/html;charset=utf-8", {}
+
+    # helpers, called with the lock held
+    def _check_client(self, p: dict[str, str], *names: str) -> Body | None:
+        if not all(p.get(name) for name in ("client_id", *names)):
+            return {"error": "invalid_request"}
+        wrong_secret = "client_secret" in names and p["client_secret"] != self.client_secret
+        if p["client_id"] != self.client_id or wrong_secret:
+            return {"error": "invalid_client"}
+        return None
+
+    def _mint(self, refresh: bool) -> Body:
+        access = f"1000.{secrets.token_hex(16)}"
+        self._access[access] = self._clock() + self.token_ttl
+        body: Body = {"access_token": access}
+        if refresh:
+            token = f"1000.{secrets.token_hex(16)}"
+            self._refresh[token] = deque()
+            self._issued.append(token)
+            body["refresh_token"] = token
+        body["api_domain"], body["token_type"] = self._url(), "Bearer"
+        body["expires_in"] = int(self.token_ttl)
+        return body
+
+    @staticmethod
+    def _user_code() -> str:
+        return "".join(secrets.choice(_USER_CODE_LETTERS) for _ in range(8))
+
+
+class AccountsMixin:
+    """What the Sandbox shows of its accounts server."""
+
+    _accounts: Accounts
+    _lock: threading.Lock
+    requests: list[RecordedRequest]
+
+    @property
+    def client_id(self) -> str:
+        return self._accounts.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self._accounts.client_secret
+
+    def issue_grant_code(self, scope: str = "ZohoCRM.bulk.ALL") -> str:
+        """A fresh single-use grant code, as the self client console gives; valid 180 s."""
+        return self._accounts.issue_grant_code(scope)
+
+    @property
+    def refresh_count(self) -> int:
+        """Successful refresh_token grants so far."""
+        return self._accounts.refresh_count
+
+    @property
+    def token_requests(self) -> int:
+        """Every POST to /oauth/v2/token so far, faulted ones included."""
+        with self._lock:
+            return sum(
+                r.method == "POST" and r.path.split("?", 1)[0] == TOKEN_PATH for r in self.requests
+            )
+
+    def revoke_refresh_token(self, token: str) -> None:
+        self._accounts.revoke_refresh_token(token)
+
+    def expire_access_tokens(self) -> None:
+        """Every access token minted so far is now expired (``sandbox.token`` still works)."""
+        self._accounts.expire_access_tokens()
+
+    @property
+    def refresh_tokens(self) -> list[str]:
+        """Every refresh token issued, oldest first, revoked ones included."""
+        return self._accounts.refresh_tokens
+
+    @property
+    def device_requests(self) -> list[DeviceRequest]:
+        """The device codes issued, newest last."""
+        return self._accounts.device_requests
+
+    def approve_device(self, user_code: str) -> None:
+        self._accounts.set_device(user_code, "approved")
+
+    def deny_device(self, user_code: str) -> None:
+        self._accounts.set_device(user_code, "denied")
+
+    def send_device_elsewhere(self, user_code: str, user_location: str) -> None:
+        """Polls from now on answer ``other_dc`` with this ``user_location``."""
+        self._accounts.set_device(user_code, "other_dc", user_location)
+
+    def adopt_device(self, request: DeviceRequest) -> None:
+        """Answer polls of another sandbox's device code, approved (the other_dc target)."""
+        self._accounts.adopt_device(request)
