@@ -164,7 +164,7 @@ def test_self_client_login_then_show(
     for secret in (secrets["refresh_token"], secrets["access_token"], sandbox.client_secret):
         assert secret not in text
     profile = (Path(env["ZBULK_CONFIG_DIR"]) / "config.toml").read_text()
-    assert f'"api_domain" = "{sandbox.url}"' in profile and "refresh_token" in profile
+    assert f'api_domain = "{sandbox.url}"' in profile and "refresh_token" in profile
 
 
 @pytest.mark.parametrize(

@@ -55,14 +55,24 @@ def run_pipe(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
     )
 
 
+def _controlling_terminal() -> None:
+    """In the child: a new session whose controlling terminal is the pty on stdin, as in a
+    real terminal (getpass opens /dev/tty to turn echo off)."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 def run_pty(
     args: list[str],
     env: dict[str, str],
     *,
     interrupt_after: float | None = None,
     timeout: float = 60,
+    answers: list[tuple[str, str]] | None = None,
 ) -> tuple[int, str]:
-    """Run with stdin, stdout and stderr on a fresh pseudo-terminal 120×40."""
+    """Run with stdin, stdout and stderr on a fresh pseudo-terminal 120×40; ``answers``
+    are (prompt, reply) pairs typed in order as each prompt appears."""
+    pending = list(answers or [])
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     proc = subprocess.Popen(
@@ -72,7 +82,7 @@ def run_pty(
         stderr=slave,
         env=env,
         close_fds=True,
-        start_new_session=True,
+        preexec_fn=_controlling_terminal,
     )
     os.close(slave)
     chunks: list[bytes] = []
@@ -99,6 +109,11 @@ def run_pty(
                 if not data:
                     break
                 chunks.append(data)
+                seen = b"".join(chunks).decode(errors="replace")
+                if pending and pending[0][0] in seen.rsplit("<answered>", 1)[-1]:
+                    time.sleep(0.3)  # as a person would: after the prompt has turned echo off
+                    os.write(master, pending.pop(0)[1].encode() + b"\r")
+                    chunks.append(b"\n<answered>\n")
             elif proc.poll() is not None:
                 continue
     finally:
@@ -282,3 +297,22 @@ def test_two_processes_refresh_an_expired_token_once(proc_env, sandbox, tmp_path
     assert sandbox.request_count("/oauth/v2/token") == 2  # the login's exchange, one refresh
     saved = json.loads(json.loads(store.read_text())["zbulk/default"])
     assert saved["access_token"] != "expired-token" and saved["expires_at"] > time.time()
+
+
+def test_interactive_login_asks_and_hides_the_token(proc_env, sandbox) -> None:
+    env = {k: v for k, v in proc_env.items() if k != "ZBULK_TOKEN"}
+    code, text = run_pty(
+        ["auth", "login", "--dc", sandbox.url, "--insecure-storage"],
+        env,
+        answers=[("Choice", "1"), ("Access token", sandbox.token)],
+    )
+    assert code == 0, text
+    assert "paste an access token" in text and "Logged in" in text
+    assert sandbox.token not in text  # typed with echo off
+    r = run_pipe(["job", "show", "--json", DEMO_JOBS["completed"]], env)
+    assert r.returncode == 0, r.stderr
+
+
+def test_with_token_on_a_terminal_is_refused(proc_env) -> None:
+    code, text = run_pty(["auth", "login", "--with-token"], proc_env)
+    assert code == 2 and "standard input" in text

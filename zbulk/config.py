@@ -120,14 +120,18 @@ def _write(data: dict[str, Any], path: Path) -> Path:
             return repr(value)
         return json.dumps(str(value))  # a TOML basic string: same escapes as JSON
 
+    def key(name: str) -> str:
+        bare = name and all(c.isascii() and (c.isalnum() or c in "_-") for c in name)
+        return name if bare else json.dumps(name)
+
     def emit(prefix: str, table: dict[str, Any]) -> None:
         plain = {k: v for k, v in table.items() if not isinstance(v, dict)}
         if prefix and (plain or not table):
             lines.append(f"\n[{prefix}]")
-        lines.extend(f"{json.dumps(k)} = {scalar(v)}" for k, v in plain.items())
-        for key, value in table.items():
+        lines.extend(f"{key(k)} = {scalar(v)}" for k, v in plain.items())
+        for name, value in table.items():
             if isinstance(value, dict):
-                emit(f"{prefix}.{json.dumps(key)}" if prefix else json.dumps(key), value)
+                emit(f"{prefix}.{key(name)}" if prefix else key(name), value)
 
     emit("", data)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

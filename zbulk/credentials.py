@@ -190,7 +190,7 @@ class FileStore:
     def __init__(self, directory: Path, warn: Callable[[str], None] | None = None) -> None:
         self.directory = directory
         self.warn = warn
-        self.where = f"the file {directory}"
+        self.where = f"an owner-only file in {directory}"
 
     def path(self, profile: str) -> Path:
         return self.directory / f"{profile}.json"

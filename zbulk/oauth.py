@@ -68,6 +68,13 @@ _ERROR_TEXT = {
 
 
 def data_centre(name: str, overrides: Mapping[str, DataCentre] | None = None) -> DataCentre:
+    """A data centre by its code (``eu``), or a URL serving both the accounts endpoints and
+    the API (a private deployment, or ``zbulk sandbox``)."""
+    if "://" in name:
+        from zbulk.config import check_api_domain
+
+        url = check_api_domain(name)
+        return DataCentre(url, url, url)
     known = {**DATA_CENTRES, **(overrides or {})}
     dc = known.get(name.lower())
     if dc is None:

@@ -108,8 +108,9 @@ class Output:
             self._err = self._console(self._stderr)
         return self._err
 
-    def print(self, *renderables: RenderableType) -> None:
-        self.out.print(*renderables)
+    def print(self, *renderables: RenderableType, soft_wrap: bool = False) -> None:
+        """Results on stdout; ``soft_wrap`` keeps long lines whole (commands to copy)."""
+        self.out.print(*renderables, soft_wrap=soft_wrap)
 
     def write_line(self, line: str) -> None:
         """A line of machine output on stdout, untouched by rich."""

@@ -56,8 +56,8 @@ def login(
         typer.Option(
             "--dc",
             metavar="DC",
-            help="Data centre: us, eu, in, au, jp, ca, sa, uk, cn. [default: the "
-            "profile's, else us]",
+            help="Data centre: us, eu, in, au, jp, ca, sa, uk, cn, or a URL serving both "
+            "accounts and API (a sandbox). [default: the profile's, else us]",
             show_default=False,
         ),
     ] = None,

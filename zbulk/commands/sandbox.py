@@ -9,6 +9,7 @@ import typer
 
 if TYPE_CHECKING:
     from zbulk.output import Output
+    from zbulk.sandbox import Sandbox
 
 DEFAULT_PORT = 8790
 
@@ -57,7 +58,7 @@ def sandbox(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}",
             hint="pick another --port (0 picks a free one)",
         ) from None
-    _announce(out, server.url, server.token, server.jobs)
+    _announce(out, server)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -67,20 +68,31 @@ def sandbox(
     return 0
 
 
-def _announce(out: Output, url: str, token: str, jobs: list[str]) -> None:
+def _announce(out: Output, server: Sandbox) -> None:
+    """The URL, how to point zbulk at it, and its jobs; lines kept whole for copying."""
     from rich.text import Text
 
-    out.print(Text(f"zbulk sandbox listening on {url}  (Ctrl-C to stop)", style="bold"))
-    out.print(Text("\nPoint zbulk at it in another shell:\n"))
-    out.print(Text(f"  export ZBULK_API_DOMAIN={url}"))
-    out.print(Text(f"  export ZBULK_TOKEN={token}"))
     from zbulk.sandbox import DEMO_JOBS
 
+    url = server.url
     roles = {job_id: role for role, job_id in DEMO_JOBS.items()}
-    out.print(Text("\nJobs:"))
-    for job_id in jobs:
-        role = roles.get(job_id, "")
-        out.print(Text(f"  zbulk job show {job_id}") + Text(f"   # {role}" if role else "", "dim"))
+    lines = [
+        Text(f"zbulk sandbox listening on {url}  (Ctrl-C to stop)", style="bold"),
+        Text("\nPoint zbulk at it in another shell:\n"),
+        Text(f"  export ZBULK_API_DOMAIN={url}"),
+        Text(f"  export ZBULK_TOKEN={server.token}"),
+        Text("\nOr log in against it as you would with Zoho (this code is valid 3 minutes):\n"),
+        Text(f"  ZBULK_CLIENT_ID={server.client_id} ZBULK_CLIENT_SECRET={server.client_secret} \\"),
+        Text(f"    zbulk auth login --self-client --dc {url} --code {server.issue_grant_code()}"),
+        Text("\nJobs:"),
+    ]
+    for job_id in server.jobs:
+        role = roles.get(job_id)
+        lines.append(
+            Text(f"  zbulk job show {job_id}") + Text(f"   # {role}" if role else "", "dim")
+        )
+    for line in lines:
+        out.print(line, soft_wrap=True)
     out.out.file.flush()
 
 
