@@ -160,7 +160,8 @@ class KeyringStore:
                                         "no usable keyring: "),
                     hint=NO_KEYRING_HINT,
                 ) from None  # fmt: skip
-            self.where = f"the keyring ({type(self._backend).__name__})"
+            name = getattr(self._backend, "name", None) or type(self._backend).__name__
+            self.where = f"the keyring ({name})"
         return self._backend
 
     def load(self, profile: str) -> dict[str, Any] | None:
