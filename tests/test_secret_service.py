@@ -15,8 +15,10 @@ from zbulk.sandbox import DEMO_JOBS
 
 pytestmark = [
     pytest.mark.secret_service,
-    pytest.mark.skipif(os.environ.get("ZBULK_TEST_SECRET_SERVICE") != "1",
-                       reason="needs the real Secret Service: run under .ci/secret-service"),
+    pytest.mark.skipif(
+        os.environ.get("ZBULK_TEST_SECRET_SERVICE") != "1",
+        reason="needs the real Secret Service: run under .ci/secret-service",
+    ),
 ]
 
 SCRIPT = Path(sys.executable).parent / "zbulk"
@@ -25,17 +27,31 @@ SCRIPT = Path(sys.executable).parent / "zbulk"
 def test_login_show_status_logout_round_trip(sandbox, tmp_path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ZBULK_") and k != "PYTHON_KEYRING_BACKEND"}
-    env.update(HOME=str(home), ZBULK_CONFIG_DIR=str(home / ".config" / "zbulk"),
-               ZBULK_CLIENT_ID=sandbox.client_id, ZBULK_CLIENT_SECRET=sandbox.client_secret)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ZBULK_") and k != "PYTHON_KEYRING_BACKEND"
+    }
+    env.update(
+        HOME=str(home),
+        ZBULK_CONFIG_DIR=str(home / ".config" / "zbulk"),
+        ZBULK_CLIENT_ID=sandbox.client_id,
+        ZBULK_CLIENT_SECRET=sandbox.client_secret,
+    )
 
     def zbulk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(SCRIPT), *args], env=env, capture_output=True, text=True,
-                              timeout=60, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [str(SCRIPT), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
 
-    r = zbulk("auth", "login", "--self-client", "--dc", sandbox.url,
-              "--code", sandbox.issue_grant_code())
+    r = zbulk(
+        "auth", "login", "--self-client", "--dc", sandbox.url, "--code", sandbox.issue_grant_code()
+    )
     assert r.returncode == 0, r.stderr
     assert "SecretService" in r.stderr  # stored in the Secret Service, not a file
 
