@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from zbulk.sandbox import DEMO_JOBS, Fault
+from zbulk.sandbox import DEMO_JOBS, Fault, Sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -316,3 +316,35 @@ def test_interactive_login_asks_and_hides_the_token(proc_env, sandbox) -> None:
 def test_with_token_on_a_terminal_is_refused(proc_env) -> None:
     code, text = run_pty(["auth", "login", "--with-token"], proc_env)
     assert code == 2 and "standard input" in text
+
+
+@pytest.fixture
+def fast_env(proc_env):
+    with Sandbox(job_duration=2.0) as server:
+        yield dict(proc_env, ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token)
+
+
+def test_watch_on_a_pipe_has_no_escapes_or_carriage_returns(fast_env) -> None:
+    r = run_pipe(["job", "watch", "--interval", "0.2", DEMO_JOBS["large"]], fast_env)
+    assert r.returncode == 0, r.stderr
+    for stream in (r.stdout, r.stderr):
+        assert "\x1b" not in stream and "\r" not in stream
+    assert r.stdout.startswith(f"✓ {DEMO_JOBS['large']}  COMPLETED")
+    assert r.stdout.count("\n") == 1  # stdout: the final summary only
+
+
+def test_watch_on_a_pty_is_live_then_leaves_a_summary(fast_env) -> None:
+    code, text = run_pty(["job", "watch", "--interval", "0.2", DEMO_JOBS["large"]], fast_env)
+    assert code == 0, text
+    assert "━" in text and "next poll in" in text  # the live view's bars and timer
+    assert "\x1b[2K" in text or "\x1b[1A" in text  # redrawn in place
+    assert "\x1b[?1049h" not in text  # never the alternate screen
+    after_live = re.sub(r"\x1b\[[0-9;]*m", "", text.rsplit("next poll in", 1)[-1])
+    assert "COMPLETED  25,000/25,000 (100%)" in after_live
+
+
+def test_watch_ctrl_c_says_the_job_goes_on(proc_env) -> None:
+    code, text = run_pty(["job", "watch", DEMO_JOBS["large"]], proc_env, interrupt_after=1.5)
+    assert code == 130, text
+    assert "keep running" in text and "Traceback" not in text
+    assert "\x1b[?25l" not in text.rsplit("keep running", 1)[-1]  # cursor not left hidden

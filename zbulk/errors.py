@@ -83,3 +83,9 @@ class OutputClosed(ZbulkError):
 
     def __init__(self) -> None:
         super().__init__("stdout was closed")
+
+
+class WatchTimeout(ZbulkError):
+    """``job watch --timeout`` ran out before the job finished."""
+
+    exit_code = ExitCode.TIMEOUT

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from zbulk.client import ZohoClient
+    from zbulk.client import Fetched, ZohoClient
     from zbulk.output import Output
 
 app = typer.Typer(
@@ -68,3 +68,81 @@ def _print_job(out: Output, doc: dict[str, object]) -> None:
     for part in job_view(Job.read(doc)):
         out.print(part)
     out.print()
+
+
+@app.command("watch")
+def watch(
+    ctx: typer.Context,
+    job_ids: JobIds,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the job document each time its status or counts "
+            "change, one per line; the last line of each job is its final state.",
+        ),
+    ] = False,
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval",
+            metavar="S",
+            min=0.1,
+            help="First wait between polls; grows while nothing changes.",
+        ),
+    ] = 2.0,
+    max_interval: Annotated[
+        float,
+        typer.Option("--max-interval", metavar="S", min=0.1, help="Longest wait between polls."),
+    ] = 30.0,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="S",
+            min=0.1,
+            help="Give up after this long (exit 124); the job goes on at Zoho.",
+            show_default=False,
+        ),
+    ] = None,
+    fail_on_skipped: Annotated[
+        bool, typer.Option("--fail-on-skipped", help="Exit 6 if records were skipped.")
+    ] = False,
+) -> int:
+    """Follow jobs until each finishes; the exit code says how they ended."""
+    import gc
+
+    from zbulk.client import check_job_id
+    from zbulk.errors import UsageError
+    from zbulk.models import Job
+    from zbulk.render_watch import WatchView
+    from zbulk.watch import WatchOptions
+    from zbulk.watch import watch as follow
+
+    ids = [check_job_id(job_id) for job_id in job_ids]
+    if max_interval < interval:
+        raise UsageError("--max-interval must not be shorter than --interval")
+    gc.enable()  # a long-running command: collect cycles as usual
+    app_ctx = ctx.find_root().obj
+    out = app_ctx.output
+    fetched: dict[str, Fetched] = {}
+    with app_ctx.client() as client:
+
+        def fetch(job_id: str) -> Job:
+            fetched[job_id] = client.get_job(job_id)
+            return Job.read(fetched[job_id].doc)
+
+        view = WatchView(out, as_json, fetched)
+        options = WatchOptions(interval=interval, max_interval=max_interval, timeout=timeout,
+                               fail_on_skipped=fail_on_skipped)  # fmt: skip
+        jobs: list = []
+        try:
+            code, jobs = follow(fetch, ids, options, view.event, on_start=view.start)
+        finally:
+            view.stop()
+    for w in jobs:
+        if w.error is not None:
+            out.error(w.error)
+    view.summary(jobs, fail_on_skipped)
+    view.hints(jobs)
+    return int(code)

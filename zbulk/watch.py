@@ -1,0 +1,233 @@
+"""Following jobs until they finish: a polling scheduler and the watch loop. Prints
+nothing; the clock and sleep are injected, so every decision is testable in fake time.
+
+Polling: while nothing is known about progress the wait starts at ``interval`` and
+doubles toward ``max_interval`` while nothing changes, and falls back to ``interval``
+when the job moves. Once the counts show progress, the finish is estimated from the
+processing rate and the next poll is placed near it (never later than
+``max_interval``, never sooner than ``interval``). Each fetch's own retries (and their
+``Retry-After``) are the client's; a poll that still fails is retried here with backoff,
+within a budget.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from zbulk.errors import (
+    CredentialsError,
+    ExitCode,
+    NetworkError,
+    NotFoundError,
+    ZbulkError,
+)
+from zbulk.models import Job, is_finished, status_key
+
+KNOWN = frozenset({"ADDED", "INPROGRESS", "COMPLETED", "FAILED", "SKIPPED"})
+# Exit codes from least to most severe: the watch ends with the worst of its jobs.
+SEVERITY = [ExitCode.OK, ExitCode.SKIPPED, ExitCode.ERROR, ExitCode.NETWORK,
+            ExitCode.NOT_FOUND, ExitCode.CREDENTIALS, ExitCode.TIMEOUT]  # fmt: skip
+
+
+@dataclass
+class Progress:
+    """What one poll said, reduced to what scheduling needs."""
+
+    status: str | None
+    processed: int
+    total: int | None
+    skipped: int
+
+    @classmethod
+    def of(cls, job: Job) -> Progress:
+        files = [r.file for r in job.resources if r.file is not None]
+        totals = [f.total for f in files if f.total is not None]
+        return cls(
+            status=job.status,
+            processed=sum(f.processed for f in files),
+            total=sum(totals) if totals else None,
+            skipped=sum(max(f.skipped or 0, 0) for f in files),
+        )
+
+
+@dataclass
+class Schedule:
+    """When to poll next, from what the polls so far have said."""
+
+    interval: float = 2.0
+    max_interval: float = 30.0
+    growth: float = 2.0
+    _wait: float = 0.0
+    _last: Progress | None = None
+    _first_moving: tuple[float, int] | None = None  # (time, processed) when counts first moved
+
+    def next_delay(self, now: float, seen: Progress) -> float:
+        changed = self._last is None or (seen.status, seen.processed) != (
+            self._last.status, self._last.processed)  # fmt: skip
+        if seen.processed > 0 and self._first_moving is None:
+            self._first_moving = (now, seen.processed)
+        self._last = seen
+        if changed:
+            self._wait = self.interval
+        else:
+            self._wait = min(max(self._wait, self.interval) * self.growth, self.max_interval)
+        delay = self._wait
+        eta = self.eta(now, seen)
+        if eta is not None:
+            delay = min(max(eta, self.interval), self.max_interval)
+        return delay
+
+    def eta(self, now: float, seen: Progress) -> float | None:
+        """Seconds until the job should be done, from the rate since counts first moved."""
+        if self._first_moving is None or not seen.total:
+            return None
+        started, at_start = self._first_moving
+        elapsed = now - started
+        done = seen.processed - at_start
+        if elapsed <= 0 or done <= 0:
+            return None
+        return max(seen.total - seen.processed, 0) / (done / elapsed)
+
+    def rate(self, now: float, seen: Progress) -> float | None:
+        if self._first_moving is None:
+            return None
+        started, at_start = self._first_moving
+        return (seen.processed - at_start) / (now - started) if now > started else None
+
+
+@dataclass
+class Watched:
+    """One job being watched."""
+
+    job_id: str
+    schedule: Schedule
+    job: Job | None = None
+    progress: Progress | None = None
+    next_poll: float = 0.0
+    polls: int = 0
+    failures: int = 0
+    warned_status: bool = False
+    error: ZbulkError | None = None  # why this job's watch ended early
+    last_failure: ZbulkError | None = None  # the latest failed poll, retried
+    started: float = 0.0
+    history: list[tuple[float, int]] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.error is not None or (self.job is not None and self.job.finished)
+
+
+@dataclass
+class WatchOptions:
+    interval: float = 2.0
+    max_interval: float = 30.0
+    timeout: float | None = None
+    fail_on_skipped: bool = False
+    error_budget: int = 8  # consecutive failed polls of a job before giving up on it
+
+
+Events = Callable[[str, Watched], None]
+
+
+def outcome(w: Watched, fail_on_skipped: bool) -> ExitCode:
+    if w.error is not None:
+        return w.error.exit_code
+    assert w.job is not None
+    key = status_key(w.job.status)
+    if key == "FAILED":
+        return ExitCode.ERROR
+    skipped = (w.progress.skipped if w.progress else 0) > 0 or key == "SKIPPED" or any(
+        status_key(r.status) == "SKIPPED" for r in w.job.resources)  # fmt: skip
+    return ExitCode.SKIPPED if fail_on_skipped and skipped else ExitCode.OK
+
+
+def worst(codes: list[ExitCode]) -> ExitCode:
+    return max(codes, key=SEVERITY.index, default=ExitCode.OK)
+
+
+def watch(
+    fetch: Callable[[str], Job],
+    job_ids: list[str],
+    options: WatchOptions,
+    on_event: Events,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    on_start: Callable[[list[Watched]], None] | None = None,
+) -> tuple[ExitCode, list[Watched]]:
+    """Poll every job until each has finished (or failed to be fetched, or time ran out).
+
+    ``on_event(kind, watched)`` is told of "change", "unknown-status", "retry", "done" and
+    "timeout". Returns the worst exit code and the final state of each job.
+    """
+    start = clock()
+    jobs = [Watched(j, Schedule(options.interval, options.max_interval), started=start)
+            for j in dict.fromkeys(job_ids)]  # fmt: skip
+    deadline = None if options.timeout is None else start + options.timeout
+    if on_start is not None:
+        on_start(jobs)
+    while True:
+        pending = [w for w in jobs if not w.done]
+        if not pending:
+            break
+        w = min(pending, key=lambda x: x.next_poll)
+        now = clock()
+        if deadline is not None and w.next_poll > deadline:
+            if now < deadline:
+                sleep(deadline - now)
+            for late in pending:
+                late.error = _timed_out(late, options.timeout or 0)
+                on_event("timeout", late)
+            break
+        if w.next_poll > now:
+            sleep(w.next_poll - now)
+        _poll(w, fetch, options, on_event, clock)
+    return worst([outcome(w, options.fail_on_skipped) for w in jobs]), jobs
+
+
+def _poll(w: Watched, fetch: Callable[[str], Job], options: WatchOptions, on_event: Events,
+          clock: Callable[[], float]) -> None:  # fmt: skip
+    try:
+        job = fetch(w.job_id)
+    except (CredentialsError, NotFoundError) as exc:  # nothing a retry can fix
+        w.error = exc
+        on_event("done", w)
+        return
+    except NetworkError as exc:
+        w.failures += 1
+        if w.failures > options.error_budget:
+            w.error = exc
+            on_event("done", w)
+            return
+        w.next_poll = clock() + min(options.interval * 2**w.failures, options.max_interval)
+        w.last_failure = exc
+        on_event("retry", w)
+        return
+    now = clock()
+    w.polls += 1
+    w.failures = 0
+    previous = w.progress
+    w.job, w.progress = job, Progress.of(job)
+    w.history.append((now, w.progress.processed))
+    if job.status is not None and status_key(job.status) not in KNOWN and not w.warned_status:
+        w.warned_status = True
+        on_event("unknown-status", w)
+    if previous is None or (previous.status, previous.processed, previous.total) != (
+        w.progress.status, w.progress.processed, w.progress.total):  # fmt: skip
+        on_event("change", w)
+    if is_finished(job.status):
+        on_event("done", w)
+        return
+    w.next_poll = now + w.schedule.next_delay(now, w.progress)
+
+
+def _timed_out(w: Watched, timeout: float) -> ZbulkError:
+    from zbulk.errors import WatchTimeout
+
+    status = w.job.status if w.job else "not fetched yet"
+    return WatchTimeout(
+        f"job {w.job_id} did not finish within {timeout:g}s (last status: {status})",
+        hint=f"the job goes on at Zoho; follow it again with `zbulk job watch {w.job_id}`",
+    )
