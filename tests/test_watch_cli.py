@@ -141,3 +141,33 @@ def test_live_panel_renders_progress_timer_and_rate() -> None:
     assert "waiting INPROGRESS" in text  # v2 in progress: not counted yet
     assert "11/11" in text and "waiting for first answer" in text
     assert duration(3725) == "1:02:05" and duration(-3) == "0:00"
+
+
+def test_an_api_error_ends_that_job_only(fast) -> None:
+    fast.server.add_fault(
+        Fault(
+            "status",
+            status=403,
+            times=None,
+            path_prefix=f"/crm/bulk/v8/write/{DEMO_JOBS['failing']}",
+        )
+    )
+    r = fast(
+        "job",
+        "watch",
+        "--interval",
+        "0.1",
+        "--max-interval",
+        "0.3",
+        DEMO_JOBS["large"],
+        DEMO_JOBS["failing"],
+    )
+    assert r.code == ExitCode.ERROR
+    assert "403" in r.err and f"✓ {DEMO_JOBS['large']}  COMPLETED" in r.out
+
+
+def test_a_document_without_status_warns_once(fast) -> None:
+    job_id = "4150868000000000556"
+    fast.server.put_document(job_id, {"id": job_id, "resource": []})
+    r = fast("job", "watch", "--timeout", "0.4", "--interval", "0.1", job_id)
+    assert r.code == ExitCode.TIMEOUT and r.err.count("does not know") == 1

@@ -117,8 +117,9 @@ class WatchView:
                 self.out.err.print(line, soft_wrap=True)
         # Warnings go through the live view's own console, so they print above it.
         elif kind == "unknown-status" and w.job is not None:
-            self.out.warn(f"job {w.job_id} reports status {w.job.status!r}, which zbulk does "
-                          "not know; treating it as still running")  # fmt: skip
+            said = "no status" if w.job.status is None else f"status {w.job.status!r}"
+            self.out.warn(f"job {w.job_id} reports {said}, which zbulk does not know; "
+                          "treating it as still running")  # fmt: skip
         elif kind == "retry" and w.last_failure is not None:
             wait = max(w.next_poll - self.clock(), 0)
             self.out.warn(f"job {w.job_id}: {w.last_failure.message}; trying again in "

@@ -1,13 +1,13 @@
 """Following jobs until they finish: a polling scheduler and the watch loop. Prints
 nothing; the clock and sleep are injected, so every decision is testable in fake time.
 
-Polling: while nothing is known about progress the wait starts at ``interval`` and
-doubles toward ``max_interval`` while nothing changes, and falls back to ``interval``
-when the job moves. Once the counts show progress, the finish is estimated from the
-processing rate and the next poll is placed near it (never later than
-``max_interval``, never sooner than ``interval``). Each fetch's own retries (and their
-``Retry-After``) are the client's; a poll that still fails is retried here with backoff,
-within a budget.
+Polling: the wait starts at ``interval`` and doubles toward ``max_interval`` while the
+counts do not move, and falls back to ``interval`` when they do. While they keep moving,
+the finish is estimated from the processing rate and the next poll is placed near it
+(never later than ``max_interval``, never sooner than ``interval``); a job that stalls
+is polled less and less. No poll is planned past ``--timeout``: the last one is at it.
+Each fetch's own retries (and their ``Retry-After``) are the client's; a poll that still
+fails is retried here with backoff, within a budget.
 """
 
 from __future__ import annotations
@@ -16,13 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from zbulk.errors import (
-    CredentialsError,
-    ExitCode,
-    NetworkError,
-    NotFoundError,
-    ZbulkError,
-)
+from zbulk.errors import ExitCode, NetworkError, ZbulkError
 from zbulk.models import Job, is_finished, status_key
 
 KNOWN = frozenset({"ADDED", "INPROGRESS", "COMPLETED", "FAILED", "SKIPPED"})
@@ -64,20 +58,21 @@ class Schedule:
     _first_moving: tuple[float, int] | None = None  # (time, processed) when counts first moved
 
     def next_delay(self, now: float, seen: Progress) -> float:
-        changed = self._last is None or (seen.status, seen.processed) != (
-            self._last.status, self._last.processed)  # fmt: skip
+        # Only records processed count as movement: ADDED -> IN PROGRESS, or a total
+        # appearing, with nothing processed yet says nothing about when the job will end.
+        first = self._last is None
+        moved = not first and seen.processed != self._last.processed  # type: ignore[union-attr]
         if seen.processed > 0 and self._first_moving is None:
             self._first_moving = (now, seen.processed)
         self._last = seen
-        if changed:
+        if first or moved:
             self._wait = self.interval
         else:
-            self._wait = min(max(self._wait, self.interval) * self.growth, self.max_interval)
-        delay = self._wait
+            self._wait = min(self._wait * self.growth, self.max_interval)
         eta = self.eta(now, seen)
-        if eta is not None:
-            delay = min(max(eta, self.interval), self.max_interval)
-        return delay
+        if moved and eta is not None:
+            return min(max(eta, self.interval), self.max_interval)
+        return self._wait
 
     def eta(self, now: float, seen: Progress) -> float | None:
         """Seconds until the job should be done, from the rate since counts first moved."""
@@ -175,11 +170,15 @@ def watch(
         w = min(pending, key=lambda x: x.next_poll)
         now = clock()
         if deadline is not None and w.next_poll > deadline:
+            # Nothing is planned before the deadline: look once more at it, then give up.
             if now < deadline:
                 sleep(deadline - now)
             for late in pending:
-                late.error = _timed_out(late, options.timeout or 0)
-                on_event("timeout", late)
+                _poll(late, fetch, options, on_event, clock)
+            for late in pending:
+                if not late.done:
+                    late.error = _timed_out(late, options.timeout or 0)
+                    on_event("timeout", late)
             break
         if w.next_poll > now:
             sleep(w.next_poll - now)
@@ -191,10 +190,6 @@ def _poll(w: Watched, fetch: Callable[[str], Job], options: WatchOptions, on_eve
           clock: Callable[[], float]) -> None:  # fmt: skip
     try:
         job = fetch(w.job_id)
-    except (CredentialsError, NotFoundError) as exc:  # nothing a retry can fix
-        w.error = exc
-        on_event("done", w)
-        return
     except NetworkError as exc:
         w.failures += 1
         if w.failures > options.error_budget:
@@ -205,13 +200,17 @@ def _poll(w: Watched, fetch: Callable[[str], Job], options: WatchOptions, on_eve
         w.last_failure = exc
         on_event("retry", w)
         return
+    except ZbulkError as exc:  # 401, not found, 403...: nothing a retry can fix
+        w.error = exc
+        on_event("done", w)
+        return
     now = clock()
     w.polls += 1
     w.failures = 0
     previous = w.progress
     w.job, w.progress = job, Progress.of(job)
     w.history.append((now, w.progress.processed))
-    if job.status is not None and status_key(job.status) not in KNOWN and not w.warned_status:
+    if status_key(job.status) not in KNOWN and not w.warned_status:
         w.warned_status = True
         on_event("unknown-status", w)
     if previous is None or (previous.status, previous.processed, previous.total) != (
