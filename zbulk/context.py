@@ -34,6 +34,18 @@ class AppContext:
         self._output: Output | None = None
 
     @property
+    def profile_name(self) -> str:
+        """The profile in use (--profile, ZBULK_PROFILE, else "default"), checked, without
+        resolving the other settings (login and logout need no API domain)."""
+        import os
+
+        from zbulk.config import DEFAULT_PROFILE, check_profile_name
+
+        return check_profile_name(
+            self.profile or os.environ.get("ZBULK_PROFILE") or DEFAULT_PROFILE
+        )
+
+    @property
     def settings(self) -> Settings:
         if self._settings is None:
             from zbulk.config import resolve

@@ -124,15 +124,20 @@ def _tokens(body: dict[str, Any], now: float) -> Tokens:
     )
 
 
+def _grant(post: Post, accounts: str, fields: Mapping[str, str], what: str,
+           now: Callable[[], float]) -> Tokens:  # fmt: skip
+    return _tokens(_check(post(f"{accounts}/oauth/v2/token", fields), what), now())
+
+
 def exchange_code(post: Post, accounts: str, client_id: str, client_secret: str, code: str,
                   now: Callable[[], float] = time.time) -> Tokens:  # fmt: skip
     """Self client: trade a grant code for an access and a refresh token."""
-    body = post(
-        f"{accounts}/oauth/v2/token",
+    tokens = _grant(
+        post, accounts,
         {"grant_type": "authorization_code", "client_id": client_id,
          "client_secret": client_secret, "code": code},
+        "exchanging the grant code", now,
     )  # fmt: skip
-    tokens = _tokens(_check(body, "exchanging the grant code"), now())
     if not tokens.refresh_token:
         raise CredentialsError(
             "Zoho returned no refresh token for this grant code",
@@ -144,12 +149,12 @@ def exchange_code(post: Post, accounts: str, client_id: str, client_secret: str,
 def refresh(post: Post, accounts: str, client_id: str, client_secret: str, refresh_token: str,
             now: Callable[[], float] = time.time) -> Tokens:  # fmt: skip
     """A new access token from the refresh token (at most 10 per 10 minutes at Zoho)."""
-    body = post(
-        f"{accounts}/oauth/v2/token",
+    return _grant(
+        post, accounts,
         {"grant_type": "refresh_token", "client_id": client_id,
          "client_secret": client_secret, "refresh_token": refresh_token},
+        "refreshing the access token", now,
     )  # fmt: skip
-    return _tokens(_check(body, "refreshing the access token"), now())
 
 
 def request_device_code(post: Post, accounts: str, client_id: str) -> DeviceCode:

@@ -10,6 +10,7 @@ import typer
 if TYPE_CHECKING:
     from zbulk.context import AppContext
     from zbulk.oauth import DataCentre, DeviceCode
+    from zbulk.output import Output
 
 app = typer.Typer(help="Log in to Zoho and manage stored credentials.", no_args_is_help=True)
 
@@ -99,7 +100,7 @@ def login(
     app_ctx = _ctx(ctx)
     out = app_ctx.output
     env = os.environ
-    profile = config.check_profile_name(app_ctx.profile or env.get("ZBULK_PROFILE") or "default")
+    profile = app_ctx.profile_name
     chosen = [m for m, on in (("token", with_token), ("self_client", self_client),
                               ("device", device)) if on]  # fmt: skip
     if len(chosen) > 1:
@@ -153,18 +154,12 @@ def login(
     return 0
 
 
-def _show_code(out: object, code: DeviceCode) -> None:
-    from zbulk.output import Output
-
-    assert isinstance(out, Output)
+def _show_code(out: Output, code: DeviceCode) -> None:
     out.note(f"Open {code.verification_url} and enter the code {code.user_code} "
              f"(valid {code.expires_in / 60:.0f} minutes). Waiting…")  # fmt: skip
 
 
-def _switched(out: object, dc: DataCentre) -> None:
-    from zbulk.output import Output
-
-    assert isinstance(out, Output)
+def _switched(out: Output, dc: DataCentre) -> None:
     out.note(f"Your account is in data centre {dc.name}; continuing there.")
 
 
@@ -176,14 +171,12 @@ def status(
     """Show each profile's data centre, API domain, credential and expiry (never a secret)."""
     import os
 
-    from zbulk import config
     from zbulk import login as core
     from zbulk.errors import ExitCode
     from zbulk.render import status_view
 
     app_ctx = _ctx(ctx)
-    active = config.check_profile_name(app_ctx.profile or os.environ.get("ZBULK_PROFILE")
-                                       or "default")  # fmt: skip
+    active = app_ctx.profile_name
     entries = core.status(active, os.environ, warn=None)
     if as_json:
         import json
@@ -212,16 +205,11 @@ def logout(
     """Remove the profile's stored secrets and login settings."""
     import os
 
-    from zbulk import config
     from zbulk import login as core
 
     app_ctx = _ctx(ctx)
     out = app_ctx.output
-    if all_profiles:
-        names = core.logged_in_profiles()
-    else:
-        names = [config.check_profile_name(app_ctx.profile or os.environ.get("ZBULK_PROFILE")
-                                           or "default")]  # fmt: skip
+    names = core.logged_in_profiles() if all_profiles else [app_ctx.profile_name]
     if not names:
         out.note("No profile is logged in.")
     for name, removed in core.logout(names, warn=None):
