@@ -79,3 +79,20 @@ class HungKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         self.release.wait(30)
+
+
+class LockedKeyring(KeyringBackend):
+    """A collection that stays locked: every call fails the way the Secret Service does."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        from keyring.errors import KeyringLocked
+
+        raise KeyringLocked("Failed to unlock the collection!")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.get_password(service, username)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.get_password(service, username)

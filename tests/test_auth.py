@@ -544,3 +544,18 @@ def test_other_dc_unknown_location(env) -> None:
     with pytest.raises(CredentialsError, match="mars"):
         oauth.data_centre_for_location("mars", {})
     assert oauth.data_centre_for_location("https://accounts.zoho.eu", {}).name == "eu"
+
+
+def test_locked_keyring_names_the_real_cause(run, sandbox, dc_config, client_env) -> None:
+    from keyring_backends import LockedKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(LockedKeyring())
+    try:
+        r = self_client_login(run, sandbox, client_env)
+    finally:
+        keyring.set_keyring(previous)
+    assert r.code == ExitCode.CREDENTIALS
+    assert "KeyringLocked: Failed to unlock the collection!" in r.err
+    assert "--insecure-storage" in r.err and "Traceback" not in r.err
+    assert sandbox.token_requests == 0
