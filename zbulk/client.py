@@ -10,7 +10,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -184,6 +184,38 @@ class ZohoClient:
             if doc.get("status") == "error" and isinstance(doc.get("code"), str):
                 raise self._error_for(response, body)
             return Fetched(doc, body)
+
+    def download(self, url: str, dest: IO[bytes], max_bytes: int) -> int:
+        """Stream a file (a job's result ZIP) into ``dest`` with the token; return its size.
+        The caller checks first that the token may go to this host."""
+        response = self._get(url)
+        if response.status_code == 401 and self.tokens.rejected():
+            response.close()
+            response = self._get(url)
+        with response:
+            if response.status_code >= 400:
+                error = self._error_for(response, self._read_body(response))
+                if isinstance(error, ApiError | NotFoundError):
+                    raise ApiError(
+                        f"the result file could not be downloaded: {error.message}",
+                        hint="result links last about a day after the job ends; once expired, "
+                        "Zoho does not give the file again",
+                        status=response.status_code,
+                    )
+                raise error
+            size = 0
+            try:
+                for chunk in response.iter_content(chunk_size=1 << 16):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise NetworkError(
+                            f"the result file is larger than {max_bytes // (1 << 20)} MiB; "
+                            "refusing to download more"
+                        )
+                    dest.write(chunk)
+            except requests.exceptions.RequestException as exc:
+                raise _network_error(exc, url, self.settings.request_timeout) from None
+            return size
 
     def _get(self, url: str) -> requests.Response:
         headers = {"Authorization": f"Zoho-oauthtoken {self.tokens.access_token()}"}

@@ -7,7 +7,7 @@ not obeyed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 from rich.cells import cell_len, chop_cells, set_cell_size
@@ -18,6 +18,7 @@ from rich.text import Text
 
 from zbulk.models import FieldMapping, FileInfo, Job, Resource, status_key
 from zbulk.output import safe
+from zbulk.results import Summary
 
 MISSING = Text("—", style="dim")
 BOLD = Style(bold=True)
@@ -143,29 +144,23 @@ def progress(file: FileInfo) -> Text:
     return bar + Text(f" {file.processed:,}/{file.total:,} ({percent:.0f}% done)")
 
 
-class MappingTable:
-    """The field mappings as a table, in CSV column order.
+class PlainTable:
+    """A table of plain text: the first column right-aligned, the second bold.
 
     Written by hand rather than with ``rich.table.Table``: a job can carry tens of
-    thousands of mappings and this renders them about a hundred times faster. Cells
-    wider than the terminal allows are folded onto more lines, never cut.
+    thousands of mappings (or failed rows) and this renders them about a hundred times
+    faster. Cells wider than the terminal allows are folded onto more lines, never cut.
+    Cells must already be safe (``safe()``).
     """
 
-    HEADERS = ("Column", "Field", "Format", "Find by", "Module", "Default")
     GAP = "  "
 
-    def __init__(self, mappings: list[FieldMapping]) -> None:
-        self.rows = [
-            (
-                "" if m.index is None else str(m.index),
-                safe(m.api_name or ""),
-                safe(m.format or ""),
-                safe(m.find_by or ""),
-                safe(m.module or ""),
-                safe(m.default_value or ""),
-            )
-            for m in mappings
-        ]
+    def __init__(
+        self, title: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]
+    ) -> None:
+        self.title = title
+        self.HEADERS = headers
+        self.rows = rows
 
     def _widths(self, available: int) -> list[int]:
         widths = [cell_len(h) for h in self.HEADERS]
@@ -183,8 +178,7 @@ class MappingTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widths = self._widths(options.max_width)
-        title = Text(f"Field mappings ({len(self.rows)})", style="bold")
-        yield title
+        yield Text(self.title, style="bold")
         yield from self._line(self.HEADERS, widths, BOLD, BOLD)
         rule = sum(widths) + len(self.GAP) * (len(widths) - 1)
         yield Segment(("-" if options.ascii_only else "─") * rule, DIM)
@@ -215,6 +209,17 @@ class MappingTable:
             yield Segment.line()
 
 
+def mapping_table(mappings: list[FieldMapping]) -> PlainTable:
+    """The field mappings in CSV column order."""
+    rows = [
+        ("" if m.index is None else str(m.index), safe(m.api_name or ""), safe(m.format or ""),
+         safe(m.find_by or ""), safe(m.module or ""), safe(m.default_value or ""))
+        for m in mappings
+    ]  # fmt: skip
+    headers = ("Column", "Field", "Format", "Find by", "Module", "Default")
+    return PlainTable(f"Field mappings ({len(rows)})", headers, rows)
+
+
 def resource_view(resource: Resource, number: int, of: int) -> RenderableType:
     title = Text(f"Resource {number}/{of}", style="bold") + Text("  ")
     title.append_text(cell(resource.module, "bold"))
@@ -239,7 +244,7 @@ def resource_view(resource: Resource, number: int, of: int) -> RenderableType:
         grid.add_row("Find by", cell(resource.find_by))
     parts: list[RenderableType] = [Text(), title, grid]
     if resource.mappings:
-        parts.append(MappingTable(resource.mappings))
+        parts.append(mapping_table(resource.mappings))
     else:
         parts.append(Text("No field mappings", style="dim"))
     return Group(*parts)
@@ -302,3 +307,40 @@ def status_view(entries: list[dict[str, object]], active: str) -> RenderableType
 
 def _opt(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def results_view(summary: Summary, with_rows: bool) -> RenderableType:
+    """``zbulk job results``: per result CSV its counts by STATUS, its errors grouped by
+    code and column with the first examples, and with ``--failed`` every failed row."""
+    parts: list[RenderableType] = [Text(f"Job {summary.job_id}: result file", style="bold")]
+    for f in summary.files:
+        parts.append(Text())
+        head = Text(f.module, style="bold") + Text(f"  {f.rows:,} rows  ", style="dim")
+        for n, (status, count) in enumerate(sorted(f.statuses.items(), key=lambda x: -x[1])):
+            if n:
+                head.append(" · ", style="dim")
+            style = "green" if status in ("added", "updated") else "yellow"
+            head.append(f"{status} ")
+            head.append(f"{count:,}", style=style)
+        parts.append(head)
+        if f.errors:
+            rows: list[tuple[str, ...]] = [
+                (f"{g.count:,}", safe(g.code), safe(g.column), _examples(g.examples))
+                for g in sorted(f.errors.values(), key=lambda g: (-g.count, g.code, g.column))
+            ]
+            parts.append(PlainTable("Errors", ("Rows", "Code", "Column", "First rows"), rows))
+        if with_rows and f.failed_rows:
+            keys = [k for k in f.failed_rows[0] if k != "row"]
+            table_rows = [(str(r["row"]), *(safe(str(r.get(k, ""))) for k in keys))
+                          for r in f.failed_rows]  # fmt: skip
+            parts.append(PlainTable(f"Skipped and failed rows ({len(table_rows):,})",
+                                    ("Row", *map(safe, keys)), table_rows))  # fmt: skip
+        for path in f.written:
+            parts.append(Text(f"wrote {path}", style="dim"))
+    if not summary.failed:
+        parts.append(Text("\nEvery row was added or updated.", style="green"))
+    return Group(*parts)
+
+
+def _examples(examples: list[tuple[int, str | None]]) -> str:
+    return ", ".join(f"row {row}" + (f" ({safe(rid)})" if rid else "") for row, rid in examples)

@@ -146,6 +146,5 @@ class WatchView:
             failed = status_key(w.job.status) == "FAILED"
             if skipped or failed:
                 what = f"{skipped:,} records were skipped" if skipped else "the job failed"
-                where = f": the result file lists each row and why: {w.job.result_url}" if (
-                    w.job.result_url) else ""  # fmt: skip
-                self.out.note(f"job {w.job_id}: {what}{where}")
+                self.out.note(f"job {w.job_id}: {what}; see which rows and why with "
+                              f"`zbulk job results {w.job_id} --failed`")  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -146,3 +147,70 @@ def watch(
     view.summary(jobs, fail_on_skipped)
     view.hints(jobs)
     return int(code)
+
+
+@app.command("results")
+def results(
+    ctx: typer.Context,
+    job_id: Annotated[
+        str, typer.Argument(metavar="JOB_ID", help="A finished job's id.", show_default=False)
+    ],
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            metavar="DIR",
+            file_okay=False,
+            help="Write <job>-<module>-success.csv and -failed.csv per resource, and keep the ZIP.",
+            show_default=False,
+        ),
+    ] = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="List every skipped or failed row.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON document.")
+    ] = False,
+) -> int:
+    """Download a finished job's result file and say which rows failed and why."""
+    import json
+    import shutil
+    import tempfile
+
+    from zbulk.client import check_job_id
+    from zbulk.errors import ApiError
+    from zbulk.models import Job
+    from zbulk.render import results_view
+    from zbulk.results import MAX_DOWNLOAD, summarise_zip, token_may_go_to
+
+    job_id = check_job_id(job_id)
+    app_ctx = ctx.find_root().obj
+    out = app_ctx.output
+    with app_ctx.client() as client:
+        job = Job.read(client.get_job(job_id).doc)
+        if not job.finished:
+            raise ApiError(
+                f"job {job_id} is {job.status or 'not finished'}: it has no result file yet",
+                hint=f"wait for it with `zbulk job watch {job_id}`",
+            )
+        url = job.result_url
+        if not url:
+            raise ApiError(f"job {job_id} ({job.status}) has no result file to download")
+        if not token_may_go_to(url, client.settings.api_domain):
+            raise ApiError(f"refusing to send your token to {url.split('/')[2]!r}, which is not "
+                           "a Zoho download host nor your API domain")  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
+            zip_path = Path(tmp) / f"{job_id}.zip"
+            with zip_path.open("wb") as fh:
+                client.download(url, fh, MAX_DOWNLOAD)
+            summary = summarise_zip(zip_path, keep_failed=failed, output_dir=output_dir,
+                                    job_id=job_id)  # fmt: skip
+            if output_dir is not None:
+                shutil.copyfile(zip_path, output_dir / zip_path.name)
+    for warning in summary.warnings:
+        out.warn(warning)
+    if as_json:
+        out.write_line(json.dumps(summary.as_json(url, failed), ensure_ascii=False))
+    else:
+        out.print(results_view(summary, failed))
+    return 0
