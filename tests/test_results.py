@@ -162,5 +162,5 @@ def test_damaged_member(tmp_path: Path) -> None:
     data[60:90] = b"\xff" * 30  # inside the compressed stream
     path = tmp_path / "damaged.zip"
     path.write_bytes(bytes(data))
-    with pytest.raises(NetworkError, match="damaged|not a readable ZIP|STATUS"):
+    with pytest.raises(NetworkError, match=r"damaged|not a readable ZIP|STATUS"):
         summarise_zip(path)

@@ -1,7 +1,8 @@
 """A Zoho-compatible bulk write API on loopback, with faults that tests can inject.
 
 Each request meets the faults, then the URL pattern (404), the method (400), the Authorization
-header (401), then the route's handler. More go in with ``add_route``, as OAuth's (``accounts``).
+header (401), then the route's handler. More go in with ``add_route``: OAuth's (``accounts``),
+result files' (``results``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 from zbulk.sandbox.accounts import Accounts, AccountsMixin
 from zbulk.sandbox.jobs import Answer, Catalogue
+from zbulk.sandbox.results import DOWNLOAD_ROUTE, Downloads, ResultsMixin
 
 JOB_ROUTE = r"/crm/bulk/(?P<version>v\d+(?:\.\d+)?)/write/(?P<job_id>\d+)"
 JSON = "application/json"
@@ -200,7 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_COPY = _dispatch
 
 
-class Sandbox(AccountsMixin):
+class Sandbox(AccountsMixin, ResultsMixin):
     """Zoho's bulk write API (with the jobs of ``jobs``) and accounts server, on loopback."""
 
     def __init__(
@@ -226,7 +228,9 @@ class Sandbox(AccountsMixin):
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._serving = self._stopped = False
+        self._downloads = Downloads()
         self.add_route(JOB_ROUTE, self._get_job)
+        self.add_route(DOWNLOAD_ROUTE, self._get_download)
         self._accounts = Accounts(
             lambda: self.url, clock, client_id, client_secret, token_ttl, device_interval
         )

@@ -1,0 +1,263 @@
+"""`zbulk.results.summarise_zip` on a 25,000-row result file, beside plain zipfile + csv.
+
+    python bench/results.py [--runs N] [--rows N] [--no-cli] [--check]
+
+The result ZIP is built as the sandbox builds its own (write_result_zip, which
+build_result_zip wraps): one resource, 8 mapped columns, 5% of rows skipped with errors.
+Each case runs in a FRESH Python process, so its peak RSS is its own: the process imports
+what it needs, runs the case --runs times and reports the median time of one run and its
+peak RSS (VmHWM, not ru_maxrss: see peak_kib). Cases: the plain summary, keep_failed=True
+(--failed), output_dir (--output-dir: success/failed CSVs written to a temp dir), and a
+baseline that only imports zipfile and csv and iterates the rows with csv.reader. Unless
+--no-cli, the whole `zbulk job results` command (fetching the document, downloading the ZIP
+from the sandbox, summarising, printing) is timed too, for information.
+
+Goal (issue "job results"): a 25,000-row result summarised in at most 1.0 s with peak memory
+at most 80 MiB. The time goal is judged on the plain summary, the memory goal on all three
+summarise_zip cases. Exits 0 whatever the figures, unless --check is given and a goal is
+missed (then 1).
+"""
+
+from __future__ import annotations
+
+import sys
+
+# Workers import what they measure and no more: the driver's imports stay in its functions.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+GOAL_SECONDS = 1.0
+GOAL_MIB = 80.0
+COLUMNS = ["Last_Name", "First_Name", "Company", "Email", "Phone", "Lead_Source",
+           "Lead_Status", "Owner"]  # fmt: skip
+CASES = {  # worker mode: what it runs
+    "baseline": "zipfile + csv.reader only",
+    "summary": "summarise_zip",
+    "failed": "summarise_zip(keep_failed=True)",
+    "output-dir": "summarise_zip(output_dir=tmp)",
+}
+
+
+def peak_kib() -> tuple[int, str]:
+    """This process's peak RSS in KiB, and where it came from.
+
+    VmHWM (Linux) is the high-water mark of the process image exec started, so it is this
+    program's own. ru_maxrss is not, on Linux: it keeps the parent's peak across fork and
+    exec, so a child of a 200 MiB parent reports 200 MiB however little it uses; it is only
+    the fallback where /proc is missing."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]), "VmHWM"
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (peak // 1024 if sys.platform == "darwin" else peak), "ru_maxrss"
+
+
+def worker(report: str, mode: str, rest: list[str]) -> None:
+    """In a fresh process: run ``mode``; write its figures as JSON to ``report``."""
+    import time
+
+    if mode == "cli":  # the zbulk command as its script runs it (see zbulk.__main__.run)
+        import gc
+        import os
+
+        gc.disable()
+        from zbulk.cli import main
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = main(rest)
+        sys.stdout.flush()
+        peak, source = peak_kib()
+        write_report(report, {"code": code, "peak_kib": peak, "source": source})
+        os._exit(code)
+
+    zip_path, runs, rows, out_dir = rest[0], int(rest[1]), int(rest[2]), rest[3]
+    if mode == "baseline":
+        import csv
+        import io
+        import zipfile
+
+        def once() -> int:
+            count = 0
+            with zipfile.ZipFile(zip_path) as archive:
+                for info in archive.infolist():
+                    with archive.open(info) as member:
+                        text = io.TextIOWrapper(member, encoding="utf-8-sig", newline="")
+                        for _ in csv.reader(text):
+                            count += 1
+            return count - 1  # the header
+    else:
+        from pathlib import Path
+
+        from zbulk.results import summarise_zip
+
+        def once() -> int:
+            summary = summarise_zip(
+                Path(zip_path),
+                keep_failed=mode == "failed",
+                output_dir=Path(out_dir) if mode == "output-dir" else None,
+                job_id="4150868000006801002",
+            )
+            return sum(f.rows for f in summary.files)
+
+    imported, source = peak_kib()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        seen = once()
+        times.append(time.perf_counter() - started)
+        if seen != rows:
+            sys.exit(f"{mode}: read {seen} rows, expected {rows}")
+    peak, source = peak_kib()
+    write_report(report, {"times": times, "peak_kib": peak, "imported_kib": imported,
+                          "source": source})  # fmt: skip
+
+
+def write_report(path: str, figures: dict[str, object]) -> None:
+    import json
+
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(figures, fh)
+
+
+def run_worker(report: Path, mode: str, *rest: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run a worker as a fresh process; its figures, with ``wall`` (seconds, start to exit)."""
+    import json
+    import subprocess
+    import time
+
+    started = time.perf_counter()
+    cmd = [sys.executable, __file__, "--worker", str(report), mode, *rest]
+    done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - started
+    if done.returncode != 0 or not report.exists():
+        sys.exit(f"the {mode} worker failed ({done.returncode}): {done.stderr.decode()[-800:]}")
+    figures: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+    report.unlink()
+    return {**figures, "wall": wall}
+
+
+def main() -> None:
+    import argparse
+    import statistics
+    import tempfile
+    from pathlib import Path
+
+    from _common import clean_env, compile_sources
+
+    from zbulk.sandbox import ResultFile, write_result_zip
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=5, help="runs per case (default 5)")
+    parser.add_argument("--rows", type=int, default=25_000, help="rows in the result file")
+    parser.add_argument("--no-cli", action="store_true", help="skip the whole-command timing")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a goal is missed")
+    args = parser.parse_args()
+    if args.runs < 1 or args.rows < 20:
+        parser.error("need --runs >= 1 and --rows >= 20")
+
+    compile_sources()
+    skipped = args.rows // 20
+    updated = args.rows // 5
+    counts = {"added": args.rows - skipped - updated, "updated": updated, "skipped": skipped}
+    env = clean_env()
+    with tempfile.TemporaryDirectory(prefix="zbulk-bench-") as name:
+        tmp = Path(name)
+        zip_path = tmp / "4150868000006801002.zip"
+        with zip_path.open("wb") as fh:
+            write_result_zip([ResultFile("leads_2024_q3.csv", COLUMNS, counts, "Leads")], fh)
+        size = zip_path.stat().st_size
+        figures = {}
+        for mode in CASES:
+            rest = (str(zip_path), str(args.runs), str(args.rows), str(tmp / "out"))
+            figures[mode] = run_worker(tmp / "report.json", mode, *rest, env=env)
+        cli = None if args.no_cli else whole_command(args.runs, tmp)
+
+    base = figures["baseline"]
+    print(f"{args.rows:,}-row result ZIP ({len(COLUMNS)} mapped columns, {skipped:,} skipped, "
+          f"{size / 1024:.0f} KiB); each case a fresh process, median of {args.runs} runs; "
+          f"peak RSS from {base['source']}")  # fmt: skip
+    print(f"{'case':<34}{'median s':>9}{'best s':>8}{'x base':>8}{'peak MiB':>10}{'x base':>8}"
+          f"{'after import':>14}")  # fmt: skip
+    for mode, label in CASES.items():
+        f = figures[mode]
+        median, peak = statistics.median(f["times"]), f["peak_kib"] / 1024
+        ratio, peak_ratio = (
+            median / statistics.median(base["times"]),
+            peak * 1024 / base["peak_kib"],
+        )
+        print(f"{label:<34}{median:>9.3f}{min(f['times']):>8.3f}{ratio:>8.2f}{peak:>10.1f}"
+              f"{peak_ratio:>8.2f}{f['imported_kib'] / 1024:>14.1f}")  # fmt: skip
+    if cli is not None:
+        print(f"\nthe whole command against the sandbox (the large demo job), fresh processes, "
+              f"median of {args.runs}; wall time includes start-up; for information:")  # fmt: skip
+        print(f"{'command':<34}{'median s':>9}{'peak MiB':>10}")
+        for label, (median, peak) in cli.items():
+            print(f"{label:<34}{median:>9.3f}{peak:>10.1f}")
+
+    seconds = statistics.median(figures["summary"]["times"])
+    goals = [(f"summary <= {GOAL_SECONDS:g} s", seconds <= GOAL_SECONDS, f"{seconds:.3f} s")]
+    for mode in ("summary", "failed", "output-dir"):
+        peak = figures[mode]["peak_kib"] / 1024
+        goals.append((f"{CASES[mode]} <= {GOAL_MIB:g} MiB", peak <= GOAL_MIB, f"{peak:.1f} MiB"))
+    missed = not all(ok for _, ok, _ in goals)
+    verdicts = [f"{name}: {'met' if ok else 'MISSED'} ({got})" for name, ok, got in goals]
+    print(f"\ngoals {'MISSED' if missed else 'met'}: " + "; ".join(verdicts))
+    if args.check and missed:
+        sys.exit(1)
+
+
+def whole_command(runs: int, tmp: Path) -> dict[str, tuple[float, float]]:
+    """`zbulk job results` of the 25,000-row demo job: label -> (median s, peak RSS MiB)."""
+    import statistics
+
+    from _common import clean_env
+
+    from zbulk.sandbox import DEMO_JOBS, Sandbox
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    job = DEMO_JOBS["large"]
+    out: dict[str, tuple[float, float]] = {}
+    with Sandbox(clock=clock, job_duration=60.0) as server:
+        clock.now += 120.0  # every demo job has finished
+        env = clean_env(ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token, COLUMNS="120",
+                        ZBULK_CONFIG_DIR=str(tmp / "config"))  # fmt: skip
+        commands = {
+            "zbulk job results": ["job", "results", job],
+            "zbulk job results --failed": ["job", "results", "--failed", job],
+            "zbulk job results --output-dir": ["job", "results", "--output-dir",
+                                               str(tmp / "cli-out"), job],
+        }  # fmt: skip
+        for label, argv in commands.items():
+            runs_of = [run_worker(tmp / "report.json", "cli", *argv, env=env)
+                       for _ in range(runs + 1)]  # fmt: skip
+            runs_of = runs_of[1:]  # the first warmed the sandbox's ZIP and the disk cache
+            if any(r["code"] != 0 for r in runs_of):
+                code = next(r["code"] for r in runs_of if r["code"] != 0)
+                sys.exit(f"zbulk {' '.join(argv)} exited {code}")
+            out[label] = (statistics.median(r["wall"] for r in runs_of),
+                          max(r["peak_kib"] for r in runs_of) / 1024)  # fmt: skip
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], sys.argv[3], sys.argv[4:])
+    else:
+        main()

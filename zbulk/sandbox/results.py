@@ -1,0 +1,256 @@
+"""Result ZIPs in the sandbox: ``GET /download/crm/bulk-write/{id}/{id}.zip`` (with the token).
+
+A job's file is built from the document the sandbox answers for it at that moment (its v8
+shape), so the counts always agree: one CSV per resource that has a ``file``, holding the
+resource's mapped columns in CSV column order, then STATUS, RECORD_ID and ERRORS. Statuses
+interleave evenly among the processed rows; a FAILED job's not-processed rest follows as
+``unprocessed``. Only documents whose ``result.download_url`` is this sandbox's own download
+path get a file (the recorded v2.1 job's points at Zoho). Tests can serve any bytes of their
+own with ``put_download`` and make every link expired with ``expire_downloads``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import threading
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+from zbulk.sandbox.jobs import Answer, Catalogue, download_path
+
+if TYPE_CHECKING:
+    from zbulk.sandbox.server import Request, Response
+
+DOWNLOAD_ROUTE = r"/download/crm/bulk-write/(?P<job_id>\d+)/(?P=job_id)\.zip"
+ZIP = "application/zip"
+STATUSES = ("added", "updated", "skipped", "unprocessed")
+TRAILING = ("STATUS", "RECORD_ID", "ERRORS")
+ERROR_CODES = ("MANDATORY_NOT_FOUND", "INVALID_DATA", "DUPLICATE_DATA", "NOT_APPROVED",
+               "BLOCKED_RECORD", "CANNOT_PROCESS", "LIMIT_EXCEEDED")  # fmt: skip
+# Zoho's answer for an expired result link is not in our notes: this is the sandbox's stand-in.
+EXPIRED_BODY = {"code": "FILE_NOT_FOUND", "details": {},
+                "message": "The requested file has expired", "status": "error"}  # fmt: skip
+_RECORD_BASE = 4150868000010000000
+_FIRST = ("Ada", "José", "Mei", "Olu", "Priya", "Sven", "Zoë", "Tomás")
+_CITIES = ("Chennai", "Austin", "Zürich", "Osaka", "Lagos", "São Paulo", "Leeds")
+_PICKS = {  # a column's api_name (lower case): values to cycle through
+    "lead_source": ("Web Download", "Trade Show", "Cold Call", "Partner"),
+    "lead_status": ("Not Contacted", "Contacted", "Qualified"),
+    "stage": ("Qualification", "Needs Analysis", "Proposal", "Closed Won"),
+    "status": ("Not Started", "In Progress", "Completed"),
+    "industry": ("Manufacturing", "Retail", "Technology", "Healthcare"),
+    "account_type": ("Customer", "Prospect", "Partner"),
+    "pipeline": ("Standard",),
+    "owner": ("patricia.boyle@zylker.com", "sam.rivera@zylker.com"),
+    "layout": ("Standard",),
+}
+
+
+class ResultFile(NamedTuple):
+    """One CSV of a result ZIP: its name, the mapped columns (STATUS, RECORD_ID and ERRORS
+    follow), how many rows of each status, and the module (for plausible values)."""
+
+    name: str
+    columns: Sequence[str]
+    counts: Mapping[str, int]
+    module: str = ""
+
+
+def build_result_zip(files: Sequence[ResultFile | tuple[Any, ...]]) -> bytes:
+    """The bytes of a result ZIP (deflated) holding one CSV per entry of ``files``."""
+    buffer = io.BytesIO()
+    write_result_zip(files, buffer)
+    return buffer.getvalue()
+
+
+def write_result_zip(files: Sequence[ResultFile | tuple[Any, ...]], dest: IO[bytes]) -> None:
+    """Write a result ZIP to ``dest``, streaming each CSV's rows into the archive: UTF-8 with
+    a BOM, CRLF line ends, the csv module's quoting."""
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
+        for position, entry in enumerate(files):
+            spec = ResultFile(*entry)
+            with archive.open(spec.name, "w") as member:
+                text = io.TextIOWrapper(member, encoding="utf-8-sig", newline="")
+                writer = csv.writer(text, lineterminator="\r\n")
+                writer.writerow([*spec.columns, *TRAILING])
+                writer.writerows(_rows(spec, position))
+                text.flush()
+                text.detach()
+
+
+def interleave(counts: Mapping[str, int]) -> Iterator[str]:
+    """Every status its count of times: added, updated and skipped spread evenly (each next
+    row goes to the status furthest behind its share), then the unprocessed ones."""
+    wanted = [(s, max(0, int(counts.get(s, 0)))) for s in STATUSES[:3]]
+    processed = sum(n for _, n in wanted)
+    emitted = [0] * len(wanted)
+    for i in range(1, processed + 1):
+        behind = [n * i - emitted[k] * processed for k, (_, n) in enumerate(wanted)]
+        k = behind.index(max(behind))
+        emitted[k] += 1
+        yield wanted[k][0]
+    for _ in range(max(0, int(counts.get("unprocessed", 0)))):
+        yield "unprocessed"
+
+
+def error_text(columns: Sequence[str], j: int) -> str:
+    """The ERRORS of the ``j``-th skipped row in Zoho's form, one or two codes of one or two
+    columns each: ``MANDATORY_NOT_FOUND-Company,Last_Name:DUPLICATE_DATA-Email``."""
+    names = list(dict.fromkeys(columns)) or ["Record"]
+    parts = []
+    for e in range(1 + (j % 3 == 2)):
+        code = ERROR_CODES[(j + 3 * e) % len(ERROR_CODES)]
+        width = min(len(names), 1 + ((j // 2 + e) % 4 == 0))
+        parts.append(code + "-" + ",".join(names[(j + e + c) % len(names)] for c in range(width)))
+    return ":".join(parts)
+
+
+def _rows(spec: ResultFile, position: int) -> Iterator[list[str]]:
+    singular = (spec.module or "Record").removesuffix("s")
+    skipped = 0
+    for n, status in enumerate(interleave(spec.counts), 1):
+        record = str(_RECORD_BASE + position * 100_000_000 + n)
+        values = [_value(column, n, singular, record) for column in spec.columns]
+        errors = ""
+        if status == "skipped":
+            errors = error_text(spec.columns, skipped)
+            skipped += 1
+            for part in errors.split(":"):
+                code, _, names = part.partition("-")
+                if code == "MANDATORY_NOT_FOUND":  # the missing values are missing
+                    values = ["" if c in names.split(",") else v
+                              for c, v in zip(spec.columns, values, strict=True)]  # fmt: skip
+        record_id = record if status in ("added", "updated") else ""
+        yield [*values, status, record_id, errors]
+
+
+def _value(column: str, n: int, singular: str, record: str) -> str:
+    """A plausible, deterministic cell for row ``n`` under ``column``."""
+    key = column.lower()
+    if key in _PICKS:
+        picks = _PICKS[key]
+        return picks[n % len(picks)]
+    if key == "id":
+        return record
+    if "email" in key:
+        return f"{singular.lower()}{n:05d}@example.com"
+    if "phone" in key or "mobile" in key:
+        return f"+1 555 {n % 1000:03d} {n % 10000:04d}"
+    if key == "first_name":
+        return _FIRST[n % len(_FIRST)]
+    if key in ("company", "account_name"):
+        return f"Company {n:05d}"
+    if "city" in key:
+        return _CITIES[n % len(_CITIES)]
+    if "date" in key:
+        return f"2024-{1 + n % 12:02d}-{1 + n % 28:02d}"
+    if key in ("amount", "annual_revenue"):
+        return f"{(n * 7919) % 100_000 + 500}.00"
+    if key == "website":
+        return f"https://www.company{n:05d}.example"
+    return f"{singular} {n:05d}"
+
+
+def result_files(doc: Any) -> list[ResultFile]:
+    """The CSVs a finished job document's result ZIP holds (ValueError if it has none)."""
+    if not isinstance(doc, dict) or doc.get("status") not in ("COMPLETED", "FAILED"):
+        raise ValueError("not a finished job")
+    files, names = [], set()
+    for resource in doc.get("resource") or []:
+        file = resource.get("file") if isinstance(resource, dict) else None
+        if not isinstance(file, dict):
+            continue
+        module = resource.get("module")
+        module = str(module.get("api_name") or "") if isinstance(module, dict) else str(module)
+        mappings = [m for m in resource.get("field_mappings") or []
+                    if isinstance(m, dict) and isinstance(m.get("index"), int)]  # fmt: skip
+        columns = [str(m.get("api_name")) for m in sorted(mappings, key=lambda m: m["index"])]
+        counts = {s: int(file.get(f"{s}_count") or 0) for s in STATUSES[:3]}
+        total = int(file.get("total_count") or 0)
+        counts["unprocessed"] = max(0, total - sum(counts.values()))
+        stem = str(file.get("name") or module or "result").rsplit("/", 1)[-1]
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem.removesuffix(".csv")).strip(".") or "result"
+        name, i = f"{stem}.csv", 1
+        while name in names:
+            i += 1
+            name = f"{stem}_{i}.csv"
+        names.add(name)
+        files.append(ResultFile(name, columns, counts, module))
+    if not files:
+        raise ValueError("no resource has a file")
+    return files
+
+
+class Downloads:
+    """What the download route serves: put bytes, built ZIPs (cached), and expiry."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._put: dict[str, Answer] = {}
+        self._built: dict[str, tuple[list[ResultFile], bytes]] = {}
+        self.expired = False
+
+    def put(self, job_id: str, body: bytes, status: int, content_type: str) -> None:
+        if not job_id.isdigit():
+            raise ValueError(f"job ids are all digits, not {job_id!r}")
+        with self._lock:
+            self._put[job_id] = (status, bytes(body), content_type, {})
+
+    def answer(self, catalogue: Catalogue, job_id: str, base_url: str) -> Answer | None:
+        """The answer for ``job_id``'s download, or None where the sandbox has no file."""
+        if self.expired:
+            return 404, json.dumps(EXPIRED_BODY).encode(), "application/json;charset=utf-8", {}
+        with self._lock:
+            put = self._put.get(job_id)
+        if put is not None:
+            return put
+        found = catalogue.answer(job_id, "v8", base_url)
+        if found is None or found[0] != 200:
+            return None
+        try:
+            doc = json.loads(found[1])
+            if (doc.get("result") or {}).get("download_url") != base_url + download_path(job_id):
+                return None
+            files = result_files(doc)
+        except (ValueError, TypeError, AttributeError):  # not JSON, not finished, odd shapes
+            return None
+        with self._lock:
+            cached = self._built.get(job_id)
+        if cached is None or cached[0] != files:
+            cached = files, build_result_zip(files)
+            with self._lock:
+                self._built[job_id] = cached
+        disposition = {"Content-Disposition": f'attachment; filename="{job_id}.zip"'}
+        return 200, cached[1], ZIP, disposition
+
+
+class ResultsMixin:
+    """What the Sandbox shows of its result files."""
+
+    _catalogue: Catalogue
+    _downloads: Downloads
+
+    if TYPE_CHECKING:
+
+        @property
+        def url(self) -> str: ...  # the Sandbox's
+
+    def put_download(
+        self, job_id: str, body: bytes, status: int = 200, content_type: str = ZIP
+    ) -> None:
+        """Serve exactly these bytes at ``job_id``'s download path, known job or not."""
+        self._downloads.put(job_id, body, status, content_type)
+
+    def expire_downloads(self, expired: bool = True) -> None:
+        """Every download answers 404 FILE_NOT_FOUND from now on (False: serve them again)."""
+        self._downloads.expired = expired
+
+    def _get_download(self, request: Request) -> Response:
+        from zbulk.sandbox.server import Response, error
+
+        found = self._downloads.answer(self._catalogue, request.match["job_id"], self.url)
+        return error("INVALID_URL_PATTERN") if found is None else Response(*found)
