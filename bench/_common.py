@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -63,3 +64,21 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")}
     env.update(extra)
     return env
+
+
+def compare_show(server: Any, job_id: str, runs: int) -> None:
+    """`zbulk job show` (JSON and human) beside the minimal requests script, as fresh
+    processes against ``server`` (a running Sandbox)."""
+    env = clean_env(ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token, COLUMNS="120")
+    url = f"{server.url}/crm/bulk/v8/write/{job_id}"
+    minimal = [sys.executable, str(ROOT / "bench/minimal_fetch.py"), url, server.token]
+    paired(
+        {
+            "minimal requests script": minimal,
+            "zbulk job show --json": zbulk_cmd("job", "show", "--json", job_id),
+            "zbulk job show": zbulk_cmd("job", "show", job_id),
+        },
+        baseline="minimal requests script",
+        runs=runs,
+        env=env,
+    )

@@ -18,7 +18,7 @@ import statistics
 import sys
 import time
 
-from _common import ROOT, clean_env, paired, zbulk_cmd
+from _common import ROOT, compare_show
 
 sys.path.insert(0, str(ROOT / "tests"))
 from docs import huge_job
@@ -74,23 +74,7 @@ def main() -> None:
     print()
     with Sandbox() as server:
         server.put_document(doc["id"], doc)
-        env = clean_env(ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token, COLUMNS="120")
-        url = f"{server.url}/crm/bulk/v8/write/{doc['id']}"
-        paired(
-            {
-                "minimal requests script": [
-                    sys.executable,
-                    str(ROOT / "bench/minimal_fetch.py"),
-                    url,
-                    server.token,
-                ],
-                "zbulk job show --json": zbulk_cmd("job", "show", "--json", doc["id"]),
-                "zbulk job show": zbulk_cmd("job", "show", doc["id"]),
-            },
-            baseline="minimal requests script",
-            runs=args.runs,
-            env=env,
-        )
+        compare_show(server, doc["id"], args.runs)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,8 @@ Goals (issue 2): --json within 1.3x of the script, the human view within 1.5x.
 from __future__ import annotations
 
 import argparse
-import sys
 
-from _common import ROOT, clean_env, paired, zbulk_cmd
+from _common import compare_show
 
 from zbulk.sandbox import DEMO_JOBS, Sandbox
 
@@ -22,23 +21,7 @@ def main() -> None:
     args = parser.parse_args()
     job = DEMO_JOBS["upsert"]
     with Sandbox() as server:
-        env = clean_env(ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token, COLUMNS="120")
-        url = f"{server.url}/crm/bulk/v8/write/{job}"
-        paired(
-            {
-                "minimal requests script": [
-                    sys.executable,
-                    str(ROOT / "bench/minimal_fetch.py"),
-                    url,
-                    server.token,
-                ],
-                "zbulk job show --json": zbulk_cmd("job", "show", "--json", job),
-                "zbulk job show": zbulk_cmd("job", "show", job),
-            },
-            baseline="minimal requests script",
-            runs=args.runs,
-            env=env,
-        )
+        compare_show(server, job, args.runs)
 
 
 if __name__ == "__main__":
