@@ -151,3 +151,28 @@ def test_redirect_to_another_host_drops_the_token(zbulk, sandbox) -> None:
     assert r.code == ExitCode.ERROR
     assert spy.received and b"authorization" not in spy.received[0].lower()
     assert sandbox.token.encode() not in spy.received[0]
+
+
+def test_hostile_cells_reach_no_terminal(zbulk, sandbox) -> None:
+    import io
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(
+            "Leads.csv",
+            "Name,STATUS,RECORD_ID,ERRORS\r\n"
+            "[bold]x[/bold]\x1b[2J\x9b31m,skipped,,INVALID_DATA-Name\u202e\r\n",
+        )
+    sandbox.put_document(PUT, job_doc(f"{sandbox.url}/download/crm/bulk-write/{PUT}/{PUT}.zip"))
+    sandbox.put_download(PUT, buf.getvalue())
+    for args in (["--json", "--failed"], ["--failed"]):
+        r = zbulk("job", "results", *args, PUT)
+        assert r.code == 0, r.err
+        assert "\x1b" not in r.out and "\x9b" not in r.out and "\u202e" not in r.out
+    assert "[bold]x[/bold]" in r.out
+    assert (
+        json.loads(zbulk("job", "results", "--json", "--failed", PUT).out)["files"][0][
+            "failed_rows"
+        ][0]["Name"]
+        == "[bold]x[/bold]\x1b[2J\x9b31m"
+    )

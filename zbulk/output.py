@@ -46,6 +46,17 @@ def safe(value: str) -> str:
     return re.sub(_UNSAFE, _escape, value) if re.search(_UNSAFE, value) else value
 
 
+def json_text(value: object) -> str:
+    """Any JSON value as one compact line, safe for a terminal (see ``json_line``)."""
+    return _inert(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+
+
+def _inert(line: str) -> str:
+    if re.search(_UNSAFE_IN_JSON, line):
+        line = re.sub(_UNSAFE_IN_JSON, lambda m: f"\\u{ord(m.group()):04x}", line)
+    return line
+
+
 def json_line(fetched: Fetched) -> str:
     """The document as one compact line of JSON, every key and value as the API sent it.
 
@@ -53,16 +64,14 @@ def json_line(fetched: Fetched) -> str:
     reader decodes back to the same string.
     """
     try:
-        line = json.dumps(fetched.doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return json_text(fetched.doc)
     except ValueError:
         # A number too large for a float (1e999): keep the original spelling by
         # compacting the text the API sent instead of re-encoding the parsed value.
         text = fetched.raw.decode("utf-8", errors="replace")
         line = re.sub(_JSON_SPACE, lambda m: m.group(1) or "", text, flags=re.S)
         line = re.sub("[\x00-\x1f]", lambda m: f"\\u{ord(m.group()):04x}", line)
-    if re.search(_UNSAFE_IN_JSON, line):
-        line = re.sub(_UNSAFE_IN_JSON, lambda m: f"\\u{ord(m.group()):04x}", line)
-    return line
+        return _inert(line)
 
 
 class Output:

@@ -179,10 +179,10 @@ def status(
     active = app_ctx.profile_name
     entries = core.status(active, os.environ, warn=None)
     if as_json:
-        import json
+        from zbulk.output import json_text
 
         for entry in entries:
-            app_ctx.output.write_line(json.dumps(entry, ensure_ascii=False))
+            app_ctx.output.write_line(json_text(entry))
     else:
         app_ctx.output.print(status_view(entries, active))
     usable = any(e["active"] and "error" not in e for e in entries)

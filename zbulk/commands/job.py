@@ -173,13 +173,13 @@ def results(
     ] = False,
 ) -> int:
     """Download a finished job's result file and say which rows failed and why."""
-    import json
     import shutil
     import tempfile
 
     from zbulk.client import check_job_id
     from zbulk.errors import ApiError
     from zbulk.models import Job
+    from zbulk.output import json_text
     from zbulk.render import results_view
     from zbulk.results import MAX_DOWNLOAD, summarise_zip, token_may_go_to
 
@@ -210,7 +210,7 @@ def results(
     for warning in summary.warnings:
         out.warn(warning)
     if as_json:
-        out.write_line(json.dumps(summary.as_json(url, failed), ensure_ascii=False))
+        out.write_line(json_text(summary.as_json(url, failed)))
     else:
         out.print(results_view(summary, failed))
     return 0
