@@ -32,6 +32,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
         if name.startswith("ZBULK_") or name in ("NO_COLOR", "FORCE_COLOR"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ZBULK_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("ZBULK_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("TZ", "UTC")
     # Retries wait milliseconds, not seconds, in tests; the schedule's shape is unchanged.

@@ -38,6 +38,7 @@ def proc_env(sandbox, tmp_path) -> dict[str, str]:
         ZBULK_API_DOMAIN=sandbox.url,
         ZBULK_TOKEN=sandbox.token,
         ZBULK_CONFIG_DIR=str(tmp_path / "config"),
+        ZBULK_STATE_DIR=str(tmp_path / "state"),
         TERM="xterm-256color",
         TZ="UTC",
     )

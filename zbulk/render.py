@@ -344,3 +344,17 @@ def results_view(summary: Summary, with_rows: bool) -> RenderableType:
 
 def _examples(examples: list[tuple[int, str | None]]) -> str:
     return ", ".join(f"row {row}" + (f" ({safe(rid)})" if rid else "") for row, rid in examples)
+
+
+def recent_view(seen: list[dict[str, object]]) -> RenderableType:
+    """``zbulk job recent``: id, last known status, and when it was seen."""
+    if not seen:
+        return Text("No jobs seen yet on this machine: `zbulk job show <id>` records them.",
+                    style="dim")  # fmt: skip
+    now = datetime.now(UTC)
+    rows = [
+        (str(i), safe(str(e["id"])), safe(str(e.get("status") or "—")),
+         relative(datetime.fromtimestamp(float(e["seen"]), UTC), now))  # type: ignore[arg-type]
+        for i, e in enumerate(seen, 1)
+    ]  # fmt: skip
+    return PlainTable(f"Recent jobs ({len(rows)})", ("#", "Job", "Last status", "Seen"), rows)

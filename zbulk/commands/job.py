@@ -16,10 +16,21 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+
+def _complete_ids(incomplete: str) -> list[tuple[str, str]]:
+    """Tab completion: job ids this machine has seen, newest first (zbulk job recent)."""
+    from zbulk.history import complete_job_ids
+
+    return complete_job_ids(incomplete)
+
+
 JobIds = Annotated[
     list[str],
     typer.Argument(
-        metavar="JOB_ID", help="One or more bulk write job ids (all digits).", show_default=False
+        metavar="JOB_ID",
+        help="One or more bulk write job ids (all digits).",
+        show_default=False,
+        autocompletion=_complete_ids,
     ),
 ]
 JsonFlag = Annotated[
@@ -55,11 +66,19 @@ def show_jobs(client: ZohoClient, out: Output, ids: list[str], *, as_json: bool)
                 raise
             status = ExitCode(out.error(exc))
             continue
+        _remember(job_id, fetched.doc)
         if as_json:
             out.json(fetched)
         else:
             _print_job(out, fetched.doc)
     return status
+
+
+def _remember(job_id: str, doc: dict[str, object]) -> None:
+    from zbulk.history import record
+
+    status = doc.get("status")
+    record(job_id, status if isinstance(status, str) else None)
 
 
 def _print_job(out: Output, doc: dict[str, object]) -> None:
@@ -131,6 +150,7 @@ def watch(
 
         def fetch(job_id: str) -> Job:
             fetched[job_id] = client.get_job(job_id)
+            _remember(job_id, fetched[job_id].doc)
             return Job.read(fetched[job_id].doc)
 
         view = WatchView(out, as_json, fetched)
@@ -153,7 +173,13 @@ def watch(
 def results(
     ctx: typer.Context,
     job_id: Annotated[
-        str, typer.Argument(metavar="JOB_ID", help="A finished job's id.", show_default=False)
+        str,
+        typer.Argument(
+            metavar="JOB_ID",
+            help="A finished job's id.",
+            show_default=False,
+            autocompletion=_complete_ids,
+        ),
     ],
     output_dir: Annotated[
         Path | None,
@@ -187,7 +213,9 @@ def results(
     app_ctx = ctx.find_root().obj
     out = app_ctx.output
     with app_ctx.client() as client:
-        job = Job.read(client.get_job(job_id).doc)
+        doc = client.get_job(job_id).doc
+        _remember(job_id, doc)
+        job = Job.read(doc)
         if not job.finished:
             raise ApiError(
                 f"job {job_id} is {job.status or 'not finished'}: it has no result file yet",
@@ -213,4 +241,26 @@ def results(
         out.write_line(json_text(summary.as_json(url, failed)))
     else:
         out.print(results_view(summary, failed))
+    return 0
+
+
+@app.command("recent")
+def recent(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> int:
+    """Jobs this machine has looked at, newest first, with their last known status."""
+    from zbulk.history import entries
+
+    out = ctx.find_root().obj.output
+    seen = entries()
+    if as_json:
+        from zbulk.output import json_text
+
+        for entry in seen:
+            out.write_line(json_text(entry))
+        return 0
+    from zbulk.render import recent_view
+
+    out.print(recent_view(seen))
     return 0
