@@ -21,7 +21,10 @@ def run() -> NoReturn:
     gc.disable()
     from zbulk.cli import main
 
-    code = main()
+    try:
+        code = main()
+    except SystemExit as exc:  # a Tab completion request ends with sys.exit()
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     try:
         sys.stdout.flush()
         sys.stderr.flush()

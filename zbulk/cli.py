@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from zbulk import __version__
-from zbulk.commands import auth, job, sandbox
+from zbulk.commands import auth, completion, job, sandbox
 from zbulk.context import AppContext
 
 
@@ -47,6 +47,9 @@ app.add_typer(job.app, name="job")
 app.add_typer(auth.app, name="auth")
 app.command("sandbox")(sandbox.sandbox)
 app.command("demo")(sandbox.demo)
+app.command("completion")(completion.completion)
+if os.environ.get(completion.COMPLETE_VAR):  # a Tab press: add_completion=False skipped this
+    completion.enable_requests()
 
 
 def _version(value: bool) -> None:

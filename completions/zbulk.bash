@@ -1,0 +1,10 @@
+_zbulk_completion() {
+    local IFS=$'
+'
+    COMPREPLY=( $( env COMP_WORDS="${COMP_WORDS[*]}" \
+                   COMP_CWORD=$COMP_CWORD \
+                   _ZBULK_COMPLETE=complete_bash $1 ) )
+    return 0
+}
+
+complete -o default -F _zbulk_completion zbulk

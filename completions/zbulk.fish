@@ -1,0 +1,1 @@
+complete --command zbulk --no-files --arguments "(env _ZBULK_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) zbulk)" --condition "env _ZBULK_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) zbulk"

@@ -1,0 +1,323 @@
+"""Tab completion: ``zbulk completion SHELL``, the committed scripts in completions/, and
+real bash, zsh and fish completing with them against the installed ``zbulk`` script.
+
+A shell that is not installed is skipped, except in CI (CI=true), where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from zbulk import history
+from zbulk.cli import main
+from zbulk.commands import completion
+from zbulk.commands.job import app as job_app
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = {"bash": "zbulk.bash", "zsh": "_zbulk", "fish": "zbulk.fish"}
+BIN = Path(sys.executable).parent
+TIMEOUT = 10  # seconds, for each shell process
+BASH_COMPLETION = Path("/usr/share/bash-completion/bash_completion")
+
+# Recorded oldest first, so history lists them newest first: not their sorted order.
+SEEN = [
+    ("4150868000005350003", "COMPLETED"),
+    ("4150868000005392002", "IN PROGRESS"),
+    ("4150868000001111111", "FAILED"),
+]
+NEWEST_FIRST = [job_id for job_id, _ in reversed(SEEN)]
+STATUS = dict(SEEN)
+PREFIX = "41508680000053"  # matches two of them
+LINES = ["zbulk j", "zbulk job ", "zbulk job show ", f"zbulk job show {PREFIX}"]
+
+
+def job_commands() -> set[str]:
+    import typer
+
+    group = typer.main.get_command(job_app)
+    return {name for name, cmd in group.commands.items() if not cmd.hidden}  # type: ignore[attr-defined]
+
+
+def test_job_group_has_the_commands_completion_must_offer() -> None:
+    assert {"show", "watch", "results", "recent"} <= job_commands()
+
+
+# --- the command and the committed scripts ---------------------------------------------
+
+
+@pytest.mark.parametrize("shell", sorted(FILES))
+def test_committed_script_is_the_commands_output(
+    shell: str, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["completion", shell]) == 0
+    out = capsys.readouterr().out.encode()
+    committed = (ROOT / "completions" / FILES[shell]).read_bytes()
+    assert out == committed, (
+        f"completions/{FILES[shell]} is stale: run python scripts/gen_completions.py"
+    )
+    assert b"_ZBULK_COMPLETE" in out
+
+
+@pytest.mark.parametrize("shell", ["tcsh", "powershell", "", "BASH"])
+def test_other_shells_are_a_usage_error(
+    shell: str, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["completion", shell]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "is not one of 'bash', 'zsh', 'fish'" in captured.err
+
+
+def test_help_says_how_to_install(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["completion", "--help"]) == 0
+    out = capsys.readouterr().out
+    for where in (
+        "~/.local/share/bash-completion/completions/zbulk",
+        "source ~/.zfunc/_zbulk",
+        "~/.config/fish/completions/zbulk.fish",
+    ):
+        assert where in out
+
+
+def test_a_request_is_answered_in_process(
+    env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What cli.py does when _ZBULK_COMPLETE is set, then one request, without a shell."""
+    monkeypatch.setenv("ZBULK_STATE_DIR", str(tmp_path / "state"))
+    history.record("4150868000005392002", "IN PROGRESS")
+    completion.enable_requests()
+    monkeypatch.setenv("_ZBULK_COMPLETE", "complete_zsh")
+    monkeypatch.setenv("_TYPER_COMPLETE_ARGS", "zbulk job show ")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 0
+    answer = """_arguments '*: :(("4150868000005392002":"IN PROGRESS"))'\n"""
+    assert capsys.readouterr().out == answer
+
+
+# --- real shells -------------------------------------------------------------------------
+
+
+def need(shell: str) -> None:
+    if shutil.which(shell) is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                f"{shell} is not installed (CI=true: .ci/run installs bash-completion zsh fish)"
+            )
+        pytest.skip(f"{shell} is not installed")
+
+
+@pytest.fixture
+def shell_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for a shell: the venv's zbulk first on PATH, a private home, config and
+    state dir, and a history holding SEEN."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("ZBULK_STATE_DIR", str(state))
+    for job_id, status in SEEN:
+        history.record(job_id, status)
+    assert [job_id for job_id, _ in history.complete_job_ids("")] == NEWEST_FIRST
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ZBULK_", "_ZBULK_", "_TYPER_", "COMP_", "BASH_COMPLETION"))
+    }
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', os.defpath)}",
+        HOME=str(tmp_path / "home"),
+        XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"),
+        XDG_DATA_HOME=str(tmp_path / "home" / ".local" / "share"),
+        ZBULK_STATE_DIR=str(state),
+        ZBULK_CONFIG_DIR=str(tmp_path / "config"),
+        TERM="xterm",
+    )
+    (tmp_path / "home").mkdir()
+    return env
+
+
+def run_shell(argv: list[str], env: dict[str, str], cwd: Path) -> str:
+    assert (BIN / "zbulk").exists(), f"install zbulk first (pip install -e .): {BIN / 'zbulk'}"
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=TIMEOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert proc.returncode == 0, f"{argv[0]} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def by_line(out: str, parse: Callable[[str], tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """'--line-- LINE' headers, each followed by its candidates, as {LINE: [(value, help)]}."""
+    blocks: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] | None = None
+    for row in out.splitlines():
+        if row.startswith("--line-- "):
+            current = blocks.setdefault(row.removeprefix("--line-- "), [])
+        elif current is not None and row and not row.startswith("--"):
+            current.append(parse(row))
+    assert list(blocks) == LINES, out
+    return blocks
+
+
+BASH_DRIVER = r"""
+# bash drive.bash SCRIPT LINE...: complete each LINE with the function SCRIPT registers
+if [[ -r /usr/share/bash-completion/bash_completion ]]; then
+    source /usr/share/bash-completion/bash_completion
+    declare -F _init_completion > /dev/null && echo "--bash-completion--"
+fi
+source "$1" || exit 3
+shift
+spec=$(complete -p zbulk) || exit 4
+[[ $spec =~ -F\ ([^ ]+) ]] || exit 5
+func=${BASH_REMATCH[1]}
+for line; do
+    read -ra COMP_WORDS <<< "$line"
+    [[ $line == *" " ]] && COMP_WORDS+=("")
+    COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+    COMP_LINE=$line
+    COMP_POINT=${#line}
+    COMPREPLY=()
+    "$func" zbulk "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+    printf '%s\n' "--line-- $line" "${COMPREPLY[@]}"
+done
+"""
+
+
+def test_bash(shell_env: dict[str, str], tmp_path: Path) -> None:
+    need("bash")
+    if os.environ.get("CI") == "true":
+        assert BASH_COMPLETION.exists(), "bash-completion is not installed"
+    driver = tmp_path / "drive.bash"
+    driver.write_text(BASH_DRIVER)
+    script = str(ROOT / "completions" / "zbulk.bash")
+    argv = ["bash", "--norc", "--noprofile", str(driver), script, *LINES]
+    out = run_shell(argv, shell_env, tmp_path)
+    assert ("--bash-completion--" in out.splitlines()) == BASH_COMPLETION.exists()
+    got = by_line(out, lambda row: (row, ""))
+    values = {line: [value for value, _ in got[line]] for line in LINES}
+    assert values["zbulk j"] == ["job"]
+    assert set(values["zbulk job "]) == job_commands()
+    assert len(values["zbulk job "]) == len(job_commands())
+    assert values["zbulk job show "] == NEWEST_FIRST
+    assert values[f"zbulk job show {PREFIX}"] == [i for i in NEWEST_FIRST if i.startswith(PREFIX)]
+
+
+def test_bash_completion_loads_the_script_from_its_user_dir(
+    shell_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The README's bash install: bash-completion finds completions/zbulk on first Tab."""
+    need("bash")
+    if not BASH_COMPLETION.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("bash-completion is not installed")
+        pytest.skip("bash-completion is not installed")
+    user_dir = Path(shell_env["XDG_DATA_HOME"]) / "bash-completion" / "completions"
+    user_dir.mkdir(parents=True)
+    shutil.copyfile(ROOT / "completions" / "zbulk.bash", user_dir / "zbulk")
+    script = f"source {BASH_COMPLETION}; __load_completion zbulk && complete -p zbulk"
+    out = run_shell(["bash", "--norc", "--noprofile", "-c", script], shell_env, tmp_path)
+    assert out.strip() == "complete -o default -F _zbulk_completion zbulk"
+
+
+def test_fish(shell_env: dict[str, str], tmp_path: Path) -> None:
+    need("fish")
+    driver = 'source $argv[1]; for l in $argv[2..-1]; echo "--line-- $l"; complete -C "$l"; end'
+    script = str(ROOT / "completions" / "zbulk.fish")
+    out = run_shell(["fish", "--no-config", "-c", driver, script, *LINES], shell_env, tmp_path)
+    got = by_line(out, lambda row: (row.partition("\t")[0], row.partition("\t")[2]))
+    # fish sorts candidates itself: compare as sets
+    assert got["zbulk j"] == [("job", "Look at bulk write jobs.")]
+    assert {value for value, _ in got["zbulk job "]} == job_commands()
+    assert all(help_ for _, help_ in got["zbulk job "])
+    assert set(got["zbulk job show "]) == set(SEEN)
+    assert set(got[f"zbulk job show {PREFIX}"]) == {s for s in SEEN if s[0].startswith(PREFIX)}
+
+
+# Sourced in an interactive `zsh -f` on a pty: compinit, the script, and a compadd wrapper
+# that appends each candidate (value TAB display string) to $ZC_OUT, then "--done--".
+ZSH_SETUP = r"""
+PS1='' RPS1='' PROMPT=''
+unsetopt beep
+bindkey -e
+autoload -Uz compinit && compinit -u -D
+source $ZC_SCRIPT
+zstyle ':completion:*' insert-tab false
+compadd() {
+  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then
+    builtin compadd "$@"
+    return
+  fi
+  local -a __hits __dscr
+  local __i
+  if (( $@[(I)-d] )); then
+    __i=${@[$(( ${@[(i)-d]} + 1 ))]}
+    if [[ $__i == \(* ]]; then eval "__dscr=$__i"; else __dscr=( "${(@P)__i}" ); fi
+  fi
+  builtin compadd -A __hits -D __dscr "$@"
+  for __i in {1..$#__hits}; do
+    print -r -- "$__hits[__i]"$'\t'"$__dscr[__i]" >> $ZC_OUT
+  done
+  builtin compadd "$@"
+}
+_zc_done() { print -r -- '--done--' >> $ZC_OUT }
+_zc_tab() { comppostfuncs=(_zc_done); zle complete-word }
+zle -N _zc_tab
+bindkey '^I' _zc_tab
+print -r -- '--ready--' >> $ZC_OUT
+"""
+
+# zsh -f harness.zsh SETUP OUT LINE...: type each LINE and Tab into an interactive zsh on a
+# pty (zsh/zpty), waiting at most 4 s for each answer; the pty's output goes to OUT.tty.
+ZSH_HARNESS = r"""
+zmodload zsh/zpty zsh/zselect || exit 3
+setup=$1 out=$2; shift 2
+_wait() {  # until $out has $1 lines equal to $2, draining the pty meanwhile
+  repeat 400; do
+    while zpty -rt z __chunk "*"; do print -rn -- "$__chunk" >> $out.tty; done
+    (( ${#${(@M)${(f)"$(<$out)"}:#$2}} >= $1 )) && return 0
+    zselect -t 1
+  done
+  print -u2 "timed out waiting for $2"
+  exit 4
+}
+: > $out
+zpty z zsh -f -i
+zpty -w z "source ${(q)setup}"
+_wait 1 --ready--
+integer k=0
+for line; do
+  print -r -- "--line-- $line" >> $out
+  zpty -n -w z "$line"$'\t'
+  _wait $(( ++k )) --done--
+  zpty -n -w z $'\C-u'
+done
+zpty -d z
+"""
+
+
+def test_zsh(shell_env: dict[str, str], tmp_path: Path) -> None:
+    need("zsh")
+    setup, harness, out = tmp_path / "setup.zsh", tmp_path / "harness.zsh", tmp_path / "out"
+    setup.write_text(ZSH_SETUP)
+    harness.write_text(ZSH_HARNESS)
+    env = {**shell_env, "ZC_SCRIPT": str(ROOT / "completions" / "_zbulk"), "ZC_OUT": str(out)}
+    run_shell(["zsh", "-f", str(harness), str(setup), str(out), *LINES], env, tmp_path)
+
+    def parse(row: str) -> tuple[str, str]:
+        value, _, display = row.partition("\t")
+        return value, display.removeprefix(value).strip().removeprefix("--").strip()
+
+    got = by_line(out.read_text(), parse)
+    assert got["zbulk j"] == [("job", "Look at bulk write jobs.")]
+    assert {value for value, _ in got["zbulk job "]} == job_commands()
+    assert all(help_ for _, help_ in got["zbulk job "])
+    assert set(got["zbulk job show "]) == set(SEEN)
+    assert set(got[f"zbulk job show {PREFIX}"]) == {s for s in SEEN if s[0].startswith(PREFIX)}
