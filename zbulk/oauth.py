@@ -14,7 +14,6 @@ from zbulk.errors import CredentialsError, NetworkError
 
 SCOPE = "ZohoCRM.bulk.ALL"
 DEFAULT_DC = "us"
-REFRESH_MARGIN = 60.0  # refresh an access token with less than this many seconds left
 SLOW_DOWN_INTERVAL = 30.0  # after "slow_down", poll at most once per 30 s
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from zbulk.errors import ExitCode, NetworkError, ZbulkError
 from zbulk.models import Job, is_finished, status_key
@@ -107,7 +107,6 @@ class Watched:
     error: ZbulkError | None = None  # why this job's watch ended early
     last_failure: ZbulkError | None = None  # the latest failed poll, retried
     started: float = 0.0
-    history: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -209,7 +208,6 @@ def _poll(w: Watched, fetch: Callable[[str], Job], options: WatchOptions, on_eve
     w.failures = 0
     previous = w.progress
     w.job, w.progress = job, Progress.of(job)
-    w.history.append((now, w.progress.processed))
     if status_key(job.status) not in KNOWN and not w.warned_status:
         w.warned_status = True
         on_event("unknown-status", w)
