@@ -11,6 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from sandbox_support import DURATION, TOKEN, Clock
+
 from zbulk import client as client_module
 from zbulk.cli import main
 
@@ -79,3 +81,18 @@ def zbulk(run: Callable[..., Result], sandbox: Sandbox) -> Callable[..., Result]
         return run(*args, **environ)
 
     return _zbulk
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock the sandbox tests move by hand (test modules may define their own)."""
+    return Clock()
+
+
+@pytest.fixture
+def sb(clock: Clock) -> Iterator[Sandbox]:
+    """A sandbox on that clock, with the token ``sandbox_support.TOKEN``."""
+    from zbulk.sandbox import Sandbox
+
+    with Sandbox(token=TOKEN, job_duration=DURATION, clock=clock) as server:
+        yield server

@@ -8,45 +8,18 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
+from sandbox_support import DURATION, TOKEN, Clock, auth
 
 from zbulk.sandbox import DEMO_JOB_IDS, DEMO_JOBS, Fault, Sandbox
 
-TOKEN = "tok-123"
-DURATION = 100.0
 ERROR_JSON = "application/json;charset=utf-8"
 RECORDED_V2, RECORDED_V21 = "4150868000005392002", "4150868000005350003"
 FINISHED = ("COMPLETED", "FAILED")
-
-
-class Clock:
-    """A monotonic clock the tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sb(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox(token=TOKEN, job_duration=DURATION, clock=clock) as server:
-        yield server
-
-
-def auth(token: str = TOKEN) -> dict[str, str]:
-    return {"Authorization": f"Zoho-oauthtoken {token}"}
 
 
 def get(sb: Sandbox, job_id: str, version: str = "v8", **kwargs: Any) -> requests.Response:

@@ -10,44 +10,19 @@ import json
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from sandbox_support import DURATION, Clock, auth
 
 from zbulk.sandbox import DEMO_JOBS, Fault, ResultFile, Sandbox, build_result_zip
 from zbulk.sandbox.results import ERROR_CODES, error_text, interleave, result_files
 
-TOKEN = "tok-123"
-DURATION = 100.0
 ERROR_JSON = "application/json;charset=utf-8"
 ERRORS_RE = re.compile(r"^[A-Z_]+-[^:,]+(,[^:,]+)*(:[A-Z_]+-[^:,]+(,[^:,]+)*)*$")
 TRAILING = ["STATUS", "RECORD_ID", "ERRORS"]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sb(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox(token=TOKEN, job_duration=DURATION, clock=clock) as server:
-        yield server
-
-
-def auth(token: str = TOKEN) -> dict[str, str]:
-    return {"Authorization": f"Zoho-oauthtoken {token}"}
 
 
 def path(job_id: str) -> str:
