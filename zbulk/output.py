@@ -29,7 +29,7 @@ _UNSAFE = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 # In JSON text the same characters can only stand inside strings: escape them there
 # (C0 controls are already escaped by the JSON encoder).
 _UNSAFE_IN_JSON = "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-_JSON_SPACE = r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+'
+_JSON_SPACE = r'("[^"\\]*(?:\\.[^"\\]*)*")|[ \t\n\r]+'
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -54,24 +54,28 @@ def json_text(value: object) -> str:
 def _inert(line: str) -> str:
     if re.search(_UNSAFE_IN_JSON, line):
         line = re.sub(_UNSAFE_IN_JSON, lambda m: f"\\u{ord(m.group()):04x}", line)
+    if not line.isascii() and re.search("[\ud800-\udfff]", line):  # lone surrogates
+        line = re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", line)
     return line
 
 
 def json_line(fetched: Fetched) -> str:
-    """The document as one compact line of JSON, every key and value as the API sent it.
+    """The document as one compact line of JSON, spelt exactly as the API sent it: the
+    text of the body with the whitespace between tokens removed, so duplicate keys, ``1E2``,
+    ``-0`` and numbers too large for a float survive. A UTF-16 or UTF-32 body is decoded
+    (RFC 8259 §8.1) and written as UTF-8.
 
     Characters a terminal could act on are written as ``\\u`` escapes, which any JSON
     reader decodes back to the same string.
     """
     try:
+        text = fetched.raw.decode(json.detect_encoding(fetched.raw))
+    except (UnicodeDecodeError, LookupError):
         return json_text(fetched.doc)
-    except ValueError:
-        # A number too large for a float (1e999): keep the original spelling by
-        # compacting the text the API sent instead of re-encoding the parsed value.
-        text = fetched.raw.decode("utf-8", errors="replace")
-        line = re.sub(_JSON_SPACE, lambda m: m.group(1) or "", text, flags=re.S)
+    line = re.sub(_JSON_SPACE, lambda m: m.group(1) or "", text.lstrip("\ufeff"), flags=re.S)
+    if re.search("[\x00-\x1f]", line):  # only inside strings now (the API's strict=False)
         line = re.sub("[\x00-\x1f]", lambda m: f"\\u{ord(m.group()):04x}", line)
-        return _inert(line)
+    return _inert(line)
 
 
 class Output:
@@ -125,6 +129,10 @@ class Output:
         """A line of machine output on stdout, untouched by rich."""
         self._stdout.write(line + "\n")
         self._stdout.flush()
+
+    def write(self, text: str) -> None:
+        """Part of a line of machine output (a long document streamed in pieces)."""
+        self._stdout.write(text)
 
     def json(self, fetched: Fetched) -> None:
         self.write_line(json_line(fetched))
