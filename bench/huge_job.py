@@ -26,7 +26,7 @@ from docs import huge_job
 from zbulk.client import Fetched
 from zbulk.models import Job
 from zbulk.output import Output, json_line
-from zbulk.render import job_view
+from zbulk.views.job import job_view
 from zbulk.sandbox import Sandbox
 
 

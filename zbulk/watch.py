@@ -16,13 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from zbulk.errors import ExitCode, NetworkError, ZbulkError
+from zbulk.errors import SEVERITY, ExitCode, NetworkError, ZbulkError
 from zbulk.models import Job, is_finished, status_key
 
 KNOWN = frozenset({"ADDED", "INPROGRESS", "COMPLETED", "FAILED", "SKIPPED"})
-# Exit codes from least to most severe: the watch ends with the worst of its jobs.
-SEVERITY = [ExitCode.OK, ExitCode.SKIPPED, ExitCode.ERROR, ExitCode.NETWORK,
-            ExitCode.NOT_FOUND, ExitCode.CREDENTIALS, ExitCode.TIMEOUT]  # fmt: skip
+# The watch ends with the worst of its jobs' exit codes (every code is ranked there).
 
 
 @dataclass
