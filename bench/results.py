@@ -8,9 +8,10 @@ Each case runs in a FRESH Python process, so its peak RSS is its own: the proces
 what it needs, runs the case --runs times and reports the median time of one run and its
 peak RSS (VmHWM, not ru_maxrss: see peak_kib). Cases: the plain summary, the summary and
 then every failed row read again as a stream (--failed), output_dir (--output-dir:
-success/failed CSVs written to a temp dir), and a baseline that only imports zipfile and csv and iterates the rows with csv.reader. Unless
---no-cli, the whole `zbulk job results` command (fetching the document, downloading the ZIP
-from the sandbox, summarising, printing) is timed too, for information.
+success/failed CSVs written to a temp dir), and a baseline that only imports zipfile and
+csv and iterates the rows with csv.reader. Unless --no-cli, the whole `zbulk job results`
+command (fetching the document, downloading the ZIP from the sandbox, summarising,
+printing) is timed too, for information.
 
 Goal (issue "job results"): a 25,000-row result summarised in at most 1.0 s with peak memory
 at most 80 MiB. The time goal is judged on the plain summary, the memory goal on all three

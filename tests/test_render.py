@@ -12,7 +12,8 @@ from docs import RECORDED_V2, RECORDED_V21, huge_job
 from zbulk.client import Fetched
 from zbulk.models import Job
 from zbulk.output import Output, json_line, safe
-from zbulk.render import job_view, local_time, relative
+from zbulk.views.job import job_view
+from zbulk.views.widgets import local_time, relative
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 ESC = "\x1b"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from zbulk.errors import NetworkError
 from zbulk.client import token_may_go_to
+from zbulk.errors import NetworkError
 from zbulk.results import parse_errors, summarise_zip
 
 HEADER = "Last_Name,Email,STATUS,RECORD_ID,ERRORS\r\n"

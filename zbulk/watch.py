@@ -18,16 +18,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from zbulk.errors import ExitCode, NetworkError, ZbulkError
+from zbulk.errors import SEVERITY, ExitCode, NetworkError, ZbulkError
 from zbulk.models import Job, is_finished, status_key
 
 KNOWN = frozenset({"ADDED", "INPROGRESS", "COMPLETED", "FAILED", "SKIPPED"})
 MIN_INTERVAL = 0.1
 MAX_SLEEP = 86_400.0  # no single wait is longer, whatever float it was computed from
 LAST_POLL_GRACE = 1.0  # seconds the last poll, at --timeout, has to get its answer
-# Exit codes from least to most severe: the watch ends with the worst of its jobs.
-SEVERITY = [ExitCode.OK, ExitCode.SKIPPED, ExitCode.ERROR, ExitCode.NETWORK,
-            ExitCode.NOT_FOUND, ExitCode.CREDENTIALS, ExitCode.TIMEOUT]  # fmt: skip
+# The watch ends with the worst of its jobs' exit codes (every code is ranked there).
 
 
 @dataclass
