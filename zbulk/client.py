@@ -145,6 +145,7 @@ class _Attempt:
     def __init__(self, seconds: float, deadline: float | None) -> None:
         self.seconds = seconds
         self.deadline = deadline  # monotonic: the caller's hard end (a watch's --timeout)
+        self.on_rate_limit: Callable[[float | None], None] | None = None  # told of each 429
         self.fired = False
         self._socks: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -301,6 +302,9 @@ class _Retry(Retry):
         if isinstance(error, ReadTimeoutError):
             raise error
         current: _Attempt | None = getattr(_local, "attempt", None)
+        told = current.on_rate_limit if current is not None else None
+        if told is not None and response is not None and response.status == 429:
+            told(self.get_retry_after(response))  # every job of a watch holds back
         if current is not None and current.fired:
             raise _OutOfTime("time ran out")
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
@@ -349,10 +353,20 @@ class ZohoClient:
         # A monotonic time no request may outlast, retries and Retry-After waits included
         # (``job watch --timeout``); None: each attempt is bounded by --request-timeout only.
         self.deadline: float | None = None
+        # Told of each 429 (with its Retry-After in seconds, if any), from any thread: a
+        # watch of many jobs holds all of them back (zbulk.watch.Throttle).
+        self.on_rate_limit: Callable[[float | None], None] | None = None
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"zbulk/{__version__}"
         self.session.headers["Accept"] = "application/json"
         adapter = _Adapter(max_retries=make_retry(log))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def allow_parallel(self, requests_in_flight: int) -> None:
+        """Keep a connection per request in flight (a watch of many jobs), so none is
+        dropped and reopened for want of room in the pool."""
+        adapter = _Adapter(max_retries=make_retry(self.log), pool_maxsize=requests_in_flight)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
@@ -448,6 +462,7 @@ class ZohoClient:
             if budget <= 0:
                 raise NetworkError(f"no time left to ask {_host(url)}")
         attempt = _Attempt(budget, self.deadline)
+        attempt.on_rate_limit = self.on_rate_limit
         _local.attempt = attempt
         try:
             response = self._get(url, attempt)

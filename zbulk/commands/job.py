@@ -6,13 +6,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+import typer.core
 
 from zbulk.commands.help import command_help
-from zbulk.commands.options import JobId, JobIds, JsonFlag, duration
+from zbulk.commands.options import JobId, JobIds, JsonFlag, complete_job_ids, duration
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from zbulk.client import Fetched, ZohoClient
     from zbulk.output import Output
+    from zbulk.watch import Watched
 
 app = typer.Typer(
     help="Show, follow and diagnose bulk write jobs.",
@@ -83,10 +87,63 @@ def _remember(job_id: str, doc: dict[str, object]) -> None:
     record(job_id, status if isinstance(status, str) else None)
 
 
-@app.command("watch", **command_help(JOB_EPILOG))
+class _WatchCommand(typer.core.TyperCommand):
+    """``job watch``, whose ``--notify`` takes an optional value: ``--notify`` (when the
+    watch ends) or ``--notify=each`` (each job). The option parser knows no optional
+    values, so ``--notify=WHEN`` is read here first."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        from zbulk.errors import UsageError
+
+        rewritten: list[str] = []
+        for arg in args:
+            if arg == "--":
+                rewritten.extend(args[len(rewritten) :])
+                break
+            if arg.startswith("--notify="):
+                when = arg.partition("=")[2]
+                if when not in NOTIFY_WHEN:
+                    raise UsageError(f"--notify={when}: use --notify (when the watch ends) "
+                                     "or --notify=each (as each job ends)")  # fmt: skip
+                arg = NOTIFY_WHEN[when]
+            rewritten.append(arg)
+        return super().parse_args(ctx, rewritten)
+
+
+NOTIFY_WHEN = {"end": "--notify", "each": "--notify-each"}
+
+
+def _concurrency(value: object) -> int:
+    from zbulk.watch import MAX_CONCURRENCY
+
+    try:
+        number = int(str(value), 10)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a whole number") from None
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise typer.BadParameter(f"{value!r} is out of range: 1 to {MAX_CONCURRENCY}")
+    return number
+
+
+@app.command("watch", cls=_WatchCommand, **command_help(JOB_EPILOG))
 def watch(
     ctx: typer.Context,
-    job_ids: JobIds,
+    job_ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="JOB_ID...",
+            help="One or more bulk write job ids (all digits); or --recent.",
+            show_default=False,
+            autocompletion=complete_job_ids,
+        ),
+    ] = None,
+    recent: Annotated[
+        bool,
+        typer.Option(
+            "--recent",
+            help="Follow every unfinished job in this profile's history (zbulk job recent).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
     interval: Annotated[
         float,
@@ -122,11 +179,32 @@ def watch(
     fail_on_skipped: Annotated[
         bool, typer.Option("--fail-on-skipped", help="Exit 6 if records were skipped.")
     ] = False,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify",
+            help="Ring the bell and send a desktop notification when the watch ends; "
+            "--notify=each: as each job ends.",
+        ),
+    ] = False,
+    notify_each: Annotated[bool, typer.Option("--notify-each", hidden=True)] = False,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            metavar="N",
+            parser=_concurrency,
+            help="Requests in flight at most, across all jobs. [default: 4]",
+            show_default=False,
+        ),
+    ] = 4,
 ) -> int:
     """Follow jobs until each finishes; the exit code says how they ended.
 
-    With --json, one line each time a job's status or counts change; the last line of
-    each job is its final state.
+    On a terminal, a live view shows each job's progress, ETA and its own clock (age
+    since Zoho created it; the time it took, once finished), and a line for each job
+    that finishes. With --json, one line each time a job's status or counts change; the
+    last line of each job is its final state.
     """
     import gc
     import time
@@ -135,31 +213,60 @@ def watch(
     from zbulk.errors import UsageError
     from zbulk.models import Job
     from zbulk.views.watch import WatchView
-    from zbulk.watch import WatchOptions, hard_deadline, signals_interrupt
+    from zbulk.watch import Throttle, WatchOptions, hard_deadline, signals_interrupt
     from zbulk.watch import watch as follow
 
-    ids = [check_job_id(job_id) for job_id in job_ids]
+    if recent and job_ids:
+        raise UsageError("give job ids or --recent, not both")
+    if not recent and not job_ids:
+        raise UsageError("give one or more job ids, or --recent",
+                         hint="zbulk job recent lists the jobs seen here")  # fmt: skip
+    ids = [check_job_id(job_id) for job_id in job_ids or []]
     if max_interval < interval:
         raise UsageError("--max-interval must not be shorter than --interval")
-    gc.enable()  # a long-running command: collect cycles as usual
     app_ctx = ctx.find_root().obj
     out = app_ctx.output
+    if recent:
+        ids = _unfinished_recent()
+        if not ids:
+            out.note("no unfinished jobs in this profile's history; nothing to watch "
+                     "(zbulk job recent lists them all)")  # fmt: skip
+            return 0
+    gc.enable()  # a long-running command: collect cycles as usual
     fetched: dict[str, Fetched] = {}
+    notifier = _notifier(out) if notify or notify_each else None
     with app_ctx.client() as client:
 
         def fetch(job_id: str) -> Job:
-            fetched[job_id] = client.get_job(job_id)
-            _remember(job_id, fetched[job_id].doc)
-            return Job.read(fetched[job_id].doc)
+            got = client.get_job(job_id)
+            fetched[job_id] = got
+            _remember(job_id, got.doc)
+            return Job.read(got.doc)
 
-        view = WatchView(out, as_json, fetched)
+        view = WatchView(out, as_json, fetched, fail_on_skipped=fail_on_skipped)
+        if notifier is not None and notify_each:
+            view.on_finish = lambda w: notifier(_job_message(w))
         options = WatchOptions(interval=interval, max_interval=max_interval, timeout=timeout,
-                               fail_on_skipped=fail_on_skipped)  # fmt: skip
+                               fail_on_skipped=fail_on_skipped,
+                               concurrency=concurrency)  # fmt: skip
+        throttle = Throttle()
+        client.on_rate_limit = throttle.hold
+        client.allow_parallel(concurrency)
         jobs: list = []
         client.deadline = hard_deadline(timeout, time.monotonic())
+
+        def started(watched: list) -> None:
+            jobs.extend(watched)
+            view.start(watched)
+
         with signals_interrupt():  # SIGTERM/SIGHUP: as Ctrl-C
             try:
-                code, jobs = follow(fetch, ids, options, view.event, on_start=view.start)
+                code, jobs = follow(fetch, ids, options, view.event, on_start=started,
+                                    throttle=throttle)  # fmt: skip
+            except KeyboardInterrupt:
+                view.stop(interrupted=True)  # the last frame stays, the cursor comes back
+                view.resume(jobs, _resume_command(app_ctx, fail_on_skipped, as_json))
+                raise
             finally:
                 view.stop()
     for w in jobs:
@@ -167,7 +274,66 @@ def watch(
             out.error(w.error)
     view.summary(jobs, fail_on_skipped)
     view.hints(jobs)
+    if notifier is not None and notify and not notify_each:
+        notifier(_end_message(jobs))
     return int(code)
+
+
+def _unfinished_recent() -> list[str]:
+    """Ids of the jobs in this profile's history not last seen finished, oldest first."""
+    from zbulk.history import entries
+    from zbulk.models import is_finished
+
+    ids = [str(e["id"]) for e in entries() if not is_finished(e.get("status"))]
+    return [job_id for job_id in reversed(ids) if job_id.isdigit()]
+
+
+def _resume_command(app_ctx: object, fail_on_skipped: bool, as_json: bool) -> str:
+    """``zbulk job watch`` with what changes its outcome or output, as given."""
+    parts = ["zbulk"]
+    profile = getattr(app_ctx, "profile", None)
+    if profile:
+        import shlex
+
+        parts += ["--profile", shlex.quote(profile)]
+    parts += ["job", "watch"]
+    if as_json:
+        parts.append("--json")
+    if fail_on_skipped:
+        parts.append("--fail-on-skipped")
+    return " ".join(parts)
+
+
+def _notifier(out: Output) -> Callable[[str], None]:
+    import sys
+
+    from zbulk.notify import Notifier
+
+    return Notifier(sys.stderr if out.err_live else None)
+
+
+def _job_message(w: Watched) -> str:
+    from zbulk.views.watch import clock_text, progress_text
+
+    if w.job is None:
+        return f"job {w.job_id}: {w.error.message if w.error else 'not fetched'}"
+    skipped = w.progress.skipped if w.progress else 0
+    said = f"job {w.job_id} {w.job.status}: {progress_text(w)}"
+    if skipped:
+        said += f", {skipped:,} skipped"
+    timing = clock_text(w, 0.0, 0.0)
+    return f"{said}, {timing}" if timing else said
+
+
+def _end_message(jobs: list[Watched]) -> str:
+    from collections import Counter
+
+    if len(jobs) == 1:
+        return _job_message(jobs[0])
+    ends = Counter(
+        (w.job.status or "?") if w.job is not None and w.error is None and w.job.finished
+        else "not finished" for w in jobs)  # fmt: skip
+    return f"watch of {len(jobs)} jobs ended: " + ", ".join(f"{n} {s}" for s, n in ends.items())
 
 
 @app.command("results", **command_help(JOB_EPILOG))

@@ -1,10 +1,17 @@
 """What ``zbulk job watch`` shows: a live view on a terminal, a plain line per change
-elsewhere, NDJSON with ``--json``, and a final summary on stdout."""
+elsewhere, NDJSON with ``--json``, and a final summary on stdout.
+
+Every time shown is the job's own (``zbulk.watch.Watched``): its age since Zoho's
+``created_time``, how long it has been processing, and once finished the time it took,
+frozen at the poll that saw it finish. Progress never goes backwards: the job's total is
+shown only once every resource is counted (``1,201/?`` before), and its ETA comes from
+the rate the scheduler measures.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,6 +29,8 @@ if TYPE_CHECKING:
 
     from zbulk.client import Fetched
 
+BAR = 30  # cells of a resource's bar at most
+
 
 def duration(seconds: float) -> str:
     seconds = max(int(seconds), 0)
@@ -30,84 +39,185 @@ def duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def counts_line(job: Job) -> str:
+def _sums(job: Job) -> tuple[int, int, int]:
     files = [r.file for r in job.resources if r.file is not None]
-    if not files:
+    return (sum(max(f.added or 0, 0) for f in files), sum(max(f.updated or 0, 0) for f in files),
+            sum(max(f.skipped or 0, 0) for f in files))  # fmt: skip
+
+
+def progress_text(w: Watched) -> str:
+    """``12,000/25,000 (48%)``; ``1,201/?`` while some resource is not counted yet."""
+    if w.job is None or w.progress is None:
         return "not counted yet"
-    total = sum(f.total or 0 for f in files)
-    done = sum(f.processed for f in files)
-    added = sum(f.added or 0 for f in files)
-    updated = sum(f.updated or 0 for f in files)
-    skipped = sum(f.skipped or 0 for f in files)
-    share = f" ({100 * done / total:.0f}%)" if total else ""
-    return (f"{done:,}/{total:,}{share}  added {added:,} · updated {updated:,} · "
-            f"skipped {skipped:,}")  # fmt: skip
+    if not any(r.file is not None for r in w.job.resources):
+        return "not counted yet"
+    done = w.progress.processed
+    total = w.progress.job_total
+    if total is None:
+        return f"{done:,}/?"
+    percent = f" ({w.percent:.0f}%)" if w.percent is not None else ""
+    return f"{done:,}/{total:,}{percent}"
+
+
+def counts_line(w: Watched) -> str:
+    if w.job is None:
+        return "not counted yet"
+    text = progress_text(w)
+    if text == "not counted yet":
+        return text
+    added, updated, skipped = _sums(w.job)
+    return f"{text}  added {added:,} · updated {updated:,} · skipped {skipped:,}"
+
+
+def clock_text(w: Watched, now: float, wall_now: float) -> str:
+    """The job's clock: ``ETA 0:42 · age 1:10 · running 0:58``, ``took 0:57``, or
+    ``finished before this watch`` (with its age)."""
+    parts: list[str] = []
+    finished = w.job is not None and w.job.finished
+    took = w.took()
+    if finished:
+        if took is not None:
+            parts.append(f"took {duration(took)}")
+        else:
+            parts.append("finished before this watch")
+            age = w.age(w.seen_at if w.seen_at is not None else wall_now)
+            if age is not None:
+                parts.append(f"created {duration(age)} ago")
+        return " · ".join(parts)
+    eta = w.eta(now)
+    if eta is not None:
+        parts.append(f"ETA {duration(eta + 0.5)}")
+    age = w.age(wall_now)
+    if age is not None:
+        parts.append(f"age {duration(age)}")
+    running = w.running(wall_now)
+    if running is not None:
+        parts.append(f"running {'~' if w.running_estimated else ''}{duration(running)}")
+    return " · ".join(parts)
+
+
+def skipped_hint(w: Watched) -> str | None:
+    """What to run next about a finished job that skipped rows or failed."""
+    if w.job is None or w.error is not None or not w.job.finished:
+        return None
+    skipped = w.progress.skipped if w.progress else 0
+    failed = status_key(w.job.status) == "FAILED"
+    if not (skipped or failed):
+        return None
+    what = f"{skipped:,} records were skipped" if skipped else "the job failed"
+    return f"{what}; see which rows and why with `zbulk job results {w.job_id} --failed`"
+
+
+def finish_line(w: Watched, fail_on_skipped: bool, wall_now: float) -> Text:
+    """``✓ ID  COMPLETED  25,000/25,000 (100%)  added … · skipped 126  took 0:57``."""
+    assert w.job is not None
+    ok = outcome(w, fail_on_skipped) == 0
+    mark = Text("✓ " if ok else "✗ ", style="green" if ok else "red")
+    line = mark + Text(f"{w.job_id}  ", style="bold") + status_text(w.job.status)
+    line.append(f"  {counts_line(w)}")
+    timing = clock_text(w, 0.0, wall_now)
+    if timing:
+        line.append(f"  {timing}")
+    return line
 
 
 class WatchPanel:
-    """The live view: per job its status, timing and a bar per resource."""
+    """The live view: per job its status, progress, ETA and clock, and a bar per
+    resource; every job's bars start at the same column."""
 
-    def __init__(self, jobs: list[Watched], clock: Callable[[], float]) -> None:
+    def __init__(self, jobs: list[Watched], clock: Callable[[], float],
+                 wall: Callable[[], float] = time.time) -> None:  # fmt: skip
         self.jobs = jobs
         self.clock = clock
+        self.wall = wall
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        now = self.clock()
+        now, wall_now = self.clock(), self.wall()
+        resources = [r for w in self.jobs if w.job is not None for r in w.job.resources]
+        module_w = max((cell_len(r.module or "?") for r in resources), default=0)
+        status_w = max((cell_len(r.status or "?") for r in resources), default=0)
         for w in self.jobs:
-            head = Text(w.job_id, style="bold") + Text("  ")
-            head.append_text(status_text(w.job.status if w.job else "waiting for first answer"))
-            head.append(f"  elapsed {duration(now - w.started)}", style="dim")
-            if w.job is not None and not w.done:
-                head.append(f"  next poll in {max(w.next_poll - now, 0):.0f}s", style="dim")
-                rate = w.schedule.rate(now, w.progress) if w.progress else None
-                if rate:
-                    head.append(f"  {rate:,.0f} records/s", style="dim")
-            yield head
-            if w.job is None:
+            yield self._head(w, now, wall_now)
+            if w.job is not None:
+                yield from self._bars(w.job, module_w, status_w, options.max_width)
+
+    def _head(self, w: Watched, now: float, wall_now: float) -> Text:
+        head = Text(w.job_id, style="bold") + Text("  ")
+        if w.job is None:
+            head.append_text(status_text("waiting for first answer"))
+            return head
+        head.append_text(status_text(w.job.status))
+        head.append(f"  {progress_text(w)}")
+        timing = clock_text(w, now, wall_now)
+        if timing:
+            head.append(f"  {timing}", style="dim")
+        if not w.done:
+            head.append(f"  next poll in {max(w.next_poll - now, 0):.0f}s", style="dim")
+            rate = w.schedule.rate(w.polled_at, w.progress) if w.progress and w.polled_at else None
+            if rate:
+                head.append(f"  {rate:,.0f} records/s", style="dim")
+        return head
+
+    def _bars(self, job: Job, module_w: int, status_w: int, max_width: int) -> Iterator[Text]:
+        for r in job.resources:
+            name = cell(r.module or "?")
+            name.pad_right(module_w - cell_len(name.plain))
+            status = status_text(r.status or "?")
+            status.pad_right(status_w - cell_len(status.plain))
+            line = Text("  ") + name + Text("  ") + status
+            f = r.file
+            total = f.total if f is not None and f.total and f.total > 0 else None
+            if total is None or f is None:
+                if status_key(r.status) in ("ADDED", ""):
+                    line.append("  waiting", style="dim")
+                yield line
                 continue
-            for r in w.job.resources:
-                f = r.file
-                total = f.total if f and f.total else None
-                done = f.processed if f else 0
-                yield Text("  ") + cell(r.module) + Text("  ") + status_text(r.status)
-                if not total:
-                    yield Text("    waiting", style="dim")
-                    continue
-                label = f" {done:,}/{total:,}"
-                width = min(30, options.max_width - 4 - cell_len(label))
-                if width < 10:  # too narrow for a bar: the numbers alone
-                    yield Text("   " + label)
-                    continue
-                filled = min(round(width * done / total), width)
-                yield (Text("    ") + Text("█" * filled, style="green")
-                       + Text("░" * (width - filled), style="dim") + Text(label))  # fmt: skip
+            done = min(f.processed, total)
+            label = f" {done:,}/{total:,}"
+            width = min(BAR, max_width - cell_len(line.plain) - 2 - cell_len(label))
+            if width < 10:  # too narrow for a bar: the numbers alone
+                yield line + Text(label)
+                continue
+            filled = min(round(width * done / total), width)
+            yield (line + Text("  ") + Text("█" * filled, style="green")
+                   + Text("░" * (width - filled), style="dim") + Text(label))  # fmt: skip
 
 
 class WatchView:
     """Turns watch events into output for this run: live, plain or NDJSON."""
 
     def __init__(self, out: Output, as_json: bool, fetched: dict[str, Fetched],
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+                 fail_on_skipped: bool = False) -> None:  # fmt: skip
         self.out = out
         self.as_json = as_json
         self.fetched = fetched
         self.clock = clock
+        self.wall = wall
+        self.fail_on_skipped = fail_on_skipped
         self.live_on = not as_json and out.err_live
+        self.jobs: list[Watched] = []
+        self.on_finish: Callable[[Watched], None] | None = None  # --notify=each
         self._live: Live | None = None
 
     def start(self, jobs: list[Watched]) -> None:
+        self.jobs = jobs
         if self.live_on:
             from rich.live import Live
 
-            self._live = Live(WatchPanel(jobs, self.clock), console=self.out.err,
+            self._live = Live(WatchPanel(jobs, self.clock, self.wall), console=self.out.err,
                               refresh_per_second=4, transient=True, redirect_stdout=False,
                               redirect_stderr=False)  # fmt: skip
             self._live.start()
 
-    def stop(self) -> None:
+    def stop(self, *, interrupted: bool = False) -> None:
+        """End the live view: erased when the watch is over (the summary follows), left
+        on screen as its last frame when interrupted. The cursor comes back either way."""
         if self._live is not None:
-            self._live.stop()
-            self._live = None
+            live, self._live = self._live, None
+            if interrupted:
+                live.transient = False
+            live.stop()
 
     def event(self, kind: str, w: Watched) -> None:
         if kind == "change":
@@ -116,8 +226,22 @@ class WatchView:
             elif not self.live_on and w.job is not None:
                 stamp = datetime.now().astimezone().strftime("%H:%M:%S")
                 line = Text(f"{stamp}  {w.job_id}  ") + status_text(w.job.status)
-                line.append(f"  {counts_line(w.job)}")
+                line.append(f"  {counts_line(w)}")
+                timing = clock_text(w, self.clock(), self.wall())
+                if timing:
+                    line.append(f"  {timing}")
                 self.out.err.print(line, soft_wrap=True)
+        elif kind == "done":
+            if w.job is not None and w.error is None and w.job.finished:
+                others = any(not x.done for x in self.jobs)
+                if self.live_on and others:  # above the live view, into the scrollback
+                    self.out.err.print(finish_line(w, self.fail_on_skipped, self.wall()),
+                                       soft_wrap=True)  # fmt: skip
+                    hint = skipped_hint(w)
+                    if hint:
+                        self.out.note(f"  {hint}")
+                if self.on_finish is not None:
+                    self.on_finish(w)
         # Warnings go through the live view's own console, so they print above it.
         elif kind == "unknown-status" and w.job is not None:
             said = "no status" if w.job.status is None else f"status {w.job.status!r}"
@@ -135,19 +259,16 @@ class WatchView:
         for w in jobs:
             if w.job is None or w.error is not None:
                 continue
-            ok = outcome(w, fail_on_skipped) == 0
-            mark = Text("✓ " if ok else "✗ ", style="green" if ok else "red")
-            line = mark + Text(f"{w.job_id}  ", style="bold") + status_text(w.job.status)
-            line.append(f"  {counts_line(w.job)}  in {duration(self.clock() - w.started)}")
-            self.out.print(line, soft_wrap=True)
+            self.out.print(finish_line(w, fail_on_skipped, self.wall()), soft_wrap=True)
 
     def hints(self, jobs: list[Watched]) -> None:
         for w in jobs:
-            if w.job is None or w.error is not None:
-                continue
-            skipped = w.progress.skipped if w.progress else 0
-            failed = status_key(w.job.status) == "FAILED"
-            if skipped or failed:
-                what = f"{skipped:,} records were skipped" if skipped else "the job failed"
-                self.out.note(f"job {w.job_id}: {what}; see which rows and why with "
-                              f"`zbulk job results {w.job_id} --failed`")  # fmt: skip
+            hint = skipped_hint(w)
+            if hint:
+                self.out.note(f"job {w.job_id}: {hint}")
+
+    def resume(self, jobs: list[Watched], command: str) -> None:
+        """After an interrupt: how to follow the unfinished jobs again."""
+        left = [w.job_id for w in jobs if not w.done]
+        if left:
+            self.out.note(f"resume with: {command} {' '.join(left)}")

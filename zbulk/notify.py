@@ -1,0 +1,124 @@
+"""Telling someone who switched windows that a watch (or a job) ended: ``job watch --notify``.
+
+Two parts, both best effort and silent when they cannot be done:
+- on a terminal, the bell, and a desktop notification escape where the terminal is known
+  to turn it into one: OSC 9 (iTerm2, WezTerm, Windows Terminal, ConEmu, Ghostty, kitty)
+  or OSC 777 (foot, rxvt-unicode, VTE terminals such as GNOME Terminal). Inside tmux or
+  screen the escape would be swallowed: the bell alone is sent there.
+- otherwise the desktop's own tool: ``notify-send`` (Linux and BSDs), ``osascript``
+  (macOS), a PowerShell toast (Windows); skipped when none is found.
+
+Nothing here prints through rich: the escapes are control sequences written as such, and
+the text in them is stripped of control characters first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from typing import IO
+
+TITLE = "zbulk"
+TOOL_TIMEOUT = 5.0  # seconds a notification tool may take
+# Terminals (TERM_PROGRAM, or a variable only they set) that show OSC 9 as a notification.
+_OSC9_PROGRAMS = ("iterm.app", "wezterm", "ghostty", "vscode")
+_OSC9_VARIABLES = ("WT_SESSION", "ConEmuPID", "KITTY_WINDOW_ID", "WEZTERM_PANE")
+_OSC777_TERMS = ("foot", "rxvt-unicode", "rxvt-unicode-256color")
+
+
+def osc_kind(env: Mapping[str, str]) -> str | None:
+    """``"9"``, ``"777"`` or None: the notification escape this terminal understands."""
+    if env.get("TMUX") or env.get("STY") or env.get("TERM", "").startswith(("screen", "tmux")):
+        return None  # a multiplexer swallows unknown OSC sequences
+    program = env.get("TERM_PROGRAM", "").lower()
+    if program in _OSC9_PROGRAMS or any(env.get(v) for v in _OSC9_VARIABLES):
+        return "9"
+    term = env.get("TERM", "").lower()
+    if term.split("-")[0] == "foot" or term in _OSC777_TERMS or env.get("VTE_VERSION"):
+        return "777"
+    return None
+
+
+def _clean(text: str) -> str:
+    """Text fit to travel inside an escape sequence or a command's argument."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f;]", " ", text).strip()
+
+
+def escape(kind: str, title: str, body: str) -> str:
+    """The OSC sequence for a notification (BEL-terminated, understood by all of them)."""
+    if kind == "9":
+        return f"\x1b]9;{_clean(title)}: {_clean(body)}\x07"
+    return f"\x1b]777;notify;{_clean(title)};{_clean(body)}\x07"
+
+
+def desktop_command(title: str, body: str, platform: str = sys.platform) -> list[str] | None:
+    """The command that shows a desktop notification here, or None if there is none."""
+    title, body = _clean(title), _clean(body)
+    if platform == "darwin":
+        tool = shutil.which("osascript")
+        if tool is None:
+            return None
+        quoted = [s.replace("\\", "\\\\").replace('"', '\\"') for s in (body, title)]
+        return [tool, "-e", f'display notification "{quoted[0]}" with title "{quoted[1]}"']
+    if platform.startswith("win"):
+        tool = shutil.which("powershell") or shutil.which("pwsh")
+        if tool is None:
+            return None
+        script = (
+            "[Windows.UI.Notifications.ToastNotificationManager, Windows.UI.Notifications, "
+            "ContentType=WindowsRuntime] > $null; "
+            "$t = [Windows.UI.Notifications.ToastTemplateType]::ToastText02; "
+            "$x = [Windows.UI.Notifications.ToastNotificationManager]::GetTemplateContent($t); "
+            "$n = $x.GetElementsByTagName('text'); "
+            "$n.Item(0).AppendChild($x.CreateTextNode($env:ZBULK_NOTIFY_TITLE)) > $null; "
+            "$n.Item(1).AppendChild($x.CreateTextNode($env:ZBULK_NOTIFY_BODY)) > $null; "
+            "[Windows.UI.Notifications.ToastNotificationManager]::CreateToastNotifier('zbulk')"
+            ".Show([Windows.UI.Notifications.ToastNotification]::new($x))"
+        )
+        return [tool, "-NoProfile", "-NonInteractive", "-Command", script]
+    tool = shutil.which("notify-send")
+    if tool is None:
+        return None
+    return [tool, "--app-name=zbulk", title, body]
+
+
+class Notifier:
+    """Rings and notifies for one run. ``terminal`` is the stream a person sees (stderr)
+    when it is a terminal with cursor control, else None."""
+
+    def __init__(self, terminal: IO[str] | None, env: Mapping[str, str] | None = None,
+                 platform: str = sys.platform) -> None:  # fmt: skip
+        self.terminal = terminal
+        self.env = os.environ if env is None else env
+        self.platform = platform
+        self.sent: list[str] = []  # what was done, for -v and the tests
+
+    def __call__(self, body: str, title: str = TITLE) -> None:
+        kind = osc_kind(self.env) if self.terminal is not None else None
+        if self.terminal is not None:
+            sequence = "\a" + (escape(kind, title, body) if kind else "")
+            try:
+                self.terminal.write(sequence)
+                self.terminal.flush()
+                self.sent.append(f"bell{f' and OSC {kind}' if kind else ''}")
+            except (OSError, ValueError):
+                pass
+        if kind is None:
+            self._desktop(title, body)
+
+    def _desktop(self, title: str, body: str) -> None:
+        command = desktop_command(title, body, self.platform)
+        if command is None:
+            return
+        env = dict(self.env, ZBULK_NOTIFY_TITLE=_clean(title), ZBULK_NOTIFY_BODY=_clean(body))
+        try:
+            quiet = subprocess.DEVNULL
+            subprocess.run(command, env=env, stdin=quiet, stdout=quiet, stderr=quiet,
+                           timeout=TOOL_TIMEOUT, check=False)  # fmt: skip
+            self.sent.append(os.path.basename(command[0]))
+        except (OSError, subprocess.SubprocessError):
+            pass  # no desktop to show it on: the watch's own output says it all
