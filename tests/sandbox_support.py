@@ -57,9 +57,7 @@ def auth(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Zoho-oauthtoken {token}"}
 
 
-def wait_for(
-    condition: Callable[[], T], timeout: float = 30.0, what: str = "the condition"
-) -> T:
+def wait_for(condition: Callable[[], T], timeout: float = 30.0, what: str = "the condition") -> T:
     """Poll ``condition`` until it returns something true (returned), or fail after
     ``timeout`` seconds: a wait on an observed event, with a generous deadline."""
     deadline = time.monotonic() + timeout
