@@ -279,7 +279,7 @@ def test_lookup_default_and_format_mappings(sb: Sandbox) -> None:
     assert set(lookup["default_value"]) == {"name"}
     (deals,) = doc(sb, DEMO_JOBS["defaults"])["resource"]
     values = [m["default_value"] for m in deals["field_mappings"] if m["default_value"]]
-    assert values and all(set(v) == {"value"} for v in values)
+    assert values and all(set(v) == {"name"} for v in values)
     assert "yyyy-MM-dd" in [m["format"] for m in deals["field_mappings"]]
 
 

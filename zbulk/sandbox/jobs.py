@@ -92,6 +92,8 @@ def _m(api_name: str, index: int, **extra: Any) -> Mapping:
 _LEADS, _CONTACTS, _ACCOUNTS = "4150868000000002175", "4150868000000002179", "4150868000000002177"
 _DEALS, _TASKS = "4150868000000002181", "4150868000000002193"
 
+# Default values are objects of the OpenAPI file's default_value shape: ``name`` (a string),
+# ``module``, or ``value``, which the file types as an object (so not a plain string).
 # fmt: off
 DEMO: tuple[DemoJob, ...] = (
     DemoJob("4150868000006801001", "upsert", created_ago=4, resources=(
@@ -127,10 +129,10 @@ DEMO: tuple[DemoJob, ...] = (
     )),
     DemoJob("4150868000006801005", "insert", created_ago=5, span=0.5, resources=(
         Resource("Deals", _DEALS, "4150868000006800108", "deals.csv", 2460, 0, 40, (
-            _m("Stage", 3, default_value={"value": "Qualification"}), _m("Deal_Name", 0),
+            _m("Stage", 3, default_value={"name": "Qualification"}), _m("Deal_Name", 0),
             _m("Account_Name", 5, find_by="Account_Name", module="Accounts"),
             _m("Closing_Date", 1, format="yyyy-MM-dd"),
-            _m("Pipeline", 4, default_value={"value": "Standard"}), _m("Amount", 2))),
+            _m("Pipeline", 4, default_value={"name": "Standard"}), _m("Amount", 2))),
     )),
 )
 # fmt: on

@@ -58,11 +58,11 @@ ERRORS = {  # code: (HTTP status, message), as Zoho answers them
     "AUTHENTICATION_FAILURE": (401, "Authentication failed"),
     "INVALID_TOKEN": (401, "invalid oauth token"),
     "RESOURCE_NOT_FOUND": (400, "The requested resource doesn't exist."),
-    "INVALID_DATA": (400, "the request is not valid"),
     "NO_PERMISSION": (403, "permission denied"),
     "TOO_MANY_REQUESTS": (429, "too many requests, please try again later"),
 }
-_FAULT_CODES = {400: "INVALID_DATA", 401: "INVALID_TOKEN", 403: "NO_PERMISSION",
+# A 400 fault answers a code and message both in the OpenAPI file's API_Exception enums.
+_FAULT_CODES = {400: "INVALID_REQUEST_METHOD", 401: "INVALID_TOKEN", 403: "NO_PERMISSION",
                 404: "INVALID_URL_PATTERN", 429: "TOO_MANY_REQUESTS"}  # fmt: skip
 
 
