@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zbulk.commands.options import JsonFlag
+
 if TYPE_CHECKING:
     from zbulk.context import AppContext
     from zbulk.oauth import DataCentre, DeviceCode
@@ -166,25 +168,19 @@ def _switched(out: Output, dc: DataCentre) -> None:
 @app.command("status")
 def status(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document per line.")] = False,
+    as_json: JsonFlag = False,
 ) -> int:
     """Show each profile's data centre, API domain, credential and expiry (never a secret)."""
     import os
 
     from zbulk import login as core
     from zbulk.errors import ExitCode
-    from zbulk.render import status_view
+    from zbulk.reports import AuthStatusReport
 
     app_ctx = _ctx(ctx)
     active = app_ctx.profile_name
     entries = core.status(active, os.environ, warn=None)
-    if as_json:
-        from zbulk.output import json_text
-
-        for entry in entries:
-            app_ctx.output.write_line(json_text(entry))
-    else:
-        app_ctx.output.print(status_view(entries, active))
+    app_ctx.output.emit(AuthStatusReport(entries, active), as_json=as_json)
     usable = any(e["active"] and "error" not in e for e in entries)
     return ExitCode.OK if usable else ExitCode.CREDENTIALS
 
