@@ -131,15 +131,19 @@ def test_live_panel_renders_progress_timer_and_rate() -> None:
         "4150868000005392002", Schedule(), job=Job.read(RECORDED_V2), next_poll=12.0, started=0.0
     )
     running.progress = Progress.of(running.job)
+    running.created = 1000.0
     done = Watched("4150868000005350003", Schedule(), job=Job.read(RECORDED_V21), started=0.0)
     done.schedule.next_delay(1.0, Progress("IN PROGRESS", 5, 11, 0))
     done.progress = Progress.of(done.job)
+    done.created, done.finished_at, done.percent = 1000.0, 1057.0, 100.0
     waiting = Watched("4150868000000000009", Schedule())
     buf = io.StringIO()
-    Console(file=buf, width=100).print(WatchPanel([running, done, waiting], clock=lambda: 5.0))
+    panel = WatchPanel([running, done, waiting], clock=lambda: 5.0, wall=lambda: 1076.0)
+    Console(file=buf, width=100).print(panel)
     text = buf.getvalue()
-    assert "4150868000005392002  INPROGRESS  elapsed 0:05  next poll in 7s" in text
-    assert "Leads  INPROGRESS\n    waiting" in text  # v2 in progress: not counted yet
+    assert "4150868000005392002  INPROGRESS  not counted yet  age 1:16  next poll in 7s" in text
+    assert "  Leads  INPROGRESS\n" in text  # v2 in progress: not counted yet, no bar
+    assert "11/11 (100%)  took 0:57" in text  # the time it took, not the watch's
     assert "11/11" in text and "waiting for first answer" in text
     assert duration(3725) == "1:02:05" and duration(-3) == "0:00"
 

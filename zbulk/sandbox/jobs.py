@@ -215,6 +215,9 @@ DEMO_JOBS: dict[str, str] = {
     "recorded_v21": "4150868000005350003",
 }
 DEMO_JOB_IDS: tuple[str, ...] = tuple(DEMO_JOBS.values())
+# Jobs started on demand (Catalogue.start) are numbered from here.
+STARTED_ID_BASE = 4150868000007900001
+MAX_STARTED = 10_000
 
 
 def compact(doc: Any) -> bytes:
@@ -234,21 +237,42 @@ class Catalogue:
         self._t0: dict[str, float] = {}
         self._walls: dict[str, datetime] = {}  # a restarted job's start on the wall clock
         self._started = datetime.now(UTC)
+        self._started_here: dict[str, DemoJob] = {}  # copies of demo jobs, started by start()
         self.restart()
 
     def restart(self, job_id: str | None = None) -> None:
         """Every demo job (or just ``job_id``) starts over from ADDED now."""
-        if job_id is not None and job_id not in _BY_ID:
+        if job_id is not None and job_id not in _BY_ID and job_id not in self._started_here:
             raise KeyError(job_id)
         now = self._clock()
         with self._lock:
             if job_id is None:
-                self._t0 = dict.fromkeys(_BY_ID, now)
+                self._t0 = dict.fromkeys([*_BY_ID, *self._started_here], now)
                 self._started = datetime.now(UTC)
                 self._walls.clear()
             else:
                 self._t0[job_id] = now
                 self._walls[job_id] = datetime.now(UTC)
+
+    def start(self, count: int, like: str = "large", span: float = 1.0) -> list[str]:
+        """Start ``count`` new jobs now, each a copy of the demo job ``like`` (a key of
+        DEMO_JOBS) created this moment and taking ``span`` job_durations; their ids."""
+        template = _BY_ID.get(DEMO_JOBS.get(like, ""))
+        if template is None or template.done_at_start:
+            raise KeyError(like)
+        if not 0 < span <= 1000 or not 0 <= count <= MAX_STARTED:
+            raise ValueError(f"start 0 to {MAX_STARTED} jobs, each 0 to 1000 job_durations")
+        now, wall = self._clock(), datetime.now(UTC)
+        with self._lock:
+            first = len(self._started_here)
+            if first + count > MAX_STARTED:
+                raise ValueError(f"at most {MAX_STARTED} jobs can be started in one sandbox")
+            ids = [f"{STARTED_ID_BASE + first + i}" for i in range(count)]
+            for job_id in ids:
+                self._started_here[job_id] = dataclasses.replace(
+                    template, id=job_id, created_ago=0.0, span=span)  # fmt: skip
+                self._t0[job_id], self._walls[job_id] = now, wall
+        return ids
 
     def put(self, job_id: str, body: Doc | str | bytes, status: int, content_type: str) -> None:
         if not job_id.isdigit():
@@ -261,7 +285,8 @@ class Catalogue:
     @property
     def ids(self) -> list[str]:
         with self._lock:
-            return [*DEMO_JOB_IDS, *(j for j in self._documents if j not in DEMO_JOB_IDS)]
+            put = [j for j in self._documents if j not in DEMO_JOB_IDS]
+            return [*DEMO_JOB_IDS, *self._started_here, *put]
 
     @property
     def token_reset(self) -> str:
@@ -274,10 +299,15 @@ class Catalogue:
         with self._lock:
             stored, t0 = self._documents.get(job_id), self._t0.get(job_id)
             started = self._walls.get(job_id, self._started)
+            copied = self._started_here.get(job_id)
         if stored is not None:
             return stored
         run = 0.0 if t0 is None else (self._clock() - t0) / self._duration
-        doc = render(job_id, version, run, base_url, started)
+        doc: Doc | None
+        if copied is not None:
+            doc = shape(_render_demo(copied, run, base_url, started), version)
+        else:
+            doc = render(job_id, version, run, base_url, started)
         if doc is None:
             return None
         return 200, compact(doc), "application/json", {"X-ACCESSTOKEN-RESET": self.token_reset}

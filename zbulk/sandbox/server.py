@@ -33,6 +33,7 @@ from zbulk.sandbox.results import DOWNLOAD_ROUTE, Downloads, ResultsMixin
 
 JOB_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write/(?P<job_id>\d+)"
 RESTART_ROUTE = r"/sandbox/jobs/(?P<job_id>\d+)/restart"
+START_ROUTE = r"/sandbox/jobs"
 JSON = "application/json"
 ERROR_JSON = "application/json;charset=utf-8"
 HTML = "text/html;charset=utf-8"
@@ -302,6 +303,11 @@ class Sandbox(AccountsMixin, ResultsMixin):
         self.add_route(JOB_ROUTE, self._get_job)
         self.add_route(DOWNLOAD_ROUTE, self._get_download)
         self.add_route(RESTART_ROUTE, self._restart_job, "POST")
+        self.add_route(START_ROUTE, self._start_jobs, "POST")
+        # Requests being answered now, and the most at once (``job watch --concurrency``);
+        # ``latency``: seconds every request waits before its answer (a distant server).
+        self.in_flight = self.max_in_flight = 0
+        self.latency = 0.0
         self._accounts = Accounts(
             lambda: self.url, clock, client_id, client_secret, token_ttl, device_interval
         )
@@ -391,6 +397,11 @@ class Sandbox(AccountsMixin, ResultsMixin):
         Over HTTP: ``POST /sandbox/jobs/{id}/restart`` with the token."""
         self._catalogue.restart(job_id)
 
+    def start_jobs(self, count: int, like: str = "large", span: float = 1.0) -> list[str]:
+        """Start ``count`` new jobs now, copies of the demo job ``like`` taking ``span``
+        job_durations each; their ids. Over HTTP: ``POST /sandbox/jobs?count=N&like=K``."""
+        return self._catalogue.start(count, like, span)
+
     def request_count(self, path_prefix: str | None = None) -> int:
         with self._lock:
             return sum(r.path.startswith(path_prefix or "") for r in self.requests)
@@ -398,6 +409,18 @@ class Sandbox(AccountsMixin, ResultsMixin):
     # serving (called from the handler threads)
     def _handle(self, record: RecordedRequest, headers: Message, body: bytes) -> Response | None:
         """The answer to a request, or None to drop the connection."""
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency > 0:
+                self._stopping.wait(self.latency)
+            return self._answer(record, headers, body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer(self, record: RecordedRequest, headers: Message, body: bytes) -> Response | None:
         path, _, query = record.path.partition("?")
         with self._lock:
             record.time = time.monotonic()
@@ -443,6 +466,21 @@ class Sandbox(AccountsMixin, ResultsMixin):
         if found is None:
             return error("RESOURCE_NOT_FOUND", {"X-ACCESSTOKEN-RESET": self._catalogue.token_reset})
         return Response(*found)
+
+    def _start_jobs(self, request: Request) -> Response:
+        """The sandbox's own: start N jobs now (``?count=N&like=large&span=1``)."""
+        from urllib.parse import parse_qs
+
+        query = {k: v[-1] for k, v in parse_qs(request.query).items()}
+        try:
+            ids = self.start_jobs(int(query.get("count", "1")), query.get("like", "large"),
+                                  float(query.get("span", "1")))  # fmt: skip
+        except (KeyError, ValueError) as exc:
+            doc = {"status": "error", "code": "INVALID_DATA", "message": str(exc), "details": {}}
+            return Response(400, compact(doc), JSON, family="other")
+        doc = {"status": "success", "code": "SUCCESS", "message": "started",
+               "details": {"ids": ids}}  # fmt: skip
+        return Response(201, compact(doc), JSON, family="other")
 
     def _restart_job(self, request: Request) -> Response:
         """The sandbox's own: start a demo job over, so there is always one to watch."""

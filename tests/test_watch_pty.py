@@ -1,0 +1,212 @@
+"""``zbulk job watch`` as a person sees it: the installed script on a real pseudo-terminal
+(and on a pipe), against a sandbox whose jobs take seconds. Finish lines in the
+scrollback, the ETA and the frozen time taken, the last frame and a resume command after
+Ctrl-C, SIGTERM and SIGHUP, and --notify's bell, escapes and desktop tool."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from zbulk.sandbox import DEMO_JOBS, Sandbox
+
+pytestmark = pytest.mark.e2e
+
+SCRIPT = Path(sys.executable).parent / "zbulk"
+CSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def plain(text: str) -> str:
+    """The text without colours and cursor moves (OSC sequences are kept)."""
+    return CSI.sub("", text).replace("\r", "")
+
+
+@pytest.fixture
+def quick(tmp_path) -> Iterator[tuple[Sandbox, dict[str, str]]]:
+    """A sandbox whose demo jobs take 4 s, and an environment pointing the script at it."""
+    assert SCRIPT.exists(), f"install zbulk first (pip install -e .): {SCRIPT} is missing"
+    with Sandbox(job_duration=4.0) as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")
+               and k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "TERM_PROGRAM", "TMUX",
+                             "VTE_VERSION", "WT_SESSION", "KITTY_WINDOW_ID", "STY")}  # fmt: skip
+        env.update(ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token,
+                   ZBULK_CONFIG_DIR=str(tmp_path / "config"),
+                   ZBULK_STATE_DIR=str(tmp_path / "state"), TERM="xterm-256color",
+                   TZ="UTC")  # fmt: skip
+        yield server, env
+
+
+def _controlling_terminal() -> None:
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def on_pty(args: list[str], env: dict[str, str], *, until: Callable[[str], bool] | None = None,
+           then: int = signal.SIGINT, timeout: float = 60) -> tuple[int, str]:  # fmt: skip
+    """Run the script on a 120×40 pty; once ``until(text so far)`` holds, send ``then`` to
+    it. Returns the exit code and everything it wrote."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    proc = subprocess.Popen([str(SCRIPT), *args], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, close_fds=True, preexec_fn=_controlling_terminal)  # fmt: skip
+    os.close(slave)
+    chunks: list[bytes] = []
+    sent = False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the other side closed
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            if until is not None and not sent and until(b"".join(chunks).decode(errors="replace")):
+                os.kill(proc.pid, then)
+                sent = True
+        else:
+            proc.kill()
+            raise AssertionError("timed out: " + b"".join(chunks).decode(errors="replace"))
+    finally:
+        os.close(master)
+    return proc.wait(timeout=10), b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def test_two_jobs_one_finishes_first_its_line_stays_in_the_scrollback(quick) -> None:
+    _, env = quick
+    short, long = DEMO_JOBS["defaults"], DEMO_JOBS["large"]  # 2 s and 4 s
+    code, text = on_pty(["job", "watch", "--interval", "0.3", "--max-interval", "1", long, short],
+                        env)  # fmt: skip
+    assert code == 0, text
+    seen = plain(text)
+    # The finish line of the job that ended first, printed above the live view, with the
+    # time it took (created 5 s before the sandbox started, done 2 s after: ~0:07).
+    line = re.search(rf"✓ {short}  COMPLETED  2,500/2,500 \(100%\).*took 0:0(\d)", seen)
+    assert line is not None, seen
+    assert 7 <= int(line[1]) <= 9
+    assert f"skipped 40  took 0:0{line[1]}" in seen
+    assert f"zbulk job results {short} --failed" in seen  # rows were skipped: what next
+    assert "ETA 0:0" in seen  # the live view's estimate
+    # The last frame is erased at the end; the summary (stdout) has both jobs.
+    final = seen.rsplit("next poll in", 1)[-1]
+    assert re.search(rf"✓ {long}  COMPLETED  25,000/25,000 \(100%\).*took 0:0\d", final)
+    assert re.search(rf"✓ {short}  COMPLETED .*took 0:0{line[1]}", final)  # still frozen
+    assert "\x1b[?25h" in text.rsplit("next poll in", 1)[-1]  # the cursor is back
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_interrupted_leaves_the_last_frame_and_says_how_to_resume(quick, how) -> None:
+    server, env = quick
+    server.job_duration = 4.0
+    short, long = DEMO_JOBS["defaults"], DEMO_JOBS["large"]
+    code, text = on_pty(
+        ["job", "watch", "--interval", "0.3", long, short],
+        env,
+        until=lambda seen: "█" in seen and "IN PROGRESS" in plain(seen),
+        then=how,
+    )
+    assert code == 130, text
+    after = text.rsplit("█", 1)[-1]  # what came after the last bar drawn
+    assert "\x1b[?25h" in after  # the cursor is shown again
+    assert "\x1b[2K" not in after  # the frame was not erased
+    seen = plain(text)
+    resume = re.search(r"resume with: (zbulk job watch [0-9 ]+)", seen)
+    assert resume is not None, seen
+    assert long in resume[1]
+    assert "keep running" in seen and "Traceback" not in seen
+
+
+def test_notify_rings_and_sends_osc_9_on_a_terminal_that_shows_it(quick) -> None:
+    _, env = quick
+    code, text = on_pty(["job", "watch", "--notify", "--interval", "0.3", DEMO_JOBS["defaults"]],
+                        dict(env, TERM_PROGRAM="iTerm.app"))  # fmt: skip
+    assert code == 0, text
+    found = re.search(r"\a\x1b\]9;zbulk: (job \d+ COMPLETED[^\x07]*)\x07", text)
+    assert found is not None, repr(text[-600:])
+    assert "2,500/2,500 (100%), 40 skipped, took 0:0" in found[1]
+
+
+def test_notify_each_sends_osc_777_per_job_on_foot(quick) -> None:
+    _, env = quick
+    ids = [DEMO_JOBS["defaults"], DEMO_JOBS["failing"]]
+    code, text = on_pty(["job", "watch", "--notify=each", "--interval", "0.3", *ids],
+                        dict(env, TERM="foot"))  # fmt: skip
+    assert code == 1, text
+    sent = re.findall(r"\a\x1b\]777;notify;zbulk;job (\d+) (\w+)", text)
+    assert sorted(sent) == sorted([(ids[0], "COMPLETED"), (ids[1], "FAILED")])
+
+
+def test_notify_inside_tmux_rings_the_bell_only(quick) -> None:
+    _, env = quick
+    env = dict(env, TERM_PROGRAM="iTerm.app", TMUX="/tmp/tmux-1000/default,1,0", PATH="/usr/bin")
+    code, text = on_pty(["job", "watch", "--notify", DEMO_JOBS["completed"]], env)
+    assert code == 0 and "\a" in text and "\x1b]9;" not in text
+
+
+@pytest.fixture
+def fake_notify_send(tmp_path) -> tuple[str, Path]:
+    """A notify-send on PATH that writes its arguments, one per line, to a log."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "notify-send.log"
+    bin_dir.mkdir()
+    tool = bin_dir / "notify-send"
+    tool.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> "{log}"\n'
+                    f'echo --- >> "{log}"\n')  # fmt: skip
+    tool.chmod(0o755)
+    return f"{bin_dir}:/usr/bin:/bin", log
+
+
+def test_notify_on_a_pipe_runs_notify_send_once_at_the_end(quick, fake_notify_send) -> None:
+    _, env = quick
+    path, log = fake_notify_send
+    ids = [DEMO_JOBS["completed"], DEMO_JOBS["recorded_v21"]]
+    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify", *ids], env=dict(env, PATH=path),
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    calls = log.read_text().split("---\n")[:-1]
+    assert len(calls) == 1
+    assert calls[0].splitlines() == ["--app-name=zbulk", "zbulk",
+                                     "watch of 2 jobs ended: 2 COMPLETED"]  # fmt: skip
+    assert "\a" not in r.stderr + r.stdout and "\x1b" not in r.stderr + r.stdout
+
+
+def test_notify_each_on_a_pipe_runs_notify_send_per_job(quick, fake_notify_send) -> None:
+    _, env = quick
+    path, log = fake_notify_send
+    ids = [DEMO_JOBS["defaults"], DEMO_JOBS["failing"]]
+    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify=each", "--interval", "0.3", *ids],
+                       env=dict(env, PATH=path), capture_output=True, text=True,
+                       timeout=60)  # fmt: skip
+    assert r.returncode == 1, r.stderr
+    bodies = [call.splitlines()[-1] for call in log.read_text().split("---\n")[:-1]]
+    assert len(bodies) == 2
+    by_job = {body.split()[1]: body for body in bodies}
+    assert by_job[ids[0]].startswith(f"job {ids[0]} COMPLETED: 2,500/2,500 (100%), 40 skipped")
+    assert by_job[ids[1]].startswith(f"job {ids[1]} FAILED: ")
+
+
+def test_notify_without_any_tool_is_silently_skipped(quick, tmp_path) -> None:
+    _, env = quick
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify", DEMO_JOBS["completed"]],
+                       env=dict(env, PATH=str(empty)), capture_output=True, text=True,
+                       timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "error" not in r.stderr and "warning" not in r.stderr and "Traceback" not in r.stderr
+    assert r.stdout.startswith(f"✓ {DEMO_JOBS['completed']}  COMPLETED")
