@@ -230,8 +230,10 @@ def _verbose(args: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Run zbulk; return the exit status (see the contract's table)."""
     from zbulk.errors import ExitCode, Interrupted, OutputClosed, ZbulkError
-    from zbulk.output import Output
+    from zbulk.output import Output, tolerant
 
+    tolerant(sys.stdout)
+    tolerant(sys.stderr)
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = _verbose(args)
     try:
