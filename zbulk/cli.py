@@ -46,6 +46,16 @@ class _Root(TyperGroup):
     """The root command. Ctrl-C and a closed stdout become zbulk errors here, before the
     command framework turns them into bare exit codes, so ``main()`` handles them too."""
 
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        # --help and --version print while parsing: a closed pipe there is ours to
+        # handle too (the framework would exit 1).
+        from zbulk.errors import OutputClosed
+
+        try:
+            return super().parse_args(ctx, args)
+        except BrokenPipeError:
+            raise OutputClosed() from None
+
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         names = list(self.commands)
         return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
