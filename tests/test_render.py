@@ -130,7 +130,7 @@ def test_json_line_is_lossless_and_safe() -> None:
     import json
 
     doc = {"id": "1", "name": "é\x1b[2J\x9b\u202e", "n": [1, 2.5, None, True], "new": {}}
-    line = json_line(Fetched(doc, json.dumps(doc).encode()))
+    line = json_line(Fetched(doc, json.dumps(doc, ensure_ascii=False, indent=2).encode()))
     assert "\n" not in line and "\x1b" not in line and "\x9b" not in line
     assert "\u202e" not in line and "é" in line
     assert json.loads(line) == doc

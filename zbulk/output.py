@@ -50,7 +50,7 @@ _UNSAFE_IN_LINES = (
 # In JSON text the same characters can only stand inside strings: escape them there
 # (C0 controls are already escaped by the JSON encoder).
 _UNSAFE_IN_JSON = "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-_JSON_SPACE = r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+'
+_JSON_SPACE = r'("[^"\\]*(?:\\.[^"\\]*)*")|[ \t\n\r]+'
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -84,20 +84,22 @@ def _inert(line: str) -> str:
 
 
 def json_line(fetched: Fetched) -> str:
-    """The document as one compact line of JSON, every key and value as the API sent it.
+    """The document as one compact line of JSON, spelt exactly as the API sent it: the
+    text of the body with the whitespace between tokens removed, so duplicate keys, ``1E2``,
+    ``-0`` and numbers too large for a float survive. A UTF-16 or UTF-32 body is decoded
+    (RFC 8259 §8.1) and written as UTF-8.
 
     Characters a terminal could act on are written as ``\\u`` escapes, which any JSON
     reader decodes back to the same string.
     """
     try:
+        text = fetched.raw.decode(json.detect_encoding(fetched.raw))
+    except (UnicodeDecodeError, LookupError):
         return json_text(fetched.doc)
-    except ValueError:
-        # A number too large for a float (1e999): keep the original spelling by
-        # compacting the text the API sent instead of re-encoding the parsed value.
-        text = fetched.raw.decode("utf-8", errors="replace")
-        line = re.sub(_JSON_SPACE, lambda m: m.group(1) or "", text, flags=re.S)
+    line = re.sub(_JSON_SPACE, lambda m: m.group(1) or "", text.lstrip("\ufeff"), flags=re.S)
+    if re.search("[\x00-\x1f]", line):  # only inside strings now (the API's strict=False)
         line = re.sub("[\x00-\x1f]", lambda m: f"\\u{ord(m.group()):04x}", line)
-        return _inert(line)
+    return _inert(line)
 
 
 # Symbols zbulk draws, and what they become on a console that cannot encode them.
@@ -238,7 +240,7 @@ def _console_class() -> type[Console]:
 class Emittable(Protocol):
     """A command's typed result: as JSON lines, or as renderables for its human view."""
 
-    def json_lines(self) -> Iterable[str]: ...
+    def json_lines(self) -> Iterable[str | Iterable[str]]: ...  # a line, or one in pieces
 
     def views(self) -> Iterable[RenderableType]: ...
 
@@ -328,7 +330,12 @@ class Output:
         """The one step every command's result goes through: JSON lines or the human view."""
         if as_json:
             for line in result.json_lines():
-                self.write_line(line)
+                if isinstance(line, str):
+                    self.write_line(line)
+                else:  # one long line streamed in pieces (job results --failed --json)
+                    for piece in line:
+                        self._stdout.write(piece, as_json=True)
+                    self.write_line("")
         else:
             for part in result.views():
                 self.print(part)

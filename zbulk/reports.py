@@ -51,15 +51,16 @@ class ResultsReport:
     url: str | None
     with_rows: bool
 
-    def json_lines(self) -> Iterator[str]:
+    def json_lines(self) -> Iterator[str | Iterator[str]]:
         from zbulk.output import json_text
 
-        yield json_text(self.summary.as_json(self.url, self.with_rows))
+        # One document, in pieces: the failed rows are streamed, never held.
+        yield self.summary.json_chunks(self.url, self.with_rows, json_text)
 
     def views(self) -> Iterator[RenderableType]:
         from zbulk.views.results import results_view
 
-        yield results_view(self.summary, self.with_rows)
+        yield from results_view(self.summary, self.with_rows)
 
 
 @dataclass

@@ -118,12 +118,13 @@ def watch(
     each job is its final state.
     """
     import gc
+    import time
 
     from zbulk.client import check_job_id
     from zbulk.errors import UsageError
     from zbulk.models import Job
     from zbulk.views.watch import WatchView
-    from zbulk.watch import WatchOptions
+    from zbulk.watch import WatchOptions, hard_deadline, signals_interrupt
     from zbulk.watch import watch as follow
 
     ids = [check_job_id(job_id) for job_id in job_ids]
@@ -144,10 +145,12 @@ def watch(
         options = WatchOptions(interval=interval, max_interval=max_interval, timeout=timeout,
                                fail_on_skipped=fail_on_skipped)  # fmt: skip
         jobs: list = []
-        try:
-            code, jobs = follow(fetch, ids, options, view.event, on_start=view.start)
-        finally:
-            view.stop()
+        client.deadline = hard_deadline(timeout, time.monotonic())
+        with signals_interrupt():  # SIGTERM/SIGHUP: as Ctrl-C
+            try:
+                code, jobs = follow(fetch, ids, options, view.event, on_start=view.start)
+            finally:
+                view.stop()
     for w in jobs:
         if w.error is not None:
             out.error(w.error)
@@ -174,16 +177,19 @@ def results(
         bool, typer.Option("--failed", help="List every skipped or failed row.")
     ] = False,
     as_json: JsonFlag = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace files that already exist in --output-dir."),
+    ] = False,
 ) -> int:
     """Download a finished job's result file and say which rows failed and why."""
-    import shutil
     import tempfile
 
     from zbulk.client import check_job_id
     from zbulk.errors import ApiError
     from zbulk.models import Job
     from zbulk.reports import ResultsReport
-    from zbulk.results import MAX_DOWNLOAD, summarise_zip, token_may_go_to
+    from zbulk.results import MAX_DOWNLOAD, local_error, summarise_zip
 
     job_id = check_job_id(job_id)
     app_ctx = ctx.find_root().obj
@@ -200,20 +206,19 @@ def results(
         url = job.result_url
         if not url:
             raise ApiError(f"job {job_id} ({job.status}) has no result file to download")
-        if not token_may_go_to(url, client.settings.api_domain):
-            raise ApiError(f"refusing to send your token to {url.split('/')[2]!r}, which is not "
-                           "a Zoho download host nor your API domain")  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
             zip_path = Path(tmp) / f"{job_id}.zip"
-            with zip_path.open("wb") as fh:
-                client.download(url, fh, MAX_DOWNLOAD)
-            summary = summarise_zip(zip_path, keep_failed=failed, output_dir=output_dir,
-                                    job_id=job_id)  # fmt: skip
-            if output_dir is not None:
-                shutil.copyfile(zip_path, output_dir / zip_path.name)
-    for warning in summary.warnings:
-        out.warn(warning)
-    out.emit(ResultsReport(summary, url, failed), as_json=as_json)
+            try:
+                with zip_path.open("wb") as fh:
+                    client.download(url, fh, MAX_DOWNLOAD)
+            except OSError as exc:
+                raise local_error(zip_path, exc) from None
+            summary = summarise_zip(zip_path, output_dir=output_dir, job_id=job_id,
+                                    force=force, keep_zip=True)  # fmt: skip
+            for warning in summary.warnings:
+                out.warn(warning)
+            # Inside the temporary directory: failed rows are read again from the ZIP.
+            out.emit(ResultsReport(summary, url, failed), as_json=as_json)
     return 0
 
 
