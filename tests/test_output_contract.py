@@ -44,10 +44,11 @@ def fast(run):
 
 @pytest.fixture
 def proc_env(sandbox, tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ZBULK_") and k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")}  # fmt: skip
+    dropped = ("NO_COLOR", "FORCE_COLOR", "COLUMNS")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_") and k not in dropped}
     env.update(ZBULK_API_DOMAIN=sandbox.url, ZBULK_TOKEN=sandbox.token, TZ="UTC",
-               ZBULK_CONFIG_DIR=str(tmp_path / "config"), ZBULK_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
+               ZBULK_CONFIG_DIR=str(tmp_path / "config"),
+               ZBULK_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
     return env
 
 
