@@ -508,16 +508,16 @@ def test_every_rendered_field_is_sanitised(module, status, code, column, cell, j
     from zbulk.results import ErrorGroup, FileSummary, Summary
     from zbulk.views.auth import status_view
     from zbulk.views.recent import recent_view
-    from zbulk.views.results import results_view
+    from zbulk.views.results import failed_tables, results_view
 
-    f = FileSummary(name=module, module=module, columns=[column], encoding="UTF-8", rows=2,
-                    statuses=Counter({status: 2}),
-                    errors={(code, column): ErrorGroup(code, column, 1, [(2, cell)])},
-                    failed_rows=[{"row": 2, column or "c": cell, "STATUS": status}])  # fmt: skip
+    f = FileSummary(name=module, module=module, columns=[column, "STATUS"], encoding="UTF-8",
+                    rows=2, failed=1, statuses=Counter({status: 2}),
+                    errors={(code, column): ErrorGroup(code, column, 1, [(2, cell)])})  # fmt: skip
     for terminal in (False, True):
         buf = io.StringIO()
         out = Output(stdout=buf, width=60, force_terminal=terminal)
-        out.print(results_view(Summary(job_status, [f], []), True))
+        out.print(*results_view(Summary(job_status, [f], []), False))
+        out.print(*failed_tables([column, "STATUS"], 1, [(2, [cell, status])]))
         out.print(recent_view([{"id": job_status, "status": status, "seen": 0}]))
         out.print(status_view([{"profile": None, "kind": module, "detail": cell,
                                 "active": True}], status))  # fmt: skip
