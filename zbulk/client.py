@@ -18,8 +18,8 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from zbulk import __version__
+from zbulk.auth.model import TokenSource
 from zbulk.config import Settings
-from zbulk.credentials import TokenSource
 from zbulk.errors import (
     ApiError,
     CredentialsError,

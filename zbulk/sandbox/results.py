@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from zbulk.sandbox.jobs import Answer, Catalogue, download_path
 
 if TYPE_CHECKING:
-    from zbulk.sandbox.server import Request, Response
+    from zbulk.sandbox.server import Request
 
 DOWNLOAD_ROUTE = r"/download/crm/bulk-write/(?P<job_id>\d+)/(?P=job_id)\.zip"
 ZIP = "application/zip"
@@ -249,8 +249,6 @@ class ResultsMixin:
         """Every download answers 404 FILE_NOT_FOUND from now on (False: serve them again)."""
         self._downloads.expired = expired
 
-    def _get_download(self, request: Request) -> Response:
-        from zbulk.sandbox.server import Response, error
-
-        found = self._downloads.answer(self._catalogue, request.match["job_id"], self.url)
-        return error("INVALID_URL_PATTERN") if found is None else Response(*found)
+    def _get_download(self, request: Request) -> Answer | None:
+        """The download's answer; None when there is none (the server says 404)."""
+        return self._downloads.answer(self._catalogue, request.match["job_id"], self.url)
