@@ -26,8 +26,8 @@ from docs import huge_job
 from zbulk.client import Fetched
 from zbulk.models import Job
 from zbulk.output import Output, json_line
-from zbulk.render import job_view
 from zbulk.sandbox import Sandbox
+from zbulk.views.job import job_view
 
 
 def timed(fn, runs: int) -> float:  # type: ignore[no-untyped-def]

@@ -20,8 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from zbulk.credentials import StaticToken
-
+from zbulk.auth.tokens import StaticToken
 from zbulk.client import ZohoClient
 from zbulk.config import Settings
 from zbulk.errors import ExitCode

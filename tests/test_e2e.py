@@ -333,7 +333,7 @@ def test_watch_on_a_pipe_has_no_escapes_or_carriage_returns(fast_env) -> None:
 def test_watch_on_a_pty_is_live_then_leaves_a_summary(fast_env) -> None:
     code, text = run_pty(["job", "watch", "--interval", "0.2", DEMO_JOBS["large"]], fast_env)
     assert code == 0, text
-    assert "━" in text and "next poll in" in text  # the live view's bars and timer
+    assert "█" in text and "next poll in" in text  # the live view's bars and timer
     assert "\x1b[2K" in text or "\x1b[1A" in text  # redrawn in place
     assert "\x1b[?1049h" not in text  # never the alternate screen
     after_live = re.sub(r"\x1b\[[0-9;]*m", "", text.rsplit("next poll in", 1)[-1])

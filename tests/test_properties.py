@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from zbulk.client import Fetched
 from zbulk.models import Job
 from zbulk.output import Output, json_line
-from zbulk.render import job_view
+from zbulk.views.job import job_view
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 

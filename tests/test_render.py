@@ -12,7 +12,8 @@ from docs import RECORDED_V2, RECORDED_V21, huge_job
 from zbulk.client import Fetched
 from zbulk.models import Job
 from zbulk.output import Output, json_line, safe
-from zbulk.render import job_view, local_time, relative
+from zbulk.views.job import job_view
+from zbulk.views.widgets import local_time, relative
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 ESC = "\x1b"
@@ -129,7 +130,7 @@ def test_json_line_is_lossless_and_safe() -> None:
     import json
 
     doc = {"id": "1", "name": "é\x1b[2J\x9b\u202e", "n": [1, 2.5, None, True], "new": {}}
-    line = json_line(Fetched(doc, json.dumps(doc).encode()))
+    line = json_line(Fetched(doc, json.dumps(doc, ensure_ascii=False, indent=2).encode()))
     assert "\n" not in line and "\x1b" not in line and "\x9b" not in line
     assert "\u202e" not in line and "é" in line
     assert json.loads(line) == doc

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from zbulk.client import token_may_go_to
 from zbulk.errors import NetworkError
-from zbulk.results import parse_errors, summarise_zip, token_may_go_to
+from zbulk.results import parse_errors, summarise_zip
 
 HEADER = "Last_Name,Email,STATUS,RECORD_ID,ERRORS\r\n"
 ROWS = (
@@ -72,16 +73,16 @@ def test_parse_errors() -> None:
 
 def test_summary_counts_groups_and_examples(tmp_path: Path) -> None:
     path = make_zip(tmp_path, {"Leads.csv": (HEADER + ROWS).encode()})
-    summary = summarise_zip(path, keep_failed=True, job_id="42")
+    summary = summarise_zip(path, job_id="42")
     (f,) = summary.files
     assert f.module == "Leads" and f.rows == 5
     assert dict(f.statuses) == {"added": 1, "skipped": 2, "updated": 1, "unprocessed": 1}
     groups = {(g.code, g.column): (g.count, g.examples) for g in f.errors.values()}
     assert groups[("MANDATORY_NOT_FOUND", "Email")] == (1, [(2, None)])
     assert groups[("MANDATORY_NOT_FOUND", "Last_Name")] == (1, [(3, None)])
-    assert [r["row"] for r in f.failed_rows] == [2, 3, 5]
+    assert [n for n, _ in summary.failed_rows(f)] == [2, 3, 5]
     assert summary.failed == 3
-    doc = summary.as_json("https://x", with_rows=True)
+    doc = summary.as_json("https://x")
     assert json.loads(json.dumps(doc))["files"][0]["statuses"]["skipped"] == 2
 
 
@@ -101,9 +102,10 @@ def test_bom_and_windows_1252(tmp_path: Path) -> None:
     path = make_zip(
         tmp_path, {"a.csv": b"\xef\xbb\xbf" + text.encode(), "b.csv": text.encode("cp1252")}
     )
-    summary = summarise_zip(path, keep_failed=True)
+    summary = summarise_zip(path)
     a, b = summary.files
-    assert a.failed_rows[0]["Last_Name"] == b.failed_rows[0]["Last_Name"] == "Zoë"
+    (_, cells_a), (_, cells_b) = [next(summary.failed_rows(f)) for f in (a, b)]
+    assert cells_a[0] == cells_b[0] == "Zoë"
     assert any("Windows-1252" in w for w in summary.warnings)
 
 

@@ -194,8 +194,9 @@ def test_a_file_in_the_way_in_the_config_dir(run, env, sandbox, name: str) -> No
         f'[data_centres.sb]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
     )
     code = sandbox.issue_grant_code()
+    client = {"ZBULK_CLIENT_ID": sandbox.client_id, "ZBULK_CLIENT_SECRET": sandbox.client_secret}
     r = run("auth", "login", "--self-client", "--dc", "sb", "--code", code, "--insecure-storage",
-            ZBULK_CLIENT_ID=sandbox.client_id, ZBULK_CLIENT_SECRET=sandbox.client_secret)  # fmt: skip
+            **client)  # fmt: skip
     if name == "secrets":
         assert r.code == ExitCode.ERROR and "not a directory" in r.err
         assert sandbox.token_requests == 0  # found before the grant code was spent

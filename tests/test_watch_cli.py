@@ -123,7 +123,7 @@ def test_live_panel_renders_progress_timer_and_rate() -> None:
     from rich.console import Console
 
     from zbulk.models import Job
-    from zbulk.render_watch import WatchPanel, duration
+    from zbulk.views.watch import WatchPanel, duration
     from zbulk.watch import Progress, Schedule, Watched
 
     running = Watched(
@@ -138,7 +138,7 @@ def test_live_panel_renders_progress_timer_and_rate() -> None:
     Console(file=buf, width=100).print(WatchPanel([running, done, waiting], clock=lambda: 5.0))
     text = buf.getvalue()
     assert "4150868000005392002  INPROGRESS  elapsed 0:05  next poll in 7s" in text
-    assert "waiting INPROGRESS" in text  # v2 in progress: not counted yet
+    assert "Leads  INPROGRESS\n    waiting" in text  # v2 in progress: not counted yet
     assert "11/11" in text and "waiting for first answer" in text
     assert duration(3725) == "1:02:05" and duration(-3) == "0:00"
 

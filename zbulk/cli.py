@@ -1,27 +1,55 @@
 """The switchboard: the root command, its global options, and ``main()``.
 
 ``main()`` is the one place where errors become messages and exit codes; no
-traceback reaches the user.
+traceback reaches the user: an unexpected exception becomes one ``internal error``
+line and exit 70 (the traceback only with ``-v``). Global options are accepted
+before or after the subcommand (``zbulk job show ID -v``): ``main()`` moves them
+in front of it before parsing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.main
 from typer.core import TyperGroup
 
 from zbulk import __version__
 from zbulk.commands import auth, completion, job, sandbox
 from zbulk.commands import config as config_command
+from zbulk.commands.help import epilog
+from zbulk.commands.options import duration
 from zbulk.context import AppContext
+
+# The commands people use most come first in ``zbulk --help``.
+ORDER = ("job", "auth", "config", "sandbox", "demo", "completion")
+# Root options that may also follow the subcommand: those taking a value, and flags.
+GLOBAL_VALUE_OPTIONS = ("--profile", "--api-domain", "--api-version", "--request-timeout")
+GLOBAL_FLAGS = ("-v", "--verbose")
+
+ROOT_EXAMPLES = """\b
+Examples:
+  zbulk auth login                      log in once (secrets go to the OS keyring)
+  zbulk job show 4150868000005392002    a job's status, counts and field mappings
+  zbulk job show --brief ID ID          one line per job
+  zbulk job watch ID --timeout 1h       follow a job until it finishes
+  zbulk job results ID --failed         which rows failed, and why
+  zbulk job show ID --profile eu -v     global options go before or after
+  zbulk demo                            a tour that needs no account
+"""
 
 
 class _Root(TyperGroup):
     """The root command. Ctrl-C and a closed stdout become zbulk errors here, before the
     command framework turns them into bare exit codes, so ``main()`` handles them too."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        names = list(self.commands)
+        return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
 
     def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
         from zbulk.errors import Interrupted, OutputClosed
@@ -39,6 +67,7 @@ app = typer.Typer(
     cls=_Root,
     no_args_is_help=True,
     add_completion=False,
+    epilog=epilog(ROOT_EXAMPLES),
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
@@ -95,8 +124,10 @@ def root(
         float | None,
         typer.Option(
             "--request-timeout",
-            metavar="S",
-            help="Seconds to wait for each answer. [env: ZBULK_REQUEST_TIMEOUT; default: 30]",
+            metavar="SECONDS",
+            parser=duration(),
+            help="How long to wait for each answer (30, 30s, 2m). "
+            "[env: ZBULK_REQUEST_TIMEOUT; default: 30]",
             show_default=False,
         ),
     ] = None,
@@ -115,8 +146,70 @@ def root(
 
     Log in once with `zbulk auth login` (secrets go to the OS keyring), or set
     ZBULK_TOKEN to an access token. Try `zbulk demo` for a tour that needs no account.
+    Global options may also follow the subcommand.
     """
     ctx.obj = AppContext(profile, api_domain, api_version, request_timeout, verbose)
+
+
+def _command_tree() -> Any:
+    """The click command behind ``app``, with full one-line summaries in listings
+    (click would cut them at 45 characters)."""
+    command = typer.main.get_command(app)
+    stack = [command]
+    while stack:
+        group = stack.pop()
+        for sub in getattr(group, "commands", {}).values():
+            if not sub.short_help and sub.help:
+                sub.short_help = sub.help.strip().split("\n\n")[0].replace("\n", " ")
+            stack.append(sub)
+    return command
+
+
+def _takes_value(command: Any, name: str) -> bool | None:
+    """Whether ``command``'s option ``name`` takes a value; None if it has no such option."""
+    for param in getattr(command, "params", ()):
+        if name in getattr(param, "opts", ()) or name in getattr(param, "secondary_opts", ()):
+            return param.param_type_name == "option" and not (param.is_flag or param.count)
+    return None
+
+
+def hoist_globals(root: Any, args: list[str]) -> list[str]:
+    """``args`` with the global options that follow the subcommand moved before it
+    (unless that subcommand has an option of the same name)."""
+    moved: list[str] = []
+    kept: list[str] = []
+    command = root
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word == "--":
+            kept.extend(args[i:])
+            break
+        name, has_value, _ = word.partition("=")
+        if command is not root and _takes_value(command, name) is None:
+            if name in GLOBAL_FLAGS and not has_value:
+                moved.append(word)
+                i += 1
+                continue
+            if name in GLOBAL_VALUE_OPTIONS:
+                take = 1 if has_value else 2
+                moved.extend(args[i : i + take])
+                i += take
+                continue
+        kept.append(word)
+        i += 1
+        if word.startswith("-"):
+            if not has_value and _takes_value(command, name):
+                kept.extend(args[i : i + 1])  # the option's value, whatever it looks like
+                i += 1
+        else:
+            command = getattr(command, "commands", {}).get(word, command)
+    return moved + kept
+
+
+def _verbose(args: list[str]) -> bool:
+    words = args[: args.index("--")] if "--" in args else args
+    return any(a in GLOBAL_FLAGS for a in words)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,27 +217,74 @@ def main(argv: list[str] | None = None) -> int:
     from zbulk.errors import ExitCode, Interrupted, OutputClosed, ZbulkError
     from zbulk.output import Output
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = _verbose(args)
     try:
-        result = app(args=argv, prog_name="zbulk", standalone_mode=False)
+        try:
+            command = _command_tree()
+            args = hoist_globals(command, args) if args else ["--help"]
+            result = command.main(args=args, prog_name="zbulk", standalone_mode=False)
+            code = int(result) if isinstance(result, int) else ExitCode.OK
+            Output().flush()
+            return code
+        except BrokenPipeError:
+            raise OutputClosed() from None
     except OutputClosed:
-        # Quietly: point stdout at /dev/null so the interpreter's final flush cannot fail.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return ExitCode.BROKEN_PIPE
+        return _closed()
     except Interrupted as exc:
-        Output().note(f"\n{exc.message}")
-        return ExitCode.INTERRUPTED
+        return _report(lambda out, e=exc: out.note(f"\n{e.message}"), ExitCode.INTERRUPTED)
     except ZbulkError as exc:
-        return Output().error(exc)
+        return _report(lambda out, e=exc: out.error(e), exc.exit_code)
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:  # end of input at a prompt
         return ExitCode.INTERRUPTED
+    except KeyboardInterrupt:  # before or after a command ran
+        return _report(lambda out: out.note(f"\n{Interrupted().message}"), ExitCode.INTERRUPTED)
     except typer.TyperException as exc:  # a usage error found by the parser
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            print(f"error: {exc.format_message()}", file=sys.stderr)
-        return exc.exit_code
-    return int(result) if isinstance(result, int) else ExitCode.OK
+        return _usage(exc)
+    except Exception as exc:  # the last resort: a bug in zbulk
+        return _report(lambda out, e=exc: out.internal_error(e, verbose=verbose), ExitCode.INTERNAL)
+
+
+def _closed() -> int:
+    """stdout's reader went away: quietly, and point stdout at /dev/null so the
+    interpreter's final flush cannot fail."""
+    from zbulk.errors import ExitCode
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return ExitCode.BROKEN_PIPE
+
+
+def _report(say: Any, code: int) -> int:
+    """Write a message to stderr; whatever happens to stdout meanwhile, return ``code``."""
+    from zbulk.errors import OutputFailed
+    from zbulk.output import Output
+
+    with contextlib.suppress(OSError, OutputFailed):
+        say(Output())
+    if code == 1:  # stdout may hold what it could not write: never again
+        _closed()
+    return int(code)
+
+
+def _usage(exc: typer.TyperException) -> int:
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        # A bare group (`zbulk job`): its help is the answer, on stdout.
+        try:
+            print(ctx.get_help())
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _closed()
+        return 0
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()
+    else:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+    return int(getattr(exc, "exit_code", 2))

@@ -6,20 +6,26 @@ request, answer and retry, with secrets left out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, NamedTuple
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import LocationParseError, ReadTimeoutError
+from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
 from zbulk import __version__
 from zbulk.auth.model import TokenSource
-from zbulk.config import Settings
+from zbulk.config import Settings, is_loopback_host
 from zbulk.errors import (
     ApiError,
     CredentialsError,
@@ -35,6 +41,11 @@ BACKOFF_FACTOR = 0.5
 BACKOFF_JITTER = 0.5
 MAX_RETRY_AFTER = 60.0
 MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Zoho's own hosts: https://*.zoho.<tld>, *.zohoapis.<tld>, *.zohocloud.ca.
+_ZOHO_HOST = (r"(?:^|\.)(?:zoho|zohoapis)\.(?:com|eu|in|jp|sa|uk|ca|com\.au|com\.cn)$"
+              r"|(?:^|\.)zohocloud\.ca$")  # fmt: skip
 AUTH_CODES = frozenset({"AUTHENTICATION_FAILURE", "INVALID_TOKEN", "OAUTH_SCOPE_MISMATCH"})
 # Patterns are compiled on first use (re caches them): start-up pays for none of them.
 _SECRET_PARAM = r"(?i)token|code|secret|password|key|signature"  # noqa: S105
@@ -62,6 +73,182 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
+class UrlGate:
+    """The one decision "may this URL carry the token", for the API, downloads, uploads
+    and every redirect hop alike.
+
+    It is made on the URL exactly as the transport reads it (urllib3's parser, which
+    requests uses too), after refusing what parsers disagree on: backslashes, spaces,
+    control and non-ASCII characters. Allowed: the configured API domain itself (scheme,
+    host and port); Zoho's own hosts over https on the default port; and, when the API
+    domain is a loopback address (the sandbox), loopback hosts over http. Never a URL
+    with a user name or password.
+    """
+
+    def __init__(self, api_domain: str) -> None:
+        api = parse_url(api_domain)
+        self.api = (api.scheme, api.host, api.port or _default_port(api.scheme))
+        self.loopback_api = bool(api.host) and is_loopback_host(_bare(api.host or ""))
+
+    def problem(self, url: str, *, redirect: bool = False) -> str | None:
+        """Why the token must not go to ``url``; None when it may. A ``redirect`` goes
+        only to the API domain itself or to Zoho's https hosts."""
+        if not url.isascii() or re.search(r"[\x00-\x20\x7f\\]", url):
+            return "the URL holds characters that parsers read differently"
+        try:
+            parts = parse_url(url)
+        except (LocationParseError, ValueError):
+            return "it is not a valid URL"
+        if parts.auth is not None or "@" in (parts.netloc or ""):
+            return "the URL carries a user name or password"
+        scheme, host = parts.scheme or "", parts.host or ""
+        port = parts.port or _default_port(scheme)
+        if not host or scheme not in ("http", "https"):
+            return "it is not an http(s) URL with a host"
+        if (scheme, host, port) == self.api:
+            return None
+        if scheme == "http":
+            if self.loopback_api and is_loopback_host(_bare(host)) and not redirect:
+                return None
+            return "it is not https"
+        if port != 443:
+            return f"port {port} is not Zoho's"
+        if re.fullmatch(r"[a-z0-9.-]+", host) and re.search(_ZOHO_HOST, host):
+            return None
+        return f"{host} is neither a Zoho host nor your API domain"
+
+    def allows(self, url: str) -> bool:
+        return self.problem(url) is None
+
+
+def token_may_go_to(url: str, api_domain: str) -> bool:
+    return UrlGate(api_domain).allows(url)
+
+
+def _default_port(scheme: str | None) -> int | None:
+    return {"http": 80, "https": 443}.get(scheme or "")
+
+
+def _bare(host: str) -> str:
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+_local = threading.local()
+
+
+class _Attempt:
+    """The time budget of one request attempt: connect, headers and every read of the
+    body. A timer shuts the attempt's sockets when it runs out, so a server trickling a
+    byte at a time cannot stretch an answer past ``--request-timeout`` (the socket
+    timeout alone bounds each read, not the answer)."""
+
+    def __init__(self, seconds: float, deadline: float | None) -> None:
+        self.seconds = seconds
+        self.deadline = deadline  # monotonic: the caller's hard end (a watch's --timeout)
+        self.fired = False
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.fired = False
+        self._timer = threading.Timer(max(self.seconds, 0.0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def pause(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        with self._lock:
+            self._socks.clear()
+
+    def stop(self) -> None:
+        self.pause()
+
+    def left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            socks = list(self._socks)
+        for sock in socks:
+            _shut(sock)
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+            fired = self.fired
+        if fired:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watch(sock: Any) -> None:
+    attempt = getattr(_local, "attempt", None)
+    if attempt is not None and sock is not None:
+        attempt.watch(sock)
+
+
+class _TimedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)  # a kept-alive connection: its socket is already open
+        super().request(*args, **kwargs)
+
+
+class _TimedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _TimedHTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _TimedHTTPSConnection
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with connections whose sockets an attempt's timer can shut."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(*args, **kwargs)
+        manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        return manager
+
+
+class _OutOfTime(Exception):
+    """Raised out of urllib3's retry loop: the attempt's budget or the caller's deadline
+    is spent (not an OSError, so urllib3 lets it through untouched)."""
+
+    def __init__(self, why: str, status: int | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.status = status
+
+
 class _Retry(Retry):
     """urllib3's Retry, telling the log about each retry.
 
@@ -78,8 +265,29 @@ class _Retry(Retry):
         return retry
 
     def get_retry_after(self, response: Any) -> float | None:
-        after = super().get_retry_after(response)
+        from zbulk.models import retry_after_seconds
+
+        after = retry_after_seconds(response.headers.get("Retry-After"))
         return None if after is None else min(after, MAX_RETRY_AFTER)
+
+    def sleep(self, response: Any = None) -> None:
+        """Wait before the next attempt: Retry-After (bounded), else backoff; never past
+        the caller's deadline (then give up now), and each attempt gets its full budget."""
+        wait = self.get_retry_after(response) if response is not None else None
+        if wait is None:
+            wait = self.get_backoff_time()
+        attempt: _Attempt | None = getattr(_local, "attempt", None)
+        if attempt is None:
+            time.sleep(wait)
+            return
+        left = attempt.left()
+        if left is not None and wait + min(attempt.seconds, 1.0) > left:
+            status = response.status if response is not None else None
+            raise _OutOfTime(f"the next try would be {wait:.0f}s away, past the time left",
+                             status)  # fmt: skip
+        attempt.pause()
+        time.sleep(wait)
+        attempt.start()
 
     def increment(  # type: ignore[override]
         self,
@@ -92,6 +300,9 @@ class _Retry(Retry):
     ) -> Retry:
         if isinstance(error, ReadTimeoutError):
             raise error
+        current: _Attempt | None = getattr(_local, "attempt", None)
+        if current is not None and current.fired:
+            raise _OutOfTime("time ran out")
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         if self.notify:
             cause = f"HTTP {response.status}" if response is not None else type(error).__name__
@@ -109,7 +320,7 @@ def make_retry(notify: Log | None = None) -> Retry:
         read=MAX_RETRIES,
         status=MAX_RETRIES,
         other=0,
-        redirect=5,
+        redirect=0,
         allowed_methods=frozenset({"GET"}),
         status_forcelist=RETRY_STATUSES,
         backoff_factor=BACKOFF_FACTOR,
@@ -134,10 +345,14 @@ class ZohoClient:
         self.settings = settings
         self.tokens = tokens
         self.log = log
+        self.gate = UrlGate(settings.api_domain)
+        # A monotonic time no request may outlast, retries and Retry-After waits included
+        # (``job watch --timeout``); None: each attempt is bounded by --request-timeout only.
+        self.deadline: float | None = None
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"zbulk/{__version__}"
         self.session.headers["Accept"] = "application/json"
-        adapter = requests.adapters.HTTPAdapter(max_retries=make_retry(log))
+        adapter = _Adapter(max_retries=make_retry(log))
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
@@ -166,72 +381,144 @@ class ZohoClient:
 
     def get_json(self, url: str) -> Fetched:
         """GET a JSON object with the token; one more try after a 401 if the token was renewed."""
-        response = self._get(url)
-        if response.status_code == 401 and self.tokens.rejected():
-            response.close()
-            response = self._get(url)
-        with response:
-            body = self._read_body(response)
-            if response.status_code >= 400:
-                raise self._error_for(response, body)
-            doc = _parse_object(body)
-            if doc is None:
-                raise NetworkError(
-                    f"the answer from {_host(url)} is not the JSON promised "
-                    f"(HTTP {response.status_code}, {_describe(response, body)})",
-                    hint="try again; if it persists, run with -v and check --api-domain",
-                )
-            if doc.get("status") == "error" and isinstance(doc.get("code"), str):
-                raise self._error_for(response, body)
-            return Fetched(doc, body)
+        for last in (False, True):
+            with self._exchange(url) as response:
+                if response.status_code == 401 and not last and self.tokens.rejected():
+                    continue
+                body = self._read_body(response)
+                if response.status_code >= 400:
+                    raise self._error_for(response, body)
+                doc = _parse_object(body)
+                if doc is None:
+                    raise NetworkError(
+                        f"the answer from {_host(url)} is not the JSON promised "
+                        f"(HTTP {response.status_code}, {_describe(response, body)})",
+                        hint="try again; if it persists, run with -v and check --api-domain",
+                    )
+                if doc.get("status") == "error" and isinstance(doc.get("code"), str):
+                    raise self._error_for(response, body)
+                return Fetched(doc, body)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def download(self, url: str, dest: IO[bytes], max_bytes: int) -> int:
         """Stream a file (a job's result ZIP) into ``dest`` with the token; return its size.
-        The caller checks first that the token may go to this host."""
-        response = self._get(url)
-        if response.status_code == 401 and self.tokens.rejected():
-            response.close()
-            response = self._get(url)
-        with response:
-            if response.status_code >= 400:
-                error = self._error_for(response, self._read_body(response))
-                if isinstance(error, ApiError | NotFoundError):
-                    raise ApiError(
-                        f"the result file could not be downloaded: {error.message}",
-                        hint="result links last about a day after the job ends; once expired, "
-                        "Zoho does not give the file again",
-                        status=response.status_code,
-                    )
-                raise error
-            size = 0
-            try:
-                for chunk in response.iter_content(chunk_size=1 << 16):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise NetworkError(
-                            f"the result file is larger than {max_bytes // (1 << 20)} MiB; "
-                            "refusing to download more"
+        The URL (and every redirect) must pass the gate; errors writing ``dest`` are the
+        caller's OSError."""
+        problem = self.gate.problem(url)
+        if problem:
+            raise ApiError(f"refusing to send your token to {_host(url)!r}: {problem}",
+                           hint="a result link should point at a Zoho download host")  # fmt: skip
+        for last in (False, True):
+            with self._exchange(url) as response:
+                if response.status_code == 401 and not last and self.tokens.rejected():
+                    continue
+                if response.status_code >= 400:
+                    error = self._error_for(response, self._read_body(response))
+                    if isinstance(error, ApiError | NotFoundError):
+                        raise ApiError(
+                            f"the result file could not be downloaded: {error.message}",
+                            hint="result links last about a day after the job ends; once "
+                            "expired, Zoho does not give the file again",
+                            status=response.status_code,
                         )
-                    dest.write(chunk)
-            except requests.exceptions.RequestException as exc:
-                raise _network_error(exc, url, self.settings.request_timeout) from None
-            return size
+                    raise error
+                size = 0
+                try:
+                    for chunk in response.iter_content(chunk_size=1 << 16):
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise NetworkError(
+                                f"the result file is larger than {max_bytes // (1 << 20)} MiB; "
+                                "refusing to download more"
+                            )
+                        dest.write(chunk)
+                except requests.exceptions.RequestException as exc:
+                    raise self._failure(exc, url) from None
+                return size
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _get(self, url: str) -> requests.Response:
+    @contextlib.contextmanager
+    def _exchange(self, url: str) -> Iterator[requests.Response]:
+        """One request and its answer, within one time budget: ``--request-timeout`` for
+        the whole answer (connect, headers, body) per attempt, and never past
+        ``self.deadline``. Redirects are followed only where the gate lets the token go."""
+        budget = self.settings.request_timeout
+        if self.deadline is not None:
+            budget = min(budget, self.deadline - time.monotonic())
+            if budget <= 0:
+                raise NetworkError(f"no time left to ask {_host(url)}")
+        attempt = _Attempt(budget, self.deadline)
+        _local.attempt = attempt
+        try:
+            response = self._get(url, attempt)
+            with response:
+                yield response
+        finally:
+            attempt.stop()
+            _local.attempt = None
+
+    def _get(self, url: str, attempt: _Attempt) -> requests.Response:
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(url, attempt)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECTS or not location:
+                return response
+            response.close()
+            target = urljoin(url, location)
+            problem = self.gate.problem(target, redirect=True)
+            if problem:
+                raise ApiError(
+                    f"{_host(url)} redirected to {redact_url(target)!r}, which was not "
+                    f"followed: {problem}",
+                    hint="check --api-domain; zbulk follows redirects only to Zoho's "
+                    "https hosts and your API domain",
+                )
+            if self.log:
+                self.log(f"redirected to {redact_url(target)}")
+            url = target
+        raise NetworkError(f"more than {MAX_REDIRECTS} redirects from {_host(url)}")
+
+    def _send(self, url: str, attempt: _Attempt) -> requests.Response:
         headers = {"Authorization": f"Zoho-oauthtoken {self.tokens.access_token()}"}
         if self.log:
             self.log(f"GET {redact_url(url)}")
         started = time.monotonic()
+        # Over plain http (only ever loopback) a proxy would see the token: never use one.
+        proxies = {"http": "", "https": "", "all": ""} if url[:5].lower() == "http:" else None
         try:
             response = self.session.get(
-                url, headers=headers, timeout=self.settings.request_timeout, stream=True
+                url,
+                headers=headers,
+                timeout=(attempt.seconds, attempt.seconds),
+                stream=True,
+                allow_redirects=False,
+                proxies=proxies,
             )
         except requests.exceptions.RequestException as exc:
-            raise _network_error(exc, url, self.settings.request_timeout) from None
+            raise self._failure(exc, url) from None
+        except _OutOfTime as exc:
+            raise self._out_of_time(exc, url) from None
         if self.log:
             took = time.monotonic() - started
             self.log(f"{response.status_code} {response.reason} in {took:.3f}s ({redact_url(url)})")
         return response
+
+    def _failure(self, exc: requests.exceptions.RequestException, url: str) -> ZbulkError:
+        attempt: _Attempt | None = getattr(_local, "attempt", None)
+        if attempt is not None and attempt.fired:
+            return self._out_of_time(_OutOfTime("time ran out"), url)
+        return _network_error(exc, url, self.settings.request_timeout)
+
+    def _out_of_time(self, exc: _OutOfTime, url: str) -> ZbulkError:
+        if exc.status is not None:
+            return NetworkError(
+                f"HTTP {exc.status} from {_host(url)}: {exc.why}",
+                hint="try again later; -v shows each attempt",
+            )
+        return NetworkError(
+            f"{_host(url)} did not answer within {self.settings.request_timeout:g}s",
+            hint="try again, or allow more time with --request-timeout",
+        )
 
     def _read_body(self, response: requests.Response) -> bytes:
         chunks: list[bytes] = []
@@ -246,7 +533,7 @@ class ZohoClient:
                     )
                 chunks.append(chunk)
         except requests.exceptions.RequestException as exc:
-            raise _network_error(exc, response.url, self.settings.request_timeout) from None
+            raise self._failure(exc, response.url) from None
         return b"".join(chunks)
 
     def _error_for(self, response: requests.Response, body: bytes) -> ZbulkError:

@@ -17,9 +17,27 @@ class ExitCode(IntEnum):
     NOT_FOUND = 4  # RESOURCE_NOT_FOUND
     NETWORK = 5  # unreachable, timed out, 5xx/429 after retries, body not the JSON promised
     SKIPPED = 6  # --fail-on-skipped and records were skipped
+    INTERNAL = 70  # a bug in zbulk (EX_SOFTWARE): one line, the traceback only with -v
     TIMEOUT = 124  # job watch --timeout ran out
     BROKEN_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE)
     INTERRUPTED = 130  # Ctrl-C
+
+
+# Every exit code from least to most severe: a run with several outcomes (``job watch``
+# of many jobs) ends with the worst. A test checks that every member is ranked.
+SEVERITY: tuple[ExitCode, ...] = (
+    ExitCode.OK,
+    ExitCode.SKIPPED,
+    ExitCode.ERROR,
+    ExitCode.NETWORK,
+    ExitCode.NOT_FOUND,
+    ExitCode.CREDENTIALS,
+    ExitCode.TIMEOUT,
+    ExitCode.USAGE,
+    ExitCode.INTERNAL,
+    ExitCode.BROKEN_PIPE,
+    ExitCode.INTERRUPTED,
+)
 
 
 class ZbulkError(Exception):
@@ -83,6 +101,16 @@ class OutputClosed(ZbulkError):
 
     def __init__(self) -> None:
         super().__init__("stdout was closed")
+
+
+class OutputFailed(ZbulkError):
+    """stdout could not be written: a full disk (``>/dev/full``), a closed descriptor."""
+
+    exit_code = ExitCode.ERROR
+
+    def __init__(self, exc: OSError | None) -> None:
+        reason = "it is closed" if exc is None else (exc.strerror or str(exc))
+        super().__init__(f"cannot write to stdout: {reason}")
 
 
 class WatchTimeout(ZbulkError):

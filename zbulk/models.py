@@ -9,11 +9,18 @@ cannot be read becomes ``None``. The document itself is kept untouched in
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 FINISHED = frozenset({"COMPLETED", "FAILED", "SKIPPED"})
+# Every number from outside is bounded here: what is beyond these is treated as unreadable.
+MAX_COUNT = 10**15  # counts and indexes: far beyond any file Zoho accepts (25,000 rows)
+MAX_WAIT = 86_400.0  # seconds: Retry-After and other waits a server asks for
+YEARS = (2, 9998)  # created_time: a year a datetime can move a day either way and print
+_SURROGATE = "[\ud800-\udfff]"
 
 
 def status_key(status: str | None) -> str:
@@ -32,27 +39,63 @@ def text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return value
+        return clean(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value) if isinstance(value, float) else str(value)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if isinstance(value, float):
+        return repr(value)
+    try:
+        if isinstance(value, int):  # at most 4,300 digits: json refuses longer ones
+            return str(value)
+        return clean(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+    except (ValueError, RecursionError):
+        return None
+
+
+def clean(value: str) -> str:
+    """``value`` with lone surrogates (``"\\ud800"`` in JSON), which no terminal encoding
+    can write, replaced by U+FFFD."""
+    if value.isascii() or not re.search(_SURROGATE, value):
+        return value
+    return re.sub(_SURROGATE, "\ufffd", value)
 
 
 def integer(value: Any) -> int | None:
     """A count or index: ints, integral floats and digit strings; anything else is None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_COUNT:
+        value = int(value)
     if isinstance(value, str):
         stripped = value.strip()
-        if stripped.lstrip("-").isdigit() and len(stripped) < 30:
-            return int(stripped)
+        digits = stripped[1:] if stripped[:1] == "-" else stripped
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 16):
+            return None
+        value = int(stripped)
+    if isinstance(value, int) and -MAX_COUNT <= value <= MAX_COUNT:
+        return value
     return None
+
+
+def retry_after_seconds(value: Any) -> float | None:
+    """A ``Retry-After`` header (seconds or an HTTP date) as seconds from now, within
+    0 … ``MAX_WAIT``; None when it cannot be read."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return MAX_WAIT if len(value) > 6 else min(float(value), MAX_WAIT)
+    import email.utils
+    import time
+
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        seconds = when.timestamp() - time.time()
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_WAIT)
 
 
 def boolean(value: Any) -> bool | None:
@@ -76,9 +119,11 @@ def parse_time(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if parsed.tzinfo is None or not YEARS[0] <= parsed.astimezone(UTC).year <= YEARS[1]:
+            return None
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo is not None else None
+    return parsed
 
 
 @dataclass

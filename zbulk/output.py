@@ -1,23 +1,38 @@
 """Everything that reaches the terminal goes through here.
 
 Consoles are built per run (never at import), one for stdout (results only) and
-one for stderr (progress, warnings, errors). rich decides colour from the
-terminal and honours ``NO_COLOR``; text from the API is made safe with
-``safe()`` and handed to rich as ``Text``, so neither markup nor escape
-sequences in the data are ever interpreted. ``--json`` output bypasses rich.
+one for stderr (progress, warnings, errors). Commands hand a typed result to
+``Output.emit``, which prints it as JSON lines or through its human view
+(``zbulk.views``); ``--json`` output bypasses rich.
+
+The output contract, enforced here and not by each caller:
+- Safety: views pass API text through ``safe()``; as a backstop, every text segment
+  rich renders is passed through the same sanitiser before it is written, so no escape
+  sequence from data can reach a terminal (rich's own control codes are separate).
+- Width: on a pipe nothing is wrapped or cut (the console is unlimited in width); on a
+  terminal the views fold and stack (``zbulk.views.widgets``).
+- Encoding: text the stream cannot encode (ASCII, Latin-1, cp1252 consoles) falls back
+  to ASCII symbols and escapes, never an exception; JSON lines stay valid JSON.
+- Colour: only on a terminal that is not ``TERM=dumb``, or when ``FORCE_COLOR`` or
+  ``CLICOLOR_FORCE`` ask for it; ``NO_COLOR`` removes colour in every case.
+- Write errors: a closed pipe raises ``OutputClosed`` (exit 141, quiet); any other
+  error writing stdout (a full disk, a closed descriptor) raises ``OutputFailed``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
-from typing import IO, TYPE_CHECKING
+from collections.abc import Iterable
+from typing import IO, TYPE_CHECKING, Protocol
 
-from zbulk.errors import ZbulkError
+from zbulk.errors import OutputClosed, OutputFailed, ZbulkError
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType
+    from rich.segment import Segment
     from rich.text import Text
 
     from zbulk.client import Fetched
@@ -25,11 +40,16 @@ if TYPE_CHECKING:
 # Patterns are compiled on first use (re caches them), so start-up pays for none.
 # C0 controls, DEL, C1 controls (CSI and friends), and the bidi controls that can
 # make text appear in another order than it is stored.
-_UNSAFE = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+# Lone surrogates cannot be encoded at all, so they are written out too.
+_UNSAFE = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+# The same, less the line feed: for rendered lines and our own messages.
+_UNSAFE_IN_LINES = (
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 # In JSON text the same characters can only stand inside strings: escape them there
 # (C0 controls are already escaped by the JSON encoder).
-_UNSAFE_IN_JSON = "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-_JSON_SPACE = r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+'
+_UNSAFE_IN_JSON = "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+_JSON_SPACE = r'("[^"\\]*(?:\\.[^"\\]*)*")|[ \t\n\r]+'
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -46,6 +66,11 @@ def safe(value: str) -> str:
     return re.sub(_UNSAFE, _escape, value) if re.search(_UNSAFE, value) else value
 
 
+def safe_lines(value: str) -> str:
+    """``safe()``, except that line feeds stay line feeds (messages of several lines)."""
+    return re.sub(_UNSAFE_IN_LINES, _escape, value) if re.search(_UNSAFE_IN_LINES, value) else value
+
+
 def json_text(value: object) -> str:
     """Any JSON value as one compact line, safe for a terminal (see ``json_line``)."""
     return _inert(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
@@ -58,20 +83,143 @@ def _inert(line: str) -> str:
 
 
 def json_line(fetched: Fetched) -> str:
-    """The document as one compact line of JSON, every key and value as the API sent it.
+    """The document as one compact line of JSON, spelt exactly as the API sent it: the
+    text of the body with the whitespace between tokens removed, so duplicate keys, ``1E2``,
+    ``-0`` and numbers too large for a float survive. A UTF-16 or UTF-32 body is decoded
+    (RFC 8259 §8.1) and written as UTF-8.
 
     Characters a terminal could act on are written as ``\\u`` escapes, which any JSON
     reader decodes back to the same string.
     """
     try:
+        text = fetched.raw.decode(json.detect_encoding(fetched.raw))
+    except (UnicodeDecodeError, LookupError):
         return json_text(fetched.doc)
-    except ValueError:
-        # A number too large for a float (1e999): keep the original spelling by
-        # compacting the text the API sent instead of re-encoding the parsed value.
-        text = fetched.raw.decode("utf-8", errors="replace")
-        line = re.sub(_JSON_SPACE, lambda m: m.group(1) or "", text, flags=re.S)
+    line = re.sub(_JSON_SPACE, lambda m: m.group(1) or "", text.lstrip("\ufeff"), flags=re.S)
+    if re.search("[\x00-\x1f]", line):  # only inside strings now (the API's strict=False)
         line = re.sub("[\x00-\x1f]", lambda m: f"\\u{ord(m.group()):04x}", line)
-        return _inert(line)
+    return _inert(line)
+
+
+# Symbols zbulk draws, and what they become on a console that cannot encode them.
+_ASCII = str.maketrans(
+    {"—": "-", "–": "-", "·": "-", "✓": "+", "✗": "x", "█": "#", "░": ".", "━": "-",
+     "─": "-", "…": "...", "→": "->", "‘": "'", "’": "'", "“": '"', "”": '"'}
+)  # fmt: skip
+# Wider than any line: on a pipe rich never wraps or cuts.
+UNLIMITED = 1_000_000
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def fallback(text: str, encoding: str, *, as_json: bool = False) -> str:
+    """``text`` made writable in ``encoding``: drawing symbols become ASCII, other
+    characters the encoding lacks become escapes (``\\u…`` JSON escapes in JSON)."""
+    try:
+        "".encode(encoding)
+    except LookupError:
+        encoding = "ascii"
+
+    def escape(match: re.Match[str]) -> str:
+        try:
+            match.group().encode(encoding)
+        except UnicodeEncodeError:
+            return _json_escape(match)
+        return match.group()
+
+    if as_json:
+        return re.sub("[^\x00-\x7f]", escape, text)
+    text = text.translate(_ASCII)
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
+class _Stream:
+    """A text stream as zbulk writes it: never an encoding error, and write errors
+    turned into zbulk errors (stdout) or dropped (stderr: nowhere left to say it)."""
+
+    def __init__(self, raw: IO[str] | None, name: str) -> None:
+        self.raw = raw
+        self.name = name
+        self.encoding: str = (getattr(raw, "encoding", None) or "utf-8").lower()
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self.raw is not None and self.raw.isatty())
+        except (ValueError, OSError, AttributeError):
+            return False
+
+    def fileno(self) -> int:
+        if self.raw is None:
+            raise OSError("closed")
+        return self.raw.fileno()
+
+    def write(self, text: str, *, as_json: bool = False) -> int:
+        if self.raw is None:
+            self._failed(None)
+            return 0
+        try:
+            try:
+                return self.raw.write(text)
+            except UnicodeEncodeError:
+                return self.raw.write(fallback(text, self.encoding, as_json=as_json))
+        except OSError as exc:
+            self._failed(exc)
+            return 0
+
+    def flush(self) -> None:
+        if self.raw is None:
+            return
+        try:
+            self.raw.flush()
+        except OSError as exc:
+            self._failed(exc)
+        except ValueError:  # flushing a closed file
+            pass
+
+    def _failed(self, exc: OSError | None) -> None:
+        if self.name != "stdout":
+            return
+        if isinstance(exc, BrokenPipeError):
+            raise OutputClosed() from None
+        raise OutputFailed(exc) from None
+
+
+def _console_class() -> type[Console]:
+    from rich.console import Console
+    from rich.segment import Segment
+
+    class _Console(Console):
+        """A console whose every rendered text segment passes the sanitiser."""
+
+        def render(
+            self, renderable: RenderableType, options: ConsoleOptions | None = None
+        ) -> Iterable[Segment]:
+            for segment in super().render(renderable, options):
+                text = segment.text
+                if segment.control or not re.search(_UNSAFE_IN_LINES, text):
+                    yield segment
+                else:
+                    yield Segment(safe_lines(text), segment.style)
+
+    return _Console
+
+
+class Emittable(Protocol):
+    """A command's typed result: as JSON lines, or as renderables for its human view."""
+
+    def json_lines(self) -> Iterable[str | Iterable[str]]: ...  # a line, or one in pieces
+
+    def views(self) -> Iterable[RenderableType]: ...
+
+
+def _env_on(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
 
 
 class Output:
@@ -85,24 +233,58 @@ class Output:
         force_terminal: bool | None = None,
         width: int | None = None,
     ) -> None:
-        self._stdout = stdout if stdout is not None else sys.stdout
-        self._stderr = stderr if stderr is not None else sys.stderr
+        self._stdout = _Stream(stdout if stdout is not None else sys.stdout, "stdout")
+        self._stderr = _Stream(stderr if stderr is not None else sys.stderr, "stderr")
         self._force_terminal = force_terminal
         self._width = width
         self._out: Console | None = None
         self._err: Console | None = None
+        self.no_color = os.environ.get("NO_COLOR", "") != ""
+        self.force_color = os.environ.get("FORCE_COLOR", "") != "" or _env_on("CLICOLOR_FORCE")
+        self.dumb = os.environ.get("TERM", "").lower() in ("dumb", "unknown")
 
-    def _console(self, file: IO[str]) -> Console:
-        from rich.console import Console
+    def is_terminal(self, stream: _Stream) -> bool:
+        return self._force_terminal if self._force_terminal is not None else stream.isatty()
 
-        return Console(
-            file=file,
-            force_terminal=self._force_terminal,
-            width=self._width,
+    @property
+    def out_terminal(self) -> bool:
+        """stdout is a terminal: views may fold and stack to its width."""
+        return self.is_terminal(self._stdout)
+
+    @property
+    def err_live(self) -> bool:
+        """stderr is a terminal with cursor control (not ``TERM=dumb``): live views."""
+        return self.is_terminal(self._stderr) and not self.dumb
+
+    def _width_of(self, stream: _Stream, terminal: bool) -> int:
+        if self._width is not None:
+            return self._width
+        if not terminal:
+            return UNLIMITED
+        columns = os.environ.get("COLUMNS", "")
+        if columns.isdigit() and int(columns) > 0:
+            return int(columns)
+        try:
+            return os.get_terminal_size(stream.fileno()).columns or 80
+        except (OSError, ValueError):
+            return 80
+
+    def _console(self, stream: _Stream) -> Console:
+        terminal = self.is_terminal(stream)
+        capable = terminal and not self.dumb
+        styled = capable or self.force_color
+        return _console_class()(
+            file=stream,  # type: ignore[arg-type]
+            force_terminal=styled,
+            force_interactive=capable,
+            no_color=self.no_color,
+            color_system=("auto" if not self.dumb else "standard") if styled else None,
+            width=self._width_of(stream, terminal),
             highlight=False,
             markup=False,
             emoji=False,
             soft_wrap=False,
+            legacy_windows=False,
         )
 
     @property
@@ -117,17 +299,36 @@ class Output:
             self._err = self._console(self._stderr)
         return self._err
 
+    def emit(self, result: Emittable, *, as_json: bool) -> None:
+        """The one step every command's result goes through: JSON lines or the human view."""
+        if as_json:
+            for line in result.json_lines():
+                if isinstance(line, str):
+                    self.write_line(line)
+                else:  # one long line streamed in pieces (job results --failed --json)
+                    for piece in line:
+                        self._stdout.write(piece, as_json=True)
+                    self.write_line("")
+        else:
+            for part in result.views():
+                self.print(part)
+
     def print(self, *renderables: RenderableType, soft_wrap: bool = False) -> None:
         """Results on stdout; ``soft_wrap`` keeps long lines whole (commands to copy)."""
         self.out.print(*renderables, soft_wrap=soft_wrap)
 
     def write_line(self, line: str) -> None:
-        """A line of machine output on stdout, untouched by rich."""
-        self._stdout.write(line + "\n")
+        """A line of machine output on stdout, untouched by rich (valid JSON stays valid
+        JSON on any console encoding)."""
+        self._stdout.write(line + "\n", as_json=True)
         self._stdout.flush()
 
     def json(self, fetched: Fetched) -> None:
         self.write_line(json_line(fetched))
+
+    def flush(self) -> None:
+        self._stdout.flush()
+        self._stderr.flush()
 
     def log(self, message: str) -> None:
         """A ``-v`` line on stderr."""
@@ -137,6 +338,7 @@ class Output:
         self.err.print(_styled("warning: ", "yellow bold") + _plain(message), soft_wrap=True)
 
     def note(self, message: str) -> None:
+        """A message of one or more lines on stderr (line feeds in it are kept)."""
         self.err.print(_plain(message), style="dim", soft_wrap=True)
 
     def error(self, exc: ZbulkError) -> int:
@@ -146,11 +348,23 @@ class Output:
             self.err.print(_styled("hint: ", "cyan") + _plain(exc.hint), soft_wrap=True)
         return int(exc.exit_code)
 
+    def internal_error(self, exc: BaseException, *, verbose: bool) -> None:
+        """The last resort: one line, and the traceback only with ``-v``."""
+        if verbose:
+            import traceback
+
+            text = "".join(traceback.format_exception(exc))
+            self._stderr.write(safe_lines(text))
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        more = "" if verbose else " (run with -v for details)"
+        self.err.print(_styled("internal error: ", "red bold") + _plain(detail + more),
+                       soft_wrap=True)  # fmt: skip
+
 
 def _plain(value: str) -> Text:
     from rich.text import Text
 
-    return Text(safe(value))
+    return Text(safe_lines(value))
 
 
 def _styled(value: str, style: str) -> Text:

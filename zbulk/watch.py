@@ -12,17 +12,20 @@ fails is retried here with backoff, within a budget.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from zbulk.errors import ExitCode, NetworkError, ZbulkError
+from zbulk.errors import SEVERITY, ExitCode, NetworkError, ZbulkError
 from zbulk.models import Job, is_finished, status_key
 
 KNOWN = frozenset({"ADDED", "INPROGRESS", "COMPLETED", "FAILED", "SKIPPED"})
-# Exit codes from least to most severe: the watch ends with the worst of its jobs.
-SEVERITY = [ExitCode.OK, ExitCode.SKIPPED, ExitCode.ERROR, ExitCode.NETWORK,
-            ExitCode.NOT_FOUND, ExitCode.CREDENTIALS, ExitCode.TIMEOUT]  # fmt: skip
+MIN_INTERVAL = 0.1
+MAX_SLEEP = 86_400.0  # no single wait is longer, whatever float it was computed from
+LAST_POLL_GRACE = 1.0  # seconds the last poll, at --timeout, has to get its answer
+# The watch ends with the worst of its jobs' exit codes (every code is ranked there).
 
 
 @dataclass
@@ -70,7 +73,7 @@ class Schedule:
         else:
             self._wait = min(self._wait * self.growth, self.max_interval)
         eta = self.eta(now, seen)
-        if moved and eta is not None:
+        if moved and eta is not None and math.isfinite(eta):
             return min(max(eta, self.interval), self.max_interval)
         return self._wait
 
@@ -157,9 +160,12 @@ def watch(
     "timeout". Returns the worst exit code and the final state of each job.
     """
     start = clock()
-    jobs = [Watched(j, Schedule(options.interval, options.max_interval), started=start)
+    interval = _bounded(options.interval, MIN_INTERVAL)
+    max_interval = max(_bounded(options.max_interval, MIN_INTERVAL), interval)
+    jobs = [Watched(j, Schedule(interval, max_interval), started=start)
             for j in dict.fromkeys(job_ids)]  # fmt: skip
-    deadline = None if options.timeout is None else start + options.timeout
+    timeout = effective_timeout(options.timeout)
+    deadline = None if timeout is None else start + timeout
     if on_start is not None:
         on_start(jobs)
     while True:
@@ -171,7 +177,7 @@ def watch(
         if deadline is not None and w.next_poll > deadline:
             # Nothing is planned before the deadline: look once more at it, then give up.
             if now < deadline:
-                sleep(deadline - now)
+                sleep(min(deadline - now, MAX_SLEEP))
             for late in pending:
                 _poll(late, fetch, options, on_event, clock)
             for late in pending:
@@ -180,9 +186,54 @@ def watch(
                     on_event("timeout", late)
             break
         if w.next_poll > now:
-            sleep(w.next_poll - now)
+            sleep(min(w.next_poll - now, MAX_SLEEP))
         _poll(w, fetch, options, on_event, clock)
     return worst([outcome(w, options.fail_on_skipped) for w in jobs]), jobs
+
+
+def _bounded(value: float, low: float) -> float:
+    """A wait that a loop can use: at least ``low``, at most ``MAX_SLEEP``; nan is ``low``."""
+    return min(max(value, low), MAX_SLEEP) if not math.isnan(value) else low
+
+
+def effective_timeout(timeout: float | None) -> float | None:
+    """--timeout as the loop uses it: inf is none, nan or negative is now."""
+    if timeout is None or timeout == math.inf:
+        return None
+    return 0.0 if math.isnan(timeout) or timeout < 0 else timeout
+
+
+def hard_deadline(timeout: float | None, now: float) -> float | None:
+    """The time no request of a watch may outlast (retries and Retry-After waits
+    included): the timeout, plus a moment for the last poll's answer."""
+    timeout = effective_timeout(timeout)
+    return None if timeout is None else now + timeout + LAST_POLL_GRACE
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP end what runs inside the way Ctrl-C does (KeyboardInterrupt):
+    the live view stops and restores the cursor, and zbulk says the job goes on."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, interrupt)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _poll(w: Watched, fetch: Callable[[str], Job], options: WatchOptions, on_event: Events,
@@ -195,7 +246,8 @@ def _poll(w: Watched, fetch: Callable[[str], Job], options: WatchOptions, on_eve
             w.error = exc
             on_event("done", w)
             return
-        w.next_poll = clock() + min(options.interval * 2**w.failures, options.max_interval)
+        backoff = min(options.interval * 2 ** min(w.failures, 30), options.max_interval)
+        w.next_poll = clock() + _bounded(backoff, MIN_INTERVAL)
         w.last_failure = exc
         on_event("retry", w)
         return

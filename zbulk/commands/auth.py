@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zbulk.commands.options import JsonFlag
+
 if TYPE_CHECKING:
     from zbulk.auth.datacentres import DataCentre
     from zbulk.auth.oauth import DeviceCode
@@ -205,7 +207,7 @@ def _switched(out: Output, dc: DataCentre) -> None:
 @app.command("status")
 def status(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document per line.")] = False,
+    as_json: JsonFlag = False,
 ) -> int:
     """Show each profile's data centre, API domain, credential and expiry (never a secret).
     The profile in use is always shown, logged in or not."""
@@ -213,18 +215,12 @@ def status(
 
     from zbulk.auth import profiles
     from zbulk.errors import ExitCode
-    from zbulk.render import status_view
+    from zbulk.reports import AuthStatusReport
 
     app_ctx = _ctx(ctx)
     active = app_ctx.profile_name
     entries = profiles.status(active=active, env=os.environ)
-    if as_json:
-        from zbulk.output import json_text
-
-        for entry in entries:
-            app_ctx.output.write_line(json_text(entry.as_json()))
-    else:
-        app_ctx.output.print(status_view([e.as_json() for e in entries], active))
+    app_ctx.output.emit(AuthStatusReport([e.as_json() for e in entries], active), as_json=as_json)
     usable = any(e.active and e.usable for e in entries)
     return ExitCode.OK if usable else ExitCode.CREDENTIALS
 

@@ -7,55 +7,60 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zbulk.commands.help import command_help
+from zbulk.commands.options import JobId, JobIds, JsonFlag, duration
+
 if TYPE_CHECKING:
     from zbulk.client import Fetched, ZohoClient
     from zbulk.output import Output
 
 app = typer.Typer(
-    help="Look at bulk write jobs.",
+    help="Show, follow and diagnose bulk write jobs.",
     no_args_is_help=True,
 )
 
 
-def _complete_ids(incomplete: str) -> list[tuple[str, str]]:
-    """Tab completion: job ids this machine has seen, newest first (zbulk job recent)."""
-    from zbulk.history import complete_job_ids
-
-    return complete_job_ids(incomplete)
-
-
-JobIds = Annotated[
-    list[str],
-    typer.Argument(
-        metavar="JOB_ID",
-        help="One or more bulk write job ids (all digits).",
-        show_default=False,
-        autocompletion=_complete_ids,
-    ),
-]
-JsonFlag = Annotated[
-    bool,
-    typer.Option(
-        "--json", help="Print each job document exactly as the API sent it, one per line."
-    ),
-]
+JOB_EPILOG = """\b
+Examples:
+  zbulk job show 4150868000005392002
+  zbulk job show --brief 4150868000005392002 4150868000005350003
+  zbulk job watch 4150868000005392002 --timeout 1h
+  zbulk job results 4150868000005392002 --failed
+  zbulk job recent
+"""
 
 
-@app.command("show")
-def show(ctx: typer.Context, job_ids: JobIds, as_json: JsonFlag = False) -> int:
+@app.command("show", **command_help(JOB_EPILOG))
+def show(
+    ctx: typer.Context,
+    job_ids: JobIds,
+    as_json: JsonFlag = False,
+    brief: Annotated[
+        bool,
+        typer.Option(
+            "--brief", help="One line per job: id, operation, modules, status, counts, age."
+        ),
+    ] = False,
+) -> int:
     """Fetch each job and show it: summary, per-resource counts and field mappings."""
     from zbulk.client import check_job_id
+    from zbulk.errors import UsageError
 
+    if as_json and brief:
+        raise UsageError("choose one of --json and --brief")
     ids = [check_job_id(job_id) for job_id in job_ids]
     app_ctx = ctx.find_root().obj
     with app_ctx.client() as client:
-        return show_jobs(client, app_ctx.output, ids, as_json=as_json)
+        return show_jobs(client, app_ctx.output, ids, as_json=as_json, brief=brief)
 
 
-def show_jobs(client: ZohoClient, out: Output, ids: list[str], *, as_json: bool) -> int:
-    """Fetch and print each job in order. A job that is not found is reported and the
+def show_jobs(
+    client: ZohoClient, out: Output, ids: list[str], *, as_json: bool, brief: bool = False
+) -> int:
+    """Fetch and emit each job in order. A job that is not found is reported and the
     others still shown (exit 4); any other error stops at once."""
     from zbulk.errors import ExitCode, NotFoundError
+    from zbulk.reports import JobReport
 
     status = ExitCode.OK
     for job_id in ids:
@@ -67,10 +72,7 @@ def show_jobs(client: ZohoClient, out: Output, ids: list[str], *, as_json: bool)
             status = ExitCode(out.error(exc))
             continue
         _remember(job_id, fetched.doc)
-        if as_json:
-            out.json(fetched)
-        else:
-            _print_job(out, fetched.doc)
+        out.emit(JobReport(fetched, brief=brief), as_json=as_json)
     return status
 
 
@@ -81,46 +83,38 @@ def _remember(job_id: str, doc: dict[str, object]) -> None:
     record(job_id, status if isinstance(status, str) else None)
 
 
-def _print_job(out: Output, doc: dict[str, object]) -> None:
-    from zbulk.models import Job
-    from zbulk.render import job_view
-
-    for part in job_view(Job.read(doc)):
-        out.print(part)
-    out.print()
-
-
-@app.command("watch")
+@app.command("watch", **command_help(JOB_EPILOG))
 def watch(
     ctx: typer.Context,
     job_ids: JobIds,
-    as_json: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print the job document each time its status or counts "
-            "change, one per line; the last line of each job is its final state.",
-        ),
-    ] = False,
+    as_json: JsonFlag = False,
     interval: Annotated[
         float,
         typer.Option(
             "--interval",
-            metavar="S",
-            min=0.1,
-            help="First wait between polls; grows while nothing changes.",
+            metavar="DURATION",
+            parser=duration(),
+            help="First wait between polls (90, 90s, 10m, 1h); grows while nothing "
+            "changes. [default: 2s]",
+            show_default=False,
         ),
     ] = 2.0,
     max_interval: Annotated[
         float,
-        typer.Option("--max-interval", metavar="S", min=0.1, help="Longest wait between polls."),
+        typer.Option(
+            "--max-interval",
+            metavar="DURATION",
+            parser=duration(),
+            help="Longest wait between polls. [default: 30s]",
+            show_default=False,
+        ),
     ] = 30.0,
     timeout: Annotated[
         float | None,
         typer.Option(
             "--timeout",
-            metavar="S",
-            min=0.1,
+            metavar="DURATION",
+            parser=duration(),
             help="Give up after this long (exit 124); the job goes on at Zoho.",
             show_default=False,
         ),
@@ -129,14 +123,19 @@ def watch(
         bool, typer.Option("--fail-on-skipped", help="Exit 6 if records were skipped.")
     ] = False,
 ) -> int:
-    """Follow jobs until each finishes; the exit code says how they ended."""
+    """Follow jobs until each finishes; the exit code says how they ended.
+
+    With --json, one line each time a job's status or counts change; the last line of
+    each job is its final state.
+    """
     import gc
+    import time
 
     from zbulk.client import check_job_id
     from zbulk.errors import UsageError
     from zbulk.models import Job
-    from zbulk.render_watch import WatchView
-    from zbulk.watch import WatchOptions
+    from zbulk.views.watch import WatchView
+    from zbulk.watch import WatchOptions, hard_deadline, signals_interrupt
     from zbulk.watch import watch as follow
 
     ids = [check_job_id(job_id) for job_id in job_ids]
@@ -157,10 +156,12 @@ def watch(
         options = WatchOptions(interval=interval, max_interval=max_interval, timeout=timeout,
                                fail_on_skipped=fail_on_skipped)  # fmt: skip
         jobs: list = []
-        try:
-            code, jobs = follow(fetch, ids, options, view.event, on_start=view.start)
-        finally:
-            view.stop()
+        client.deadline = hard_deadline(timeout, time.monotonic())
+        with signals_interrupt():  # SIGTERM/SIGHUP: as Ctrl-C
+            try:
+                code, jobs = follow(fetch, ids, options, view.event, on_start=view.start)
+            finally:
+                view.stop()
     for w in jobs:
         if w.error is not None:
             out.error(w.error)
@@ -169,18 +170,10 @@ def watch(
     return int(code)
 
 
-@app.command("results")
+@app.command("results", **command_help(JOB_EPILOG))
 def results(
     ctx: typer.Context,
-    job_id: Annotated[
-        str,
-        typer.Argument(
-            metavar="JOB_ID",
-            help="A finished job's id.",
-            show_default=False,
-            autocompletion=_complete_ids,
-        ),
-    ],
+    job_id: JobId,
     output_dir: Annotated[
         Path | None,
         typer.Option(
@@ -194,20 +187,20 @@ def results(
     failed: Annotated[
         bool, typer.Option("--failed", help="List every skipped or failed row.")
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the summary as one JSON document.")
+    as_json: JsonFlag = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace files that already exist in --output-dir."),
     ] = False,
 ) -> int:
     """Download a finished job's result file and say which rows failed and why."""
-    import shutil
     import tempfile
 
     from zbulk.client import check_job_id
     from zbulk.errors import ApiError
     from zbulk.models import Job
-    from zbulk.output import json_text
-    from zbulk.render import results_view
-    from zbulk.results import MAX_DOWNLOAD, summarise_zip, token_may_go_to
+    from zbulk.reports import ResultsReport
+    from zbulk.results import MAX_DOWNLOAD, local_error, summarise_zip
 
     job_id = check_job_id(job_id)
     app_ctx = ctx.find_root().obj
@@ -224,43 +217,27 @@ def results(
         url = job.result_url
         if not url:
             raise ApiError(f"job {job_id} ({job.status}) has no result file to download")
-        if not token_may_go_to(url, client.settings.api_domain):
-            raise ApiError(f"refusing to send your token to {url.split('/')[2]!r}, which is not "
-                           "a Zoho download host nor your API domain")  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
             zip_path = Path(tmp) / f"{job_id}.zip"
-            with zip_path.open("wb") as fh:
-                client.download(url, fh, MAX_DOWNLOAD)
-            summary = summarise_zip(zip_path, keep_failed=failed, output_dir=output_dir,
-                                    job_id=job_id)  # fmt: skip
-            if output_dir is not None:
-                shutil.copyfile(zip_path, output_dir / zip_path.name)
-    for warning in summary.warnings:
-        out.warn(warning)
-    if as_json:
-        out.write_line(json_text(summary.as_json(url, failed)))
-    else:
-        out.print(results_view(summary, failed))
+            try:
+                with zip_path.open("wb") as fh:
+                    client.download(url, fh, MAX_DOWNLOAD)
+            except OSError as exc:
+                raise local_error(zip_path, exc) from None
+            summary = summarise_zip(zip_path, output_dir=output_dir, job_id=job_id,
+                                    force=force, keep_zip=True)  # fmt: skip
+            for warning in summary.warnings:
+                out.warn(warning)
+            # Inside the temporary directory: failed rows are read again from the ZIP.
+            out.emit(ResultsReport(summary, url, failed), as_json=as_json)
     return 0
 
 
-@app.command("recent")
-def recent(
-    ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-) -> int:
+@app.command("recent", **command_help(JOB_EPILOG))
+def recent(ctx: typer.Context, as_json: JsonFlag = False) -> int:
     """Jobs this machine has looked at, newest first, with their last known status."""
     from zbulk.history import entries
+    from zbulk.reports import RecentReport
 
-    out = ctx.find_root().obj.output
-    seen = entries()
-    if as_json:
-        from zbulk.output import json_text
-
-        for entry in seen:
-            out.write_line(json_text(entry))
-        return 0
-    from zbulk.render import recent_view
-
-    out.print(recent_view(seen))
+    ctx.find_root().obj.output.emit(RecentReport(entries()), as_json=as_json)
     return 0

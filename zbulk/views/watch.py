@@ -8,14 +8,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.progress_bar import ProgressBar
-from rich.table import Table
 from rich.text import Text
 
 from zbulk.models import Job, status_key
 from zbulk.output import Output
-from zbulk.render import cell, status_text
+from zbulk.views.widgets import cell, status_text
 from zbulk.watch import Watched, outcome
 
 if TYPE_CHECKING:
@@ -66,18 +65,22 @@ class WatchPanel:
             yield head
             if w.job is None:
                 continue
-            grid = Table.grid(padding=(0, 1))
-            for _ in range(4):
-                grid.add_column()
             for r in w.job.resources:
                 f = r.file
                 total = f.total if f and f.total else None
                 done = f.processed if f else 0
-                bar = ProgressBar(total=float(total or 100), completed=float(done if total else 0),
-                                  width=30)  # fmt: skip
-                label = Text(f"{done:,}/{total:,}") if total else Text("waiting", style="dim")
-                grid.add_row(cell(r.module), bar, label, status_text(r.status))
-            yield grid
+                yield Text("  ") + cell(r.module) + Text("  ") + status_text(r.status)
+                if not total:
+                    yield Text("    waiting", style="dim")
+                    continue
+                label = f" {done:,}/{total:,}"
+                width = min(30, options.max_width - 4 - cell_len(label))
+                if width < 10:  # too narrow for a bar: the numbers alone
+                    yield Text("   " + label)
+                    continue
+                filled = min(round(width * done / total), width)
+                yield (Text("    ") + Text("█" * filled, style="green")
+                       + Text("░" * (width - filled), style="dim") + Text(label))  # fmt: skip
 
 
 class WatchView:
@@ -89,7 +92,7 @@ class WatchView:
         self.as_json = as_json
         self.fetched = fetched
         self.clock = clock
-        self.live_on = not as_json and out.err.is_terminal
+        self.live_on = not as_json and out.err_live
         self._live: Live | None = None
 
     def start(self, jobs: list[Watched]) -> None:

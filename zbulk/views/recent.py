@@ -1,0 +1,25 @@
+"""``zbulk job recent``: id, last known status, and when it was seen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.console import RenderableType
+from rich.text import Text
+
+from zbulk.output import safe
+from zbulk.views.widgets import PlainTable, relative
+
+
+def recent_view(seen: list[dict[str, object]]) -> RenderableType:
+    """``zbulk job recent``: id, last known status, and when it was seen."""
+    if not seen:
+        return Text("No jobs seen yet on this machine: `zbulk job show <id>` records them.",
+                    style="dim")  # fmt: skip
+    now = datetime.now(UTC)
+    rows = [
+        (str(i), safe(str(e["id"])), safe(str(e.get("status") or "—")),
+         relative(datetime.fromtimestamp(float(e["seen"]), UTC), now))  # type: ignore[arg-type]
+        for i, e in enumerate(seen, 1)
+    ]  # fmt: skip
+    return PlainTable(f"Recent jobs ({len(rows)})", ("#", "Job", "Last status", "Seen"), rows)

@@ -1,0 +1,95 @@
+"""``zbulk job results``: counts by STATUS, errors grouped, and failed rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.text import Text
+
+from zbulk.output import safe
+from zbulk.results import Summary
+from zbulk.views.widgets import BOLD, PlainTable
+
+ROWS_PER_PART = 2000
+
+
+def results_view(summary: Summary, with_rows: bool) -> Iterator[RenderableType]:
+    """``zbulk job results``: per result CSV its counts by STATUS, its errors grouped by
+    code and column with the first examples, and with ``--failed`` every failed row, read
+    again from the file and shown a part at a time (memory does not grow with rows)."""
+    yield Text(f"Job {summary.job_id}: result file", style="bold")
+    for f in summary.files:
+        yield Text()
+        head = Text(safe(f.module), style="bold") + Text(f"  {f.rows:,} rows  ", style="dim")
+        for n, (status, count) in enumerate(sorted(f.statuses.items(), key=lambda x: -x[1])):
+            if n:
+                head.append(" · ", style="dim")
+            style = "green" if status in ("added", "updated") else "yellow"
+            head.append(f"{safe(status)} ")
+            head.append(f"{count:,}", style=style)
+        yield head
+        if f.errors:
+            rows: list[tuple[str, ...]] = [
+                (f"{g.count:,}", safe(g.code), safe(g.column), _examples(g.examples))
+                for g in sorted(f.errors.values(), key=lambda g: (-g.count, g.code, g.column))
+            ]
+            yield PlainTable("Errors", ("Rows", "Code", "Column", "First rows"), rows)
+        if with_rows and f.failed:
+            yield from failed_tables(f.columns, f.failed, summary.failed_rows(f))
+        for path in f.written:
+            yield Text(f"wrote {safe(path)}", style="dim")
+    if not summary.failed:
+        yield Text("\nEvery row was added or updated.", style="green")
+
+
+class _Continued(PlainTable):
+    """More rows of a table already shown: no title or header, the first part's column
+    widths (wider where a cell needs it, never cut), stacked if the first part was."""
+
+    def __init__(self, first: PlainTable, rows: Sequence[tuple[str, ...]]) -> None:
+        super().__init__(first.title, first.HEADERS, rows)
+        self.first = first
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        widths = [max(a, b) for a, b in zip(self._widths(), self.first._widths(), strict=True)]
+        if sum(widths) + len(self.GAP) * (len(widths) - 1) > options.max_width:
+            yield from self._stacked()
+            return
+        for row in self.rows:
+            yield from self._line(row, widths, None, BOLD)
+
+
+def failed_tables(columns: list[str], count: int, rows: Iterable[tuple[int, list[str]]],
+                  part_size: int = ROWS_PER_PART) -> Iterator[PlainTable]:  # fmt: skip
+    """The failed rows as tables of ``part_size`` rows: the first with the title and
+    header, the others continuing it."""
+    width = len(columns)
+    headers = ("Row", *(safe(c) for c in columns))
+    title = f"Skipped and failed rows ({count:,})"
+    first: PlainTable | None = None
+
+    def part(chunk: list[tuple[str, ...]]) -> PlainTable:
+        nonlocal first
+        if first is None:
+            first = PlainTable(title, headers, chunk)
+            return first
+        return _Continued(first, chunk)
+
+    chunk: list[tuple[str, ...]] = []
+    for number, cells in rows:
+        if len(cells) > width:  # more cells than headers: all kept, in the last column
+            cells = [*cells[: width - 1], ",".join(cells[width - 1 :])]
+        joined = "".join(cells)
+        if safe(joined) is not joined:
+            cells = [safe(c) for c in cells]
+        chunk.append((str(number), *cells))
+        if len(chunk) == part_size:
+            yield part(chunk)
+            chunk = []
+    if chunk:
+        yield part(chunk)
+
+
+def _examples(examples: list[tuple[int, str | None]]) -> str:
+    return ", ".join(f"row {row}" + (f" ({safe(rid)})" if rid else "") for row, rid in examples)
