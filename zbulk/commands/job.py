@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 import typer.core
 
-from zbulk.commands.help import command_help
 from zbulk.commands.options import JobId, JobIds, JsonFlag, complete_job_ids, duration
 
 if TYPE_CHECKING:
@@ -24,17 +23,7 @@ app = typer.Typer(
 )
 
 
-JOB_EPILOG = """\b
-Examples:
-  zbulk job show 4150868000005392002
-  zbulk job show --brief 4150868000005392002 4150868000005350003
-  zbulk job watch 4150868000005392002 --timeout 1h
-  zbulk job results 4150868000005392002 --failed
-  zbulk job recent
-"""
-
-
-@app.command("show", **command_help(JOB_EPILOG))
+@app.command("show")
 def show(
     ctx: typer.Context,
     job_ids: JobIds,
@@ -125,7 +114,7 @@ def _concurrency(value: object) -> int:
     return number
 
 
-@app.command("watch", cls=_WatchCommand, **command_help(JOB_EPILOG))
+@app.command("watch", cls=_WatchCommand)
 def watch(
     ctx: typer.Context,
     job_ids: Annotated[
@@ -336,7 +325,7 @@ def _end_message(jobs: list[Watched]) -> str:
     return f"watch of {len(jobs)} jobs ended: " + ", ".join(f"{n} {s}" for s, n in ends.items())
 
 
-@app.command("results", **command_help(JOB_EPILOG))
+@app.command("results")
 def results(
     ctx: typer.Context,
     job_id: JobId,
@@ -399,7 +388,7 @@ def results(
     return 0
 
 
-@app.command("recent", **command_help(JOB_EPILOG))
+@app.command("recent")
 def recent(ctx: typer.Context, as_json: JsonFlag = False) -> int:
     """Jobs this machine has looked at, newest first, with their last known status."""
     from zbulk.history import entries
