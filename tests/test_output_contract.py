@@ -254,7 +254,8 @@ def test_colour_variables_are_honoured(env) -> None:
 def test_dumb_terminal_gets_plain_watch_lines(proc_env) -> None:
     from test_e2e import run_pty
 
-    with Sandbox(job_duration=1.0) as server:
+    # 4 s: a loaded machine can take a second to start the script; the job must still run.
+    with Sandbox(job_duration=4.0) as server:
         env = dict(proc_env, TERM="dumb", ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token)
         code, text = run_pty(["job", "watch", "--interval", "0.2", DEMO_JOBS["large"]], env)
     assert code == 0, text
