@@ -254,12 +254,12 @@ def test_colour_variables_are_honoured(env) -> None:
 def test_dumb_terminal_gets_plain_watch_lines(proc_env) -> None:
     from test_e2e import run_pty
 
-    with Sandbox(job_duration=1.0) as server:
+    with Sandbox(job_duration=2.0) as server:
         env = dict(proc_env, TERM="dumb", ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token)
         code, text = run_pty(["job", "watch", "--interval", "0.2", DEMO_JOBS["large"]], env)
     assert code == 0, text
     changes = re.findall(rf"^\d\d:\d\d:\d\d  {DEMO_JOBS['large']}  (\S+)", text, re.M)
-    assert changes[0] in ("ADDED", "IN", "INPROGRESS") and changes[-1] == "COMPLETED"
+    assert changes and changes[-1] == "COMPLETED", text  # a plain line per change
     assert ESC not in text  # no cursor movement, no colour on a dumb terminal
 
 
