@@ -78,8 +78,9 @@ def _remember(job_id: str, doc: dict[str, object]) -> None:
 
 class _WatchCommand(typer.core.TyperCommand):
     """``job watch``, whose ``--notify`` takes an optional value: ``--notify`` (when the
-    watch ends) or ``--notify=each`` (each job). The option parser knows no optional
-    values, so ``--notify=WHEN`` is read here first."""
+    watch ends) or ``--notify=each`` (as each job ends). The option parser knows no
+    optional values, so ``--notify=WHEN`` is read here: it becomes ``--notify``, and WHEN
+    goes in ``ctx.meta``."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         from zbulk.errors import UsageError
@@ -94,12 +95,14 @@ class _WatchCommand(typer.core.TyperCommand):
                 if when not in NOTIFY_WHEN:
                     raise UsageError(f"--notify={when}: use --notify (when the watch ends) "
                                      "or --notify=each (as each job ends)")  # fmt: skip
-                arg = NOTIFY_WHEN[when]
+                ctx.meta[NOTIFY_META] = when
+                arg = "--notify"
             rewritten.append(arg)
         return super().parse_args(ctx, rewritten)
 
 
-NOTIFY_WHEN = {"end": "--notify", "each": "--notify-each"}
+NOTIFY_WHEN = ("end", "each")
+NOTIFY_META = "zbulk.notify"
 
 
 def _concurrency(value: object) -> int:
@@ -176,7 +179,6 @@ def watch(
             "--notify=each: as each job ends.",
         ),
     ] = False,
-    notify_each: Annotated[bool, typer.Option("--notify-each", hidden=True)] = False,
     concurrency: Annotated[
         int,
         typer.Option(
@@ -223,7 +225,8 @@ def watch(
             return 0
     gc.enable()  # a long-running command: collect cycles as usual
     fetched: dict[str, Fetched] = {}
-    notifier = _notifier(out) if notify or notify_each else None
+    notify_each = notify and ctx.meta.get(NOTIFY_META) == "each"
+    notifier = _notifier(out) if notify else None
     with app_ctx.client() as client:
 
         def fetch(job_id: str) -> Job:

@@ -10,6 +10,7 @@ the rate the scheduler measures.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -55,7 +56,8 @@ def progress_text(w: Watched) -> str:
     total = w.progress.job_total
     if total is None:
         return f"{done:,}/?"
-    percent = f" ({w.percent:.0f}%)" if w.percent is not None else ""
+    # Floored: 99.97% is not done yet, and says 99%.
+    percent = f" ({math.floor(w.percent)}%)" if w.percent is not None else ""
     return f"{done:,}/{total:,}{percent}"
 
 
@@ -137,25 +139,40 @@ class WatchPanel:
         module_w = max((cell_len(r.module or "?") for r in resources), default=0)
         status_w = max((cell_len(r.status or "?") for r in resources), default=0)
         for w in self.jobs:
-            yield self._head(w, now, wall_now)
+            yield self._head(w, now, wall_now, options.max_width)
             if w.job is not None:
                 yield from self._bars(w.job, module_w, status_w, options.max_width)
 
-    def _head(self, w: Watched, now: float, wall_now: float) -> Text:
+    def _head(self, w: Watched, now: float, wall_now: float, max_width: int) -> Text:
+        """``ID  STATUS  done/total (n%)  ETA · age · running  next poll in 3s  420/s``;
+        on a narrow terminal the rate, then the next poll, then the running time and the
+        age are left out rather than wrapped."""
         head = Text(w.job_id, style="bold") + Text("  ")
         if w.job is None:
             head.append_text(status_text("waiting for first answer"))
             return head
         head.append_text(status_text(w.job.status))
         head.append(f"  {progress_text(w)}")
-        timing = clock_text(w, now, wall_now)
-        if timing:
-            head.append(f"  {timing}", style="dim")
+        timing = clock_text(w, now, wall_now).split(" · ")
+        extras: list[str] = []
         if not w.done:
-            head.append(f"  next poll in {max(w.next_poll - now, 0):.0f}s", style="dim")
+            extras.append(f"next poll in {max(w.next_poll - now, 0):.0f}s")
             rate = w.schedule.rate(w.polled_at, w.progress) if w.progress and w.polled_at else None
             if rate:
-                head.append(f"  {rate:,.0f} records/s", style="dim")
+                extras.append(f"{rate:,.0f} records/s")
+        while True:
+            tail = "  ".join(p for p in (" · ".join(t for t in timing if t), *extras) if p)
+            if not tail or cell_len(head.plain) + 2 + cell_len(tail) <= max_width:
+                break
+            if extras:
+                extras.pop()
+            elif len(timing) > 1:
+                timing.pop()
+            else:
+                tail = ""
+                break
+        if tail:
+            head.append(f"  {tail}", style="dim")
         return head
 
     def _bars(self, job: Job, module_w: int, status_w: int, max_width: int) -> Iterator[Text]:
@@ -198,6 +215,7 @@ class WatchView:
         self.live_on = not as_json and out.err_live
         self.jobs: list[Watched] = []
         self.on_finish: Callable[[Watched], None] | None = None  # --notify=each
+        self._hinted: set[str] = set()  # jobs whose `job results` hint is in the scrollback
         self._live: Live | None = None
 
     def start(self, jobs: list[Watched]) -> None:
@@ -240,6 +258,7 @@ class WatchView:
                     hint = skipped_hint(w)
                     if hint:
                         self.out.note(f"  {hint}")
+                        self._hinted.add(w.job_id)
                 if self.on_finish is not None:
                     self.on_finish(w)
         # Warnings go through the live view's own console, so they print above it.
@@ -264,7 +283,7 @@ class WatchView:
     def hints(self, jobs: list[Watched]) -> None:
         for w in jobs:
             hint = skipped_hint(w)
-            if hint:
+            if hint and w.job_id not in self._hinted:  # not said twice
                 self.out.note(f"job {w.job_id}: {hint}")
 
     def resume(self, jobs: list[Watched], command: str) -> None:
