@@ -61,14 +61,11 @@ def refresh_lock(config_dir: Path, profile: str, timeout: float = 30.0) -> Itera
     mints only 10 access tokens per 10 minutes)."""
     from zbulk.config import ensure_dir
 
+    from zbulk.config import import_filelock
+
     locks = ensure_dir(config_dir / "locks")
     path = locks / f"{profile}.lock"
-    try:  # filelock would wait out its timeout on a file it can never create: ask first
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    except OSError as exc:
-        raise ZbulkError(f"cannot lock {path}: {exc.strerror or exc}") from None
-    import filelock
-
+    filelock = import_filelock(locks)
     lock = filelock.FileLock(str(path))
     try:
         lock.acquire(timeout=timeout)
