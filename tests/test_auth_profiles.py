@@ -225,7 +225,7 @@ def test_thirty_parallel_logins_all_survive(sandbox, tmp_path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for name in names
     ]
     results = [p.communicate(sandbox.token, timeout=120) for p in procs]

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from zbulk import config
-from zbulk.auth import oauth, state
+from zbulk.auth import oauth, state, stores
 from zbulk.auth.datacentres import DataCentre
 from zbulk.auth.model import LoginMode, LoginRecord, ProfileStatus, Storage, login_command
-from zbulk.auth import stores
 from zbulk.auth.stores import (
     Deadline,
     FileStore,
