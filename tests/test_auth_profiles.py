@@ -434,3 +434,23 @@ def test_sandbox_command_says_how_to_try_the_device_flow(tmp_path) -> None:
     text = "".join(lines)
     assert "zbulk auth login --device --dc http://127.0.0.1:" in text
     assert "approve the code there" in text
+
+
+@pytest.mark.parametrize(
+    "backend", ["keyring.backends.SecretService:Keyring", "gone.module:Keyring"]
+)
+def test_a_remembered_backend_that_cannot_answer(env, tmp_path, backend: str) -> None:
+    """No session bus, or the backend uninstalled since login: a clear exit 3, no traceback."""
+    path = logins_file(env)
+    path.parent.mkdir(parents=True)
+    record = {"mode": "token", "storage": "keyring", "dc": "us", "keyring_backend": backend,
+              "api_domain": "https://www.zohoapis.com"}  # fmt: skip
+    path.write_text(json.dumps({"version": 1, "profiles": {"default": record}}))
+    proc_env = {k: v for k, v in os.environ.items()
+                if k not in ("ZBULK_TOKEN", "PYTHON_KEYRING_BACKEND")}  # fmt: skip
+    proc_env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-bus"
+    proc_env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")  # no keyringrc.cfg
+    r = subprocess.run([str(SCRIPT), "auth", "token"], env=proc_env, capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    assert r.returncode == ExitCode.CREDENTIALS, r.stderr
+    assert "keyring" in r.stderr and "Traceback" not in r.stderr
