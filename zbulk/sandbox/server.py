@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from zbulk.sandbox.accounts import Accounts, AccountsMixin
 from zbulk.sandbox.jobs import Answer, Catalogue
-from zbulk.sandbox.results import DOWNLOAD_ROUTE, Downloads, ResultsMixin
+from zbulk.sandbox.results import DOWNLOAD_ROUTE, SOURCE_ROUTE, Downloads, ResultsMixin
 
 JOB_ROUTE = r"/crm/bulk/(?P<version>v\d+(?:\.\d+)?)/write/(?P<job_id>\d+)"
 JSON = "application/json"
@@ -231,6 +231,7 @@ class Sandbox(AccountsMixin, ResultsMixin):
         self._downloads = Downloads()
         self.add_route(JOB_ROUTE, self._get_job)
         self.add_route(DOWNLOAD_ROUTE, self._get_download)
+        self.add_route(SOURCE_ROUTE, self._get_source, auth=False)
         self._accounts = Accounts(
             lambda: self.url, clock, client_id, client_secret, token_ttl, device_interval
         )
