@@ -506,8 +506,11 @@ class _CsvSink:
         encoding = encoding or Encoding("utf-8")
         self.owner = owner
         self.file = AtomicFile(target, force, encoding=encoding.codec)
-        if encoding.bom:
-            self.file.write(encoding.bom.decode("utf-8"))
+        if encoding.bom:  # as bytes: the codec may have no character for it
+            try:
+                self.file.handle.buffer.write(encoding.bom)  # type: ignore[attr-defined]
+            except OSError as exc:
+                raise local_error(target, exc) from None
         self.writer = csv.writer(self.file.handle, delimiter=delimiter, lineterminator="\r\n")
         self.writerow(header)
 
