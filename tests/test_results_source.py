@@ -301,7 +301,7 @@ def test_cli_unknown_code_is_shown_verbatim(zbulk, sandbox) -> None:
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("Leads-x.csv", "Last_Name,STATUS,RECORD_ID,ERRORS\r\n"
                                    "Ada,skipped,,SOMETHING_NEW-Last_Name\r\n")  # fmt: skip
-    sandbox.put_document(PUT, job_doc(f"{sandbox.url}/download/crm/bulk-write/{PUT}/{PUT}.zip"))
+    sandbox.put_document(PUT, job_doc(sandbox.download_url(PUT)))
     sandbox.put_download(PUT, buf.getvalue())
     r = zbulk("job", "results", PUT)
     assert r.code == 0 and "SOMETHING_NEW" in r.out and "What the codes mean" not in r.out
@@ -334,7 +334,7 @@ def test_cli_source_missing_sends_nothing(zbulk, sandbox, tmp_path: Path) -> Non
 
 
 def test_failed_job_exits_1(zbulk, sandbox) -> None:
-    sandbox.put_document(PUT, job_doc(f"{sandbox.url}/download/crm/bulk-write/{PUT}/{PUT}.zip",
+    sandbox.put_document(PUT, job_doc(sandbox.download_url(PUT),
                                       status="FAILED"))  # fmt: skip
     r = zbulk("job", "results", PUT)
     assert r.code == ExitCode.ERROR and "FAILED" in r.err
@@ -346,7 +346,7 @@ def test_fail_on_skipped_exits_6(zbulk, sandbox) -> None:
     assert zbulk("job", "results", DONE, "--fail-on-skipped").code == ExitCode.SKIPPED
     assert zbulk("job", "results", DONE).code == 0
     clean = {"added_count": 2, "skipped_count": 0, "total_count": 2}
-    doc = job_doc(f"{sandbox.url}/download/crm/bulk-write/{PUT}/{PUT}.zip")
+    doc = job_doc(sandbox.download_url(PUT))
     doc["resource"][0]["file"] = clean
     sandbox.put_document(PUT, doc)
     assert zbulk("job", "results", PUT, "--fail-on-skipped").code == 0
@@ -361,7 +361,7 @@ def test_file_offline_needs_no_credentials_and_no_network(run, sandbox, tmp_path
     zip_path = tmp_path / f"{DONE}.zip"
     zip_path.write_bytes(
         requests.get(
-            f"{sandbox.url}/download/crm/bulk-write/{DONE}/{DONE}.zip",
+            sandbox.download_url(DONE),
             headers={"Authorization": f"Zoho-oauthtoken {sandbox.token}"},
             timeout=10,
         ).content

@@ -1,7 +1,8 @@
-"""Result ZIPs in the sandbox: ``GET /download/crm/bulk-write/{id}/{id}.zip`` (with the token),
-and the file each job's resources were "uploaded" from: ``GET /sandbox/source/{id}.zip``
-(no token; the sandbox's own addition, not Zoho's, so users and tests can try
-``zbulk job results --source``).
+"""Result ZIPs in the sandbox, at Zoho's download path shape with the sandbox's org id:
+``GET /v2/crm/{org}/bulk-write/{id}/{id}.zip`` (with the token), served as
+``application/octet-stream`` as the OpenAPI file says; and the file each job's resources
+were "uploaded" from: ``GET /sandbox/source/{id}.zip`` (no token; the sandbox's own
+addition, not Zoho's, so users and tests can try ``zbulk job results --source``).
 
 A job's files are built from the document the sandbox answers for it at that moment (its v8
 shape), so the counts always agree. Per resource that has a ``file``, the uploaded CSV holds
@@ -15,7 +16,8 @@ rows carry every documented code across the demo jobs, and their uploaded cells 
 (a mandatory value empty, an invalid one malformed). Only documents whose
 ``result.download_url`` is this sandbox's own download path get files (the recorded v2.1
 job's points at Zoho). Tests can serve any bytes of their own with ``put_download`` and make
-every link expired with ``expire_downloads``.
+every link expired with ``expire_downloads``: then every download answers as the OpenAPI
+file documents a link no longer valid (403, ``Forbidden``, ``Link not valid``).
 """
 
 from __future__ import annotations
@@ -29,23 +31,25 @@ import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from zbulk.sandbox.jobs import Answer, Catalogue, download_path
+from zbulk.sandbox.jobs import ORG_ID, Answer, Catalogue, compact, download_path
 
 if TYPE_CHECKING:
-    from zbulk.sandbox.server import Request, Response
+    from zbulk.sandbox.server import Request
 
-DOWNLOAD_ROUTE = r"/download/crm/bulk-write/(?P<job_id>\d+)/(?P=job_id)\.zip"
+DOWNLOAD_ROUTE = rf"/v2/crm/{ORG_ID}/bulk-write/(?P<job_id>\d+)/(?P=job_id)\.zip"
 SOURCE_ROUTE = r"/sandbox/source/(?P<job_id>\d+)\.zip"
-ZIP = "application/zip"
+ZIP = "application/octet-stream"  # the OpenAPI file's type for the result download
+SOURCE_TYPE = "application/zip"
 STATUSES = ("added", "updated", "skipped", "unprocessed")
 TRAILING = ("STATUS", "RECORD_ID", "ERRORS")
 KEPT = 3  # mapped columns of the uploaded file a result file keeps
 ERROR_CODES = ("MANDATORY_NOT_FOUND", "INVALID_DATA", "DUPLICATE_DATA", "NOT_APPROVED",
                "BLOCKED_RECORD", "CANNOT_PROCESS", "LIMIT_EXCEEDED",
                "RESOURCE_NOT_FOUND")  # fmt: skip
-# Zoho's answer for an expired result link is not in our notes: this is the sandbox's stand-in.
-EXPIRED_BODY = {"code": "FILE_NOT_FOUND", "details": {},
-                "message": "The requested file has expired", "status": "error"}  # fmt: skip
+# A link no longer valid, in the terms the OpenAPI file's API_Exception documents for the
+# download (``info`` "Forbidden", ``x-info`` "Link not valid").
+EXPIRED_STATUS = 403
+EXPIRED_BODY = {"info": "Forbidden", "x-info": "Link not valid"}
 # Uploaded files that differ from "API names as headers, commas": file name -> (delimiter,
 # header per api_name). Zoho detects the delimiter from the header and maps by index.
 SOURCE_FILES: dict[str, tuple[str, dict[str, str]]] = {
@@ -264,7 +268,7 @@ class Downloads:
     def answer(self, catalogue: Catalogue, job_id: str, base_url: str) -> Answer | None:
         """The answer for ``job_id``'s download, or None where the sandbox has no file."""
         if self.expired:
-            return 404, json.dumps(EXPIRED_BODY).encode(), "application/json;charset=utf-8", {}
+            return EXPIRED_STATUS, compact(EXPIRED_BODY), "application/json;charset=utf-8", {}
         with self._lock:
             put = self._put.get(job_id)
         if put is not None:
@@ -314,7 +318,7 @@ class ResultsMixin:
         self._downloads.put(job_id, body, status, content_type)
 
     def expire_downloads(self, expired: bool = True) -> None:
-        """Every download answers 404 FILE_NOT_FOUND from now on (False: serve them again)."""
+        """Every download answers 403 "Link not valid" from now on (False: serve them again)."""
         self._downloads.expired = expired
 
     def source_zip(self, job_id: str) -> bytes:
@@ -327,19 +331,20 @@ class ResultsMixin:
         write_source_zip(files, buffer)
         return buffer.getvalue()
 
-    def _get_source(self, request: Request) -> Response:
-        from zbulk.sandbox.server import Response, error
-
+    def _get_source(self, request: Request) -> Answer | None:
+        """The uploaded file's answer; None when there is none (the server says 404)."""
         job_id = request.match["job_id"]
         try:
             body = self.source_zip(job_id)
         except LookupError:
-            return error("INVALID_URL_PATTERN")
+            return None
         disposition = {"Content-Disposition": f'attachment; filename="{job_id}-source.zip"'}
-        return Response(200, body, ZIP, disposition)
+        return 200, body, SOURCE_TYPE, disposition
 
-    def _get_download(self, request: Request) -> Response:
-        from zbulk.sandbox.server import Response, error
+    def _get_download(self, request: Request) -> Answer | None:
+        """The download's answer; None when there is none (the server says 404)."""
+        return self._downloads.answer(self._catalogue, request.match["job_id"], self.url)
 
-        found = self._downloads.answer(self._catalogue, request.match["job_id"], self.url)
-        return error("INVALID_URL_PATTERN") if found is None else Response(*found)
+    def download_url(self, job_id: str) -> str:
+        """The URL the sandbox serves ``job_id``'s result file at (as in its documents)."""
+        return self.url + download_path(job_id)
