@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zbulk.commands.help import command_help
 from zbulk.commands.options import JobIds, JsonFlag, complete_job_ids, duration
 
 if TYPE_CHECKING:
@@ -22,17 +21,7 @@ app = typer.Typer(
 )
 
 
-JOB_EPILOG = """\b
-Examples:
-  zbulk job show 4150868000005392002
-  zbulk job show --brief 4150868000005392002 4150868000005350003
-  zbulk job watch 4150868000005392002 --timeout 1h
-  zbulk job results 4150868000005392002 --failed
-  zbulk job recent
-"""
-
-
-@app.command("show", **command_help(JOB_EPILOG))
+@app.command("show")
 def show(
     ctx: typer.Context,
     job_ids: JobIds,
@@ -85,7 +74,7 @@ def _remember(job_id: str, doc: dict[str, object]) -> None:
     record(job_id, status if isinstance(status, str) else None)
 
 
-@app.command("watch", **command_help(JOB_EPILOG))
+@app.command("watch")
 def watch(
     ctx: typer.Context,
     job_ids: JobIds,
@@ -172,15 +161,7 @@ def watch(
     return int(code)
 
 
-RESULTS_EPILOG = """\b
-Examples:
-  zbulk job results 4150868000005392002 --failed
-  zbulk job results 4150868000005392002 --source leads.csv
-  zbulk job results --file 4150868000005392002.zip --source leads.csv --output-dir fix/
-"""
-
-
-@app.command("results", **command_help(RESULTS_EPILOG))
+@app.command("results")
 def results(
     ctx: typer.Context,
     job_id: Annotated[
@@ -333,7 +314,7 @@ def _offline(
     return summary
 
 
-@app.command("recent", **command_help(JOB_EPILOG))
+@app.command("recent")
 def recent(ctx: typer.Context, as_json: JsonFlag = False) -> int:
     """Jobs this machine has looked at, newest first, with their last known status."""
     from zbulk.history import entries
