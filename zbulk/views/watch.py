@@ -271,15 +271,6 @@ class WatchView:
             self.out.warn(f"job {w.job_id}: {w.last_failure.message}; trying again in "
                           f"{wait:.0f}s")  # fmt: skip
 
-    def summary(self, jobs: list[Watched], fail_on_skipped: bool) -> None:
-        """The final state of each job on stdout (not with --json: its last line is that)."""
-        if self.as_json:
-            return
-        for w in jobs:
-            if w.job is None or w.error is not None:
-                continue
-            self.out.print(finish_line(w, fail_on_skipped, self.wall()), soft_wrap=True)
-
     def hints(self, jobs: list[Watched]) -> None:
         for w in jobs:
             hint = skipped_hint(w)
@@ -291,3 +282,12 @@ class WatchView:
         left = [w.job_id for w in jobs if not w.done]
         if left:
             self.out.note(f"resume with: {command} {' '.join(left)}")
+
+
+def summary_lines(jobs: list[Watched], fail_on_skipped: bool, now: float) -> Iterator[Text]:
+    """``job watch``'s result: the final state of each job, one line each, with the time
+    each took on its own clock (``now``: wall-clock seconds, for jobs still running)."""
+    for w in jobs:
+        if w.job is None or w.error is not None:
+            continue
+        yield finish_line(w, fail_on_skipped, now)
