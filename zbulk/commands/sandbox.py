@@ -97,6 +97,12 @@ def _announce(out: Output, server: Sandbox) -> None:
         lines.append(
             Text(f"  zbulk job show {job_id}") + Text(f"   # {role}" if role else "", "dim")
         )
+    done = DEMO_JOBS["completed"]
+    lines += [
+        Text("\nA finished job's result, with the file it was uploaded from (whole failed rows):"),
+        Text(f"  curl -so upload.zip {url}/sandbox/source/{done}.zip"),
+        Text(f"  zbulk job results {done} --source upload.zip --output-dir fix/"),
+    ]
     for line in lines:
         out.print(line, soft_wrap=True)
     out.out.file.flush()
