@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sandbox_support import Clock
 
 from zbulk.sandbox import DEMO_JOBS, Fault
 
@@ -243,8 +242,8 @@ def test_sandbox_command_serves_until_interrupted(proc_env) -> None:
         start_new_session=True,
         preexec_fn=_default_sigint,
     )
+    assert proc.stdout is not None and proc.stderr is not None
     try:
-        assert proc.stdout is not None
         line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", line).group()  # type: ignore[union-attr]
         env = dict(proc_env, ZBULK_API_DOMAIN=url, ZBULK_TOKEN="tok")
@@ -252,9 +251,12 @@ def test_sandbox_command_serves_until_interrupted(proc_env) -> None:
         assert r.returncode == 0 and json.loads(r.stdout)["status"] == "COMPLETED"
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        # Read through the buffered streams (communicate() would skip what readline buffered).
+        out, err = line + proc.stdout.read(), proc.stderr.read()
+        proc.wait(timeout=10)
     assert proc.returncode == 0, err
     assert "ZBULK_TOKEN=tok" in out and "Traceback" not in err
+    assert f"zbulk job watch {DEMO_JOBS['large']}" in out and "run for 10 minutes" in out
 
 
 def test_large_output_is_complete_through_a_pipe(proc_env, sandbox) -> None:
@@ -350,12 +352,10 @@ def test_with_token_on_a_terminal_is_refused(proc_env) -> None:
 
 
 @pytest.fixture
-def fast_env(proc_env, make_sandbox):
-    """A sandbox whose demo jobs move one step per request: the large job is ADDED at the
-    first poll, then IN PROGRESS, and COMPLETED at the seventh, however slow the machine."""
-    clock = Clock()
-    server = make_sandbox(job_duration=10.0, clock=clock)
-    clock.step = 1.8  # from the first request on
+def fast_env(proc_env, stepping_sandbox):
+    """The large job is ADDED at the first poll, then IN PROGRESS, and COMPLETED at the
+    seventh, however slow the machine."""
+    server = stepping_sandbox
     return dict(proc_env, ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token)
 
 

@@ -6,22 +6,9 @@ import json
 import re
 
 import pytest
-from sandbox_support import Clock
 
 from zbulk.errors import ExitCode
 from zbulk.sandbox import DEMO_JOBS, Fault
-
-
-@pytest.fixture
-def fast(make_sandbox, zbulk_at):
-    """zbulk pointed at a sandbox whose demo jobs move one step per request (on the one fake
-    clock): each finishes after a known number of polls, however slow the machine."""
-    clock = Clock()
-    server = make_sandbox(job_duration=10.0, clock=clock)
-    clock.step = 1.8  # from the first request on
-    zbulk = zbulk_at(server)
-    zbulk.server = server  # type: ignore[attr-defined]
-    return zbulk
 
 
 def test_watch_until_completed_on_a_pipe(fast) -> None:
