@@ -14,8 +14,8 @@ from zbulk.views.widgets import PlainTable, relative
 def recent_view(seen: list[dict[str, object]]) -> RenderableType:
     """``zbulk job recent``: id, last known status, and when it was seen."""
     if not seen:
-        return Text("No jobs seen yet with this profile and API domain: "
-                    "`zbulk job show <id>` records them.", style="dim")  # fmt: skip
+        return Text("No jobs seen yet with this profile and API domain: the jobs you show or "
+                    "watch appear here.", style="dim")  # fmt: skip
     now = datetime.now(UTC)
     rows = [
         (str(i), safe(str(e["id"])), safe(str(e.get("status") or "—")),
