@@ -241,3 +241,10 @@ def recent(ctx: typer.Context, as_json: JsonFlag = False) -> int:
 
     ctx.find_root().obj.output.emit(RecentReport(entries()), as_json=as_json)
     return 0
+
+
+# Changing data at Zoho: job import and job retry live in their own module.
+from zbulk.commands import imports as _imports  # noqa: E402
+
+app.command("import", **command_help(_imports.IMPORT_EPILOG))(_imports.import_command)
+app.command("retry", **command_help(_imports.RETRY_EPILOG))(_imports.retry_command)
