@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from zbulk import __version__
 from zbulk.commands import auth, completion, job, sandbox
+from zbulk.commands import config as config_command
 from zbulk.commands.help import epilog
 from zbulk.commands.options import duration
 from zbulk.context import AppContext
@@ -74,6 +75,7 @@ app = typer.Typer(
 )
 app.add_typer(job.app, name="job")
 app.add_typer(auth.app, name="auth")
+app.add_typer(config_command.app, name="config")
 app.command("sandbox")(sandbox.sandbox)
 app.command("demo")(sandbox.demo)
 app.command("completion")(completion.completion)
