@@ -19,9 +19,9 @@ import typer.main
 from typer.core import TyperGroup
 
 from zbulk import __version__
-from zbulk.commands import auth, completion, job, sandbox
+from zbulk.commands import auth, completion, imports, job, sandbox
 from zbulk.commands import config as config_command
-from zbulk.commands.help import epilog
+from zbulk.commands.help import command_help, epilog
 from zbulk.commands.options import duration
 from zbulk.context import AppContext
 
@@ -74,6 +74,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(job.app, name="job")
+job.app.command("import", **command_help(imports.IMPORT_EPILOG))(imports.import_command)
+job.app.command("retry", **command_help(imports.RETRY_EPILOG))(imports.retry_command)
 app.add_typer(auth.app, name="auth")
 app.add_typer(config_command.app, name="config")
 app.command("sandbox")(sandbox.sandbox)

@@ -161,6 +161,10 @@ def _respond(answer: Callable[[Request], Answer]) -> Handler:
     return lambda request: Response(*answer(request), family="other")
 
 
+def _respond_api(answer: Callable[[Request], Answer]) -> Handler:
+    return lambda request: Response(*answer(request))
+
+
 Body = dict[str, Any] | str | bytes
 
 
@@ -309,7 +313,8 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         )
         for pattern, methods, answer in self._accounts.routes:
             self.add_route(pattern, _respond(answer), methods, auth=False)
-        self._init_imports(clock)  # upload, org and create; jobs that run over the rows
+        for pattern, methods, answer in self._init_imports(clock):  # jobs made of uploads
+            self.add_route(pattern, _respond_api(answer), methods)
 
     def bind(self) -> Sandbox:
         """Bind the listening socket (once; OSError if taken); demo jobs start now."""
@@ -452,7 +457,7 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         job_id, version = request.match["job_id"], request.match["version"]
         created = self._created_job(job_id, version)
         if created is not None:
-            return created
+            return Response(*created)
         found = self._catalogue.answer(job_id, version, self.url)
         if found is None:
             return error("RESOURCE_NOT_FOUND", {"X-ACCESSTOKEN-RESET": self._catalogue.token_reset})

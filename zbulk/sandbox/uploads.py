@@ -43,7 +43,7 @@ from zbulk.sandbox.jobs import (
 from zbulk.sandbox.results import TRAILING
 
 if TYPE_CHECKING:
-    from zbulk.sandbox.server import Request, Response
+    from zbulk.sandbox.server import Request
 
 UPLOAD_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/upload"
 ORG_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/org"
@@ -671,11 +671,14 @@ class ImportsMixin:
             self, pattern: str, handler: Any, methods: str = "GET", auth: bool = True
         ) -> None: ...
 
-    def _init_imports(self, clock: Callable[[], float]) -> None:
+    def _init_imports(self, clock: Callable[[], float]) -> list[tuple[str, str, Any]]:
+        """Start the store; the routes (pattern, methods, answer) for the server to add."""
         self._imports = Imports(clock)
-        self.add_route(UPLOAD_ROUTE, self._post_upload, "POST")
-        self.add_route(ORG_ROUTE, self._get_org)
-        self.add_route(CREATE_ROUTE, self._post_create, "POST")
+        return [
+            (UPLOAD_ROUTE, "POST", self._post_upload),
+            (ORG_ROUTE, "GET", self._get_org),
+            (CREATE_ROUTE, "POST", self._post_create),
+        ]
 
     @property
     def import_duration(self) -> float:
@@ -691,32 +694,21 @@ class ImportsMixin:
         """The records created jobs made, per module: {record id: {field: value}}."""
         return self._imports.records
 
-    def _post_upload(self, request: Request) -> Response:
-        from zbulk.sandbox.server import Response
+    def _post_upload(self, request: Request) -> Answer:
+        return self._imports.upload(request.headers, request.body)
 
-        return Response(*self._imports.upload(request.headers, request.body), family="api")
+    def _get_org(self, request: Request) -> Answer:
+        return 200, compact({"org": [dict(ORG)]}), "application/json", {}
 
-    def _get_org(self, request: Request) -> Response:
-        from zbulk.sandbox.server import Response
+    def _post_create(self, request: Request) -> Answer:
+        return self._imports.create(request.body, self.url)
 
-        return Response(200, compact({"org": [dict(ORG)]}), "application/json", family="api")
+    def _created_job(self, job_id: str, version: str) -> Answer | None:
+        return self._imports.answer(job_id, version, self.url)
 
-    def _post_create(self, request: Request) -> Response:
-        from zbulk.sandbox.server import Response
-
-        return Response(*self._imports.create(request.body, self.url), family="api")
-
-    def _created_job(self, job_id: str, version: str) -> Response | None:
-        from zbulk.sandbox.server import Response
-
-        found = self._imports.answer(job_id, version, self.url)
-        return None if found is None else Response(*found)
-
-    def _get_download(self, request: Request) -> Response:
+    def _get_download(self, request: Request) -> Answer | None:
         """A created job's result file; the others' as ``ResultsMixin`` serves them."""
-        from zbulk.sandbox.server import Response
-
         found = self._imports.download(request.match["job_id"])
         if found is not None:
-            return Response(*found, family="download")
+            return found
         return super()._get_download(request)  # type: ignore[misc]
