@@ -356,3 +356,127 @@ def test_login_refresh_and_config_writes_without_fcntl(sandbox, dc, client_env, 
         r = zbulk(*args)
         assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     assert sandbox.refresh_count == 1 and not secrets.exists()
+
+
+# --- the user's config survives logins; the device page works for a person --------------
+
+
+def test_emoji_in_config_and_client_id_survive_a_login(run, sandbox, memory_keyring, env):
+    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    path.parent.mkdir(parents=True)
+    text = (
+        f'# 😀 my file\ntitle = "admin 😀"\n[data_centres.sb]\naccounts = "{sandbox.url}"\n'
+        f'api_domain = "{sandbox.url}"  # 𝄞\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    code = sandbox.issue_grant_code()
+    r = run("auth", "login", "--self-client", "--dc", "sb", "--code", code, "--client-id",
+            "cid😀", ZBULK_CLIENT_SECRET=sandbox.client_secret)  # fmt: skip
+    assert r.code == ExitCode.CREDENTIALS and "Zoho does not know this client id" in r.err
+    r = login(run, sandbox, {"ZBULK_CLIENT_ID": sandbox.client_id,
+                             "ZBULK_CLIENT_SECRET": sandbox.client_secret})  # fmt: skip
+    assert r.code == 0, r.err
+    assert path.read_text(encoding="utf-8") == text
+    assert run("job", "show", JOB).code == 0
+    assert run("auth", "status").code == 0
+
+
+def test_device_login_approved_on_the_web_page(run, env, memory_keyring) -> None:
+    import re
+    import threading
+
+    import requests
+
+    from zbulk.sandbox import Sandbox
+
+    with Sandbox(device_interval=0.05) as server:
+        path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+        path.parent.mkdir(parents=True)
+        path.write_text(
+            f'[data_centres.sb]\naccounts = "{server.url}"\napi_domain = "{server.url}"\n'
+        )
+
+        def person() -> None:  # reads the code off the page zbulk named, presses Approve
+            for _ in range(500):
+                if server.device_requests:
+                    page = requests.get(f"{server.url}/device", timeout=5).text
+                    assert re.search(r'<button name="action" value="approve"', page)
+                    code = server.device_requests[-1].user_code
+                    requests.post(f"{server.url}/device", timeout=5,
+                                  data={"user_code": code, "action": "approve"})  # fmt: skip
+                    return
+                time.sleep(0.01)
+
+        threading.Thread(target=person, daemon=True).start()
+        r = run("auth", "login", "--device", "--dc", "sb", ZBULK_CLIENT_ID=server.client_id,
+                ZBULK_CLIENT_SECRET=server.client_secret)  # fmt: skip
+        assert r.code == 0, r.err
+        assert f"{server.url}/device" in r.err
+
+
+def test_sandbox_command_says_how_to_try_the_device_flow(tmp_path) -> None:
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")}
+    proc = subprocess.Popen([str(SCRIPT), "sandbox", "--port", "0"], env=env | {
+        "ZBULK_CONFIG_DIR": str(tmp_path)}, stdout=subprocess.PIPE, text=True,
+        start_new_session=True)  # fmt: skip
+    lines = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Jobs:"):
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=10)
+    text = "".join(lines)
+    assert "zbulk auth login --device --dc http://127.0.0.1:" in text
+    assert "approve the code there" in text
+
+
+@pytest.mark.parametrize(
+    "backend", ["keyring.backends.SecretService:Keyring", "gone.module:Keyring"]
+)
+def test_a_remembered_backend_that_cannot_answer(env, tmp_path, backend: str) -> None:
+    """No session bus, or the backend uninstalled since login: a clear exit 3, no traceback."""
+    path = logins_file(env)
+    path.parent.mkdir(parents=True)
+    record = {"mode": "token", "storage": "keyring", "dc": "us", "keyring_backend": backend,
+              "api_domain": "https://www.zohoapis.com"}  # fmt: skip
+    path.write_text(json.dumps({"version": 1, "profiles": {"default": record}}))
+    proc_env = {k: v for k, v in os.environ.items()
+                if k not in ("ZBULK_TOKEN", "PYTHON_KEYRING_BACKEND")}  # fmt: skip
+    proc_env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-bus"
+    proc_env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")  # no keyringrc.cfg
+    r = subprocess.run([str(SCRIPT), "auth", "token"], env=proc_env, capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    assert r.returncode == ExitCode.CREDENTIALS, r.stderr
+    assert "keyring" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_login_kept_by_an_older_zbulk_is_read_then_moved_out(
+    run, sandbox, memory_keyring, client_env, env
+) -> None:
+    """Older zbulk kept login keys in config.toml: still read; the next login moves them to
+    logins.json, editing config.toml in place (its comments and other keys kept)."""
+    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    path.parent.mkdir(parents=True)
+    legacy = (
+        f'# mine\n[profiles.default]\ncredential = "access_token"\nlogin = "token"\n'
+        f'storage = "keyring"\ndc = "sb"\napi_domain = "{sandbox.url}"  # keep me\n\n'
+        f'[data_centres.sb]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
+    )
+    path.write_text(legacy)
+    memory_keyring.items[("zbulk", "default")] = json.dumps({"access_token": sandbox.token})
+    assert run("job", "show", JOB).code == 0
+    r = run("auth", "status", "--json")
+    assert json.loads(r.out.splitlines()[0])["login"] == "token"
+    assert login(run, sandbox, client_env).code == 0
+    text = path.read_text()
+    assert "credential" not in text and "storage" not in text and "login =" not in text
+    assert text.startswith("# mine\n[profiles.default]\n")
+    assert f'api_domain = "{sandbox.url}"  # keep me' in text
+    assert json.loads(logins_file(env).read_text())["profiles"]["default"]["mode"] == "self_client"
+    assert run("auth", "logout").code == 0 and path.read_text() == text
