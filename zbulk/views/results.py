@@ -54,6 +54,7 @@ class _Continued(PlainTable):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widths = [max(a, b) for a, b in zip(self._widths(), self.first._widths(), strict=True)]
         if sum(widths) + len(self.GAP) * (len(widths) - 1) > options.max_width:
+            yield Text()  # between the last record of the previous part and this one
             yield from self._stacked()
             return
         for row in self.rows:
