@@ -493,3 +493,99 @@ def test_ctrl_c_at_the_confirmation_sends_nothing(term_env, fast, leads) -> None
     assert code == ExitCode.INTERRUPTED, text
     assert "Traceback" not in text and "nothing was changed at Zoho" in text
     assert fast.requests == []
+
+
+def fixer(tmp_path: Path, body: str) -> str:
+    """An $EDITOR: a script that rewrites the file it is given with Python ``body``."""
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import sys\n"
+        "p = sys.argv[1]\n"
+        "t = open(p, encoding='utf-8-sig').read()\n" + body + "\n"
+        "open(p, 'w', encoding='utf-8').write(t)\n"
+    )
+    return f"{sys.executable} {script}"
+
+
+def test_retry_sends_the_failed_rows_whole(zbulk, fast, leads) -> None:
+    job_id = zbulk(
+        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes"
+    ).out.strip()
+    before = len(paths(fast))
+    r = zbulk("job", "retry", job_id, "--source", str(leads), "--dry-run", "--json")
+    assert r.code == 0, r.err
+    upload = json.loads(r.out.splitlines()[-2])
+    assert upload["form"]["file"]["records"] == 3
+    assert f"3 failed rows of job {job_id}, whole, from {leads}" in r.err
+    assert not any(p.endswith(("/upload", "/write")) for p in paths(fast)[before:])
+    r = zbulk("job", "retry", job_id, "--source", str(leads), "--yes")
+    assert r.code == 0, r.err
+    doc = json.loads(zbulk("job", "show", "--json", r.out.strip()).out)
+    assert doc["resource"][0]["file"]["total_count"] == 3  # the same three fail again
+    assert doc["resource"][0]["file"]["skipped_count"] == 3
+
+
+def test_retry_edit_then_every_row_is_added(zbulk, fast, leads, tmp_path) -> None:
+    job_id = zbulk(
+        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes"
+    ).out.strip()
+    editor = fixer(
+        tmp_path,
+        "t = t.replace('Bob,,', 'Bob,Builder,')"
+        ".replace('cy-at-example.com', 'cy@example.com')"
+        ".replace(',abc', ',300').replace('ADA@', 'dee@')",
+    )
+    r = zbulk(
+        "job",
+        "retry",
+        job_id,
+        "--source",
+        str(leads),
+        "--edit",
+        "--yes",
+        EDITOR=editor,
+        VISUAL=None,
+    )
+    assert r.code == 0, r.err
+    doc = json.loads(zbulk("job", "show", "--json", r.out.strip()).out)
+    assert doc["resource"][0]["file"]["added_count"] == 3
+    assert len(fast.records["Leads"]) == 5
+    good = tmp_path / "good.csv"
+    good.write_text("Last_Name,Email\nTuring,alan@example.com\n")
+    job_id = zbulk(
+        "job", "import", str(good), "--module", "Leads", "--operation", "insert", "--yes"
+    ).out.strip()
+    r = zbulk("job", "retry", job_id, "--source", str(good), "--yes")
+    assert r.code == 0 and r.out == "" and "has no failed rows: nothing to send" in r.err
+
+
+def test_retry_edit_with_a_failing_editor_sends_nothing(zbulk, fast, leads, tmp_path) -> None:
+    job_id = zbulk(
+        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes"
+    ).out.strip()
+    before = len(paths(fast))
+    r = zbulk(
+        "job",
+        "retry",
+        job_id,
+        "--source",
+        str(leads),
+        "--edit",
+        "--yes",
+        EDITOR=fixer(tmp_path, "sys.exit(3)"),
+        VISUAL=None,
+    )
+    assert r.code == ExitCode.USAGE and "exited with status 3; nothing was sent" in r.err
+    r = zbulk(
+        "job",
+        "retry",
+        job_id,
+        "--source",
+        str(leads),
+        "--edit",
+        "--yes",
+        EDITOR="/no/such/editor",
+        VISUAL=None,
+    )
+    assert r.code == ExitCode.USAGE and "cannot run the editor" in r.err
+    assert not any(p.endswith(("/upload", "/write")) for p in paths(fast)[before:])

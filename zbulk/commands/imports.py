@@ -225,7 +225,7 @@ def retry_command(
             if fixed is None:
                 return 0
             if edit:
-                _edit(fixed)
+                _edit(fixed, app_ctx.output)
         plan = retry_plan(job_id, doc, source, fixed)
         return submit(
             ctx,
@@ -317,11 +317,13 @@ def _s(value: Any) -> str | None:
 def failed_rows_file(
     client: ZohoClient, out: Output, job_id: str, doc: dict[str, Any], source: Path, directory: Path
 ) -> Path | None:
-    """The job's failed rows, whole, from ``source`` joined with the result file (the
-    results command's join), as a CSV in ``directory``; None when no row failed."""
-    from zbulk.errors import ApiError, UsageError
+    """The job's failed rows, whole, under the original header: ``source`` lined up with
+    the result file by the results command's join (``zbulk job results --source``), written
+    as ``<job>-<Module>-failed.csv`` in ``directory``; None when no row failed."""
+    from zbulk.errors import ApiError
     from zbulk.models import Job
-    from zbulk.results import MAX_DOWNLOAD, local_error
+    from zbulk.results import MAX_DOWNLOAD, local_error, summarise_zip
+    from zbulk.source import open_source
 
     job = Job.read(doc)
     if not job.finished or not job.result_url:
@@ -329,20 +331,40 @@ def failed_rows_file(
             f"job {job_id} is {job.status or 'not finished'}: it has no failed rows to send yet",
             hint=f"wait for it with `zbulk job watch {job_id}`",
         )
+    sources = open_source(source)
     zip_path = directory / f"{job_id}.zip"
     try:
         with zip_path.open("wb") as fh:
             client.download(job.result_url, fh, MAX_DOWNLOAD)
     except OSError as exc:
         raise local_error(zip_path, exc) from None
-    raise UsageError(
-        "this zbulk cannot yet join the result file with --source: pass the fixed rows "
-        "with --from FIXED",
-        hint=f"write them with `zbulk job results {job_id} --output-dir DIR`",
+    rows = directory / "rows"
+    summary = summarise_zip(
+        zip_path,
+        output_dir=rows,
+        job_id=job_id,
+        force=True,
+        source=sources,
+        resources=job.resources,
     )
+    for warning in summary.warnings:
+        out.warn(warning)
+    if not summary.failed:
+        out.note(f"job {job_id} has no failed rows: nothing to send")
+        return None
+    written = [Path(p) for f in summary.files if f.failed for p in f.written]
+    failed = [p for p in written if p.name.endswith("-failed.csv")]
+    if len(failed) != 1:
+        raise ApiError(
+            f"job {job_id}'s failed rows are in {len(failed)} files: zbulk job retry sends one",
+            hint=f"write them with `zbulk job results {job_id} --source "
+            f"{source}` and send each with `zbulk job import`",
+        )
+    out.note(f"{summary.failed:,} failed rows of job {job_id}, whole, from {source}")
+    return failed[0]
 
 
-def _edit(path: Path) -> None:
+def _edit(path: Path, out: Output) -> None:
     """Open $VISUAL or $EDITOR (else vi) on ``path`` and wait for it."""
     import os
     import shlex
@@ -351,6 +373,7 @@ def _edit(path: Path) -> None:
     from zbulk.errors import UsageError
 
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    out.note(f"opening {path.name} in {editor}: fix the rows, save and quit to send them")
     try:
         done = subprocess.run([*shlex.split(editor), str(path)], check=False)
     except (OSError, ValueError) as exc:
