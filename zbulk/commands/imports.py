@@ -446,7 +446,7 @@ def _send(
 ) -> int:
     from zbulk import orgid
     from zbulk.errors import ApiError
-    from zbulk.history import record
+    from zbulk.history import Scope, record
 
     app_ctx = _app(ctx)
     out, settings = app_ctx.output, app_ctx.settings
@@ -464,9 +464,14 @@ def _send(
         file_id = str(file_id)
     if not isinstance(file_id, str) or not file_id:
         raise ApiError("the upload's answer holds no file_id: no job was created")
-    created = client.create_job(plan.create_body(file_id))
+    body = plan.create_body(file_id)
+    created = client.create_job(body)
     job_id = _job_id(created)
-    record(job_id, "ADDED")
+    record(
+        job_id,
+        {"status": "ADDED", "operation": plan.operation, **body},
+        Scope.of(settings.profile, settings.api_domain),
+    )
     if as_json:
         from zbulk.output import json_line
 
