@@ -213,6 +213,7 @@ def demo(ctx: typer.Context) -> int:
 def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
     """``zbulk job watch`` as the command does it, polling every half second."""
     from zbulk.models import Job
+    from zbulk.reports import WatchReport
     from zbulk.views.watch import WatchView
     from zbulk.watch import WatchOptions
     from zbulk.watch import watch as follow
@@ -229,7 +230,7 @@ def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
                             view.event, on_start=view.start)  # fmt: skip
     finally:
         view.stop()
-    view.summary(jobs, False)
+    out.emit(WatchReport(jobs, False, view.clock()), as_json=False)
     return int(code)
 
 
@@ -248,5 +249,5 @@ def _demo_results(client: ZohoClient, out: Output, job_id: str) -> None:
         zip_path = Path(tmp) / f"{job_id}.zip"
         with zip_path.open("wb") as fh:
             client.download(url, fh, MAX_DOWNLOAD)
-        summary = summarise_zip(zip_path, job_id=job_id)
+        summary = summarise_zip(zip_path, job_id=job_id, resources=job.resources)
         out.emit(ResultsReport(summary, url, False), as_json=False)
