@@ -102,6 +102,7 @@ def _announce(out: Output, server: Sandbox) -> None:
         lines.append(
             Text(f"  zbulk job show {job_id}") + Text(f"   # {role}" if role else "", "dim")
         )
+    done = DEMO_JOBS["completed"]
     minutes = server.job_duration / 60
     lines += [
         Text(f"\nThe demo jobs started now and run for {minutes:g} minutes; follow one with"),
@@ -109,6 +110,9 @@ def _announce(out: Output, server: Sandbox) -> None:
         Text("and start one over at any time with"),
         Text('  curl -X POST -H "Authorization: Zoho-oauthtoken $ZBULK_TOKEN" \\'),
         Text(f"    $ZBULK_API_DOMAIN/sandbox/jobs/{DEMO_JOBS['large']}/restart"),
+        Text("\nA finished job's result, with the file it was uploaded from (whole failed rows):"),
+        Text(f"  curl -so upload.zip {url}/sandbox/source/{done}.zip"),
+        Text(f"  zbulk job results {done} --source upload.zip --output-dir fix/"),
     ]
     for line in lines:
         out.print(line, soft_wrap=True)
