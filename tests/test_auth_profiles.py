@@ -480,3 +480,16 @@ def test_a_login_kept_by_an_older_zbulk_is_read_then_moved_out(
     assert f'api_domain = "{sandbox.url}"  # keep me' in text
     assert json.loads(logins_file(env).read_text())["profiles"]["default"]["mode"] == "self_client"
     assert run("auth", "logout").code == 0 and path.read_text() == text
+
+
+def test_moving_a_login_between_stores_leaves_no_copy(
+    run, sandbox, dc, memory_keyring, client_env, env
+) -> None:
+    assert login(run, sandbox, client_env).code == 0
+    assert ("zbulk", "default") in memory_keyring.items
+    assert login(run, sandbox, client_env, "--insecure-storage").code == 0
+    assert not memory_keyring.items
+    secrets = Path(env["ZBULK_CONFIG_DIR"]) / "secrets" / "default.json"
+    assert secrets.exists()
+    assert login(run, sandbox, client_env).code == 0
+    assert ("zbulk", "default") in memory_keyring.items and not secrets.exists()
