@@ -211,8 +211,10 @@ def test_sandbox_command_serves_until_interrupted(proc_env) -> None:
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+", line).group()  # type: ignore[union-attr]
+        lines = [proc.stdout.readline()]
+        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group()  # type: ignore[union-attr]
+        while lines[-1] and not lines[-1].startswith("Jobs:"):  # what readline buffered is
+            lines.append(proc.stdout.readline())  # not seen by communicate(): read it here
         env = dict(proc_env, ZBULK_API_DOMAIN=url, ZBULK_TOKEN="tok")
         r = run_pipe(["job", "show", "--json", DEMO_JOBS["completed"]], env)
         assert r.returncode == 0 and json.loads(r.stdout)["status"] == "COMPLETED"
@@ -220,7 +222,7 @@ def test_sandbox_command_serves_until_interrupted(proc_env) -> None:
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
-    assert "ZBULK_TOKEN=tok" in out and "Traceback" not in err
+    assert "ZBULK_TOKEN=tok" in "".join(lines) + out and "Traceback" not in err
 
 
 def test_large_output_is_complete_through_a_pipe(proc_env, sandbox) -> None:
