@@ -466,3 +466,34 @@ def test_join_mismatch_message_cuts_a_huge_cell(tmp_path: Path) -> None:
         join(tmp_path, write_csv(tmp_path / "leads.csv", rows))
     assert "row 1 has 'Last_Name' = 'xxxx" in caught.value.message
     assert len(caught.value.message) < 400
+
+
+def test_join_keeps_each_row_as_written(tmp_path: Path) -> None:
+    """Quoting, a line break inside a cell, a short row and a byte Windows-1252 has no
+    character for all come back exactly as they were in the uploaded file."""
+    spec = ResultFile("Leads-leads.csv", ["Last_Name", "Company", "Email", "Notes"],
+                      {"skipped": 2, "added": 2}, "Leads", "leads.csv")  # fmt: skip
+    rows = list(source_rows(spec, 0))
+    lines = [b"Last_Name,Company,Email,Notes\r\n"]
+    for n, (cells, *_) in enumerate(rows):
+        head = ",".join(f'"{c}"' if n == 0 else c for c in cells[:3]).encode("cp1252")
+        tail = [b',"two\nlines, quoted"', b",caf\x81 \xe9", b"", b",x"][n]  # row 3: short
+        lines.append(head + tail + b"\r\n")
+    source = tmp_path / "leads.csv"
+    source.write_bytes(b"".join(lines))
+    path = tmp_path / "r.zip"
+    with path.open("wb") as fh:
+        write_result_zip([spec], fh)
+    summary = summarise_zip(path, output_dir=tmp_path / "out", job_id="42",
+                            source=open_source(source))  # fmt: skip
+    assert summary.files[0].source is not None
+    assert summary.files[0].source.encoding.codec == "cp1252"
+    marks = [status for _, status, _, _ in rows]
+    failed = (tmp_path / "out" / "42-Leads-failed.csv").read_bytes()
+    assert failed == lines[0] + b"".join(
+        line for line, s in zip(lines[1:], marks, strict=True) if s == "skipped"
+    )
+    created = (tmp_path / "out" / "42-Leads-created.csv").read_bytes().split(b"\r\n")
+    assert created[0] == b"Last_Name,Company,Email,Notes,RECORD_ID"
+    for line in created[1:-1]:
+        assert len(next(csv.reader([line.decode("cp1252", "replace")]))) == 5  # padded
