@@ -306,7 +306,7 @@ def test_narrow_watch_panel_keeps_totals() -> None:
 def test_pipe_never_folds_long_values(fast) -> None:
     _wait_finished(fast.server)
     r = fast("job", "results", "--failed", DEMO_JOBS["failing"], COLUMNS="40")
-    assert r.code == 0, r.err
+    assert r.code == 1, r.err  # the job FAILED
     rows = re.findall(r"^ *(\d+)  (.*)$", r.out, re.M)
     assert "Skipped and failed rows (1,110)" in r.out
     header = next(line for line in r.out.splitlines() if line.lstrip().startswith("Row  "))

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zbulk.commands.options import JobId, JobIds, JsonFlag, duration
+from zbulk.commands.options import JobIds, JsonFlag, complete_job_ids, duration
 
 if TYPE_CHECKING:
     from zbulk.client import Fetched, ZohoClient
     from zbulk.output import Output
+    from zbulk.results import Summary
+    from zbulk.source import SourceFile
 
 app = typer.Typer(
     help="Show, follow and diagnose bulk write jobs.",
@@ -163,14 +165,44 @@ def watch(
 @app.command("results")
 def results(
     ctx: typer.Context,
-    job_id: JobId,
+    job_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="JOB_ID",
+            help="A finished job's id (all digits); or give --file.",
+            show_default=False,
+            autocompletion=complete_job_ids,
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            metavar="ZIP",
+            dir_okay=False,
+            help="Read a result ZIP downloaded by hand instead: no login, no network.",
+            show_default=False,
+        ),
+    ] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--source",
+            metavar="FILE",
+            dir_okay=False,
+            help="The CSV (or ZIP) that was uploaded: failed rows come back whole, "
+            "ready to fix and send again. Files go to --output-dir, else here.",
+            show_default=False,
+        ),
+    ] = None,
     output_dir: Annotated[
         Path | None,
         typer.Option(
             "--output-dir",
             metavar="DIR",
             file_okay=False,
-            help="Write <job>-<module>-success.csv and -failed.csv per resource, and keep the ZIP.",
+            help="Write <job>-<Module>-failed.csv, -errors.csv and -created.csv per "
+            "resource (and keep the downloaded ZIP).",
             show_default=False,
         ),
     ] = None,
@@ -180,47 +212,107 @@ def results(
     as_json: JsonFlag = False,
     force: Annotated[
         bool,
-        typer.Option("--force", help="Replace files that already exist in --output-dir."),
+        typer.Option("--force", help="Replace files that already exist in the output folder."),
+    ] = False,
+    fail_on_skipped: Annotated[
+        bool, typer.Option("--fail-on-skipped", help="Exit 6 if records were skipped.")
     ] = False,
 ) -> int:
-    """Download a finished job's result file and say which rows failed and why."""
+    """Read a finished job's result file: counts, errors explained, and the rows to fix.
+
+    With --source (the file that was uploaded), each result row is lined up with its
+    uploaded row, and <job>-<Module>-failed.csv holds every skipped row whole, under the
+    original header: fix it and send it again. A FAILED job exits 1.
+    """
     import tempfile
 
     from zbulk.client import check_job_id
-    from zbulk.errors import ApiError
+    from zbulk.errors import ApiError, ExitCode, UsageError
     from zbulk.models import Job
     from zbulk.reports import ResultsReport
-    from zbulk.results import MAX_DOWNLOAD, local_error, summarise_zip
+    from zbulk.results import MAX_DOWNLOAD, WHOLE_ROWS_NOTE, local_error, summarise_zip
+    from zbulk.source import open_source
 
-    job_id = check_job_id(job_id)
+    if (job_id is None) == (file is None):
+        raise UsageError(
+            "give a JOB_ID, or --file with a result ZIP"
+            + (", not both" if job_id is not None else ""),
+            hint="zbulk job results 4150868000005392002  or  zbulk job results --file RESULT.zip",
+        )
+    if job_id is not None:
+        job_id = check_job_id(job_id)
+    sources = open_source(source) if source is not None else None
+    if output_dir is None and sources is not None:
+        output_dir = Path.cwd()
     app_ctx = ctx.find_root().obj
     out = app_ctx.output
-    with app_ctx.client() as client:
-        doc = client.get_job(job_id).doc
-        _remember(job_id, doc)
-        job = Job.read(doc)
-        if not job.finished:
-            raise ApiError(
-                f"job {job_id} is {job.status or 'not finished'}: it has no result file yet",
-                hint=f"wait for it with `zbulk job watch {job_id}`",
-            )
-        url = job.result_url
-        if not url:
-            raise ApiError(f"job {job_id} ({job.status}) has no result file to download")
-        with tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
-            zip_path = Path(tmp) / f"{job_id}.zip"
-            try:
-                with zip_path.open("wb") as fh:
-                    client.download(url, fh, MAX_DOWNLOAD)
-            except OSError as exc:
-                raise local_error(zip_path, exc) from None
-            summary = summarise_zip(zip_path, output_dir=output_dir, job_id=job_id,
-                                    force=force, keep_zip=True)  # fmt: skip
-            for warning in summary.warnings:
-                out.warn(warning)
-            # Inside the temporary directory: failed rows are read again from the ZIP.
-            out.emit(ResultsReport(summary, url, failed), as_json=as_json)
-    return 0
+
+    def report(summary: Summary, url: str | None) -> None:
+        for warning in summary.warnings:
+            out.warn(warning)
+        if sources is None and ((summary.failed and failed) or output_dir is not None):
+            out.note(WHOLE_ROWS_NOTE)
+        out.emit(ResultsReport(summary, url, failed), as_json=as_json)
+
+    job: Job | None = None
+    if file is not None:
+        summary = _offline(file, output_dir, force, sources)
+        report(summary, None)
+    else:
+        assert job_id is not None
+        with app_ctx.client() as client:
+            doc = client.get_job(job_id).doc
+            _remember(job_id, doc)
+            job = Job.read(doc)
+            if not job.finished:
+                raise ApiError(
+                    f"job {job_id} is {job.status or 'not finished'}: it has no result file yet",
+                    hint=f"wait for it with `zbulk job watch {job_id}`",
+                )
+            url = job.result_url
+            if not url:
+                raise ApiError(f"job {job_id} ({job.status}) has no result file to download")
+            with tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
+                zip_path = Path(tmp) / f"{job_id}.zip"
+                try:
+                    with zip_path.open("wb") as fh:
+                        client.download(url, fh, MAX_DOWNLOAD)
+                except OSError as exc:
+                    raise local_error(zip_path, exc) from None
+                summary = summarise_zip(zip_path, output_dir=output_dir, job_id=job_id,
+                                        force=force, keep_zip=True, source=sources,
+                                        resources=job.resources)  # fmt: skip
+                # Inside the temporary directory: failed rows are read again from the ZIP.
+                report(summary, url)
+    if job is not None and (job.status or "").upper() == "FAILED":
+        out.note(f"job {job_id} ended FAILED: rows after the failure are unprocessed")
+        return ExitCode.ERROR
+    if fail_on_skipped and summary.failed:
+        return ExitCode.SKIPPED
+    return ExitCode.OK
+
+
+def _offline(
+    file: Path, output_dir: Path | None, force: bool, sources: list[SourceFile] | None
+) -> Summary:
+    """A result ZIP from disk: no credentials, no network. Problems with the file are the
+    user's input (exit 2), not a download gone wrong."""
+    import re
+
+    from zbulk.errors import NetworkError, UsageError
+    from zbulk.results import summarise_zip
+
+    if not file.is_file():
+        raise UsageError(f"--file {file}: no such file",
+                         hint="give the result ZIP you downloaded from Zoho")  # fmt: skip
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", file.stem) or "result"
+    try:
+        summary = summarise_zip(file, output_dir=output_dir, job_id=name, force=force,
+                                source=sources)  # fmt: skip
+    except NetworkError as exc:
+        raise UsageError(f"{file}: {exc.message}", hint=exc.hint) from None
+    summary.label = f"Job {name}" if name.isdigit() else file.name
+    return summary
 
 
 @app.command("recent")

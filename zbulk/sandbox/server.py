@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from zbulk.sandbox.accounts import Accounts, AccountsMixin
 from zbulk.sandbox.jobs import VERSION_PATTERN, Answer, Catalogue, compact
-from zbulk.sandbox.results import DOWNLOAD_ROUTE, Downloads, ResultsMixin
+from zbulk.sandbox.results import DOWNLOAD_ROUTE, SOURCE_ROUTE, Downloads, ResultsMixin
 
 JOB_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write/(?P<job_id>\d+)"
 RESTART_ROUTE = r"/sandbox/jobs/(?P<job_id>\d+)/restart"
@@ -302,6 +302,7 @@ class Sandbox(AccountsMixin, ResultsMixin):
         self._downloads = Downloads()
         self.add_route(JOB_ROUTE, self._get_job)
         self.add_route(DOWNLOAD_ROUTE, self._download)
+        self.add_route(SOURCE_ROUTE, self._source, auth=False)
         self.add_route(RESTART_ROUTE, self._restart_job, "POST")
         self._accounts = Accounts(
             lambda: self.url, clock, client_id, client_secret, token_ttl, device_interval
@@ -445,6 +446,12 @@ class Sandbox(AccountsMixin, ResultsMixin):
         if found is None:
             return error("INVALID_URL_PATTERN")
         return Response(*found, family="download")
+
+    def _source(self, request: Request) -> Response:
+        found = self._get_source(request)
+        if found is None:
+            return error("INVALID_URL_PATTERN")
+        return Response(*found, family="other")
 
     def _get_job(self, request: Request) -> Response:
         job_id, version = request.match["job_id"], request.match["version"]
