@@ -8,21 +8,7 @@ import re
 import pytest
 
 from zbulk.errors import ExitCode
-from zbulk.sandbox import DEMO_JOBS, Fault, Sandbox
-
-
-@pytest.fixture
-def fast(run):
-    """A sandbox whose demo jobs take 1.2 s, and zbulk pointed at it."""
-    with Sandbox(job_duration=1.2) as server:
-
-        def zbulk(*args: str, **environ: str | None):
-            environ.setdefault("ZBULK_API_DOMAIN", server.url)
-            environ.setdefault("ZBULK_TOKEN", server.token)
-            return run(*args, **environ)
-
-        zbulk.server = server  # type: ignore[attr-defined]
-        yield zbulk
+from zbulk.sandbox import DEMO_JOBS, Fault
 
 
 def test_watch_until_completed_on_a_pipe(fast) -> None:

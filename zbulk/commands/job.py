@@ -11,6 +11,8 @@ from zbulk.commands.options import JobIds, JsonFlag, complete_job_ids, duration
 
 if TYPE_CHECKING:
     from zbulk.client import Fetched, ZohoClient
+    from zbulk.context import AppContext
+    from zbulk.history import Scope
     from zbulk.output import Output
     from zbulk.results import Summary
     from zbulk.source import SourceFile
@@ -42,14 +44,22 @@ def show(
     ids = [check_job_id(job_id) for job_id in job_ids]
     app_ctx = ctx.find_root().obj
     with app_ctx.client() as client:
-        return show_jobs(client, app_ctx.output, ids, as_json=as_json, brief=brief)
+        return show_jobs(client, app_ctx.output, ids, as_json=as_json, brief=brief,
+                         scope=_scope(app_ctx))  # fmt: skip
 
 
 def show_jobs(
-    client: ZohoClient, out: Output, ids: list[str], *, as_json: bool, brief: bool = False
+    client: ZohoClient,
+    out: Output,
+    ids: list[str],
+    *,
+    as_json: bool,
+    brief: bool = False,
+    scope: Scope | None = None,
 ) -> int:
     """Fetch and emit each job in order. A job that is not found is reported and the
-    others still shown (exit 4); any other error stops at once."""
+    others still shown (exit 4); any other error stops at once. Each job shown is recorded
+    in ``scope``'s history (None: not recorded, as in the demo)."""
     from zbulk.errors import ExitCode, NotFoundError
     from zbulk.reports import JobReport
 
@@ -62,16 +72,24 @@ def show_jobs(
                 raise
             status = ExitCode(out.error(exc))
             continue
-        _remember(job_id, fetched.doc)
+        if scope is not None:
+            _remember(scope, job_id, fetched.doc)
         out.emit(JobReport(fetched, brief=brief), as_json=as_json)
     return status
 
 
-def _remember(job_id: str, doc: dict[str, object]) -> None:
+def _scope(app_ctx: AppContext) -> Scope:
+    """The history this command's jobs go to: its profile and API domain."""
+    from zbulk.history import Scope
+
+    settings = app_ctx.settings
+    return Scope.of(settings.profile, settings.api_domain)
+
+
+def _remember(scope: Scope, job_id: str, doc: dict[str, object]) -> None:
     from zbulk.history import record
 
-    status = doc.get("status")
-    record(job_id, status if isinstance(status, str) else None)
+    record(job_id, doc, scope)
 
 
 @app.command("watch")
@@ -125,7 +143,6 @@ def watch(
     from zbulk.client import check_job_id
     from zbulk.errors import UsageError
     from zbulk.models import Job
-    from zbulk.reports import WatchReport
     from zbulk.views.watch import WatchView
     from zbulk.watch import WatchOptions, hard_deadline, signals_interrupt
     from zbulk.watch import watch as follow
@@ -137,11 +154,12 @@ def watch(
     app_ctx = ctx.find_root().obj
     out = app_ctx.output
     fetched: dict[str, Fetched] = {}
+    scope = _scope(app_ctx)
     with app_ctx.client() as client:
 
         def fetch(job_id: str) -> Job:
             fetched[job_id] = client.get_job(job_id)
-            _remember(job_id, fetched[job_id].doc)
+            _remember(scope, job_id, fetched[job_id].doc)
             return Job.read(fetched[job_id].doc)
 
         view = WatchView(out, as_json, fetched)
@@ -157,7 +175,7 @@ def watch(
     for w in jobs:
         if w.error is not None:
             out.error(w.error)
-    out.emit(WatchReport(jobs, fail_on_skipped, view.clock()), as_json=as_json)
+    view.summary(jobs, fail_on_skipped)
     view.hints(jobs)
     return int(code)
 
@@ -262,7 +280,7 @@ def results(
         assert job_id is not None
         with app_ctx.client() as client:
             doc = client.get_job(job_id).doc
-            _remember(job_id, doc)
+            _remember(_scope(app_ctx), job_id, doc)
             job = Job.read(doc)
             if not job.finished:
                 raise ApiError(
@@ -316,10 +334,45 @@ def _offline(
 
 
 @app.command("recent")
-def recent(ctx: typer.Context, as_json: JsonFlag = False) -> int:
-    """Jobs this machine has looked at, newest first, with their last known status."""
-    from zbulk.history import entries
+def recent(
+    ctx: typer.Context,
+    as_json: JsonFlag = False,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit",
+            min=1,
+            metavar="N",
+            help="Show at most N jobs. [default: 20]",
+            show_default=False,
+        ),
+    ] = 20,
+    refresh: Annotated[
+        bool,
+        typer.Option("--refresh", help="Fetch the status of the unfinished ones again first."),
+    ] = False,
+) -> int:
+    """Jobs this profile has looked at on this API domain, newest first, with their last
+    known status, modules and operation."""
+    from zbulk.history import entries, is_finished
     from zbulk.reports import RecentReport
 
-    ctx.find_root().obj.output.emit(RecentReport(entries()), as_json=as_json)
+    app_ctx = ctx.find_root().obj
+    scope = _scope(app_ctx)
+    seen = entries(scope, limit=limit)
+    if refresh and any(not is_finished(e["status"]) for e in seen):
+        from zbulk.errors import NotFoundError
+
+        with app_ctx.client() as client:
+            for entry in seen:
+                if is_finished(entry["status"]):
+                    continue
+                try:
+                    fetched = client.get_job(entry["id"])
+                except NotFoundError as exc:
+                    app_ctx.output.warn(f"{entry['id']}: {exc.message}")
+                    continue
+                _remember(scope, entry["id"], fetched.doc)
+        seen = entries(scope, limit=limit)
+    app_ctx.output.emit(RecentReport(seen), as_json=as_json)
     return 0
