@@ -339,4 +339,4 @@ def test_demo(run) -> None:
     assert [r.out.index(step) for step in tour] == sorted(r.out.index(step) for step in tour)
     assert f"✓ {upsert}  COMPLETED  2,150/2,150 (100%)" in r.out  # watched to the end
     assert "(exit status 0)" in r.out and "(exit status 4)" in r.out
-    assert "leads  1,200 rows  added 780 · updated 400 · skipped 20" in r.out  # its results
+    assert "Leads (leads.csv)  1,200 records  added 780 · updated 400 · skipped 20" in r.out

@@ -439,3 +439,30 @@ def test_client_download_checks_the_host_itself(sandbox) -> None:
             with pytest.raises(ApiError, match="refusing to send your token"):
                 client.download(url, io.BytesIO(), 1 << 20)
     assert spy.received == []
+
+
+def test_cli_failed_file_is_the_uploaded_lines_byte_for_byte(zbulk, sandbox, tmp_path) -> None:
+    """Ready to import again as it is: the failed file is the uploaded file's header line and
+    the failed rows' own lines, byte for byte (delimiter, quoting, line ends, encoding)."""
+    source = fetch_source(sandbox, DONE, tmp_path / "upload.zip")
+    out = tmp_path / "fix"
+    r = zbulk("job", "results", DONE, "--source", str(source), "--output-dir", str(out))
+    assert r.code == 0, r.err
+    with zipfile.ZipFile(source) as zf:
+        uploaded = zf.read("accounts_import.csv").split(b"\r\n")
+    failed = (out / f"{DONE}-Accounts-failed.csv").read_bytes().split(b"\r\n")
+    errors = read(out / f"{DONE}-Accounts-errors.csv", encoding="utf-8")
+    numbers = sorted({int(e[0]) for e in errors[1:]})
+    assert failed[0] == uploaded[0]
+    assert failed[1:-1] == [uploaded[n] for n in numbers]  # row n is line n + 1 of the file
+    created = (out / f"{DONE}-Accounts-created.csv").read_bytes().split(b"\r\n")
+    assert len(created) - 2 + len(failed) - 2 == len(uploaded) - 2  # every row in one of them
+
+
+def test_join_mismatch_message_cuts_a_huge_cell(tmp_path: Path) -> None:
+    rows = source_lines()
+    rows[1][0] = "x" * 100_000
+    with pytest.raises(SourceError) as caught:
+        join(tmp_path, write_csv(tmp_path / "leads.csv", rows))
+    assert "row 1 has 'Last_Name' = 'xxxx" in caught.value.message
+    assert len(caught.value.message) < 400

@@ -605,8 +605,8 @@ def _joined(reader: Iterator[list[str]], width: int, source: Iterator[list[str]]
             if row[k] != cells[p] and row[k].strip() != cells[p].strip():
                 raise SourceError(
                     f"{label} does not line up with the result file {f.name!r}: row {number} "
-                    f"has {header[p].strip()!r} = {cells[p]!r} where the result has "
-                    f"{row[k]!r}; nothing was written",
+                    f"has {_shown(header[p].strip())} = {_shown(cells[p])} where the result "
+                    f"has {_shown(row[k])}; nothing was written",
                     hint="give the file that was uploaded for this job, unchanged",
                 )
         yield number, row, cells
@@ -703,6 +703,11 @@ def _read_rows(rows: Iterator[tuple[int, list[str], list[str] | None]],
     summary.statuses.update(counts)
     summary.rows = sum(counts.values())
     summary.failed = failed
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """``value`` quoted for a message, cut to ``limit`` characters (a cell may be huge)."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _no_code(status: str) -> str:

@@ -143,6 +143,7 @@ def watch(
     from zbulk.client import check_job_id
     from zbulk.errors import UsageError
     from zbulk.models import Job
+    from zbulk.reports import WatchReport
     from zbulk.views.watch import WatchView
     from zbulk.watch import WatchOptions, hard_deadline, signals_interrupt
     from zbulk.watch import watch as follow
@@ -175,7 +176,7 @@ def watch(
     for w in jobs:
         if w.error is not None:
             out.error(w.error)
-    view.summary(jobs, fail_on_skipped)
+    out.emit(WatchReport(jobs, fail_on_skipped, view.clock()), as_json=as_json)
     view.hints(jobs)
     return int(code)
 

@@ -102,6 +102,7 @@ def _announce(out: Output, server: Sandbox) -> None:
         lines.append(
             Text(f"  zbulk job show {job_id}") + Text(f"   # {role}" if role else "", "dim")
         )
+    done = DEMO_JOBS["completed"]
     minutes = server.job_duration / 60
     lines += [
         Text(f"\nThe demo jobs started now and run for {minutes:g} minutes; follow one with"),
@@ -109,6 +110,9 @@ def _announce(out: Output, server: Sandbox) -> None:
         Text("and start one over at any time with"),
         Text('  curl -X POST -H "Authorization: Zoho-oauthtoken $ZBULK_TOKEN" \\'),
         Text(f"    $ZBULK_API_DOMAIN/sandbox/jobs/{DEMO_JOBS['large']}/restart"),
+        Text("\nA finished job's result, with the file it was uploaded from (whole failed rows):"),
+        Text(f"  curl -so upload.zip {url}/sandbox/source/{done}.zip"),
+        Text(f"  zbulk job results {done} --source upload.zip --output-dir fix/"),
     ]
     for line in lines:
         out.print(line, soft_wrap=True)
@@ -213,6 +217,7 @@ def demo(ctx: typer.Context) -> int:
 def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
     """``zbulk job watch`` as the command does it, polling every half second."""
     from zbulk.models import Job
+    from zbulk.reports import WatchReport
     from zbulk.views.watch import WatchView
     from zbulk.watch import WatchOptions
     from zbulk.watch import watch as follow
@@ -229,7 +234,7 @@ def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
                             view.event, on_start=view.start)  # fmt: skip
     finally:
         view.stop()
-    view.summary(jobs, False)
+    out.emit(WatchReport(jobs, False, view.clock()), as_json=False)
     return int(code)
 
 
@@ -248,5 +253,5 @@ def _demo_results(client: ZohoClient, out: Output, job_id: str) -> None:
         zip_path = Path(tmp) / f"{job_id}.zip"
         with zip_path.open("wb") as fh:
             client.download(url, fh, MAX_DOWNLOAD)
-        summary = summarise_zip(zip_path, job_id=job_id)
+        summary = summarise_zip(zip_path, job_id=job_id, resources=job.resources)
         out.emit(ResultsReport(summary, url, False), as_json=False)

@@ -128,12 +128,6 @@ class WatchView:
             self.out.warn(f"job {w.job_id}: {w.last_failure.message}; trying again in "
                           f"{wait:.0f}s")  # fmt: skip
 
-    def summary(self, jobs: list[Watched], fail_on_skipped: bool) -> None:
-        """How each job ended, on stdout: the command's result, through the emit step."""
-        from zbulk.reports import WatchReport
-
-        self.out.emit(WatchReport(jobs, fail_on_skipped, self.clock()), as_json=self.as_json)
-
     def hints(self, jobs: list[Watched]) -> None:
         for w in jobs:
             if w.job is None or w.error is not None:
