@@ -1,3 +1,15 @@
+"""Fixtures every test module shares.
+
+- Every test runs isolated (autouse): its own HOME, XDG dirs, zbulk config and state dirs,
+  and no ZBULK_* settings from the developer's shell, so no test reads or writes a real
+  profile, keyring file or job history, and any single test file runs alone.
+- ``env``: that environment, plus a fixed width, UTC and millisecond retry backoff.
+- ``run``: zbulk in-process; ``zbulk``: the same, pointed at the ``sandbox`` fixture.
+- The sandbox family: ``make_sandbox(**options)`` starts one (stopped after the test);
+  ``sandbox`` is the default one in real time; ``sb`` runs on ``clock``, the one fake clock
+  (``sandbox_support.Clock``), with the token ``sandbox_support.TOKEN``.
+"""
+
 from __future__ import annotations
 
 import os
@@ -5,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +31,8 @@ from zbulk.cli import main
 if TYPE_CHECKING:
     from zbulk.sandbox import Sandbox
 
+_CLEARED = ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "CLICOLOR_FORCE")
+
 
 @dataclass
 class Result:
@@ -27,35 +41,64 @@ class Result:
     err: str
 
 
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test's own home, config and state dirs; no ZBULK_* settings from outside."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.startswith("ZBULK_") or name in _CLEARED:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_STATE_HOME", ".local/state"),
+                     ("XDG_CACHE_HOME", ".cache"), ("XDG_DATA_HOME", ".local/share")):  # fmt: skip
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("ZBULK_CONFIG_DIR", str(home / "zbulk-config"))
+    monkeypatch.setenv("ZBULK_STATE_DIR", str(home / "zbulk-state"))
+    return home
+
+
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
-    """A clean environment: no ZBULK_* settings, a private config dir, fixed width, UTC."""
-    for name in list(os.environ):
-        if name.startswith("ZBULK_") or name in ("NO_COLOR", "FORCE_COLOR"):
-            monkeypatch.delenv(name)
+    """The isolated environment, with config and state under ``tmp_path``, 120 columns, UTC,
+    and retries that wait milliseconds instead of seconds (the schedule's shape unchanged)."""
     monkeypatch.setenv("ZBULK_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("ZBULK_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("TZ", "UTC")
-    # Retries wait milliseconds, not seconds, in tests; the schedule's shape is unchanged.
     monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)
     monkeypatch.setattr(client_module, "BACKOFF_JITTER", 0.01)
     return os.environ  # type: ignore[return-value]
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
+def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
+    """Start a sandbox with the given options (Sandbox's); each is stopped after the test."""
     from zbulk.sandbox import Sandbox
 
-    with Sandbox(job_duration=60.0) as server:
-        yield server
+    started: list[Sandbox] = []
+
+    def _make(**options: Any) -> Sandbox:
+        server = Sandbox(**options).start()
+        started.append(server)
+        return server
+
+    yield _make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    """A sandbox in real time, demo jobs lasting a minute."""
+    return make_sandbox(job_duration=60.0)
 
 
 @pytest.fixture
 def run(
     env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Result]:
-    """Run zbulk in-process with the given arguments; return exit code, stdout, stderr."""
+    """Run zbulk in-process with the given arguments; return exit code, stdout, stderr.
+    Keyword arguments set (or, with None, remove) environment variables first."""
 
     def _run(*args: str, **environ: str | None) -> Result:
         for key, value in environ.items():
@@ -72,27 +115,51 @@ def run(
 
 
 @pytest.fixture
-def zbulk(run: Callable[..., Result], sandbox: Sandbox) -> Callable[..., Result]:
-    """Run zbulk in-process against the sandbox with its token."""
+def zbulk_at(run: Callable[..., Result]) -> Callable[[Sandbox], Callable[..., Result]]:
+    """``zbulk_at(server)(*args)``: run zbulk in-process against ``server`` with its token."""
 
-    def _zbulk(*args: str, **environ: str | None) -> Result:
-        environ.setdefault("ZBULK_API_DOMAIN", sandbox.url)
-        environ.setdefault("ZBULK_TOKEN", sandbox.token)
-        return run(*args, **environ)
+    def _at(server: Sandbox) -> Callable[..., Result]:
+        def _zbulk(*args: str, **environ: str | None) -> Result:
+            environ.setdefault("ZBULK_API_DOMAIN", server.url)
+            environ.setdefault("ZBULK_TOKEN", server.token)
+            return run(*args, **environ)
 
-    return _zbulk
+        return _zbulk
+
+    return _at
+
+
+@pytest.fixture
+def zbulk(
+    zbulk_at: Callable[[Sandbox], Callable[..., Result]], sandbox: Sandbox
+) -> Callable[..., Result]:
+    """Run zbulk in-process against the ``sandbox`` fixture with its token."""
+    return zbulk_at(sandbox)
 
 
 @pytest.fixture
 def clock() -> Clock:
-    """A clock the sandbox tests move by hand (test modules may define their own)."""
+    """The one fake clock (``sandbox_support.Clock``)."""
     return Clock()
 
 
 @pytest.fixture
-def sb(clock: Clock) -> Iterator[Sandbox]:
-    """A sandbox on that clock, with the token ``sandbox_support.TOKEN``."""
-    from zbulk.sandbox import Sandbox
+def sb(make_sandbox: Callable[..., Sandbox], clock: Clock) -> Sandbox:
+    """A sandbox on ``clock`` (demo jobs last DURATION on it), with the token TOKEN."""
+    return make_sandbox(token=TOKEN, job_duration=DURATION, clock=clock)
 
-    with Sandbox(token=TOKEN, job_duration=DURATION, clock=clock) as server:
-        yield server
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """In CI, name each real-shell completion test and its outcome (they run once, here)."""
+    if not os.environ.get("CI"):
+        return
+    rows = [(report.nodeid, outcome.upper())
+            for outcome in ("passed", "failed", "skipped", "error")
+            for report in terminalreporter.stats.get(outcome, [])
+            if "test_completion.py" in getattr(report, "nodeid", "")
+            and getattr(report, "when", "call") in ("call", "setup")
+            and not (outcome == "passed" and report.when == "setup")]  # fmt: skip
+    if rows:
+        terminalreporter.section("Tab completion in real bash, zsh and fish")
+        for nodeid, outcome in sorted(rows):
+            terminalreporter.write_line(f"{outcome:8} {nodeid}")

@@ -79,7 +79,7 @@ def test_expired_link(zbulk, sandbox) -> None:
 
 @pytest.mark.parametrize("status", [403, 404])
 def test_download_refused(zbulk, sandbox, status) -> None:
-    sandbox.add_fault(Fault("status", status=status, times=None, path_prefix="/download/"))
+    sandbox.add_fault(Fault("status", status=status, times=None, path_prefix="/v2/crm/"))
     r = zbulk("job", "results", DONE)
     assert r.code == ExitCode.ERROR and str(status) in r.err and "Traceback" not in r.err
 
@@ -92,7 +92,7 @@ def test_download_refused(zbulk, sandbox, status) -> None:
     ],
 )
 def test_bad_downloads(zbulk, sandbox, body, message) -> None:
-    sandbox.put_document(PUT, job_doc(f"{sandbox.url}/download/crm/bulk-write/{PUT}/{PUT}.zip"))
+    sandbox.put_document(PUT, job_doc(sandbox.download_url(PUT)))
     sandbox.put_download(PUT, body)
     r = zbulk("job", "results", PUT)
     assert r.code == ExitCode.NETWORK and message in r.err
@@ -143,7 +143,7 @@ def test_redirect_to_another_host_is_an_error_and_not_followed(zbulk, sandbox) -
         Fault(
             "status",
             status=302,
-            path_prefix="/download/",
+            path_prefix="/v2/crm/",
             headers={"Location": f"http://localhost:{spy.port}/x.zip"},
         )
     )
@@ -163,7 +163,7 @@ def test_hostile_cells_reach_no_terminal(zbulk, sandbox) -> None:
             "Name,STATUS,RECORD_ID,ERRORS\r\n"
             "[bold]x[/bold]\x1b[2J\x9b31m,skipped,,INVALID_DATA-Name\u202e\r\n",
         )
-    sandbox.put_document(PUT, job_doc(f"{sandbox.url}/download/crm/bulk-write/{PUT}/{PUT}.zip"))
+    sandbox.put_document(PUT, job_doc(sandbox.download_url(PUT)))
     sandbox.put_download(PUT, buf.getvalue())
     for args in (["--json", "--failed"], ["--failed"]):
         r = zbulk("job", "results", *args, PUT)

@@ -18,6 +18,7 @@ import requests
 from sandbox_support import DURATION, Clock, auth
 
 from zbulk.sandbox import DEMO_JOBS, Fault, ResultFile, Sandbox, build_result_zip
+from zbulk.sandbox.jobs import ORG_ID, download_path
 from zbulk.sandbox.results import ERROR_CODES, error_text, interleave, result_files
 
 ERROR_JSON = "application/json;charset=utf-8"
@@ -26,7 +27,7 @@ TRAILING = ["STATUS", "RECORD_ID", "ERRORS"]
 
 
 def path(job_id: str) -> str:
-    return f"/download/crm/bulk-write/{job_id}/{job_id}.zip"
+    return download_path(job_id)
 
 
 def download(sb: Sandbox, job_id: str, headers: dict[str, str] | None = None) -> requests.Response:
@@ -104,7 +105,7 @@ def test_404_until_finished_and_for_unknown_ids(sb: Sandbox, clock: Clock) -> No
     for job in ("4150868000009999999", DEMO_JOBS["recorded_v21"], DEMO_JOBS["recorded_v2"]):
         assert code_of(download(sb, job)) == (404, "INVALID_URL_PATTERN")
     other = DEMO_JOBS["completed"]  # the id twice must agree
-    r = requests.get(f"{sb.url}/download/crm/bulk-write/{other}/{upsert}.zip", headers=auth(),
+    r = requests.get(f"{sb.url}/v2/crm/{ORG_ID}/bulk-write/{other}/{upsert}.zip", headers=auth(),
                      timeout=5)  # fmt: skip
     assert code_of(r) == (404, "INVALID_URL_PATTERN")
     r = requests.post(sb.url + path(other), headers=auth(), timeout=5)
@@ -119,7 +120,7 @@ def test_completed_job_zip_agrees_with_its_document(sb: Sandbox, clock: Clock) -
     assert doc["result"]["download_url"] == sb.url + path(job)
     r = download(sb, job)
     assert r.status_code == 200
-    assert r.headers["Content-Type"] == "application/zip"
+    assert r.headers["Content-Type"] == "application/octet-stream"
     assert r.headers["Content-Disposition"] == f'attachment; filename="{job}.zip"'
     files = read_zip(r.content)
     names = [res["file"]["name"] for res in doc["resource"]]
@@ -169,13 +170,8 @@ def test_expire_downloads(sb: Sandbox) -> None:
     sb.expire_downloads()
     for target in (job, "123"):
         r = download(sb, target)
-        assert code_of(r) == (404, "FILE_NOT_FOUND")
-        assert r.json() == {
-            "code": "FILE_NOT_FOUND",
-            "details": {},
-            "message": "The requested file has expired",
-            "status": "error",
-        }
+        assert r.status_code == 403
+        assert r.content == b'{"info":"Forbidden","x-info":"Link not valid"}'
     sb.expire_downloads(False)
     assert download(sb, job).status_code == 200
 
@@ -184,7 +180,11 @@ def test_put_download(sb: Sandbox) -> None:
     bomb = b"PK\x03\x04 not really a zip"
     sb.put_download("4150868000000000001", bomb)
     r = download(sb, "4150868000000000001")
-    assert (r.status_code, r.content, r.headers["Content-Type"]) == (200, bomb, "application/zip")
+    assert (r.status_code, r.content, r.headers["Content-Type"]) == (
+        200,
+        bomb,
+        "application/octet-stream",
+    )
     sb.put_download(DEMO_JOBS["completed"], b"", status=500, content_type="text/plain")
     r = download(sb, DEMO_JOBS["completed"])
     assert (r.status_code, r.content, r.headers["Content-Type"]) == (500, b"", "text/plain")
@@ -212,7 +212,7 @@ def test_put_document_pointing_here_gets_a_file(sb: Sandbox) -> None:
 
 
 def test_a_fault_applies(sb: Sandbox) -> None:
-    sb.add_fault(Fault("status", status=403, path_prefix="/download/"))
+    sb.add_fault(Fault("status", status=403, path_prefix="/v2/crm/"))
     assert code_of(download(sb, DEMO_JOBS["completed"])) == (403, "NO_PERMISSION")
     assert download(sb, DEMO_JOBS["completed"]).status_code == 200
 

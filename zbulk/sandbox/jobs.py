@@ -1,12 +1,16 @@
-"""The sandbox's jobs: documents put by tests, two recorded Zoho answers (served as recorded
-for any version), and demo jobs that move with time, shaped by the version asked: ``v2`` says
-``INPROGRESS`` and gives the module as a string; ``v2.1``+ says ``IN PROGRESS``, gives the module
-as an object and a ``character_encoding``; ``v8`` adds ``file_id``, ``file_names``, ``find_by``
-and ``ignore_empty`` to resources and ``parent_column_index`` to mappings.
+"""The sandbox's jobs: documents put by tests, two recorded Zoho answers, and demo jobs that
+move with time. Every job of the sandbox's own is built once in its fullest (v8) form and then
+shaped by the version asked: ``v8`` has ``file_id``, ``file_names``, ``find_by`` and
+``ignore_empty`` in each resource; ``v2.1`` … ``v7`` leave those out; ``v2`` also gives the
+module as a string, says ``INPROGRESS`` and has no ``character_encoding``. The recorded v2 job
+asked as v2 is the recorded answer byte for byte (compact), and so is the recorded v2.1 job
+asked as v2.1. Only the documented versions (``VERSIONS``) exist; the server answers any other
+with 404 INVALID_URL_PATTERN, as Zoho does.
 
 A demo job is ADDED (no counts) for its first ``ADDED_SHARE``, then processes its resources one
 after another, counts growing linearly, and ends COMPLETED; the failing one stops part way,
-FAILED, and skips the resources after it.
+FAILED, and skips the resources after it. ``restart`` starts every demo job over from ADDED
+(``restart(job_id)`` just one), so a sandbox always has jobs to watch.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ Answer = tuple[int, bytes, str, dict[str, str]]
 ADDED_SHARE = 0.1
 ORG_TZ = timezone(timedelta(hours=5, minutes=30))  # Zoho answers in the org's offset
 _VERSION_RE = re.compile(r"v(\d+)(?:\.(\d+))?")
+VERSIONS = ("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8")
+VERSION_PATTERN = "|".join(v.replace(".", r"\.") for v in VERSIONS)
+ORG_ID = "60020981731"  # the sandbox org's id, in its result files' URLs
 _CREATED_BY = {"id": "4150868000000225013", "name": "Patricia Boyle"}
 _CALLBACK = {"url": "https://hooks.example.com/zoho/bulk-write", "method": "post"}
 
@@ -39,11 +46,10 @@ class Mapping:
     module: str | None = None
     default_value: Doc | None = None
 
-    def render(self, v8: bool) -> Doc:
-        doc = dataclasses.asdict(self)  # a deep copy, keys in Zoho's order
-        if v8:
-            doc["parent_column_index"] = None
-        return doc
+    def render(self) -> Doc:
+        """Keys in Zoho's order; ``parent_column_index`` only for a subform's column, which the
+        demo jobs do not have (the OpenAPI file types it as an integer, not nullable)."""
+        return dataclasses.asdict(self)  # a deep copy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +92,8 @@ def _m(api_name: str, index: int, **extra: Any) -> Mapping:
 _LEADS, _CONTACTS, _ACCOUNTS = "4150868000000002175", "4150868000000002179", "4150868000000002177"
 _DEALS, _TASKS = "4150868000000002181", "4150868000000002193"
 
+# Default values are objects of the OpenAPI file's default_value shape: ``name`` (a string),
+# ``module``, or ``value``, which the file types as an object (so not a plain string).
 # fmt: off
 DEMO: tuple[DemoJob, ...] = (
     DemoJob("4150868000006801001", "upsert", created_ago=4, resources=(
@@ -121,17 +129,17 @@ DEMO: tuple[DemoJob, ...] = (
     )),
     DemoJob("4150868000006801005", "insert", created_ago=5, span=0.5, resources=(
         Resource("Deals", _DEALS, "4150868000006800108", "deals.csv", 2460, 0, 40, (
-            _m("Stage", 3, default_value={"value": "Qualification"}), _m("Deal_Name", 0),
+            _m("Stage", 3, default_value={"name": "Qualification"}), _m("Deal_Name", 0),
             _m("Account_Name", 5, find_by="Account_Name", module="Accounts"),
             _m("Closing_Date", 1, format="yyyy-MM-dd"),
-            _m("Pipeline", 4, default_value={"value": "Standard"}), _m("Amount", 2))),
+            _m("Pipeline", 4, default_value={"name": "Standard"}), _m("Amount", 2))),
     )),
 )
 # fmt: on
 
 
 def _mapping_doc(api_name: str, index: int, fmt: str | None = None) -> Doc:
-    return Mapping(api_name, index, fmt).render(v8=False)
+    return Mapping(api_name, index, fmt).render()
 
 
 # fmt: off
@@ -185,6 +193,17 @@ RECORDED: dict[str, Doc] = {
 }
 # fmt: on
 
+# What the v8 shape adds to each recorded job's resource (v2 and v2.1 do not show it).
+_RECORDED_V8 = {
+    "4150868000005392002": {"file_id": "4150868000005392101", "file_names": ["Leads.csv"],
+                            "find_by": None, "ignore_empty": True},
+    "4150868000005350003": {"file_id": "4150868000005350101", "file_names": ["Fil2.csv"],
+                            "find_by": None, "ignore_empty": True},
+}  # fmt: skip
+_MODULE_IDS = {"Leads": _LEADS, "Contacts": _CONTACTS, "Accounts": _ACCOUNTS, "Deals": _DEALS,
+               "Tasks": _TASKS}  # fmt: skip
+_V8_RESOURCE_KEYS = ("file_id", "file_names", "find_by", "ignore_empty")
+
 _BY_ID = {job.id: job for job in DEMO}
 DEMO_JOBS: dict[str, str] = {
     "upsert": DEMO[0].id,
@@ -198,8 +217,13 @@ DEMO_JOBS: dict[str, str] = {
 DEMO_JOB_IDS: tuple[str, ...] = tuple(DEMO_JOBS.values())
 
 
+def compact(doc: Any) -> bytes:
+    """JSON as Zoho sends it: no spaces, keys in the order given, UTF-8."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 class Catalogue:
-    """The jobs one sandbox serves, and the start (t0) its demo jobs move from."""
+    """The jobs one sandbox serves, and when each demo job (re)started."""
 
     def __init__(self, clock: Callable[[], float], duration: float) -> None:
         if duration <= 0:
@@ -207,11 +231,24 @@ class Catalogue:
         self._clock, self._duration = clock, duration
         self._lock = threading.Lock()
         self._documents: dict[str, Answer] = {}
+        self._t0: dict[str, float] = {}
+        self._walls: dict[str, datetime] = {}  # a restarted job's start on the wall clock
+        self._started = datetime.now(UTC)
         self.restart()
 
-    def restart(self) -> None:
+    def restart(self, job_id: str | None = None) -> None:
+        """Every demo job (or just ``job_id``) starts over from ADDED now."""
+        if job_id is not None and job_id not in _BY_ID:
+            raise KeyError(job_id)
+        now = self._clock()
         with self._lock:
-            self._t0, self._started = self._clock(), datetime.now(UTC)
+            if job_id is None:
+                self._t0 = dict.fromkeys(_BY_ID, now)
+                self._started = datetime.now(UTC)
+                self._walls.clear()
+            else:
+                self._t0[job_id] = now
+                self._walls[job_id] = datetime.now(UTC)
 
     def put(self, job_id: str, body: Doc | str | bytes, status: int, content_type: str) -> None:
         if not job_id.isdigit():
@@ -226,18 +263,24 @@ class Catalogue:
         with self._lock:
             return [*DEMO_JOB_IDS, *(j for j in self._documents if j not in DEMO_JOB_IDS)]
 
+    @property
+    def token_reset(self) -> str:
+        """X-ACCESSTOKEN-RESET: when the sandbox's token would reset (an hour after start)."""
+        reset = self._started + timedelta(hours=1)
+        return reset.astimezone(ORG_TZ).isoformat(timespec="seconds")
+
     def answer(self, job_id: str, version: str, base_url: str) -> Answer | None:
         """(status, body, content type, headers) for a GET of ``job_id``, or None if unknown."""
         with self._lock:
-            stored, t0, started = self._documents.get(job_id), self._t0, self._started
+            stored, t0 = self._documents.get(job_id), self._t0.get(job_id)
+            started = self._walls.get(job_id, self._started)
         if stored is not None:
             return stored
-        run = (self._clock() - t0) / self._duration
+        run = 0.0 if t0 is None else (self._clock() - t0) / self._duration
         doc = render(job_id, version, run, base_url, started)
         if doc is None:
             return None
-        reset = (started + timedelta(hours=1)).astimezone(ORG_TZ).isoformat(timespec="seconds")
-        return 200, json.dumps(doc).encode(), "application/json", {"X-ACCESSTOKEN-RESET": reset}
+        return 200, compact(doc), "application/json", {"X-ACCESSTOKEN-RESET": self.token_reset}
 
 
 def parse_version(version: str) -> tuple[int, int]:
@@ -248,20 +291,85 @@ def parse_version(version: str) -> tuple[int, int]:
     return int(match[1]), int(match[2] or 0)
 
 
-def download_path(job_id: str) -> str:
-    """Where, under the sandbox's URL, a demo job's result ZIP lives."""
-    return f"/download/crm/bulk-write/{job_id}/{job_id}.zip"
+def download_path(job_id: str, org_id: str = ORG_ID) -> str:
+    """Where a job's result ZIP lives, in the path shape of Zoho's download host
+    (``https://download-accl.zoho.com/v2/crm/{org}/bulk-write/{job}/{job}.zip``)."""
+    return f"/v2/crm/{org_id}/bulk-write/{job_id}/{job_id}.zip"
 
 
 def render(job_id: str, version: str, run: float, base_url: str, started: datetime) -> Doc | None:
-    """``job_id`` as API ``version`` answers ``run`` job_durations after ``started`` (wall
-    clock), or None for an unknown id."""
+    """``job_id`` as API ``version`` answers ``run`` job_durations after its start (``started``
+    on the wall clock), or None for an unknown id."""
     if job_id in RECORDED:
-        return copy.deepcopy(RECORDED[job_id])
+        return shape(_fullest_recorded(job_id), version)
     job = _BY_ID.get(job_id)
     if job is None:
         return None
-    return _render_demo(job, parse_version(version), run, base_url, started)
+    return shape(_render_demo(job, run, base_url, started), version)
+
+
+def shape(doc: Doc, version: str) -> Doc:
+    """A job in its fullest (v8) form, as ``version`` answers it (a new document)."""
+    v = parse_version(version)
+    v2 = v < (2, 1)
+
+    def spell(status: Any) -> Any:
+        return "INPROGRESS" if v2 and status == "IN PROGRESS" else status
+
+    out: Doc = {}
+    for key, value in doc.items():
+        if key == "character_encoding" and v2:
+            continue
+        if key == "status":
+            value = spell(value)
+        elif key == "resource":
+            value = [_shape_resource(r, v, spell) for r in value]
+        out[key] = copy.deepcopy(value)
+    return out
+
+
+def _shape_resource(res: Doc, version: tuple[int, int], spell: Callable[[Any], Any]) -> Doc:
+    out: Doc = {}
+    for key, value in res.items():
+        if key in _V8_RESOURCE_KEYS and version < (8, 0):
+            continue
+        if key in ("status", "code"):
+            value = spell(value)
+        elif key == "module" and version < (2, 1) and isinstance(value, dict):
+            value = value["api_name"]
+        elif key == "file":
+            value = {k: spell(x) if k == "status" else x for k, x in value.items()}
+        out[key] = value
+    return out
+
+
+def _fullest_recorded(job_id: str) -> Doc:
+    """A recorded answer in its v8 form: module as an object (keys in the order the recorded
+    v2.1 answer has them), ``IN PROGRESS``, ``character_encoding``, the v8 resource keys."""
+    recorded = RECORDED[job_id]
+    doc: Doc = {}
+    for key, value in recorded.items():
+        if key == "status":
+            doc[key] = "IN PROGRESS" if value == "INPROGRESS" else value
+            doc.setdefault("character_encoding", recorded.get("character_encoding", "UTF-8"))
+        elif key == "resource":
+            doc[key] = [_fullest_resource(r, _RECORDED_V8[job_id]) for r in value]
+        else:
+            doc[key] = copy.deepcopy(value)
+    return doc
+
+
+def _fullest_resource(res: Doc, v8: Doc) -> Doc:
+    out: Doc = {}
+    for key, value in res.items():
+        if key in ("status", "code"):
+            value = "IN PROGRESS" if value == "INPROGRESS" else value
+        elif key == "module" and isinstance(value, str):
+            value = {"id": _MODULE_IDS[value], "api_name": value}
+        out[key] = copy.deepcopy(value)
+        if key == "code":
+            out.update(copy.deepcopy(v8))
+    return out
 
 
 def _progress(job: DemoJob, run: float) -> tuple[str, int]:
@@ -279,14 +387,8 @@ def _progress(job: DemoJob, run: float) -> tuple[str, int]:
     return "IN PROGRESS", int(done * job.total)
 
 
-def _render_demo(
-    job: DemoJob, version: tuple[int, int], run: float, base_url: str, started: datetime
-) -> Doc:
-    v2, v8 = version < (2, 1), version >= (8, 0)
-
-    def spell(status: str) -> str:
-        return "INPROGRESS" if v2 and status == "IN PROGRESS" else status
-
+def _render_demo(job: DemoJob, run: float, base_url: str, started: datetime) -> Doc:
+    """The demo job ``run`` job_durations after its start, in its fullest (v8) form."""
     status, processed = _progress(job, run)
     resources = []
     reached = False  # passed the resource being processed (or the one that failed)
@@ -303,22 +405,19 @@ def _render_demo(
         else:
             res_status = "SKIPPED" if status == "FAILED" else "ADDED"
         doc: Doc = {
-            "status": spell(res_status),
+            "status": res_status,
             "type": "data",
-            "module": res.module if v2 else {"api_name": res.module, "id": res.module_id},
-            "code": spell(res_status),
+            "module": {"id": res.module_id, "api_name": res.module},
+            "code": res_status,
+            "file_id": res.file_id,
+            "file_names": [res.file_name],
+            "find_by": res.find_by,
+            "ignore_empty": True,
+            "field_mappings": [m.render() for m in res.mappings],
         }
-        if v8:
-            doc.update(
-                file_id=res.file_id,
-                file_names=[res.file_name],
-                find_by=res.find_by,
-                ignore_empty=True,
-            )
-        doc["field_mappings"] = [m.render(v8) for m in res.mappings]
         if res_status in ("IN PROGRESS", "COMPLETED", "FAILED"):
             doc["file"] = {
-                "status": spell(res_status),
+                "status": res_status,
                 "name": res.file_name,
                 "added_count": done * res.added // res.total,
                 "skipped_count": done * res.skipped // res.total,
@@ -327,10 +426,7 @@ def _render_demo(
             }
         resources.append(doc)
 
-    top: Doc = {"status": spell(status)}
-    if not v2:
-        top["character_encoding"] = "UTF-8"
-    top["resource"] = resources
+    top: Doc = {"status": status, "character_encoding": "UTF-8", "resource": resources}
     top["id"] = job.id
     if status in ("COMPLETED", "FAILED"):
         top["result"] = {"download_url": base_url + download_path(job.id)}

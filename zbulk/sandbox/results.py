@@ -1,4 +1,6 @@
-"""Result ZIPs in the sandbox: ``GET /download/crm/bulk-write/{id}/{id}.zip`` (with the token).
+"""Result ZIPs in the sandbox, at Zoho's download path shape with the sandbox's org id:
+``GET /v2/crm/{org}/bulk-write/{id}/{id}.zip`` (with the token), served as
+``application/octet-stream`` as the OpenAPI file says.
 
 A job's file is built from the document the sandbox answers for it at that moment (its v8
 shape), so the counts always agree: one CSV per resource that has a ``file``, holding the
@@ -6,7 +8,9 @@ resource's mapped columns in CSV column order, then STATUS, RECORD_ID and ERRORS
 interleave evenly among the processed rows; a FAILED job's not-processed rest follows as
 ``unprocessed``. Only documents whose ``result.download_url`` is this sandbox's own download
 path get a file (the recorded v2.1 job's points at Zoho). Tests can serve any bytes of their
-own with ``put_download`` and make every link expired with ``expire_downloads``.
+own with ``put_download`` and make every link expired with ``expire_downloads``: then every
+download answers as the OpenAPI file documents a link no longer valid (403, ``Forbidden``,
+``Link not valid``).
 """
 
 from __future__ import annotations
@@ -20,20 +24,21 @@ import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from zbulk.sandbox.jobs import Answer, Catalogue, download_path
+from zbulk.sandbox.jobs import ORG_ID, Answer, Catalogue, compact, download_path
 
 if TYPE_CHECKING:
     from zbulk.sandbox.server import Request, Response
 
-DOWNLOAD_ROUTE = r"/download/crm/bulk-write/(?P<job_id>\d+)/(?P=job_id)\.zip"
-ZIP = "application/zip"
+DOWNLOAD_ROUTE = rf"/v2/crm/{ORG_ID}/bulk-write/(?P<job_id>\d+)/(?P=job_id)\.zip"
+ZIP = "application/octet-stream"  # the OpenAPI file's type for the result download
 STATUSES = ("added", "updated", "skipped", "unprocessed")
 TRAILING = ("STATUS", "RECORD_ID", "ERRORS")
 ERROR_CODES = ("MANDATORY_NOT_FOUND", "INVALID_DATA", "DUPLICATE_DATA", "NOT_APPROVED",
                "BLOCKED_RECORD", "CANNOT_PROCESS", "LIMIT_EXCEEDED")  # fmt: skip
-# Zoho's answer for an expired result link is not in our notes: this is the sandbox's stand-in.
-EXPIRED_BODY = {"code": "FILE_NOT_FOUND", "details": {},
-                "message": "The requested file has expired", "status": "error"}  # fmt: skip
+# A link no longer valid, in the terms the OpenAPI file's API_Exception documents for the
+# download (``info`` "Forbidden", ``x-info`` "Link not valid").
+EXPIRED_STATUS = 403
+EXPIRED_BODY = {"info": "Forbidden", "x-info": "Link not valid"}
 _RECORD_BASE = 4150868000010000000
 _FIRST = ("Ada", "José", "Mei", "Olu", "Priya", "Sven", "Zoë", "Tomás")
 _CITIES = ("Chennai", "Austin", "Zürich", "Osaka", "Lagos", "São Paulo", "Leeds")
@@ -203,7 +208,7 @@ class Downloads:
     def answer(self, catalogue: Catalogue, job_id: str, base_url: str) -> Answer | None:
         """The answer for ``job_id``'s download, or None where the sandbox has no file."""
         if self.expired:
-            return 404, json.dumps(EXPIRED_BODY).encode(), "application/json;charset=utf-8", {}
+            return EXPIRED_STATUS, compact(EXPIRED_BODY), "application/json;charset=utf-8", {}
         with self._lock:
             put = self._put.get(job_id)
         if put is not None:
@@ -246,11 +251,17 @@ class ResultsMixin:
         self._downloads.put(job_id, body, status, content_type)
 
     def expire_downloads(self, expired: bool = True) -> None:
-        """Every download answers 404 FILE_NOT_FOUND from now on (False: serve them again)."""
+        """Every download answers 403 "Link not valid" from now on (False: serve them again)."""
         self._downloads.expired = expired
 
     def _get_download(self, request: Request) -> Response:
         from zbulk.sandbox.server import Response, error
 
         found = self._downloads.answer(self._catalogue, request.match["job_id"], self.url)
-        return error("INVALID_URL_PATTERN") if found is None else Response(*found)
+        if found is None:
+            return error("INVALID_URL_PATTERN")
+        return Response(*found, family="download")
+
+    def download_url(self, job_id: str) -> str:
+        """The URL the sandbox serves ``job_id``'s result file at (as in its documents)."""
+        return self.url + download_path(job_id)

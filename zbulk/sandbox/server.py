@@ -3,12 +3,19 @@
 Each request meets the faults, then the URL pattern (404), the method (400), the Authorization
 header (401), then the route's handler. More go in with ``add_route``: OAuth's (``accounts``),
 result files' (``results``).
+
+Answers are shaped like the recorded ones, bytes and headers: an answer of the API itself
+(a job, RESOURCE_NOT_FOUND) is compact JSON sent chunked, gzipped when the client accepts it,
+with ``vary``, ``X-ACCESSTOKEN-RESET`` and the API's security headers; the front end's errors
+(INVALID_URL_PATTERN, INVALID_REQUEST_METHOD) are compact JSON plus a newline, with a
+Content-Length and ``X-Frame-Options: deny``; authentication errors are like those but with the
+API's headers. Each kind is a ``family`` of ``Response``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import gzip
 import re
 import secrets
 import socket
@@ -21,31 +28,45 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 from zbulk.sandbox.accounts import Accounts, AccountsMixin
-from zbulk.sandbox.jobs import Answer, Catalogue
+from zbulk.sandbox.jobs import VERSION_PATTERN, Answer, Catalogue, compact
 from zbulk.sandbox.results import DOWNLOAD_ROUTE, Downloads, ResultsMixin
 
-JOB_ROUTE = r"/crm/bulk/(?P<version>v\d+(?:\.\d+)?)/write/(?P<job_id>\d+)"
+JOB_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write/(?P<job_id>\d+)"
+RESTART_ROUTE = r"/sandbox/jobs/(?P<job_id>\d+)/restart"
 JSON = "application/json"
 ERROR_JSON = "application/json;charset=utf-8"
 HTML = "text/html;charset=utf-8"
 AUTH_SCHEME = "Zoho-oauthtoken"
 MALFORMED_BODY = b'{"status": "COMPL'
-_COMMON_HEADERS = {"Referrer-Policy": "strict-origin", "X-Content-Type-Options": "nosniff",
-                   "X-XSS-Protection": "1; mode=block", "Pragma": "no-cache",
-                   "Cache-Control": "no-cache", "Expires": "Thu, 01 Jan 1970 00:00:00 GMT",
-                   "X-Frame-Options": "SAMEORIGIN"}  # fmt: skip
+Family = Literal["api", "front", "auth", "download", "other"]
+_API_HEADERS = {"Referrer-Policy": "strict-origin", "X-Content-Type-Options": "nosniff",
+                "X-XSS-Protection": "1; mode=block", "Pragma": "no-cache",
+                "Cache-Control": "no-cache", "Expires": "Thu, 01 Jan 1970 00:00:00 GMT",
+                "X-Frame-Options": "SAMEORIGIN"}  # fmt: skip
+FAMILY_HEADERS: dict[str, dict[str, str]] = {  # after Server, Date, Content-*, Connection
+    "api": _API_HEADERS,
+    "front": {"X-Frame-Options": "deny", "X-Download-Options": "noopen",
+              "X-Content-Type-Options": "nosniff"},
+    "auth": {**_API_HEADERS, "X-Download-Options": "noopen"},
+    "download": {"X-Content-Type-Options": "nosniff", "X-Download-Options": "noopen"},
+    "other": _API_HEADERS,
+}  # fmt: skip
+STRICT_TRANSPORT = "max-age=63072000"
 ERRORS = {  # code: (HTTP status, message), as Zoho answers them
     "INVALID_URL_PATTERN": (404, "Please check if the URL trying to access is a correct one"),
     "INVALID_REQUEST_METHOD": (400, "The http request method type is not a valid one"),
     "AUTHENTICATION_FAILURE": (401, "Authentication failed"),
     "INVALID_TOKEN": (401, "invalid oauth token"),
     "RESOURCE_NOT_FOUND": (400, "The requested resource doesn't exist."),
-    "INVALID_DATA": (400, "the request is not valid"),
     "NO_PERMISSION": (403, "permission denied"),
     "TOO_MANY_REQUESTS": (429, "too many requests, please try again later"),
 }
-_FAULT_CODES = {400: "INVALID_DATA", 401: "INVALID_TOKEN", 403: "NO_PERMISSION",
+# A 400 fault answers a code and message both in the OpenAPI file's API_Exception enums.
+_FAULT_CODES = {400: "INVALID_REQUEST_METHOD", 401: "INVALID_TOKEN", 403: "NO_PERMISSION",
                 404: "INVALID_URL_PATTERN", 429: "TOO_MANY_REQUESTS"}  # fmt: skip
+
+
+_FRONT_CODES = ("INVALID_URL_PATTERN", "INVALID_REQUEST_METHOD")
 
 
 @dataclass
@@ -54,13 +75,20 @@ class Response:
     body: bytes = b""
     content_type: str = JSON
     headers: dict[str, str] = field(default_factory=dict)
+    family: Family = "api"
 
 
-def error(code: str) -> Response:
-    """Zoho's error envelope for ``code`` (a key of ERRORS)."""
+def error(code: str, headers: dict[str, str] | None = None) -> Response:
+    """Zoho's error envelope for ``code`` (a key of ERRORS), in the recorded bytes: the API's
+    own RESOURCE_NOT_FOUND is ``status, code, message, details``; the others (front end,
+    authentication) ``code, details, message, status`` and a newline."""
     status, message = ERRORS[code]
-    body = {"code": code, "details": {}, "message": message, "status": "error"}
-    return Response(status, json.dumps(body).encode(), ERROR_JSON)
+    if code == "RESOURCE_NOT_FOUND":
+        doc = {"status": "error", "code": code, "message": message, "details": {}}
+        return Response(status, compact(doc), JSON, dict(headers or {}), "api")
+    body = compact({"code": code, "details": {}, "message": message, "status": "error"}) + b"\n"
+    family: Family = "front" if code in _FRONT_CODES else "auth"
+    return Response(status, body, ERROR_JSON, dict(headers or {}), family)
 
 
 @dataclass
@@ -85,12 +113,14 @@ class Fault:
         if self.kind == "malformed":
             resp = Response(200, MALFORMED_BODY if raw is None else raw, JSON)
         elif raw is not None:
-            resp = Response(self.status, raw, HTML if raw.lstrip()[:1] == b"<" else ERROR_JSON)
+            html = raw.lstrip()[:1] == b"<"
+            resp = Response(self.status, raw, HTML if html else ERROR_JSON, family="other")
         elif self.status >= 500 or self.status not in _FAULT_CODES:  # a gateway's HTML page
             phrase = BaseHTTPRequestHandler.responses.get(self.status, ("Error",))[0]
             title = f"{self.status} {phrase}"
             page = f"<html><head><title>{title}</title></head><body><center><h1>{title}</h1>"
-            resp = Response(self.status, f"{page}</center><hr>ZGS</body></html>".encode(), HTML)
+            html_page = f"{page}</center><hr>ZGS</body></html>".encode()
+            resp = Response(self.status, html_page, HTML, family="other")
         else:
             resp = error(_FAULT_CODES[self.status])
         for name, value in self.headers.items():
@@ -126,7 +156,7 @@ Handler = Callable[[Request], Response]
 
 
 def _respond(answer: Callable[[Request], Answer]) -> Handler:
-    return lambda request: Response(*answer(request))
+    return lambda request: Response(*answer(request), family="other")
 
 
 Body = dict[str, Any] | str | bytes
@@ -186,20 +216,60 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         try:
-            self.send_response(resp.status)
-            headers = {**_COMMON_HEADERS, "Content-Type": resp.content_type, **resp.headers}
-            headers["Content-Length"] = str(len(resp.body))
-            headers["Connection"] = "close" if self.close_connection else "keep-alive"
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(resp.body)
-            self.wfile.flush()
+            self._send(resp)
         except OSError:  # the client went away
             self.close_connection = True
 
+    def _send(self, resp: Response) -> None:
+        """Status line, headers in the recorded order, then the body (chunked for the API's
+        own answers, gzipped when the client accepts it)."""
+        api = resp.family == "api"
+        body = resp.body
+        zipped = api and _accepts_gzip(self.headers.get("Accept-Encoding", ""))
+        if zipped:
+            body = gzip.compress(body, mtime=0)
+        self.send_response(resp.status)
+        headers = {"Content-Type": resp.content_type}
+        if api:
+            headers["Transfer-Encoding"] = "chunked"
+        else:
+            headers["Content-Length"] = str(len(body))
+        headers["Connection"] = "close" if self.close_connection else "keep-alive"
+        headers.update(FAMILY_HEADERS[resp.family])
+        headers.update(resp.headers)
+        if api:
+            headers["vary"] = "accept-encoding"
+            if zipped:
+                headers["Content-Encoding"] = "gzip"
+            if resp.status == 200:
+                headers["Strict-Transport-Security"] = STRICT_TRANSPORT
+        for name, value in headers.items():
+            if name.lower() == "content-type" and name != "Content-Type":
+                continue
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            if api:
+                chunk = f"{len(body):x}\r\n".encode() + body + b"\r\n" if body else b""
+                self.wfile.write(chunk + b"0\r\n\r\n")
+            else:
+                self.wfile.write(body)
+        self.wfile.flush()
+
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_COPY = _dispatch
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header allows gzip (``gzip;q=0`` does not)."""
+    for part in accept_encoding.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=")
+            try:
+                return not params.strip().startswith("q=") or float(q) > 0
+            except ValueError:
+                return False
+    return False
 
 
 class Sandbox(AccountsMixin, ResultsMixin):
@@ -231,6 +301,7 @@ class Sandbox(AccountsMixin, ResultsMixin):
         self._downloads = Downloads()
         self.add_route(JOB_ROUTE, self._get_job)
         self.add_route(DOWNLOAD_ROUTE, self._get_download)
+        self.add_route(RESTART_ROUTE, self._restart_job, "POST")
         self._accounts = Accounts(
             lambda: self.url, clock, client_id, client_secret, token_ttl, device_interval
         )
@@ -315,9 +386,10 @@ class Sandbox(AccountsMixin, ResultsMixin):
         """Answer GETs of ``job_id`` (any version) with exactly this body (a dict as JSON)."""
         self._catalogue.put(job_id, body, status, content_type)
 
-    def restart_jobs(self) -> None:
-        """Demo jobs start over from ADDED."""
-        self._catalogue.restart()
+    def restart_jobs(self, job_id: str | None = None) -> None:
+        """Demo jobs (or just ``job_id``, KeyError if it is not one) start over from ADDED.
+        Over HTTP: ``POST /sandbox/jobs/{id}/restart`` with the token."""
+        self._catalogue.restart(job_id)
 
     def request_count(self, path_prefix: str | None = None) -> int:
         with self._lock:
@@ -368,4 +440,17 @@ class Sandbox(AccountsMixin, ResultsMixin):
     def _get_job(self, request: Request) -> Response:
         job_id, version = request.match["job_id"], request.match["version"]
         found = self._catalogue.answer(job_id, version, self.url)
-        return error("RESOURCE_NOT_FOUND") if found is None else Response(*found)
+        if found is None:
+            return error("RESOURCE_NOT_FOUND", {"X-ACCESSTOKEN-RESET": self._catalogue.token_reset})
+        return Response(*found)
+
+    def _restart_job(self, request: Request) -> Response:
+        """The sandbox's own: start a demo job over, so there is always one to watch."""
+        job_id = request.match["job_id"]
+        try:
+            self.restart_jobs(job_id)
+        except KeyError:
+            return error("RESOURCE_NOT_FOUND", {"X-ACCESSTOKEN-RESET": self._catalogue.token_reset})
+        doc = {"status": "success", "code": "SUCCESS", "message": "restarted",
+               "details": {"id": job_id}}  # fmt: skip
+        return Response(200, compact(doc), JSON, family="other")
