@@ -26,7 +26,6 @@ from urllib3.util.retry import Retry
 from zbulk import __version__
 from zbulk.config import Settings, is_loopback_host
 from zbulk.credentials import TokenSource
-from zbulk.models import MAX_WAIT
 from zbulk.errors import (
     ApiError,
     CredentialsError,
@@ -35,6 +34,7 @@ from zbulk.errors import (
     UsageError,
     ZbulkError,
 )
+from zbulk.models import MAX_WAIT
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRIES = 3
