@@ -20,9 +20,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from zbulk.auth.tokens import StaticToken
 from zbulk.client import ZohoClient
 from zbulk.config import Settings
-from zbulk.credentials import StaticToken
 from zbulk.errors import ExitCode
 from zbulk.models import Job
 from zbulk.sandbox import DEMO_JOBS, Sandbox

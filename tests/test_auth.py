@@ -16,7 +16,8 @@ import pytest
 from keyring.backends import fail
 from keyring_backends import HungKeyring, MemoryKeyring
 
-from zbulk import credentials, oauth
+from zbulk.auth import datacentres, oauth, stores
+from zbulk.auth.oauth import OAuthApp
 from zbulk.errors import CredentialsError, ExitCode
 from zbulk.sandbox import DEMO_JOBS, Sandbox
 
@@ -163,8 +164,9 @@ def test_self_client_login_then_show(
     text = all_files_text(Path(env["ZBULK_CONFIG_DIR"]), home)
     for secret in (secrets["refresh_token"], secrets["access_token"], sandbox.client_secret):
         assert secret not in text
-    profile = (Path(env["ZBULK_CONFIG_DIR"]) / "config.toml").read_text()
-    assert f'api_domain = "{sandbox.url}"' in profile and "refresh_token" in profile
+    record = json.loads((Path(env["ZBULK_CONFIG_DIR"]) / "logins.json").read_text())
+    assert record["profiles"]["default"]["api_domain"] == sandbox.url
+    assert record["profiles"]["default"]["mode"] == "self_client"
 
 
 @pytest.mark.parametrize(
@@ -341,7 +343,7 @@ def test_no_keyring_refuses_with_the_alternatives(run, sandbox, dc_config, clien
 
 
 def test_hung_keyring_is_bounded(run, sandbox, dc_config, client_env, monkeypatch) -> None:
-    monkeypatch.setattr(credentials, "KEYRING_TIMEOUT", 0.3)
+    monkeypatch.setattr(stores, "KEYRING_TIMEOUT", 0.3)
     previous = keyring.get_keyring()
     backend = HungKeyring()
     keyring.set_keyring(backend)
@@ -369,7 +371,9 @@ def test_insecure_storage_is_owner_only_and_warns(run, sandbox, dc_config, clien
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700
         r = run("job", "show", JOB)
-        assert r.code == 0 and "plain text" in r.err  # warned on every use
+        assert r.code == 0 and "plain file" in r.err  # a short note at use, once a day
+        r = run("job", "show", JOB)
+        assert r.code == 0 and "plain file" not in r.err
         r = run("auth", "status", "--json")
         assert json.loads(r.out)["source"] == "file"
     finally:
@@ -471,7 +475,7 @@ def test_device_slow_down_and_pending(env) -> None:
     clock = FakeTime()
     with Sandbox(device_interval=5, clock=clock) as server:
         post = form_poster(5)
-        code = oauth.request_device_code(post, server.url, server.client_id)
+        code = oauth.request_device_code(post, OAuthApp(server.url, server.client_id))
         assert code.interval == 5
 
         def sleep(seconds: float) -> None:
@@ -480,7 +484,11 @@ def test_device_slow_down_and_pending(env) -> None:
                 server.approve_device(code.user_code)
 
         tokens, accounts = oauth.poll_device(
-            post, server.url, server.client_id, server.client_secret, code, sleep=sleep, clock=clock
+            post,
+            OAuthApp(server.url, server.client_id, server.client_secret),
+            code,
+            sleep=sleep,
+            clock=clock,
         )
     assert tokens.refresh_token and accounts == server.url
     assert clock.sleeps[:2] == [5, 1]
@@ -493,13 +501,11 @@ def test_device_expired(env) -> None:
     clock = FakeTime()
     with Sandbox(device_interval=5, clock=clock) as server:
         post = form_poster(5)
-        code = oauth.request_device_code(post, server.url, server.client_id)
+        code = oauth.request_device_code(post, OAuthApp(server.url, server.client_id))
         with pytest.raises(CredentialsError, match="expired"):
             oauth.poll_device(
                 post,
-                server.url,
-                server.client_id,
-                server.client_secret,
+                OAuthApp(server.url, server.client_id, server.client_secret),
                 code,
                 sleep=clock.sleep,
                 clock=clock,
@@ -515,23 +521,21 @@ def test_device_other_dc_switches_server(env) -> None:
         Sandbox(device_interval=5, clock=clock) as eu,
     ):
         post = form_poster(5)
-        code = oauth.request_device_code(post, home.url, home.client_id)
+        code = oauth.request_device_code(post, OAuthApp(home.url, home.client_id))
         home.send_device_elsewhere(code.user_code, "eu")
-        eu_dc = oauth.DataCentre("eu", eu.url, eu.url)
+        eu_dc = datacentres.DataCentre("eu", eu.url, eu.url)
         # The other DC knows the device code once the user approved there.
-        switched: list[oauth.DataCentre] = []
+        switched: list[datacentres.DataCentre] = []
 
-        def on_switch(dc: oauth.DataCentre) -> None:
+        def on_switch(dc: datacentres.DataCentre) -> None:
             switched.append(dc)
             eu.adopt_device(home.device_requests[-1])
 
         tokens, accounts = oauth.poll_device(
             post,
-            home.url,
-            home.client_id,
-            home.client_secret,
+            OAuthApp(home.url, home.client_id, home.client_secret),
             code,
-            overrides={"eu": eu_dc},
+            known={"eu": eu_dc},
             sleep=clock.sleep,
             clock=clock,
             on_switch=on_switch,
@@ -542,8 +546,8 @@ def test_device_other_dc_switches_server(env) -> None:
 
 def test_other_dc_unknown_location(env) -> None:
     with pytest.raises(CredentialsError, match="mars"):
-        oauth.data_centre_for_location("mars", {})
-    assert oauth.data_centre_for_location("https://accounts.zoho.eu", {}).name == "eu"
+        datacentres.for_location("mars", {})
+    assert datacentres.for_location("https://accounts.zoho.eu", {}).name == "eu"
 
 
 def test_locked_keyring_names_the_real_cause(run, sandbox, dc_config, client_env) -> None:

@@ -138,17 +138,3 @@ def test_bad_timeouts(env: dict[str, str], monkeypatch, value: str) -> None:
     monkeypatch.setenv("ZBULK_REQUEST_TIMEOUT", value)
     with pytest.raises(UsageError, match="ZBULK_REQUEST_TIMEOUT"):
         resolve()
-
-
-def test_update_profile_round_trips_odd_values(env: dict[str, str]) -> None:
-    from zbulk.config import load_profile, profiles, update_profile
-
-    write_config(env, '[profiles.default]\napi_version = "v7"\n[other]\nkeep = 1\n')
-    odd = 'quote " backslash \\ tab \t newline \n unicode é ✓'
-    path = update_profile("default", {"client_id": odd, "n": 3, "flag": True})
-    assert load_profile("default") == {"api_version": "v7", "client_id": odd, "n": 3, "flag": True}
-    update_profile("default", {}, remove=("client_id", "n", "flag", "api_version"))
-    assert "default" not in profiles()
-    assert "keep = 1" in path.read_text()
-    update_profile("weird.name", {"x": "y"})
-    assert load_profile("weird.name") == {"x": "y"}

@@ -249,18 +249,14 @@ def test_exit_code_survives_the_fast_exit(proc_env) -> None:
 
 def test_two_processes_refresh_an_expired_token_once(proc_env, sandbox, tmp_path) -> None:
     """Both see an expired cached token; the refresh lock lets exactly one refresh."""
-    from zbulk import oauth
+    from zbulk.auth import oauth
     from zbulk.client import form_poster
 
-    tokens = oauth.exchange_code(
-        form_poster(5),
-        sandbox.url,
-        sandbox.client_id,
-        sandbox.client_secret,
-        sandbox.issue_grant_code(),
-    )
+    app = oauth.OAuthApp(sandbox.url, sandbox.client_id, sandbox.client_secret)
+    tokens = oauth.exchange_code(form_poster(5), app, sandbox.issue_grant_code())
     config = Path(proc_env["ZBULK_CONFIG_DIR"])
     config.mkdir(parents=True)
+    # The login as an older zbulk kept it, in config.toml: still read.
     (config / "config.toml").write_text(
         f'[profiles.default]\ncredential = "refresh_token"\nlogin = "self_client"\n'
         f'storage = "keyring"\ndc = "sandbox"\naccounts_url = "{sandbox.url}"\n'

@@ -18,11 +18,12 @@ START = 1000.0
 TOKEN_PATH = "/oauth/v2/token"
 DEVICE_CODE_PATH = "/oauth/v3/device/code"
 DEVICE_TOKEN_PATH = "/oauth/v3/device/token"
-TOKEN_KEYS = ["access_token", "refresh_token", "api_domain", "token_type", "expires_in"]
+TOKEN_KEYS = ["access_token", "refresh_token", "scope", "api_domain", "token_type", "expires_in"]
 TOO_MANY = {
-    "error": "Access Denied",
     "error_description": "You have made too many requests continuously. "
     "Please try again after some time.",
+    "error": "Access Denied",
+    "status": "failure",
 }
 
 
@@ -39,9 +40,10 @@ def sb(now: list[float]) -> Iterator[Sandbox]:
 
 
 def post(sb: Sandbox, path: str, **data: str) -> dict[str, Any]:
-    """POST ``data`` as a form; the answer must be a 200 with JSON (errors included)."""
+    """POST ``data`` as a form; the answer must be a 200 with JSON (errors included), or,
+    as Zoho answers too many refreshes, a 400 with "status": "failure"."""
     r = requests.post(sb.url + path, data=data, timeout=5)
-    assert r.status_code == 200, r.text
+    assert r.status_code == (400 if r.json().get("status") == "failure" else 200), r.text
     assert r.headers["Content-Type"] == "application/json;charset=UTF-8"
     return r.json()
 
@@ -143,15 +145,18 @@ def test_expire_access_tokens(sb: Sandbox) -> None:
 # --- errors ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("wrong", ["client_id", "client_secret"])
-def test_wrong_client(sb: Sandbox, wrong: str) -> None:
+@pytest.mark.parametrize(
+    ("wrong", "error"),
+    [("client_id", "invalid_client"), ("client_secret", "invalid_client_secret")],
+)
+def test_wrong_client(sb: Sandbox, wrong: str, error: str) -> None:
     bad = {wrong: "nope"}
     code = sb.issue_grant_code()
-    assert exchange(sb, code, **bad) == {"error": "invalid_client"}
+    assert exchange(sb, code, **bad) == {"error": error}
     assert "access_token" in exchange(sb, code)  # the failed try did not use the code
     rt = sb.refresh_tokens[0]
-    assert refresh(sb, rt, **bad) == {"error": "invalid_client"}
-    assert poll(sb, device_code(sb)["device_code"], **bad) == {"error": "invalid_client"}
+    assert refresh(sb, rt, **bad) == {"error": error}
+    assert poll(sb, device_code(sb)["device_code"], **bad) == {"error": error}
     assert sb.refresh_count == 0
 
 
@@ -193,7 +198,8 @@ def test_missing_parameters(sb: Sandbox, missing: str) -> None:
 def test_refresh_counts_and_mints(sb: Sandbox) -> None:
     rt = login(sb)["refresh_token"]
     first, second = refresh(sb, rt), refresh(sb, rt)
-    assert list(first) == ["access_token", "api_domain", "token_type", "expires_in"]
+    assert list(first) == ["access_token", "scope", "api_domain", "token_type", "expires_in"]
+    assert first["scope"] == "ZohoCRM.bulk.ALL"
     assert first["access_token"] != second["access_token"]
     assert (first["api_domain"], first["token_type"], first["expires_in"]) == (
         sb.url,
@@ -340,7 +346,7 @@ def test_parameters_in_query_string_body_or_both(sb: Sandbox) -> None:
 def test_device_page_and_methods(sb: Sandbox) -> None:
     r = requests.get(sb.url + "/device", timeout=5)
     assert r.status_code == 200 and r.headers["Content-Type"] == "text/html;charset=utf-8"
-    assert "approve_device" in r.text
+    assert "approve_device" in r.text and '<button name="action" value="approve"' in r.text
     assert requests.post(sb.url + "/device", timeout=5).status_code == 400
     r = requests.get(sb.url + TOKEN_PATH, timeout=5)
     assert (r.status_code, r.json()["code"]) == (400, "INVALID_REQUEST_METHOD")
@@ -357,3 +363,48 @@ def test_faults_come_first_and_requests_are_recorded(sb: Sandbox) -> None:
         ("POST", TOKEN_PATH + "?x=1", 502),
         ("POST", TOKEN_PATH, 200),
     ]
+
+
+# --- issue 12: revocation, scope, the device page by hand, Zoho's refresh limit answer ------
+
+
+def test_revoke_endpoint(sb: Sandbox) -> None:
+    rt = login(sb)["refresh_token"]
+    r = requests.post(sb.url + "/oauth/v2/token/revoke", data={"token": rt}, timeout=5)
+    assert (r.status_code, r.json()) == (200, {"status": "success"})
+    assert refresh(sb, rt) == {"error": "invalid_code"}
+    r = requests.post(sb.url + "/oauth/v2/token/revoke", params={"token": rt}, timeout=5)
+    assert r.status_code == 400 and r.json()["status"] == "failure"
+
+
+def test_scope_in_answers_and_scope_mismatch_on_the_api(sb: Sandbox) -> None:
+    body = exchange(sb, sb.issue_grant_code("ZohoCRM.users.READ"))
+    assert body["scope"] == "ZohoCRM.users.READ"
+    assert refresh(sb, body["refresh_token"])["scope"] == "ZohoCRM.users.READ"
+    assert api_status(sb, body["access_token"]) == (401, "OAUTH_SCOPE_MISMATCH")
+    assert api_status(sb, login(sb)["access_token"]) == (200, None)
+
+
+def test_eleventh_refresh_is_a_400_failure(sb: Sandbox) -> None:
+    rt = login(sb)["refresh_token"]
+    for _ in range(10):
+        assert "access_token" in refresh(sb, rt)
+    fields = {"grant_type": "refresh_token", "refresh_token": rt, **client(sb)}
+    r = requests.post(sb.url + TOKEN_PATH, data=fields, timeout=5)
+    assert r.status_code == 400 and r.json() == TOO_MANY
+
+
+def test_device_page_approves_by_hand(sb: Sandbox) -> None:
+    started = device_code(sb)
+    r = requests.post(
+        sb.url + "/device", data={"user_code": started["user_code"].lower(), "action": "approve"},
+        timeout=5,
+    )  # fmt: skip
+    assert r.status_code == 200 and "approved" in r.text
+    assert "access_token" in poll(sb, started["device_code"])
+    r = requests.post(sb.url + "/device", data={"user_code": "NOPE", "action": "deny"}, timeout=5)
+    assert r.status_code == 404 and "NOPE" in r.text
+    other = device_code(sb)
+    requests.post(sb.url + "/device", data={"user_code": other["user_code"], "action": "deny"},
+                  timeout=5)  # fmt: skip
+    assert poll(sb, other["device_code"]) == {"error": "access_denied"}

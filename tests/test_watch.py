@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from zbulk.auth.tokens import StaticToken
 from zbulk.client import ZohoClient
 from zbulk.config import Settings
-from zbulk.credentials import StaticToken
 from zbulk.errors import ExitCode, WatchTimeout
 from zbulk.models import Job
 from zbulk.sandbox import DEMO_JOBS, Fault, Sandbox

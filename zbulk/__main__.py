@@ -30,13 +30,14 @@ def run() -> NoReturn:
         code = main()
     except SystemExit as exc:  # a Tab completion request ends with sys.exit()
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:  # the reader went away after the last write
-        code = code or 141
-    except OSError:
-        code = code or 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # None: the descriptor was closed when zbulk started
+                stream.flush()
+        except BrokenPipeError:  # the reader went away after the last write
+            code = code or 141
+        except (OSError, ValueError):
+            code = code or 1
     os._exit(code)
 
 

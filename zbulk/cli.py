@@ -20,7 +20,8 @@ from typer.core import TyperGroup
 
 from zbulk import __version__
 from zbulk.commands import auth, completion, job, sandbox
-from zbulk.commands.help import epilog
+from zbulk.commands import config as config_command
+from zbulk.commands.help import epilog, examples
 from zbulk.commands.options import duration
 from zbulk.context import AppContext
 
@@ -45,6 +46,16 @@ Examples:
 class _Root(TyperGroup):
     """The root command. Ctrl-C and a closed stdout become zbulk errors here, before the
     command framework turns them into bare exit codes, so ``main()`` handles them too."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        # --help and --version print while parsing: a closed pipe there is ours to
+        # handle too (the framework would exit 1).
+        from zbulk.errors import OutputClosed
+
+        try:
+            return super().parse_args(ctx, args)
+        except BrokenPipeError:
+            raise OutputClosed() from None
 
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         names = list(self.commands)
@@ -74,6 +85,7 @@ app = typer.Typer(
 )
 app.add_typer(job.app, name="job")
 app.add_typer(auth.app, name="auth")
+app.add_typer(config_command.app, name="config")
 app.command("sandbox")(sandbox.sandbox)
 app.command("demo")(sandbox.demo)
 app.command("completion")(completion.completion)
@@ -153,14 +165,31 @@ def _command_tree() -> Any:
     """The click command behind ``app``, with full one-line summaries in listings
     (click would cut them at 45 characters)."""
     command = typer.main.get_command(app)
-    stack = [command]
+    stack = [("", command)]
     while stack:
-        group = stack.pop()
-        for sub in getattr(group, "commands", {}).values():
+        path, group = stack.pop()
+        _plain_metavars(group)
+        for name, sub in getattr(group, "commands", {}).items():
             if not sub.short_help and sub.help:
                 sub.short_help = sub.help.strip().split("\n\n")[0].replace("\n", " ")
-            stack.append(sub)
+            sub_path = f"{path} {name}".strip()
+            if not sub.epilog:
+                sub.epilog = epilog(examples(sub_path))
+            stack.append((sub_path, sub))
     return command
+
+
+def _plain_metavars(command: Any) -> None:
+    """Real placeholders in help: ``--port PORT``, not ``<int range>``; ``JOB_ID...``,
+    not ``{JOB_ID...}``."""
+    for param in getattr(command, "params", ()):
+        if param.param_type_name == "argument":
+            name = param.metavar or (param.name or "ARG").upper()
+            shown = name if param.required else f"[{name}]"
+            param.make_metavar = lambda ctx=None, *, usage=False, shown=shown: shown
+        elif param.metavar is None and not (param.is_flag or param.count):
+            choices = getattr(param.type, "choices", None)
+            param.metavar = "|".join(map(str, choices)) if choices else param.name.upper()
 
 
 def _takes_value(command: Any, name: str) -> bool | None:
@@ -213,8 +242,10 @@ def _verbose(args: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Run zbulk; return the exit status (see the contract's table)."""
     from zbulk.errors import ExitCode, Interrupted, OutputClosed, ZbulkError
-    from zbulk.output import Output
+    from zbulk.output import Output, tolerant
 
+    tolerant(sys.stdout)
+    tolerant(sys.stderr)
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = _verbose(args)
     try:

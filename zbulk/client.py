@@ -24,8 +24,8 @@ from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
 from zbulk import __version__
+from zbulk.auth.model import TokenSource
 from zbulk.config import Settings, is_loopback_host
-from zbulk.credentials import TokenSource
 from zbulk.errors import (
     ApiError,
     CredentialsError,

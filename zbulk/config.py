@@ -1,33 +1,59 @@
-"""Settings: flag, then environment, then profile config, then default.
+"""Settings: flag, then environment, then profile config, then login, then default.
 
-The profile config is ``config.toml`` in the config directory (``ZBULK_CONFIG_DIR``,
-else the platform's user config dir), one table per profile::
+``config.toml`` in the config directory (``ZBULK_CONFIG_DIR``, else the platform's user config
+dir) is the user's file: zbulk reads it with tomllib and never re-serialises it. Its layout::
 
-    [profiles.default]
+    [profiles.default]              # one table per profile
     api_domain = "https://www.zohoapis.eu"
+    api_version = "v8"
+    request_timeout = 30
+    insecure_storage_warning = true # false: no daily reminder for --insecure-storage logins
 
-Nothing secret is ever stored here.
+    [data_centres.lab]              # extra data centres for `auth login --dc lab`
+    accounts = "https://accounts.lab.example"
+    api_domain = "https://api.lab.example"
+
+``zbulk config set/unset`` edits it in place with tomlkit (comments, order and value types
+kept). Login state (how each profile logged in, where its secrets are, the API domain Zoho
+returned) lives beside it in ``logins.json``, a file zbulk owns. Nothing secret is in either.
+Writes are made under one lock (filelock) and atomically (a temporary file, then rename).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from zbulk.errors import UsageError
+from zbulk.errors import UsageError, ZbulkError
 
 DEFAULT_PROFILE = "default"
 DEFAULT_API_DOMAIN = "https://www.zohoapis.com"
 DEFAULT_API_VERSION = "v8"
 DEFAULT_REQUEST_TIMEOUT = 30.0
 MAX_REQUEST_TIMEOUT = 3600.0
+LOCK_TIMEOUT = 30.0
+LOGINS_FILE = "logins.json"
+_LOCKS: dict[str, Any] = {}
 
 _PROFILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _VERSION = r"v\d{1,2}(\.\d{1,2})?"
+
+#: the settings a profile table may hold, with their TOML types
+PROFILE_SETTINGS: dict[str, type | tuple[type, ...]] = {
+    "api_domain": str,
+    "api_version": str,
+    "request_timeout": (int, float),
+    "insecure_storage_warning": bool,
+}
+#: the keys of a [data_centres.NAME] table
+DATA_CENTRE_SETTINGS = ("accounts", "api_domain")
+#: keys an older zbulk wrote into profile tables for a login (read once, then moved)
+LEGACY_LOGIN_KEYS = ("credential", "login", "storage", "client_id", "accounts_url", "dc")
 
 
 class Settings(NamedTuple):
@@ -52,23 +78,75 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     return config_dir(env) / "config.toml"
 
 
-def read_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The whole config file as a dict; empty when there is none."""
-    path = config_path(env)
-    try:
-        with path.open("rb") as fh:
-            import tomllib  # only when there is a file to read
+def logins_path(env: Mapping[str, str] | None = None) -> Path:
+    return config_dir(env) / LOGINS_FILE
 
-            return tomllib.load(fh)
-    except FileNotFoundError:
+
+def read_text(path: Path) -> str | None:
+    """A file's text; None when there is none; a clear error when it cannot be read."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"the file {path} is not UTF-8 text", hint=f"fix or remove {path}"
+        ) from None
+    except OSError as exc:
+        raise ZbulkError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def read_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The whole config file as a dict, its layout checked; empty when there is none."""
+    path = config_path(env)
+    text = read_text(path)
+    if text is None:
         return {}
-    except ValueError as exc:  # tomllib.TOMLDecodeError, or not UTF-8
+    import tomllib  # only when there is a file to read
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise UsageError(
             f"the config file {path} is not valid TOML: {exc}",
             hint=f"fix or remove {path}",
         ) from None
-    except OSError as exc:
-        raise UsageError(f"cannot read the config file {path}: {exc.strerror}") from None
+    problem = layout_problem(data)
+    if problem:
+        raise UsageError(f"the config file {path} is not as zbulk expects: {problem}",
+                         hint=f"fix it (see `zbulk config --help`), or remove {path}")  # fmt: skip
+    return data
+
+
+def layout_problem(data: Mapping[str, Any]) -> str | None:
+    """What is wrong with the types of the tables and settings zbulk reads, if anything.
+    Unknown keys are left alone: the file is the user's."""
+    for table_name, allowed in (("profiles", PROFILE_SETTINGS), ("data_centres", None)):
+        tables = data.get(table_name, {})
+        if not isinstance(tables, dict):
+            return f"{table_name} must be a table ([{table_name}.NAME]), not {_kind(tables)}"
+        for name, table in tables.items():
+            if not isinstance(table, dict):
+                return f"{table_name}.{name} must be a table, not {_kind(table)}"
+            for key, value in table.items():
+                want: Any = allowed.get(key) if allowed else (str if key in DATA_CENTRE_SETTINGS
+                                                              else None)  # fmt: skip
+                if want is None:
+                    continue
+                if (isinstance(value, bool) and want is not bool) or not isinstance(value, want):
+                    return (
+                        f"{table_name}.{name}.{key} must be {_kind_name(want)}, not {_kind(value)}"
+                    )
+    return None
+
+
+def _kind(value: object) -> str:
+    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)  # fmt: skip
+
+
+def _kind_name(want: Any) -> str:
+    return {str: "a string", bool: "true or false"}.get(want, "a number")
 
 
 def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -87,75 +165,219 @@ def profiles(env: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     return {name: table for name, table in tables.items() if isinstance(table, dict)}
 
 
-def update_profile(
-    name: str,
-    values: Mapping[str, Any],
-    remove: tuple[str, ...] = (),
-    env: Mapping[str, str] | None = None,
-) -> Path:
-    """Set (and remove) keys of one profile, keeping the rest of the file. Nothing secret
-    may be passed here: this file is plain text."""
-    data = read_config(env)
-    tables = data.setdefault("profiles", {})
-    table = tables.setdefault(check_profile_name(name), {})
-    table.update(values)
-    for key in remove:
-        table.pop(key, None)
-    if not table:
-        del tables[name]
-    return _write(data, config_path(env))
+def data_centre_tables(env: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    tables = _table(read_config(env), "data_centres")
+    return {name: table for name, table in tables.items() if isinstance(table, dict)}
 
 
-def _write(data: dict[str, Any], path: Path) -> Path:
-    """Write ``data`` as TOML atomically (tables of scalars, as this file holds)."""
+def read_logins(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The machine-owned login records, raw (``zbulk.auth.state`` checks them); empty when
+    there are none. A damaged file reads as empty here: ``auth status`` reports it."""
     import json
-    import tempfile
 
-    lines: list[str] = []
+    try:
+        text = read_text(logins_path(env))
+        data = json.loads(text) if text else {}
+    except (ValueError, ZbulkError):
+        return {}
+    found = data.get("profiles") if isinstance(data, dict) else None
+    return found if isinstance(found, dict) else {}
 
-    def scalar(value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int | float):
-            return repr(value)
-        return json.dumps(str(value))  # a TOML basic string: same escapes as JSON
 
-    def key(name: str) -> str:
-        bare = name and all(c.isascii() and (c.isalnum() or c in "_-") for c in name)
-        return name if bare else json.dumps(name)
+# --- writing: one lock, atomic replacement --------------------------------------------
 
-    def emit(prefix: str, table: dict[str, Any]) -> None:
-        plain = {k: v for k, v in table.items() if not isinstance(v, dict)}
-        if prefix and (plain or not table):
-            lines.append(f"\n[{prefix}]")
-        lines.extend(f"{key(k)} = {scalar(v)}" for k, v in plain.items())
-        for name, value in table.items():
-            if isinstance(value, dict):
-                emit(f"{prefix}.{key(name)}" if prefix else key(name), value)
 
-    emit("", data)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines).lstrip("\n") + "\n")
-    os.replace(tmp, path)
+def _local_error(action: str, path: Path, exc: OSError) -> ZbulkError:
+    return ZbulkError(f"cannot {action} {path}: {exc.strerror or exc}",
+                      hint=f"check {path.parent} (ZBULK_CONFIG_DIR)")  # fmt: skip
+
+
+def ensure_dir(path: Path) -> Path:
+    """Make the directory (owner-only); a clear error when it cannot be, e.g. when a file
+    of that name is in the way."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except FileExistsError:
+        pass  # a file of that name: said below
+    except OSError as exc:
+        raise _local_error("create the directory", path, exc) from None
+    if not path.is_dir():
+        raise ZbulkError(f"cannot use {path}: it is not a directory",
+                         hint=f"move the file {path} away")  # fmt: skip
     return path
 
 
-def data_centre_overrides(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Extra or replaced data centres from ``[data_centres.NAME]`` tables
-    (``accounts`` and ``api_domain``), e.g. a private deployment or the sandbox."""
-    from zbulk.oauth import DataCentre
+@contextmanager
+def locked(env: Mapping[str, str] | None = None, timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
+    """Hold the config dir's lock (across processes and platforms, via filelock) while
+    reading, changing and writing ``config.toml`` or ``logins.json``; yield the dir."""
+    directory = ensure_dir(config_dir(env))
+    import filelock  # only on the paths that write
 
-    found: dict[str, Any] = {}
-    for name, table in _table(read_config(env), "data_centres").items():
-        if isinstance(table, dict) and table.get("accounts") and table.get("api_domain"):
-            found[name.lower()] = DataCentre(
-                name.lower(),
-                check_api_domain(str(table["accounts"])),
-                check_api_domain(str(table["api_domain"])),
-            )
+    path = directory / ".zbulk.lock"
+    try:  # filelock would wait out its timeout on a file it can never create: ask first
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise _local_error("lock", path, exc) from None
+    # One lock object per file: re-entering it in this process (a login saving its record
+    # while moving keys out of config.toml) counts up instead of waiting on itself.
+    lock = _LOCKS.setdefault(str(path), filelock.FileLock(str(path)))
+    try:
+        lock.acquire(timeout=timeout)
+    except filelock.Timeout:
+        raise ZbulkError(f"another zbulk held the lock on {directory} for {timeout:g}s") from None
+    except OSError as exc:
+        raise _local_error("lock", path, exc) from None
+    try:
+        yield directory
+    finally:
+        lock.release()
+
+
+def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``text`` at once: readers see the old file or the new one."""
+    import tempfile
+
+    ensure_dir(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+        try:
+            os.chmod(tmp, mode)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise _local_error("write", path, exc) from None
+
+
+# --- zbulk config: keys, and style-preserving edits -------------------------------------
+
+
+class Key(NamedTuple):
+    """A key of ``zbulk config``: ``[PROFILE.]SETTING`` names ``[profiles.PROFILE] SETTING``
+    (the profile in use when PROFILE is left out); ``data_centres.NAME.accounts|api_domain``
+    names a data centre's setting."""
+
+    table: str  # "profiles" or "data_centres"
+    name: str
+    setting: str
+
+    def __str__(self) -> str:
+        if self.table == "data_centres":
+            return f"data_centres.{self.name}.{self.setting}"
+        return f"{self.name}.{self.setting}"
+
+
+def parse_key(text: str, profile: str) -> Key:
+    """The key named by ``text`` (see ``Key``), or a usage error listing the valid ones."""
+    head, dot, setting = text.rpartition(".")
+    if text.startswith("data_centres.") and setting in DATA_CENTRE_SETTINGS:
+        name = head[len("data_centres.") :]
+        if name and "." not in name:
+            return Key("data_centres", check_profile_name(name), setting)
+    if setting in PROFILE_SETTINGS:
+        return Key("profiles", check_profile_name(head if dot else profile), setting)
+    raise UsageError(
+        f"unknown setting {text!r}",
+        hint=f"use [PROFILE.]SETTING with SETTING one of {', '.join(PROFILE_SETTINGS)}, or "
+        "data_centres.NAME.accounts / data_centres.NAME.api_domain",
+    )
+
+
+def parse_value(key: Key, raw: str) -> str | float | int | bool:
+    """The TOML value ``zbulk config set`` writes for ``raw``, checked like at use."""
+    if key.setting in ("api_domain", "accounts"):
+        return check_api_domain(raw)
+    if key.setting == "api_version":
+        return check_api_version(raw)
+    if key.setting == "request_timeout":
+        value = _parse_timeout(raw, f"zbulk config set {key}")
+        return int(value) if value.is_integer() else value
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise UsageError(f"invalid value {raw!r} for {key}: use true or false")
+
+
+def get_value(key: Key, env: Mapping[str, str] | None = None) -> Any:
+    """The value in config.toml, or None when it is not set there."""
+    return _table(read_config(env), key.table, key.name).get(key.setting)
+
+
+def list_values(env: Mapping[str, str] | None = None) -> list[tuple[str, Any]]:
+    """Every setting zbulk reads from config.toml, as (key, value), in file order."""
+    data = read_config(env)
+    found: list[tuple[str, Any]] = []
+    for name, table in _table(data, "profiles").items():
+        found += [(str(Key("profiles", name, k)), v) for k, v in table.items()
+                  if k in PROFILE_SETTINGS]  # fmt: skip
+    for name, table in _table(data, "data_centres").items():
+        found += [(str(Key("data_centres", name, k)), v) for k, v in table.items()
+                  if k in DATA_CENTRE_SETTINGS]  # fmt: skip
     return found
+
+
+def edit(
+    env: Mapping[str, str] | None = None,
+    *,
+    set_values: Mapping[Key, Any] | None = None,
+    unset: tuple[Key, ...] = (),
+    drop: Mapping[str, tuple[str, ...]] | None = None,
+) -> bool:
+    """Change config.toml in place, keeping everything else byte for byte: set keys,
+    unset keys, and drop keys of profile tables (``drop``: profile → keys). Tables left
+    empty by an unset are removed when zbulk alone would have made them. True if changed."""
+    path = config_path(env)
+    with locked(env):
+        text = read_text(path) or ""
+        read_config(env)  # the file zbulk will edit is valid, its layout as expected
+        import tomlkit
+
+        doc = tomlkit.parse(text)
+        for key, value in (set_values or {}).items():
+            outer = doc.get(key.table)
+            if outer is None:
+                outer = tomlkit.table(is_super_table=True)
+                doc[key.table] = outer
+            table = outer.get(key.name)
+            if table is None:  # a new table: the value, then a blank line before what follows
+                table = tomlkit.table()
+                table[key.setting] = value
+                if doc.as_string().strip():
+                    table.add(tomlkit.nl())
+                outer[key.name] = table
+            else:
+                table[key.setting] = value
+        removals: list[tuple[str, str, tuple[str, ...]]]
+        removals = [(k.table, k.name, (k.setting,)) for k in unset]
+        removals += [("profiles", name, keys) for name, keys in (drop or {}).items()]
+        for outer_name, name, keys in removals:
+            table = doc.get(outer_name, {}).get(name)
+            if table is None:
+                continue
+            for setting in keys:
+                if setting in table:
+                    del table[setting]
+        new = tomlkit.dumps(doc)
+        if new.endswith("\n\n") and not text.endswith("\n\n"):
+            new = new.rstrip("\n") + "\n"  # no blank line left at the end by a new table
+        if new == text:
+            return False
+        import tomllib
+
+        tomllib.loads(new)  # never write a file tomllib cannot read back
+        write_atomic(path, new, mode=_mode(path))
+        return True
+
+
+def _mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o600
 
 
 def check_profile_name(name: str) -> str:
@@ -224,7 +446,7 @@ def _api_domain_problem(url: str) -> str | None:
 def _parse_timeout(raw: object, origin: str) -> float:
     try:
         value = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise UsageError(f"invalid request timeout {raw!r} ({origin}): not a number") from None
     if not (0 < value <= MAX_REQUEST_TIMEOUT):
         raise UsageError(
@@ -262,6 +484,11 @@ def resolve(
         stored = load_profile(name, env)
 
     domain = pick(api_domain, "ZBULK_API_DOMAIN", "api_domain")
+    if domain is None:  # the API domain Zoho gave at login
+        login = read_logins(env).get(name)
+        found = login.get("api_domain") if isinstance(login, dict) else None
+        if isinstance(found, str) and found:
+            domain = (found, f"the login of profile {name!r}")
     version = pick(api_version, "ZBULK_API_VERSION", "api_version")
     timeout = pick(request_timeout, "ZBULK_REQUEST_TIMEOUT", "request_timeout")
     return Settings(

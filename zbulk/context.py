@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from zbulk.auth.model import TokenSource
     from zbulk.client import ZohoClient
     from zbulk.config import Settings
-    from zbulk.credentials import TokenSource
     from zbulk.output import Output
 
 
@@ -72,7 +72,7 @@ class AppContext:
 
     def tokens(self) -> TokenSource:
         """The profile's credentials: ZBULK_TOKEN, else its stored login."""
-        from zbulk.credentials import token_source
+        from zbulk.auth.tokens import token_source
 
         settings = self.settings
         return token_source(settings.profile, warn=self.output.warn, log=self.log(),

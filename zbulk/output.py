@@ -21,6 +21,7 @@ The output contract, enforced here and not by each caller:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -119,8 +120,8 @@ def _json_escape(match: re.Match[str]) -> str:
 
 
 def fallback(text: str, encoding: str, *, as_json: bool = False) -> str:
-    """``text`` made writable in ``encoding``: drawing symbols become ASCII, other
-    characters the encoding lacks become escapes (``\\u…`` JSON escapes in JSON)."""
+    """``text`` made writable in ``encoding``: the characters it lacks become ASCII
+    (drawing symbols) or escapes (``\\u…`` JSON escapes in JSON)."""
     try:
         "".encode(encoding)
     except LookupError:
@@ -135,8 +136,32 @@ def fallback(text: str, encoding: str, *, as_json: bool = False) -> str:
 
     if as_json:
         return re.sub("[^\x00-\x7f]", escape, text)
-    text = text.translate(_ASCII)
-    return text.encode(encoding, "backslashreplace").decode(encoding)
+    tolerant(None)  # registers the error handler
+    return text.encode(encoding, "zbulk").decode(encoding)
+
+
+def _fallback_error(exc: UnicodeError) -> tuple[str, int]:
+    """The ``zbulk`` codec error handler: ASCII for drawing symbols, escapes for the rest."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start : exc.end].translate(_ASCII)
+    encoding = exc.encoding or "ascii"
+    return text.encode(encoding, "backslashreplace").decode(encoding), exc.end
+
+
+def tolerant(stream: IO[str] | None) -> None:
+    """Make ``stream`` write what its encoding lacks as ASCII instead of raising
+    (help pages, prompts and anything else written without going through ``Output``)."""
+    import codecs
+
+    try:
+        codecs.lookup_error("zbulk")
+    except LookupError:
+        codecs.register_error("zbulk", _fallback_error)
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError, TypeError):
+            reconfigure(errors="zbulk")
 
 
 class _Stream:
@@ -163,6 +188,8 @@ class _Stream:
         if self.raw is None:
             self._failed(None)
             return 0
+        if as_json and not self.encoding.startswith("utf"):
+            text = fallback(text, self.encoding, as_json=True)  # \u escapes, still JSON
         try:
             try:
                 return self.raw.write(text)

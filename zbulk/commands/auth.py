@@ -10,8 +10,9 @@ import typer
 from zbulk.commands.options import JsonFlag
 
 if TYPE_CHECKING:
+    from zbulk.auth.datacentres import DataCentre
+    from zbulk.auth.oauth import DeviceCode
     from zbulk.context import AppContext
-    from zbulk.oauth import DataCentre, DeviceCode
     from zbulk.output import Output
 
 app = typer.Typer(help="Log in to Zoho and manage stored credentials.", no_args_is_help=True)
@@ -90,21 +91,23 @@ def login(
         ),
     ] = False,
 ) -> int:
-    """Store credentials for a profile (client secret via ZBULK_CLIENT_SECRET or a prompt)."""
+    """Store and verify credentials for a profile (client secret via ZBULK_CLIENT_SECRET or
+    a prompt). Nothing is stored until one API request with the new token succeeds."""
     import os
 
-    from zbulk import config, oauth
-    from zbulk import login as core
+    from zbulk import config
+    from zbulk.auth import datacentres, oauth, profiles
+    from zbulk.auth.model import LoginMode
+    from zbulk.auth.tokens import TOKEN_ENV, clean_token
     from zbulk.client import form_poster
-    from zbulk.credentials import TOKEN_ENV, clean_token
     from zbulk.errors import UsageError
 
     app_ctx = _ctx(ctx)
     out = app_ctx.output
     env = os.environ
     profile = app_ctx.profile_name
-    chosen = [m for m, on in (("token", with_token), ("self_client", self_client),
-                              ("device", device)) if on]  # fmt: skip
+    chosen = [m for m, on in ((LoginMode.TOKEN, with_token), (LoginMode.SELF_CLIENT, self_client),
+                              (LoginMode.DEVICE, device)) if on]  # fmt: skip
     if len(chosen) > 1:
         raise UsageError("choose one of --with-token, --self-client and --device")
     if chosen:
@@ -113,47 +116,83 @@ def login(
         out.note("How do you want to log in?\n  1. paste an access token\n"
                  "  2. Self Client grant code (refreshes itself)\n"
                  "  3. device code, approved in a browser elsewhere")  # fmt: skip
-        mode = MODES.get(typer.prompt("Choice", default="2", err=True).strip(), "")
-        if not mode:
+        picked = MODES.get(typer.prompt("Choice", default="2", err=True).strip())
+        if picked is None:
             raise UsageError("answer 1, 2 or 3")
+        mode = LoginMode(picked)
     else:
         raise UsageError("no terminal to ask on: choose --with-token, --self-client or --device")
-    if mode == "token" and with_token and sys.stdin.isatty():
+    if mode is LoginMode.TOKEN and with_token and sys.stdin.isatty():
         raise UsageError(
             "--with-token reads the token from standard input, which is a terminal",
             hint='pipe it in (`echo "$TOKEN" | zbulk auth login --with-token`), or run '
             "`zbulk auth login` to be asked for it",
         )
-    overrides = config.data_centre_overrides(env)
-    dc_name = dc or config.load_profile(profile, env).get("dc") or oauth.DEFAULT_DC
-    centre = oauth.data_centre(str(dc_name), overrides)
+    # The config file is read (and its layout checked) before anything is asked or stored.
+    known = datacentres.overrides(env)
+    previous = _previous_dc(profile, env)
+    centre = datacentres.data_centre(str(dc or previous or datacentres.DEFAULT_DC), known)
     if env.get(TOKEN_ENV) is not None:
         out.warn(f"{TOKEN_ENV} is set: it wins over this login until you unset it")
     if insecure_storage:
         out.warn("--insecure-storage: the secrets go into a file readable only by you, "
                  "not into the keyring")  # fmt: skip
-    store = core.pick_store(profile, insecure_storage, config.config_dir(env), out.warn)
+    directory = config.config_dir(env)
+    if insecure_storage:
+        config.ensure_dir(directory / "secrets")  # a file in the way shows itself now
+    store = profiles.pick_store(profile, insecure=insecure_storage, directory=directory)
+    timeout = app_ctx.request_timeout or config.DEFAULT_REQUEST_TIMEOUT
+    log = out.log if app_ctx.verbose else None
+    verify = profiles.verifier(profile=profile, request_timeout=timeout,
+                               api_version=_api_version(app_ctx), log=log)  # fmt: skip
 
-    if mode == "token":
+    if mode is LoginMode.TOKEN:
         raw = sys.stdin.read() if with_token else _ask("Access token", hidden=True)
         token = clean_token(raw, "standard input" if with_token else "the prompt")
-        core.with_token(profile, token, centre, store, env)
+        result = profiles.login_with_token(profile=profile, token=token, dc=centre,
+                                           store=store, verify=verify, env=env)  # fmt: skip
         expiry = "Zoho access tokens last an hour; use --self-client for a login that lasts"
     else:
         cid = client_id or _ask("Client id", hidden=False, env_name="ZBULK_CLIENT_ID")
         secret = _ask("Client secret", hidden=True, env_name="ZBULK_CLIENT_SECRET")
-        post = form_poster(app_ctx.request_timeout or 30.0, out.log if app_ctx.verbose else None)
-        if mode == "self_client":
+        app = oauth.OAuthApp(centre.accounts, cid, secret)
+        post = form_poster(timeout, log)
+        if mode is LoginMode.SELF_CLIENT:
             grant = code or _ask("Grant code", hidden=True)
-            core.self_client(profile, centre, cid, secret, grant.strip(), store, post, env)
+            result = profiles.login_self_client(profile=profile, dc=centre, app=app,
+                                                code=grant.strip(), store=store, post=post,
+                                                verify=verify, env=env)  # fmt: skip
         else:
-            core.device(profile, centre, cid, secret, store, post,
-                        show_code=lambda c: _show_code(out, c),
-                        on_switch=lambda d: _switched(out, d), env=env)  # fmt: skip
+            result = profiles.login_device(profile=profile, dc=centre, app=app, store=store,
+                                           post=post, verify=verify,
+                                           show_code=lambda c: _show_code(out, c),
+                                           on_switch=lambda d: _switched(out, d),
+                                           env=env)  # fmt: skip
         expiry = "access tokens now refresh themselves"
-    out.note(f"Logged in: profile {profile!r}, data centre {centre.name}; secrets in "
-             f"{store.where}; {expiry}.")  # fmt: skip
+    out.note(f"Logged in: profile {profile!r}, data centre {result.record.dc}, verified with "
+             f"{result.record.api_domain}; secrets in {result.stored_in}; {expiry}.")  # fmt: skip
     return 0
+
+
+def _previous_dc(profile: str, env: object) -> str | None:
+    """The data centre of the profile's current login, if any (a re-login keeps it)."""
+    from zbulk.auth import state
+    from zbulk.errors import CredentialsError
+
+    try:
+        record = state.load(profile)
+    except CredentialsError:
+        return None
+    return record.dc if record else None
+
+
+def _api_version(app_ctx: AppContext) -> str | None:
+    import os
+
+    from zbulk import config
+
+    return (app_ctx.api_version or os.environ.get("ZBULK_API_VERSION")
+            or config.load_profile(app_ctx.profile_name).get("api_version"))  # fmt: skip
 
 
 def _show_code(out: Output, code: DeviceCode) -> None:
@@ -170,18 +209,19 @@ def status(
     ctx: typer.Context,
     as_json: JsonFlag = False,
 ) -> int:
-    """Show each profile's data centre, API domain, credential and expiry (never a secret)."""
+    """Show each profile's data centre, API domain, credential and expiry (never a secret).
+    The profile in use is always shown, logged in or not."""
     import os
 
-    from zbulk import login as core
+    from zbulk.auth import profiles
     from zbulk.errors import ExitCode
     from zbulk.reports import AuthStatusReport
 
     app_ctx = _ctx(ctx)
     active = app_ctx.profile_name
-    entries = core.status(active, os.environ, warn=None)
-    app_ctx.output.emit(AuthStatusReport(entries, active), as_json=as_json)
-    usable = any(e["active"] and "error" not in e for e in entries)
+    entries = profiles.status(active=active, env=os.environ)
+    app_ctx.output.emit(AuthStatusReport([e.as_json() for e in entries], active), as_json=as_json)
+    usable = any(e.active and e.usable for e in entries)
     return ExitCode.OK if usable else ExitCode.CREDENTIALS
 
 
@@ -197,19 +237,34 @@ def token(ctx: typer.Context) -> int:
 def logout(
     ctx: typer.Context,
     all_profiles: Annotated[bool, typer.Option("--all", help="Every profile.")] = False,
+    revoke: Annotated[
+        bool,
+        typer.Option("--revoke", help="Also revoke the refresh token at Zoho."),
+    ] = False,
 ) -> int:
-    """Remove the profile's stored secrets and login settings."""
+    """Remove the profile's stored secrets and login record."""
     import os
 
-    from zbulk import login as core
+    from zbulk import config
+    from zbulk.auth import profiles
+    from zbulk.client import form_poster
 
     app_ctx = _ctx(ctx)
     out = app_ctx.output
-    names = core.logged_in_profiles() if all_profiles else [app_ctx.profile_name]
+    names = profiles.logged_in_profiles() if all_profiles else [app_ctx.profile_name]
     if not names:
         out.note("No profile is logged in.")
-    for name, removed in core.logout(names, warn=None):
-        out.note(f"Logged out profile {name!r}." if removed
+    post = None
+    if revoke:
+        timeout = app_ctx.request_timeout or config.DEFAULT_REQUEST_TIMEOUT
+        post = form_poster(timeout, out.log if app_ctx.verbose else None)
+    for result in profiles.logout(names, revoke=revoke, post=post):
+        name = result.profile
+        if result.revoked:
+            out.note(f"Revoked the refresh token of profile {name!r} at Zoho.")
+        elif result.note:
+            out.note(f"Profile {name!r}: {result.note}.")
+        out.note(f"Logged out profile {name!r}." if result.had_secrets
                  else f"Profile {name!r} had no stored secrets.")  # fmt: skip
     if os.environ.get("ZBULK_TOKEN") is not None:
         out.warn("ZBULK_TOKEN is still set in this environment")

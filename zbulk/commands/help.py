@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 EXIT_CODES = """\b
 Exit codes:
   0    success
@@ -21,9 +19,55 @@ Exit codes:
 
 def epilog(examples: str) -> str:
     """``examples`` (a ``\\b`` block) followed by the exit-code table."""
-    return f"{examples.rstrip()}\n\n{EXIT_CODES}"
+    return f"{examples.rstrip()}\n\n{EXIT_CODES}" if examples else EXIT_CODES
 
 
-def command_help(examples: str) -> dict[str, Any]:
-    """Keyword arguments for ``app.command``: the epilog with examples and exit codes."""
-    return {"epilog": epilog(examples)}
+ID = "4150868000005392002"
+# Examples per command path; each help page shows its own, then the exit codes.
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "job": (f"zbulk job show {ID}", f"zbulk job watch {ID}", f"zbulk job results {ID} --failed"),
+    "job show": (
+        f"zbulk job show {ID}",
+        f"zbulk job show --brief {ID} 4150868000005350003",
+        f"zbulk job show {ID} --json | jq .status",
+    ),
+    "job watch": (
+        f"zbulk job watch {ID}",
+        f"zbulk job watch {ID} --timeout 1h --fail-on-skipped",
+        f"zbulk job watch {ID} --json",
+    ),
+    "job results": (
+        f"zbulk job results {ID}",
+        f"zbulk job results {ID} --failed",
+        f"zbulk job results {ID} --output-dir results/",
+    ),
+    "job recent": ("zbulk job recent", "zbulk job recent --json"),
+    "auth": ("zbulk auth login", "zbulk auth status"),
+    "auth login": (
+        "zbulk auth login",
+        "zbulk auth login --self-client --dc eu",
+        'echo "$TOKEN" | zbulk auth login --with-token --profile ci',
+    ),
+    "auth status": ("zbulk auth status", "zbulk auth status --json"),
+    "auth token": ('curl -H "Authorization: Zoho-oauthtoken $(zbulk auth token)" …',),
+    "auth logout": ("zbulk auth logout", "zbulk auth logout --all"),
+    "config": ("zbulk config list", "zbulk config set request_timeout 60", "zbulk config path"),
+    "config list": ("zbulk config list",),
+    "config get": ("zbulk config get api_domain", "zbulk config get eu.api_domain"),
+    "config set": (
+        "zbulk config set request_timeout 60",
+        "zbulk config set eu.api_domain https://www.zohoapis.eu",
+    ),
+    "config unset": ("zbulk config unset request_timeout",),
+    "config path": ("zbulk config path",),
+    "sandbox": ("zbulk sandbox", "zbulk sandbox --port 8791"),
+    "demo": ("zbulk demo",),
+    "completion": ("zbulk completion bash > ~/.local/share/bash-completion/completions/zbulk",),
+}
+
+
+def examples(path: str) -> str:
+    lines = EXAMPLES.get(path, ())
+    if not lines:
+        return ""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from zbulk.commands.help import command_help
 from zbulk.commands.options import JobId, JobIds, JsonFlag, duration
 
 if TYPE_CHECKING:
@@ -20,17 +19,7 @@ app = typer.Typer(
 )
 
 
-JOB_EPILOG = """\b
-Examples:
-  zbulk job show 4150868000005392002
-  zbulk job show --brief 4150868000005392002 4150868000005350003
-  zbulk job watch 4150868000005392002 --timeout 1h
-  zbulk job results 4150868000005392002 --failed
-  zbulk job recent
-"""
-
-
-@app.command("show", **command_help(JOB_EPILOG))
+@app.command("show")
 def show(
     ctx: typer.Context,
     job_ids: JobIds,
@@ -83,7 +72,7 @@ def _remember(job_id: str, doc: dict[str, object]) -> None:
     record(job_id, status if isinstance(status, str) else None)
 
 
-@app.command("watch", **command_help(JOB_EPILOG))
+@app.command("watch")
 def watch(
     ctx: typer.Context,
     job_ids: JobIds,
@@ -170,7 +159,7 @@ def watch(
     return int(code)
 
 
-@app.command("results", **command_help(JOB_EPILOG))
+@app.command("results")
 def results(
     ctx: typer.Context,
     job_id: JobId,
@@ -233,7 +222,7 @@ def results(
     return 0
 
 
-@app.command("recent", **command_help(JOB_EPILOG))
+@app.command("recent")
 def recent(ctx: typer.Context, as_json: JsonFlag = False) -> int:
     """Jobs this machine has looked at, newest first, with their last known status."""
     from zbulk.history import entries

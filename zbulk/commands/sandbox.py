@@ -84,6 +84,12 @@ def _announce(out: Output, server: Sandbox) -> None:
         Text("\nOr log in against it as you would with Zoho (this code is valid 3 minutes):\n"),
         Text(f"  ZBULK_CLIENT_ID={server.client_id} ZBULK_CLIENT_SECRET={server.client_secret} \\"),
         Text(f"    zbulk auth login --self-client --dc {url} --code {server.issue_grant_code()}"),
+        Text(
+            "\nOr try the device flow by hand: run this, then open the URL it prints and "
+            "approve the code there:\n"
+        ),
+        Text(f"  ZBULK_CLIENT_ID={server.client_id} ZBULK_CLIENT_SECRET={server.client_secret} \\"),
+        Text(f"    zbulk auth login --device --dc {url}"),
         Text("\nJobs:"),
     ]
     for job_id in server.jobs:
@@ -110,10 +116,10 @@ def demo(ctx: typer.Context) -> int:
     """A tour of zbulk against an in-process sandbox; needs no account or network."""
     from rich.text import Text
 
+    from zbulk.auth.tokens import StaticToken
     from zbulk.client import ZohoClient
     from zbulk.commands.job import show_jobs
     from zbulk.config import Settings
-    from zbulk.credentials import StaticToken
     from zbulk.errors import NotFoundError
     from zbulk.sandbox import DEMO_JOBS, Sandbox
 

@@ -1,8 +1,11 @@
 """Zoho's accounts server in the sandbox, on the API's host and port: self client grant codes,
-refresh tokens (at most ``REFRESH_LIMIT`` per ``REFRESH_WINDOW`` seconds each) and the device
-flow. Like Zoho, it answers OAuth errors as HTTP 200 with a JSON body such as
-``{"error": "invalid_code"}``. Parameters come in the query string, a form body, or both (the
-body wins). Times are on the sandbox's injected clock.
+refresh tokens (at most ``REFRESH_LIMIT`` per ``REFRESH_WINDOW`` seconds each, the next one
+answered as Zoho does: HTTP 400, ``"status": "failure"``, ``Access Denied``), revocation
+(``/oauth/v2/token/revoke``) and the device flow, whose code a person can approve on the
+``/device`` page. Like Zoho, it answers other OAuth errors as HTTP 200 with a JSON body such as
+``{"error": "invalid_code"}``, and names the scope granted in every token answer. Parameters
+come in the query string, a form body, or both (the body wins). Times are on the sandbox's
+injected clock.
 """
 
 from __future__ import annotations
@@ -22,22 +25,29 @@ if TYPE_CHECKING:
     from zbulk.sandbox.server import RecordedRequest, Request
 
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 (a path)
+REVOKE_PATH = "/oauth/v2/token/revoke"
+BULK_SCOPES = ("ZohoCRM.bulk.ALL", "ZohoCRM.bulk.write", "ZohoCRM.bulk.READ")
 GRANT_CODE_TTL = 180.0
 DEVICE_CODE_TTL = 300
 REFRESH_LIMIT, REFRESH_WINDOW = 10, 600.0
 OAUTH_JSON = "application/json;charset=UTF-8"
 FORM = "application/x-www-form-urlencoded"
 TOO_MANY = {
-    "error": "Access Denied",
     "error_description": "You have made too many requests continuously. "
     "Please try again after some time.",
+    "error": "Access Denied",
+    "status": "failure",
 }
 _USER_CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O
 _DEVICE_PAGE = (
-    "<html><head><title>zbulk sandbox</title></head><body><h1>Device sign-in</h1>"
-    "<p>This is the zbulk sandbox: nobody signs in here. Approve or deny the code from the "
-    "test with <code>sandbox.approve_device(user_code)</code> or "
-    "<code>sandbox.deny_device(user_code)</code>.</p></body></html>"
+    "<!doctype html><html><head><title>zbulk sandbox: device sign-in</title></head><body>"
+    "<h1>Device sign-in</h1><p>This is the zbulk sandbox: nobody signs in here. Enter the "
+    "code <code>zbulk auth login --device</code> shows, then approve or deny it. (From "
+    "Python: <code>sandbox.approve_device(user_code)</code>, or "
+    "<code>curl -d user_code=CODE -d action=approve URL/device</code>.)</p>"
+    '<form method="post" action="/device"><label>Code <input name="user_code" '
+    'autocomplete="off" autofocus></label> <button name="action" value="approve">Approve'
+    '</button> <button name="action" value="deny">Deny</button></form>{message}</body></html>'
 )
 DeviceState = Literal["pending", "approved", "denied", "other_dc"]
 Body = dict[str, Any]
@@ -65,6 +75,12 @@ class _GrantCode:
     used: bool = False
 
 
+@dataclass
+class _RefreshToken:
+    scope: str
+    recent: deque[float]
+
+
 def params(request: Request) -> dict[str, str]:
     """The query string's parameters, then a form body's over them (blank ones left out)."""
     merged = dict(parse_qsl(request.query))
@@ -73,8 +89,16 @@ def params(request: Request) -> dict[str, str]:
     return merged
 
 
-def _json(body: Body) -> Answer:
-    return 200, json.dumps(body).encode(), OAUTH_JSON, {}
+def _json(body: Body, status: int = 200) -> Answer:
+    return status, json.dumps(body).encode(), OAUTH_JSON, {}
+
+
+def _html(message: str = "", status: int = 200) -> Answer:
+    import html
+
+    text = _DEVICE_PAGE.replace("{message}", f"<p><strong>{html.escape(message)}</strong></p>"
+                                if message else "")  # fmt: skip
+    return status, text.encode(), "text/html;charset=utf-8", {}
 
 
 def _number(value: float) -> int | float:
@@ -99,16 +123,17 @@ class Accounts:
         self._url, self._clock = url, clock
         self._lock = threading.Lock()
         self._codes: dict[str, _GrantCode] = {}
-        self._refresh: dict[str, deque[float]] = {}  # live refresh token: its recent refreshes
+        self._refresh: dict[str, _RefreshToken] = {}  # live refresh token: scope, recent uses
         self._issued: list[str] = []  # every refresh token, revoked or not
-        self._access: dict[str, float] = {}  # access token: expiry
+        self._access: dict[str, tuple[float, str]] = {}  # access token: expiry, scope
         self._devices: dict[str, DeviceRequest] = {}  # device code: request, oldest first
         self._used_devices: set[str] = set()
         self.routes: tuple[tuple[str, str, Callable[[Request], Answer]], ...] = (
             (TOKEN_PATH, "POST", self._token),
+            (REVOKE_PATH, "POST", self._revoke),
             (r"/oauth/v3/device/code", "POST", self._device_code),
             (r"/oauth/v3/device/token", "POST", self._device_token),
-            (r"/device", "GET", self._device_page),
+            (r"/device", "GET POST", self._device_page),
         )
 
     # for the tests, through the Sandbox
@@ -120,12 +145,19 @@ class Accounts:
 
     def valid_access_token(self, token: str) -> bool:
         with self._lock:
-            expires = self._access.get(token)
-            return expires is not None and self._clock() < expires
+            found = self._access.get(token)
+            return found is not None and self._clock() < found[0]
+
+    def bulk_scope(self, token: str) -> bool:
+        """True if the minted access token's scope covers the bulk API."""
+        with self._lock:
+            found = self._access.get(token)
+        scopes = (found[1] if found else "").replace(" ", ",").split(",")
+        return any(s in BULK_SCOPES or s == "ZohoCRM.ALL" for s in scopes)
 
     def expire_access_tokens(self) -> None:
         with self._lock:
-            self._access = dict.fromkeys(self._access, float("-inf"))
+            self._access = {t: (float("-inf"), s) for t, (_, s) in self._access.items()}
 
     def revoke_refresh_token(self, token: str) -> None:
         with self._lock:
@@ -166,7 +198,8 @@ class Accounts:
             if p.get("grant_type") == "authorization_code":
                 return _json(self._code_grant(p))
             if p.get("grant_type") == "refresh_token":
-                return _json(self._refresh_grant(p))
+                body = self._refresh_grant(p)
+                return _json(body, 400 if body.get("status") == "failure" else 200)
         return _json({"error": "unsupported_grant_type"})
 
     def _code_grant(self, p: dict[str, str]) -> Body:
@@ -177,15 +210,16 @@ class Accounts:
         if code is None or code.used or self._clock() >= code.expires:
             return {"error": "invalid_code"}
         code.used = True
-        return self._mint(refresh=True)
+        return self._mint(code.scope, refresh=True)
 
     def _refresh_grant(self, p: dict[str, str]) -> Body:
         problem = self._check_client(p, "client_secret", "refresh_token")
         if problem is not None:
             return problem
-        recent = self._refresh.get(p["refresh_token"])
-        if recent is None:
+        token = self._refresh.get(p["refresh_token"])
+        if token is None:
             return {"error": "invalid_code"}
+        recent = token.recent
         now = self._clock()
         while recent and now - recent[0] >= REFRESH_WINDOW:
             recent.popleft()
@@ -193,7 +227,7 @@ class Accounts:
             return dict(TOO_MANY)
         recent.append(now)
         self.refresh_count += 1
-        return self._mint(refresh=False)
+        return self._mint(token.scope, refresh=False)
 
     def _device_code(self, request: Request) -> Answer:
         p = params(request)
@@ -243,29 +277,52 @@ class Accounts:
         if device.state == "pending":
             return {"error": "authorization_pending"}
         self._used_devices.add(device_code)
-        return self._mint(refresh=True)
+        return self._mint(device.scope, refresh=True)
+
+    def _revoke(self, request: Request) -> Answer:
+        """Zoho's revocation of a refresh token: ``{"status": "success"}``."""
+        token = params(request).get("token", "")
+        with self._lock:
+            if self._refresh.pop(token, None) is None:
+                return _json({"error": "invalid_token", "status": "failure"}, 400)
+        return _json({"status": "success"})
 
     def _device_page(self, request: Request) -> Answer:
-        return 200, _DEVICE_PAGE.encode(), "text/html;charset=utf-8", {}
+        """The page a person opens to approve (or deny) a device code, by hand."""
+        if request.method == "GET":
+            return _html()
+        p = params(request)
+        code = p.get("user_code", "").strip().upper().replace("-", "")
+        action = p.get("action")
+        if not code or action not in ("approve", "deny"):
+            return _html("Enter the code and press Approve or Deny.", 400)
+        try:
+            self.set_device(code, "approved" if action == "approve" else "denied")
+        except KeyError:
+            return _html(f"No pending sign-in has the code {code}.", 404)
+        return _html(f"Code {code} {'approved' if action == 'approve' else 'denied'}: "
+                     "go back to your terminal.")  # fmt: skip
 
     # helpers, called with the lock held
     def _check_client(self, p: dict[str, str], *names: str) -> Body | None:
         if not all(p.get(name) for name in ("client_id", *names)):
             return {"error": "invalid_request"}
-        wrong_secret = "client_secret" in names and p["client_secret"] != self.client_secret
-        if p["client_id"] != self.client_id or wrong_secret:
+        if p["client_id"] != self.client_id:
             return {"error": "invalid_client"}
+        if "client_secret" in names and p["client_secret"] != self.client_secret:
+            return {"error": "invalid_client_secret"}
         return None
 
-    def _mint(self, refresh: bool) -> Body:
+    def _mint(self, scope: str, refresh: bool) -> Body:
         access = f"1000.{secrets.token_hex(16)}"
-        self._access[access] = self._clock() + self.token_ttl
+        self._access[access] = (self._clock() + self.token_ttl, scope)
         body: Body = {"access_token": access}
         if refresh:
             token = f"1000.{secrets.token_hex(16)}"
-            self._refresh[token] = deque()
+            self._refresh[token] = _RefreshToken(scope, deque())
             self._issued.append(token)
             body["refresh_token"] = token
+        body["scope"] = scope
         body["api_domain"], body["token_type"] = self._url(), "Bearer"
         body["expires_in"] = int(self.token_ttl)
         return body

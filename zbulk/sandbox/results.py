@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from zbulk.sandbox.jobs import ORG_ID, Answer, Catalogue, compact, download_path
 
 if TYPE_CHECKING:
-    from zbulk.sandbox.server import Request, Response
+    from zbulk.sandbox.server import Request
 
 DOWNLOAD_ROUTE = rf"/v2/crm/{ORG_ID}/bulk-write/(?P<job_id>\d+)/(?P=job_id)\.zip"
 ZIP = "application/octet-stream"  # the OpenAPI file's type for the result download
@@ -254,13 +254,9 @@ class ResultsMixin:
         """Every download answers 403 "Link not valid" from now on (False: serve them again)."""
         self._downloads.expired = expired
 
-    def _get_download(self, request: Request) -> Response:
-        from zbulk.sandbox.server import Response, error
-
-        found = self._downloads.answer(self._catalogue, request.match["job_id"], self.url)
-        if found is None:
-            return error("INVALID_URL_PATTERN")
-        return Response(*found, family="download")
+    def _get_download(self, request: Request) -> Answer | None:
+        """The download's answer; None when there is none (the server says 404)."""
+        return self._downloads.answer(self._catalogue, request.match["job_id"], self.url)
 
     def download_url(self, job_id: str) -> str:
         """The URL the sandbox serves ``job_id``'s result file at (as in its documents)."""

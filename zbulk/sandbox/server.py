@@ -57,6 +57,7 @@ ERRORS = {  # code: (HTTP status, message), as Zoho answers them
     "INVALID_REQUEST_METHOD": (400, "The http request method type is not a valid one"),
     "AUTHENTICATION_FAILURE": (401, "Authentication failed"),
     "INVALID_TOKEN": (401, "invalid oauth token"),
+    "OAUTH_SCOPE_MISMATCH": (401, "invalid oauth scope to access this URL"),
     "RESOURCE_NOT_FOUND": (400, "The requested resource doesn't exist."),
     "NO_PERMISSION": (403, "permission denied"),
     "TOO_MANY_REQUESTS": (429, "too many requests, please try again later"),
@@ -300,7 +301,7 @@ class Sandbox(AccountsMixin, ResultsMixin):
         self._serving = self._stopped = False
         self._downloads = Downloads()
         self.add_route(JOB_ROUTE, self._get_job)
-        self.add_route(DOWNLOAD_ROUTE, self._get_download)
+        self.add_route(DOWNLOAD_ROUTE, self._download)
         self.add_route(RESTART_ROUTE, self._restart_job, "POST")
         self._accounts = Accounts(
             lambda: self.url, clock, client_id, client_secret, token_ttl, device_interval
@@ -435,7 +436,15 @@ class Sandbox(AccountsMixin, ResultsMixin):
             ours = secrets.compare_digest(token.encode(), self.token.encode())
             if not (ours or self._accounts.valid_access_token(token)):
                 return error("INVALID_TOKEN")
+            if not (ours or self._accounts.bulk_scope(token)):
+                return error("OAUTH_SCOPE_MISMATCH")
         return route.handler(Request(method, path, headers, body, match, query))
+
+    def _download(self, request: Request) -> Response:
+        found = self._get_download(request)
+        if found is None:
+            return error("INVALID_URL_PATTERN")
+        return Response(*found, family="download")
 
     def _get_job(self, request: Request) -> Response:
         job_id, version = request.match["job_id"], request.match["version"]

@@ -28,10 +28,13 @@ def status_view(entries: list[dict[str, object]], active: str) -> RenderableType
         if name is None:
             grid.add_row("Credential", cell(str(entry["kind"])))
             grid.add_row("Note", cell(str(entry["detail"])))
+        elif entry.get("logged_in") is False:
+            grid.add_row("Credential", cell("none: not logged in", "red"))
+            grid.add_row("Fix", cell(_opt(entry.get("login_command"))))
         else:
             grid.add_row("Data centre", cell(_opt(entry.get("dc"))))
             grid.add_row("API domain", cell(_opt(entry.get("api_domain"))))
-            kind = str(entry["kind"])
+            kind = str(entry.get("kind") or "unknown")
             login = {"self_client": "Self Client", "device": "device code", "token": "pasted"}
             how = login.get(str(entry.get("login")), "")
             grid.add_row("Credential", cell(f"{kind} ({how})" if how else kind))
@@ -45,6 +48,8 @@ def status_view(entries: list[dict[str, object]], active: str) -> RenderableType
                 style = "red" if state == "expired" else "green"
                 grid.add_row("Access token", Text(f"{state}, expires {relative(when, now)}",
                                                   style=style))  # fmt: skip
+            if entry.get("warning"):
+                grid.add_row("Warning", cell(_opt(entry.get("warning")), "yellow"))
             if entry.get("error"):
                 grid.add_row("Problem", cell(_opt(entry.get("error")), "red"))
                 grid.add_row("Fix", cell(_opt(entry.get("login_command"))))

@@ -14,7 +14,7 @@ from zbulk.views.widgets import PlainTable, relative
 def recent_view(seen: list[dict[str, object]]) -> RenderableType:
     """``zbulk job recent``: id, last known status, and when it was seen."""
     if not seen:
-        return Text("No jobs seen yet on this machine: `zbulk job show <id>` records them.",
+        return Text("No jobs seen yet on this machine: the jobs you show or watch appear here.",
                     style="dim")  # fmt: skip
     now = datetime.now(UTC)
     rows = [

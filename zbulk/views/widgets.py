@@ -77,14 +77,15 @@ _MIN_ROOM = 16
 class Fields:
     """Label/value lines, labels aligned; no trailing padding, long values fold whole."""
 
-    def __init__(self) -> None:
+    def __init__(self, label_width: int = 0) -> None:
         self.rows: list[tuple[str, Text]] = []
+        self.label_width = label_width
 
     def add_row(self, label: str, value: Text) -> None:
         self.rows.append((label, value))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = max((cell_len(label) for label, _ in self.rows), default=0) + 2
+        width = max([self.label_width, *(cell_len(label) for label, _ in self.rows)]) + 2
         room = options.max_width - width
         for label, value in self.rows:
             if value.cell_len <= room:  # the common case: straight to segments, no wrapping
@@ -101,6 +102,7 @@ class Fields:
                 lines = value.wrap(console, max(options.max_width - indent, 1), overflow="fold")
                 head = None
             for part in lines:
+                part.rstrip()
                 line = (head if head is not None else Text(" " * indent)) + part
                 head = None
                 line.end = "\n"
@@ -148,8 +150,9 @@ class PlainTable:
             yield from self._line(row, widths, None, BOLD)
 
     def _stacked(self) -> Iterator[Fields | Text]:
+        label_width = max(cell_len(h) for h in self.HEADERS)
         for row in self.rows:
-            block = Fields()
+            block = Fields(label_width)
             for n, (header, value) in enumerate(zip(self.HEADERS, row, strict=True)):
                 if value or n == 0:
                     block.add_row(header, Text(value, style="bold" if n == 1 else ""))

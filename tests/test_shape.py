@@ -1,0 +1,133 @@
+"""The package's shape: every module imports on its own, no import cycles inside zbulk/ (the
+module graph read from the source with ast, lazy imports inside functions included), and
+everything imports on a platform without fcntl (Windows)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "zbulk"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = sorted(module_name(p) for p in ROOT.rglob("*.py"))
+
+
+def imports_of(path: Path, modules: set[str]) -> set[str]:
+    """zbulk modules imported anywhere in ``path`` (``if TYPE_CHECKING:`` blocks excepted:
+    they never run). ``from zbulk import x`` counts as importing ``zbulk.x`` if it is one."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for child in node.body for n in ast.walk(child))
+    me = module_name(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:  # a submodule, else a name defined in ``base``
+                sub = f"{base}.{alias.name}"
+                found.add(sub if sub in modules else base)
+    # Importing a.b.c first runs the packages a and a.b, except those this module is inside
+    # of (they are already being imported when it runs).
+    mine = {".".join(me.split(".")[:i]) for i in range(1, me.count(".") + 1)}
+    closed = set(found)
+    for name in found:
+        parts = name.split(".")
+        closed.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    closed -= mine - found
+    return {m for m in closed if m in modules and m != me and m != "zbulk"}
+
+
+def graph() -> dict[str, set[str]]:
+    modules = set(MODULES)
+    return {module_name(p): imports_of(p, modules) for p in ROOT.rglob("*.py")}
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(edges):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+    modules = set(MODULES)
+    edges = imports_of(ROOT / "auth" / "profiles.py", modules)
+    assert {"zbulk.config", "zbulk.auth.oauth", "zbulk.auth.state", "zbulk.client"} <= edges
+
+
+def test_no_import_cycle_inside_zbulk() -> None:
+    cycle = find_cycle(graph())
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_auth_package_layers() -> None:
+    """model and datacentres import no other auth module; nothing but profiles and the
+    command import the use-cases."""
+    edges = graph()
+    assert not {m for m in edges["zbulk.auth.model"] if m.startswith("zbulk.auth")}
+    assert not {m for m in edges["zbulk.auth.datacentres"] if m.startswith("zbulk.auth")}
+    users = {m for m, e in edges.items() if "zbulk.auth.profiles" in e}
+    assert users <= {"zbulk.commands.auth"}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_each_module_imports_alone(module: str) -> None:
+    r = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+
+
+NO_FCNTL = """
+import importlib, sys
+sys.modules["fcntl"] = None  # `import fcntl` now raises ImportError, as on Windows
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+print("ok")
+"""
+
+
+def test_every_module_imports_without_fcntl() -> None:
+    r = subprocess.run([sys.executable, "-c", NO_FCNTL, *MODULES], capture_output=True,
+                       text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

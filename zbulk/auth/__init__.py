@@ -1,0 +1,13 @@
+"""Logging in to Zoho and keeping credentials. Prints nothing; imports nothing heavy.
+
+The shape, each module depending only on those above it:
+
+- ``model``: values shared by everything (``LoginMode``, ``Storage``, ``LoginRecord``,
+  ``ProfileStatus``, the ``TokenSource`` protocol); no zbulk imports but errors.
+- ``datacentres``: Zoho's data-centre registry and ``[data_centres.NAME]`` overrides.
+- ``oauth``: the accounts server's endpoints (``OAuthApp``: accounts URL, client id, secret).
+- ``state``: the machine-owned login records beside ``config.toml`` (locked, atomic).
+- ``stores``: where secrets live: the OS keyring, or an owner-only file.
+- ``tokens``: the token for a command (``ZBULK_TOKEN``, or the refreshing stored login).
+- ``profiles``: the use-cases ``login``, ``status`` and ``logout``, returning typed results.
+"""

@@ -1,0 +1,218 @@
+"""The access token for a command: ``ZBULK_TOKEN`` (used as is, never stored), else the
+profile's stored login. A ``TokenSource`` hands the client a token and is told when the
+API rejected it, so a refreshing source can renew it (once) and let the client retry.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from zbulk.auth.model import LoginRecord, TokenSource, login_command, profile_flag
+from zbulk.auth.oauth import header_safe
+from zbulk.auth.stores import SecretStore, store_for
+from zbulk.errors import CredentialsError, ZbulkError
+
+TOKEN_ENV = "ZBULK_TOKEN"  # noqa: S105  (a variable name, not a secret)
+REFRESH_MARGIN = 60.0
+
+
+class StaticToken:
+    """A token used exactly as given (``ZBULK_TOKEN``, a pasted token); nothing to refresh."""
+
+    __slots__ = ("origin", "token")
+
+    def __init__(self, token: str, origin: str) -> None:
+        self.token = token
+        self.origin = origin
+
+    def __repr__(self) -> str:  # never the token itself
+        return f"StaticToken(origin={self.origin!r})"
+
+    def access_token(self) -> str:
+        return self.token
+
+    def rejected(self) -> bool:
+        return False
+
+
+def clean_token(raw: str, origin: str) -> str:
+    """Strip surrounding white space; refuse what cannot go into a header."""
+    token = raw.strip()
+    if not token:
+        raise CredentialsError(f"the access token from {origin} is empty")
+    if not header_safe(token):
+        raise CredentialsError(
+            f"the access token from {origin} contains spaces or control characters, or is "
+            "not ASCII",
+            hint="paste the token alone, as Zoho's API console shows it",
+        )
+    return token
+
+
+@contextmanager
+def refresh_lock(config_dir: Path, profile: str, timeout: float = 30.0) -> Iterator[None]:
+    """An exclusive lock per profile across processes (filelock: flock on Unix, msvcrt on
+    Windows), so that two zbulk processes never refresh at the same time (a refresh token
+    mints only 10 access tokens per 10 minutes)."""
+    from zbulk.config import ensure_dir
+
+    locks = ensure_dir(config_dir / "locks")
+    path = locks / f"{profile}.lock"
+    try:  # filelock would wait out its timeout on a file it can never create: ask first
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise ZbulkError(f"cannot lock {path}: {exc.strerror or exc}") from None
+    import filelock
+
+    lock = filelock.FileLock(str(path))
+    try:
+        lock.acquire(timeout=timeout)
+    except filelock.Timeout:
+        raise CredentialsError(
+            f"another zbulk has been refreshing profile {profile!r} for {timeout:g}s; giving up"
+        ) from None
+    except OSError as exc:
+        raise ZbulkError(f"cannot lock {locks / profile}.lock: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+Refresher = Callable[[Mapping[str, Any]], tuple[str, float]]
+
+
+class RefreshingToken:
+    """An access token cached with its expiry, refreshed from the stored refresh token
+    only when under a minute is left, or once after a 401."""
+
+    def __init__(
+        self,
+        *,
+        profile: str,
+        store: SecretStore,
+        secrets: dict[str, Any],
+        refresher: Refresher,
+        config_dir: Path,
+        login_hint: str,
+        clock: Callable[[], float] = time.time,
+        margin: float = REFRESH_MARGIN,
+    ) -> None:
+        self.profile = profile
+        self.store = store
+        self.secrets = secrets
+        self.refresher = refresher
+        self.config_dir = config_dir
+        self.login_hint = login_hint
+        self.clock = clock
+        self.margin = margin
+        self.origin = f"profile {profile!r} in {store.where}"
+        self._renewed = False
+
+    def __repr__(self) -> str:
+        return f"RefreshingToken(origin={self.origin!r})"
+
+    def _fresh(self, secrets: Mapping[str, Any]) -> bool:
+        expires = secrets.get("expires_at")
+        return (
+            header_safe(secrets.get("access_token"))
+            and isinstance(expires, int | float)
+            and (expires - self.clock() > self.margin)
+        )
+
+    def access_token(self) -> str:
+        if not self._fresh(self.secrets):
+            self._refresh(stale=self.secrets.get("access_token"))
+        return str(self.secrets["access_token"])
+
+    def rejected(self) -> bool:
+        if self._renewed:
+            return False  # a token refreshed just now was rejected too: give up
+        self._refresh(stale=self.secrets.get("access_token"))
+        return True
+
+    def _refresh(self, stale: object) -> None:
+        with refresh_lock(self.config_dir, self.profile):
+            current = self.store.load(self.profile) or {}
+            if current.get("access_token") != stale and self._fresh(current):
+                self.secrets = current  # another process refreshed while we waited
+                self._renewed = True
+                return
+            try:
+                token, expires_at = self.refresher(current or self.secrets)
+            except CredentialsError as exc:
+                raise CredentialsError(
+                    f"could not refresh the access token of profile {self.profile!r}: "
+                    f"{exc.message}",
+                    hint=f"log in again: {self.login_hint}",
+                ) from None
+            self.secrets = {**current, "access_token": token, "expires_at": expires_at}
+            self.store.save(self.profile, self.secrets)
+            self._renewed = True
+
+
+def token_source(
+    profile: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    warn: Callable[[str], None] | None = None,
+    log: Callable[[str], None] | None = None,
+    request_timeout: float = 30.0,
+) -> TokenSource:
+    """The token for a command: ``ZBULK_TOKEN``, else the profile's stored login."""
+    env = os.environ if env is None else env
+    raw = env.get(TOKEN_ENV)
+    if raw is not None:
+        origin = f"the environment ({TOKEN_ENV})"
+        return StaticToken(clean_token(raw, origin), origin)
+    from zbulk import config
+    from zbulk.auth import state
+
+    record = state.load(profile, env)
+    if record is None:
+        raise CredentialsError(
+            f"no credentials for profile {profile!r}",
+            hint=f"run `zbulk auth login{profile_flag(profile)}`, or set {TOKEN_ENV} to an "
+            "access token; `zbulk demo` shows zbulk with no account",
+        )
+    if warn and config.load_profile(profile, env).get("insecure_storage_warning") is False:
+        warn = None
+    directory = config.config_dir(env)
+    store = store_for(record.storage, directory, backend=record.keyring_backend, warn=warn)
+    login_hint = login_command(profile, record)
+    secrets = store.load(profile)
+    if not secrets:
+        raise CredentialsError(
+            f"profile {profile!r} has no secrets in {store.where} any more",
+            hint=f"log in again: {login_hint}",
+        )
+    if not record.mode.refreshes:
+        return StaticToken(
+            clean_token(str(secrets.get("access_token", "")), store.where),
+            f"profile {profile!r} in {store.where}",
+        )
+    return RefreshingToken(
+        profile=profile, store=store, secrets=secrets,
+        refresher=_refresher(record, request_timeout, log),
+        config_dir=directory, login_hint=login_hint,
+    )  # fmt: skip
+
+
+def _refresher(record: LoginRecord, timeout: float,
+               log: Callable[[str], None] | None) -> Refresher:  # fmt: skip
+    def refresh(secrets: Mapping[str, Any]) -> tuple[str, float]:
+        from zbulk.auth import oauth
+        from zbulk.client import form_poster
+
+        app = oauth.OAuthApp(str(record.accounts_url), str(record.client_id),
+                             str(secrets.get("client_secret", "")))  # fmt: skip
+        tokens = oauth.refresh(form_poster(timeout, log), app,
+                               str(secrets.get("refresh_token", "")))  # fmt: skip
+        return tokens.access_token, tokens.expires_at
+
+    return refresh
