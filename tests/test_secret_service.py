@@ -82,3 +82,33 @@ def test_login_show_status_logout_round_trip(sandbox, tmp_path) -> None:
     assert secret_service.Keyring().get_password("zbulk", "default") is None
     r = zbulk("job", "show", DEMO_JOBS["completed"])
     assert r.returncode == 3
+
+
+FAST_PATH = """
+import sys
+from zbulk.auth.tokens import token_source
+token = token_source("default").access_token()
+print(token.startswith("1000."), "keyring" in sys.modules, "secretstorage" in sys.modules)
+"""
+
+
+def test_stored_login_reads_the_secret_service_directly(sandbox, tmp_path) -> None:
+    """The backend chosen at login is remembered; later runs read the one item straight
+    over D-Bus: keyring (and its entry-point discovery) is never imported."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ZBULK_") and k != "PYTHON_KEYRING_BACKEND"}  # fmt: skip
+    env.update(ZBULK_CONFIG_DIR=str(tmp_path / "config"), ZBULK_CLIENT_ID=sandbox.client_id,
+               ZBULK_CLIENT_SECRET=sandbox.client_secret)  # fmt: skip
+    r = subprocess.run(
+        [str(SCRIPT), "auth", "login", "--self-client", "--dc", sandbox.url, "--code",
+         sandbox.issue_grant_code(), "--profile", "default"],
+        env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    record = json.loads((tmp_path / "config" / "logins.json").read_text())["profiles"]
+    assert record["default"]["keyring_backend"] == "keyring.backends.SecretService:Keyring"
+    r = subprocess.run([sys.executable, "-c", FAST_PATH], env=env, capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "False", "False"]
+    subprocess.run([str(SCRIPT), "auth", "logout"], env=env, capture_output=True, timeout=60)

@@ -212,13 +212,8 @@ def locked(env: Mapping[str, str] | None = None, timeout: float = LOCK_TIMEOUT) 
     """Hold the config dir's lock (across processes and platforms, via filelock) while
     reading, changing and writing ``config.toml`` or ``logins.json``; yield the dir."""
     directory = ensure_dir(config_dir(env))
-    import filelock  # only on the paths that write
-
     path = directory / ".zbulk.lock"
-    try:  # filelock would wait out its timeout on a file it can never create: ask first
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    except OSError as exc:
-        raise _local_error("lock", path, exc) from None
+    filelock = import_filelock(directory)
     # One lock object per file: re-entering it in this process (a login saving its record
     # while moving keys out of config.toml) counts up instead of waiting on itself.
     lock = _LOCKS.setdefault(str(path), filelock.FileLock(str(path)))
@@ -232,6 +227,25 @@ def locked(env: Mapping[str, str] | None = None, timeout: float = LOCK_TIMEOUT) 
         yield directory
     finally:
         lock.release()
+
+
+def import_filelock(directory: Path) -> Any:
+    """The filelock module (imported only on the paths that write), once ``directory`` is
+    known to take new files: filelock would wait out its timeout on a lock file it can never
+    create (``ZBULK_CONFIG_DIR=/proc``)."""
+    import tempfile
+    import warnings
+
+    try:
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise _local_error("write in", directory, exc) from None
+    with warnings.catch_warnings():  # without fcntl it says so: its soft lock still works
+        warnings.simplefilter("ignore")
+        import filelock
+    return filelock
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:

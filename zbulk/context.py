@@ -80,6 +80,8 @@ class AppContext:
 
     def client(self) -> ZohoClient:
         """A client for the resolved settings and the profile's credentials."""
+        # Tokens first: a stored login starts reading the keyring now, while requests loads.
+        tokens = self.tokens()
         from zbulk.client import ZohoClient
 
-        return ZohoClient(self.settings, self.tokens(), log=self.log())
+        return ZohoClient(self.settings, tokens, log=self.log())

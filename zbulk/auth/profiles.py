@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from zbulk import config
-from zbulk.auth import oauth, state
+from zbulk.auth import oauth, state, stores
 from zbulk.auth.datacentres import DataCentre
 from zbulk.auth.model import LoginMode, LoginRecord, ProfileStatus, Storage, login_command
 from zbulk.auth.stores import (
-    KEYRING_TIMEOUT,
     Deadline,
     FileStore,
     KeyringStore,
@@ -210,7 +209,7 @@ def status(
                                      kind="access token", detail=f"{TOKEN_ENV} is set and wins "
                                      "over every stored login"))  # fmt: skip
     directory = config.config_dir(env)
-    deadline = Deadline(KEYRING_TIMEOUT if timeout is None else timeout)
+    deadline = Deadline(stores.KEYRING_TIMEOUT if timeout is None else timeout)
     records = state.all_records(env)
     for name, record in records.items():
         if isinstance(record, CredentialsError):

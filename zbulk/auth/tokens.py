@@ -5,14 +5,16 @@ API rejected it, so a refreshing source can renew it (once) and let the client r
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from zbulk.auth.model import LoginRecord, TokenSource, login_command, profile_flag
+from zbulk.auth.model import LoginRecord, Storage, TokenSource, login_command, profile_flag
 from zbulk.auth.oauth import header_safe
 from zbulk.auth.stores import SecretStore, store_for
 from zbulk.errors import CredentialsError, ZbulkError
@@ -59,16 +61,11 @@ def refresh_lock(config_dir: Path, profile: str, timeout: float = 30.0) -> Itera
     """An exclusive lock per profile across processes (filelock: flock on Unix, msvcrt on
     Windows), so that two zbulk processes never refresh at the same time (a refresh token
     mints only 10 access tokens per 10 minutes)."""
-    from zbulk.config import ensure_dir
+    from zbulk.config import ensure_dir, import_filelock
 
     locks = ensure_dir(config_dir / "locks")
     path = locks / f"{profile}.lock"
-    try:  # filelock would wait out its timeout on a file it can never create: ask first
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    except OSError as exc:
-        raise ZbulkError(f"cannot lock {path}: {exc.strerror or exc}") from None
-    import filelock
-
+    filelock = import_filelock(locks)
     lock = filelock.FileLock(str(path))
     try:
         lock.acquire(timeout=timeout)
@@ -184,6 +181,50 @@ def token_source(
         warn = None
     directory = config.config_dir(env)
     store = store_for(record.storage, directory, backend=record.keyring_backend, warn=warn)
+    source = functools.partial(_stored, profile, record, store, directory, request_timeout, log)
+    if record.storage is Storage.KEYRING:
+        return Prefetched(source, f"profile {profile!r} in {store.where}")
+    return source()
+
+
+class Prefetched:
+    """A stored login read in the background from the moment it is asked for: the keyring's
+    round trips overlap the loading of the HTTP stack. Its errors come at first use."""
+
+    def __init__(self, build: Callable[[], TokenSource], origin: str) -> None:
+        self.origin = origin
+        self._result: list[TokenSource] = []
+        self._failure: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, args=(build,), daemon=True,
+                                        name="zbulk-stored-login")  # fmt: skip
+        self._thread.start()
+
+    def _run(self, build: Callable[[], TokenSource]) -> None:
+        try:
+            self._result.append(build())
+        except BaseException as exc:  # handed to the caller's thread
+            self._failure.append(exc)
+
+    def _source(self) -> TokenSource:
+        self._thread.join()  # bounded: every keyring call inside has its deadline
+        if self._failure:
+            raise self._failure[0]
+        source = self._result[0]
+        self.origin = source.origin
+        return source
+
+    def __repr__(self) -> str:
+        return f"Prefetched(origin={self.origin!r})"
+
+    def access_token(self) -> str:
+        return self._source().access_token()
+
+    def rejected(self) -> bool:
+        return self._source().rejected()
+
+
+def _stored(profile: str, record: LoginRecord, store: SecretStore, directory: Path,
+            request_timeout: float, log: Callable[[str], None] | None) -> TokenSource:  # fmt: skip
     login_hint = login_command(profile, record)
     secrets = store.load(profile)
     if not secrets:
