@@ -29,6 +29,13 @@ class Run:
     err: str
     seconds: float
     peak_mib: float  # VmHWM of the child, polled while it ran
+    ended: float = 0.0  # time.monotonic() when it had exited
+
+    def since(self, server: HostileServer) -> float:
+        """Seconds from the first request the server saw to the end of the process: what
+        zbulk's deadlines bound (start-up, slow on a loaded machine, is not part of it)."""
+        assert server.seen, "no request arrived"
+        return self.ended - server.seen[0].at
 
     def clean(self, code: int) -> Run:
         """The contract's exit code, no traceback, no escape sequence on stdout, no token."""
@@ -71,10 +78,10 @@ def run_script(args: list[str], env: dict[str, str], *, timeout: float = 60,
         raise AssertionError(
             f"still running after {timeout}s: {err.decode(errors='replace')}"
         ) from None
-    seconds = time.monotonic() - started
+    ended = time.monotonic()
     watcher.join(1)
     return Run(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-               seconds, found[0])  # fmt: skip
+               ended - started, found[0], ended)  # fmt: skip
 
 
 def clean_env(tmp_path: Path, api_domain: str) -> dict[str, str]:

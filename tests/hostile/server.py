@@ -24,6 +24,7 @@ class Seen:
     method: str
     path: str
     headers: dict[str, str]  # names lower-cased
+    at: float = 0.0  # time.monotonic() when it arrived (the same clock in every process)
 
     @property
     def authorization(self) -> str | None:
@@ -89,7 +90,7 @@ class HostileServer:
                 for line in lines[1:]:
                     name, _, value = line.partition(":")
                     headers[name.strip().lower()] = value.strip()
-                seen = Seen(method, path, headers)
+                seen = Seen(method, path, headers, time.monotonic())
                 self.seen.append(seen)
                 matches = [p for p in self.routes if path.startswith(p)]
                 handler = self.routes[max(matches, key=len)] if matches else answer(b"", 404)
