@@ -356,3 +356,81 @@ def test_login_refresh_and_config_writes_without_fcntl(sandbox, dc, client_env, 
         r = zbulk(*args)
         assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     assert sandbox.refresh_count == 1 and not secrets.exists()
+
+
+# --- the user's config survives logins; the device page works for a person --------------
+
+
+def test_emoji_in_config_and_client_id_survive_a_login(run, sandbox, memory_keyring, env):
+    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    path.parent.mkdir(parents=True)
+    text = (
+        f'# 😀 my file\ntitle = "admin 😀"\n[data_centres.sb]\naccounts = "{sandbox.url}"\n'
+        f'api_domain = "{sandbox.url}"  # 𝄞\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    code = sandbox.issue_grant_code()
+    r = run("auth", "login", "--self-client", "--dc", "sb", "--code", code, "--client-id",
+            "cid😀", ZBULK_CLIENT_SECRET=sandbox.client_secret)  # fmt: skip
+    assert r.code == ExitCode.CREDENTIALS and "Zoho does not know this client id" in r.err
+    r = login(run, sandbox, {"ZBULK_CLIENT_ID": sandbox.client_id,
+                             "ZBULK_CLIENT_SECRET": sandbox.client_secret})  # fmt: skip
+    assert r.code == 0, r.err
+    assert path.read_text(encoding="utf-8") == text
+    assert run("job", "show", JOB).code == 0
+    assert run("auth", "status").code == 0
+
+
+def test_device_login_approved_on_the_web_page(run, env, memory_keyring) -> None:
+    import re
+    import threading
+
+    import requests
+
+    from zbulk.sandbox import Sandbox
+
+    with Sandbox(device_interval=0.05) as server:
+        path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+        path.parent.mkdir(parents=True)
+        path.write_text(
+            f'[data_centres.sb]\naccounts = "{server.url}"\napi_domain = "{server.url}"\n'
+        )
+
+        def person() -> None:  # reads the code off the page zbulk named, presses Approve
+            for _ in range(500):
+                if server.device_requests:
+                    page = requests.get(f"{server.url}/device", timeout=5).text
+                    assert re.search(r'<button name="action" value="approve"', page)
+                    code = server.device_requests[-1].user_code
+                    requests.post(f"{server.url}/device", timeout=5,
+                                  data={"user_code": code, "action": "approve"})  # fmt: skip
+                    return
+                time.sleep(0.01)
+
+        threading.Thread(target=person, daemon=True).start()
+        r = run("auth", "login", "--device", "--dc", "sb", ZBULK_CLIENT_ID=server.client_id,
+                ZBULK_CLIENT_SECRET=server.client_secret)  # fmt: skip
+        assert r.code == 0, r.err
+        assert f"{server.url}/device" in r.err
+
+
+def test_sandbox_command_says_how_to_try_the_device_flow(tmp_path) -> None:
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")}
+    proc = subprocess.Popen([str(SCRIPT), "sandbox", "--port", "0"], env=env | {
+        "ZBULK_CONFIG_DIR": str(tmp_path)}, stdout=subprocess.PIPE, text=True,
+        start_new_session=True)  # fmt: skip
+    lines = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Jobs:"):
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=10)
+    text = "".join(lines)
+    assert "zbulk auth login --device --dc http://127.0.0.1:" in text
+    assert "approve the code there" in text

@@ -131,3 +131,20 @@ def test_every_module_imports_without_fcntl() -> None:
     r = subprocess.run([sys.executable, "-c", NO_FCNTL, *MODULES], capture_output=True,
                        text=True, timeout=120)  # fmt: skip
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_more_than_three_parameters_are_keyword_only() -> None:
+    """In the auth package and its command, a function taking more than three parameters
+    takes the rest by keyword (no adjacent strings to mix up)."""
+    offenders = []
+    paths = [*sorted((ROOT / "auth").glob("*.py")), ROOT / "commands" / "auth.py"]
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                positional = [a.arg for a in node.args.posonlyargs + node.args.args
+                              if a.arg not in ("self", "cls")]  # fmt: skip
+                if len(positional) > 3 and not node.name.startswith("test"):
+                    offenders.append(f"{path.name}:{node.lineno} {node.name}{positional}")
+    # typer commands take their options positionally by design (the framework passes them)
+    offenders = [o for o in offenders if not o.startswith("auth.py") or " login[" not in o]
+    assert offenders == []

@@ -274,7 +274,7 @@ def logout(names: list[str], *, revoke: bool = False, env: Mapping[str, str] | N
                           backend=record.keyring_backend if record else None)  # fmt: skip
         revoked, note = False, None
         if revoke and record is not None:
-            revoked, note = _revoke(name, record, store, post)
+            revoked, note = _revoke(name, record=record, store=store, post=post)
         removed = store.delete(name) if record is not None or storage is Storage.FILE else False
         if record is not None and record.storage is Storage.KEYRING:
             removed = FileStore(secrets_dir(directory)).delete(name) or removed
@@ -283,7 +283,7 @@ def logout(names: list[str], *, revoke: bool = False, env: Mapping[str, str] | N
     return done
 
 
-def _revoke(name: str, record: LoginRecord, store: SecretStore,
+def _revoke(name: str, *, record: LoginRecord, store: SecretStore,
             post: oauth.Post | None) -> tuple[bool, str | None]:  # fmt: skip
     if not record.mode.refreshes:
         return False, "a pasted access token cannot be revoked; it expires within the hour"

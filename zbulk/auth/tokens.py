@@ -181,7 +181,10 @@ def token_source(
         warn = None
     directory = config.config_dir(env)
     store = store_for(record.storage, directory, backend=record.keyring_backend, warn=warn)
-    source = functools.partial(_stored, profile, record, store, directory, request_timeout, log)
+    source = functools.partial(
+        _stored, profile=profile, record=record, store=store, directory=directory,
+        request_timeout=request_timeout, log=log,
+    )  # fmt: skip
     if record.storage is Storage.KEYRING:
         return Prefetched(source, f"profile {profile!r} in {store.where}")
     return source()
@@ -223,7 +226,7 @@ class Prefetched:
         return self._source().rejected()
 
 
-def _stored(profile: str, record: LoginRecord, store: SecretStore, directory: Path,
+def _stored(*, profile: str, record: LoginRecord, store: SecretStore, directory: Path,
             request_timeout: float, log: Callable[[str], None] | None) -> TokenSource:  # fmt: skip
     login_hint = login_command(profile, record)
     secrets = store.load(profile)

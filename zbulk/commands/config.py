@@ -8,11 +8,17 @@ types (tomlkit); values are checked as they are at use before anything is writte
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zbulk.commands.options import JsonFlag
+
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from zbulk.context import AppContext
 
 app = typer.Typer(
@@ -36,23 +42,31 @@ def _text(value: object) -> str:
     return str(value)
 
 
-@app.command("list")
-def list_(
-    ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of key: value.")] = False,
-) -> int:
-    """Every setting zbulk reads from config.toml, one KEY=VALUE a line."""
-    from zbulk import config
+@dataclass
+class ConfigListReport:
+    """``config list``: the settings found in config.toml, in file order."""
 
-    out = _ctx(ctx).output
-    values = config.list_values()
-    if as_json:
+    values: list[tuple[str, Any]]
+
+    def json_lines(self) -> Iterator[str]:
         from zbulk.output import json_text
 
-        out.write_line(json_text(dict(values)))
-    else:
-        for key, value in values:
-            out.write_line(f"{key}={_text(value)}")
+        yield json_text(dict(self.values))
+
+    def views(self) -> Iterator[RenderableType]:
+        from rich.text import Text
+
+        for key, value in self.values:
+            yield Text(f"{key}={_text(value)}")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: JsonFlag = False) -> int:
+    """Every setting zbulk reads from config.toml, one KEY=VALUE a line (--json: one
+    object)."""
+    from zbulk import config
+
+    _ctx(ctx).output.emit(ConfigListReport(config.list_values()), as_json=as_json)
     return 0
 
 
