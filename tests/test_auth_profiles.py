@@ -434,3 +434,49 @@ def test_sandbox_command_says_how_to_try_the_device_flow(tmp_path) -> None:
     text = "".join(lines)
     assert "zbulk auth login --device --dc http://127.0.0.1:" in text
     assert "approve the code there" in text
+
+
+@pytest.mark.parametrize(
+    "backend", ["keyring.backends.SecretService:Keyring", "gone.module:Keyring"]
+)
+def test_a_remembered_backend_that_cannot_answer(env, tmp_path, backend: str) -> None:
+    """No session bus, or the backend uninstalled since login: a clear exit 3, no traceback."""
+    path = logins_file(env)
+    path.parent.mkdir(parents=True)
+    record = {"mode": "token", "storage": "keyring", "dc": "us", "keyring_backend": backend,
+              "api_domain": "https://www.zohoapis.com"}  # fmt: skip
+    path.write_text(json.dumps({"version": 1, "profiles": {"default": record}}))
+    proc_env = {k: v for k, v in os.environ.items()
+                if k not in ("ZBULK_TOKEN", "PYTHON_KEYRING_BACKEND")}  # fmt: skip
+    proc_env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-bus"
+    proc_env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")  # no keyringrc.cfg
+    r = subprocess.run([str(SCRIPT), "auth", "token"], env=proc_env, capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    assert r.returncode == ExitCode.CREDENTIALS, r.stderr
+    assert "keyring" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_login_kept_by_an_older_zbulk_is_read_then_moved_out(
+    run, sandbox, memory_keyring, client_env, env
+) -> None:
+    """Older zbulk kept login keys in config.toml: still read; the next login moves them to
+    logins.json, editing config.toml in place (its comments and other keys kept)."""
+    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    path.parent.mkdir(parents=True)
+    legacy = (
+        f'# mine\n[profiles.default]\ncredential = "access_token"\nlogin = "token"\n'
+        f'storage = "keyring"\ndc = "sb"\napi_domain = "{sandbox.url}"  # keep me\n\n'
+        f'[data_centres.sb]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
+    )
+    path.write_text(legacy)
+    memory_keyring.items[("zbulk", "default")] = json.dumps({"access_token": sandbox.token})
+    assert run("job", "show", JOB).code == 0
+    r = run("auth", "status", "--json")
+    assert json.loads(r.out.splitlines()[0])["login"] == "token"
+    assert login(run, sandbox, client_env).code == 0
+    text = path.read_text()
+    assert "credential" not in text and "storage" not in text and "login =" not in text
+    assert text.startswith("# mine\n[profiles.default]\n")
+    assert f'api_domain = "{sandbox.url}"  # keep me' in text
+    assert json.loads(logins_file(env).read_text())["profiles"]["default"]["mode"] == "self_client"
+    assert run("auth", "logout").code == 0 and path.read_text() == text

@@ -111,12 +111,17 @@ def _discover() -> Any:
 
 
 def _load_class(name: str) -> Any:
+    """The backend remembered at login, loaded directly; keyring's own choice if it is gone
+    (uninstalled, renamed)."""
     import importlib
 
     module, _, qualname = name.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return _discover()
     return obj()
 
 
@@ -148,7 +153,11 @@ class _FastSecretService:
 
         secrets = DBusAddress("/org/freedesktop/secrets", bus_name="org.freedesktop.secrets",
                               interface="org.freedesktop.Secret.Service")  # fmt: skip
-        with closing(open_dbus_connection(bus="SESSION")) as connection:
+        try:
+            bus = open_dbus_connection(bus="SESSION")
+        except Exception:  # no session bus here: keyring's backend says why, in its words
+            return NotImplemented
+        with closing(bus) as connection:
 
             def call(method: str, signature: str, *args: Any) -> Any:
                 message = new_method_call(secrets, method, signature, args)
