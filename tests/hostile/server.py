@@ -45,7 +45,9 @@ class HostileServer:
         self.seen: list[Seen] = []
         self.connections = 0
         self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.sock.settimeout(0.05)
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+        self._acceptor.start()
 
     def __enter__(self) -> HostileServer:
         return self
@@ -54,7 +56,11 @@ class HostileServer:
         self.close()
 
     def close(self) -> None:
+        # Stop accepting before the socket is closed: a thread still in accept() on a
+        # closed descriptor would take the connections of whatever socket gets its number
+        # next (a sandbox of a later test).
         self._closed = True
+        self._acceptor.join()
         with contextlib.suppress(OSError):
             self.sock.close()
 
@@ -69,8 +75,11 @@ class HostileServer:
         while not self._closed:
             try:
                 conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            conn.settimeout(None)
             self.connections += 1
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
