@@ -1,6 +1,8 @@
-"""`zbulk.results.summarise_zip` on a 25,000-row result file, beside plain zipfile + csv.
+"""`zbulk.results.summarise_zip` on a 25,000-row result file, beside plain zipfile + csv,
+and the ``--source`` join: the result lined up with the uploaded file and all three files
+written.
 
-    python bench/results.py [--runs N] [--rows N] [--no-cli] [--check]
+    python bench/results.py [--runs N] [--rows N] [--flat-rows N] [--no-cli] [--check]
 
 The result ZIP is built as the sandbox builds its own (write_result_zip, which
 build_result_zip wraps): one resource, 8 mapped columns, 5% of rows skipped with errors.
@@ -13,10 +15,17 @@ csv and iterates the rows with csv.reader. Unless --no-cli, the whole `zbulk job
 command (fetching the document, downloading the ZIP from the sandbox, summarising,
 printing) is timed too, for information.
 
-Goal (issue "job results"): a 25,000-row result summarised in at most 1.0 s with peak memory
-at most 80 MiB. The time goal is judged on the plain summary, the memory goal on all three
-summarise_zip cases. Exits 0 whatever the figures, unless --check is given and a goal is
-missed (then 1).
+The join cases (issue 14) build their own inputs: an uploaded CSV of --rows rows and
+JOIN_WIDTH (30) columns, and its result ZIP in Zoho's shape (the first three columns, then
+STATUS, RECORD_ID, ERRORS; 5% skipped), then time summarise_zip(source=..., output_dir=...)
+writing -failed.csv, -errors.csv and -created.csv. The same again with --flat-rows rows
+(default ten times --rows) shows that memory does not grow with the number of rows.
+
+Goals: a 25,000-row result summarised in at most 1.0 s with peak memory at most 80 MiB (time
+judged on the plain summary, memory on all summarise_zip cases); the 25,000-row join with all
+three files written in at most 1.0 s and 80 MiB; and the --flat-rows join's peak within
+FLAT_MIB of the --rows join's. Exits 0 whatever the figures, unless --check is given and a
+goal is missed (then 1).
 """
 
 from __future__ import annotations
@@ -39,6 +48,8 @@ CASES = {  # worker mode: what it runs
     "failed": "summarise_zip + failed_rows",
     "output-dir": "summarise_zip(output_dir=tmp)",
 }
+JOIN_WIDTH = 30
+FLAT_MIB = 8.0  # the most the peak may grow from --rows to --flat-rows rows
 
 
 def peak_kib() -> tuple[int, str]:
@@ -81,7 +92,18 @@ def worker(report: str, mode: str, rest: list[str]) -> None:
         os._exit(code)
 
     zip_path, runs, rows, out_dir = rest[0], int(rest[1]), int(rest[2]), rest[3]
-    if mode == "baseline":
+    if mode == "join":
+        from pathlib import Path
+
+        from zbulk.results import summarise_zip
+        from zbulk.source import open_source
+
+        def once() -> int:
+            summary = summarise_zip(Path(zip_path), output_dir=Path(out_dir), job_id="42",
+                                    force=True, source=open_source(Path(rest[4])))  # fmt: skip
+            assert len(summary.files[0].written) == 3
+            return sum(f.rows for f in summary.files)
+    elif mode == "baseline":
         import csv
         import io
         import zipfile
@@ -164,6 +186,9 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=5, help="runs per case (default 5)")
     parser.add_argument("--rows", type=int, default=25_000, help="rows in the result file")
+    parser.add_argument("--flat-rows", type=int, default=0,
+                        help="rows of the second join, to show memory is flat "
+                        "(default: 10 x --rows)")  # fmt: skip
     parser.add_argument("--no-cli", action="store_true", help="skip the whole-command timing")
     parser.add_argument("--check", action="store_true", help="exit 1 if a goal is missed")
     args = parser.parse_args()
@@ -186,6 +211,13 @@ def main() -> None:
             rest = (str(zip_path), str(args.runs), str(args.rows), str(tmp / "out"))
             figures[mode] = run_worker(tmp / "report.json", mode, *rest, env=env)
         cli = None if args.no_cli else whole_command(args.runs, tmp)
+        joins = {}
+        for rows, runs in ((args.rows, args.runs), (args.flat_rows or 10 * args.rows, 1)):
+            result, source = join_inputs(tmp, rows)
+            rest = (str(result), str(runs), str(rows), str(tmp / "join-out"), str(source))
+            joins[rows] = run_worker(tmp / "report.json", "join", *rest, env=env)
+            result.unlink()
+            source.unlink()
 
     base = figures["baseline"]
     print(f"{args.rows:,}-row result ZIP ({len(COLUMNS)} mapped columns, {skipped:,} skipped, "
@@ -209,16 +241,73 @@ def main() -> None:
         for label, (median, peak) in cli.items():
             print(f"{label:<34}{median:>9.3f}{peak:>10.1f}")
 
+    print(f"\n--source join: result ZIP + uploaded CSV of {JOIN_WIDTH} columns, 5% skipped, "
+          "-failed/-errors/-created.csv written; fresh process each")  # fmt: skip
+    print(f"{'rows':>10}{'runs':>6}{'median s':>10}{'best s':>8}{'peak MiB':>10}"
+          f"{'after import':>14}")  # fmt: skip
+    for rows, f in joins.items():
+        print(f"{rows:>10,}{len(f['times']):>6}{statistics.median(f['times']):>10.3f}"
+              f"{min(f['times']):>8.3f}{f['peak_kib'] / 1024:>10.1f}"
+              f"{f['imported_kib'] / 1024:>14.1f}")  # fmt: skip
+
     seconds = statistics.median(figures["summary"]["times"])
     goals = [(f"summary <= {GOAL_SECONDS:g} s", seconds <= GOAL_SECONDS, f"{seconds:.3f} s")]
     for mode in ("summary", "failed", "output-dir"):
         peak = figures[mode]["peak_kib"] / 1024
         goals.append((f"{CASES[mode]} <= {GOAL_MIB:g} MiB", peak <= GOAL_MIB, f"{peak:.1f} MiB"))
+    (small, first), (big, second) = joins.items()
+    seconds = statistics.median(first["times"])
+    peak, peak_big = first["peak_kib"] / 1024, second["peak_kib"] / 1024
+    goals += [
+        (f"join {small:,} <= {GOAL_SECONDS:g} s", seconds <= GOAL_SECONDS, f"{seconds:.3f} s"),
+        (f"join {small:,} <= {GOAL_MIB:g} MiB", peak <= GOAL_MIB, f"{peak:.1f} MiB"),
+        (f"join {big:,} peak within {FLAT_MIB:g} MiB of {small:,}",
+         peak_big - peak <= FLAT_MIB, f"{peak:.1f} -> {peak_big:.1f} MiB"),
+    ]  # fmt: skip
     missed = not all(ok for _, ok, _ in goals)
     verdicts = [f"{name}: {'met' if ok else 'MISSED'} ({got})" for name, ok, got in goals]
     print(f"\ngoals {'MISSED' if missed else 'met'}: " + "; ".join(verdicts))
     if args.check and missed:
         sys.exit(1)
+
+
+def join_inputs(tmp: Path, rows: int) -> tuple[Path, Path]:
+    """An uploaded CSV of ``rows`` rows and JOIN_WIDTH columns, and its result ZIP in Zoho's
+    shape (the first three columns, STATUS, RECORD_ID, ERRORS), written in one pass."""
+    import csv
+    import io
+    import zipfile
+
+    header = [f"Field_{c:02d}" for c in range(JOIN_WIDTH)]
+    header[:3] = ["Last_Name", "Email", "Company"]
+    source, result = tmp / "leads.csv", tmp / "4150868000006801002.zip"
+    with source.open("w", encoding="utf-8", newline="") as src, \
+            zipfile.ZipFile(result, "w", zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("Leads-leads.csv", "w") as member:  # fmt: skip
+        text = io.TextIOWrapper(member, encoding="utf-8-sig", newline="")
+        up, down = csv.writer(src), csv.writer(text)
+        up.writerow(header)
+        down.writerow([*header[:3], "STATUS", "RECORD_ID", "ERRORS"])
+        for n in range(1, rows + 1):
+            cells = [f"Lead {n:06d}", f"lead{n:06d}@example.com", f"Company {n % 997}"]
+            cells += [f"value {c}.{n % (c + 7)} of row {n}" for c in range(3, JOIN_WIDTH)]
+            up.writerow(cells)
+            if n % 20 == 0:
+                status, rid, errors = (
+                    "skipped",
+                    "",
+                    "MANDATORY_NOT_FOUND-Company:INVALID_DATA-Email",
+                )
+            else:
+                status, rid, errors = (
+                    ("updated" if n % 5 == 1 else "added"),
+                    str(4150868000 + n),
+                    "",
+                )
+            down.writerow([*cells[:3], status, rid, errors])
+        text.flush()
+        text.detach()
+    return result, source
 
 
 def whole_command(runs: int, tmp: Path) -> dict[str, tuple[float, float]]:

@@ -28,7 +28,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as state:
         env = clean_env(ZBULK_STATE_DIR=state)
         for n, job in enumerate(DEMO_JOBS.values()):
-            history.record(job, "COMPLETED", env=env, now=float(n))
+            scope = history.Scope.of("default", "https://www.zohoapis.com")
+            history.record(job, {"status": "COMPLETED"}, scope, env=env, now=float(n))
         complete = ["env", "_ZBULK_COMPLETE=complete_bash", "COMP_WORDS=zbulk job show ",
                     "COMP_CWORD=3", *zbulk_cmd()]  # fmt: skip
         paired(

@@ -7,7 +7,9 @@
 - ``run``: zbulk in-process; ``zbulk``: the same, pointed at the ``sandbox`` fixture.
 - The sandbox family: ``make_sandbox(**options)`` starts one (stopped after the test);
   ``sandbox`` is the default one in real time; ``sb`` runs on ``clock``, the one fake clock
-  (``sandbox_support.Clock``), with the token ``sandbox_support.TOKEN``.
+  (``sandbox_support.Clock``), with the token ``sandbox_support.TOKEN``; ``stepping_sandbox``
+  moves its demo jobs one step per request (``fast`` runs zbulk against it), so a real-time
+  ``job watch`` sees a job go ADDED → IN PROGRESS → COMPLETED in a known number of polls.
 """
 
 from __future__ import annotations
@@ -147,6 +149,29 @@ def clock() -> Clock:
 def sb(make_sandbox: Callable[..., Sandbox], clock: Clock) -> Sandbox:
     """A sandbox on ``clock`` (demo jobs last DURATION on it), with the token TOKEN."""
     return make_sandbox(token=TOKEN, job_duration=DURATION, clock=clock)
+
+
+STEP = 1.8  # seconds of job time per request: the large job completes at the 7th poll
+STEP_DURATION = 10.0
+
+
+@pytest.fixture
+def stepping_sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    """A sandbox whose demo jobs move STEP per request answered (ADDED at the first)."""
+    clock = Clock()
+    server = make_sandbox(job_duration=STEP_DURATION, clock=clock)
+    clock.step = STEP  # from the first request on
+    return server
+
+
+@pytest.fixture
+def fast(
+    zbulk_at: Callable[[Sandbox], Callable[..., Result]], stepping_sandbox: Sandbox
+) -> Callable[..., Result]:
+    """zbulk in-process against ``stepping_sandbox`` (as ``fast.server``)."""
+    zbulk = zbulk_at(stepping_sandbox)
+    zbulk.server = stepping_sandbox  # type: ignore[attr-defined]
+    return zbulk
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -37,6 +37,8 @@ STATUS = dict(SEEN)
 PREFIX = "41508680000053"  # matches two of them
 LINES = ["zbulk j", "zbulk job ", "zbulk job show ", f"zbulk job show {PREFIX}"]
 
+SCOPE = history.Scope.of("default", "https://www.zohoapis.com")
+
 
 def job_commands() -> set[str]:
     import typer
@@ -95,7 +97,7 @@ def test_a_request_is_answered_in_process(
 ) -> None:
     """What cli.py does when _ZBULK_COMPLETE is set, then one request, without a shell."""
     monkeypatch.setenv("ZBULK_STATE_DIR", str(tmp_path / "state"))
-    history.record("4150868000005392002", "IN PROGRESS")
+    history.record("4150868000005392002", {"status": "IN PROGRESS"}, SCOPE)
     completion.enable_requests()
     monkeypatch.setenv("_ZBULK_COMPLETE", "complete_zsh")
     monkeypatch.setenv("_TYPER_COMPLETE_ARGS", "zbulk job show ")
@@ -126,7 +128,7 @@ def shell_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     state = tmp_path / "state"
     monkeypatch.setenv("ZBULK_STATE_DIR", str(state))
     for job_id, status in SEEN:
-        history.record(job_id, status)
+        history.record(job_id, {"status": status}, SCOPE)
     assert [job_id for job_id, _ in history.complete_job_ids("")] == NEWEST_FIRST
     env = {
         k: v

@@ -38,7 +38,7 @@ ENCODINGS = {"utf-8": "C.UTF-8", "ascii": "C", "latin-1": "en_US.ISO-8859-1"}
 COMMANDS = {
     "show": (["job", "show", JOB], 0),
     "watch": (["job", "watch", JOB], 0),
-    "results": (["job", "results", DEMO_JOBS["failing"]], 0),
+    "results": (["job", "results", DEMO_JOBS["failing"]], 1),  # the job FAILED: exit 1
     "recent": (["job", "recent"], 0),
     "auth-status": (["auth", "status"], 0),
     "help": (["--help"], 0),

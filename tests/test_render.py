@@ -88,10 +88,22 @@ def test_narrow_terminal_folds_long_cells(env) -> None:
 
 
 def test_wide_characters_align(env) -> None:
+    """A double-width field name takes two cells per character: the columns after it start
+    at the same cell on every row and in the header."""
+    from rich.cells import cell_len
+
     doc = copy.deepcopy(RECORDED_V2)
-    doc["resource"][0]["field_mappings"][0]["api_name"] = "名前"
-    text = render(doc)
-    assert "名前" in text
+    doc["resource"][0]["field_mappings"][0].update(api_name="名前", format="dd.MM")
+    lines = render(doc).splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("Column"))
+    wide = next(line for line in lines if "名前" in line)
+    narrow = next(line for line in lines if "Date_3" in line)
+
+    def cell(line: str, text: str) -> int:
+        return cell_len(line[: line.index(text)])
+
+    assert cell(wide, "dd.MM") == cell(narrow, "yyyy/MM/dd") == cell(header, "Format")
+    assert cell(wide, "名前") == cell(narrow, "Date_3") == cell(header, "Field")
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
@@ -86,14 +87,25 @@ def test_summary_counts_groups_and_examples(tmp_path: Path) -> None:
     assert json.loads(json.dumps(doc))["files"][0]["statuses"]["skipped"] == 2
 
 
-def test_output_dir_splits_success_and_failed(tmp_path: Path) -> None:
+def test_output_dir_splits_created_failed_and_errors(tmp_path: Path) -> None:
+    """Without a source: the result's own columns, never STATUS/RECORD_ID/ERRORS in the
+    failed file; RECORD_ID added to the created one; errors one line per code and column."""
     path = make_zip(tmp_path, {"Leads.csv": ("\ufeff" + HEADER + ROWS).encode()})
     out = tmp_path / "out"
     summary = summarise_zip(path, output_dir=out, job_id="42")
-    success = (out / "42-Leads-success.csv").read_text(encoding="utf-8").splitlines()
-    failed = (out / "42-Leads-failed.csv").read_text(encoding="utf-8").splitlines()
-    assert success[0] == failed[0] == HEADER.strip()
-    assert len(success) == 3 and len(failed) == 4
+    own = [h for h in HEADER.strip().split(",") if h not in ("STATUS", "RECORD_ID", "ERRORS")]
+    created = list(csv.reader((out / "42-Leads-created.csv").open(encoding="utf-8-sig")))
+    failed = list(csv.reader((out / "42-Leads-failed.csv").open(encoding="utf-8-sig")))
+    errors = list(csv.reader((out / "42-Leads-errors.csv").open(encoding="utf-8")))
+    assert failed[0] == own and created[0] == [*own, "RECORD_ID"]
+    assert len(created) == 3 and len(failed) == 4
+    assert errors[0] == ["row", "RECORD_ID", "code", "column", "explanation"]
+    assert [e[:4] for e in errors[1:3]] == [
+        ["2", "", "MANDATORY_NOT_FOUND", "Email"],
+        ["3", "", "MANDATORY_NOT_FOUND", "Company"],
+    ]
+    assert "layout requires" in errors[1][4]
+    assert errors[-1][:4] == ["5", "", "", ""] and "unprocessed" in errors[-1][4]
     assert summary.files[0].encoding == "utf-8-sig"
 
 

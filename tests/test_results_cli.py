@@ -60,8 +60,9 @@ def test_output_dir(zbulk, tmp_path: Path) -> None:
     assert r.code == 0, r.err
     names = sorted(p.name for p in out.iterdir())
     assert f"{DONE}.zip" in names
-    assert any(n.endswith("-success.csv") for n in names)
-    assert any(n.endswith("-failed.csv") for n in names)
+    for kind in ("failed", "errors", "created"):
+        assert f"{DONE}-Accounts-{kind}.csv" in names
+    assert "--source" in r.err  # the one-line note: whole rows need the uploaded file
     with zipfile.ZipFile(out / f"{DONE}.zip") as zf:
         assert zf.namelist()
 

@@ -543,3 +543,23 @@ def test_stop_ends_stalls_and_idle_connections(clock: Clock) -> None:
     waiter.join(timeout=5)
     assert time.monotonic() - started < 1 and errors
     session.close()
+
+
+def test_restart_one_job_or_all(sb: Sandbox, clock: Clock) -> None:
+    clock.now += 2 * DURATION
+    assert doc(sb, DEMO_JOBS["large"])["status"] == "COMPLETED"
+    sb.restart_jobs(DEMO_JOBS["large"])
+    assert doc(sb, DEMO_JOBS["large"])["status"] == "ADDED"
+    assert doc(sb, DEMO_JOBS["upsert"])["status"] == "COMPLETED"  # the others go on
+    with pytest.raises(KeyError):
+        sb.restart_jobs(RECORDED_V2)
+    clock.now += 2 * DURATION
+    url = f"{sb.url}/sandbox/jobs/{DEMO_JOBS['upsert']}/restart"
+    r = requests.post(url, headers=auth(), timeout=5)
+    assert r.status_code == 200 and r.json()["details"] == {"id": DEMO_JOBS["upsert"]}
+    assert doc(sb, DEMO_JOBS["upsert"])["status"] == "ADDED"
+    assert requests.post(url, timeout=5).status_code == 401
+    r = requests.post(f"{sb.url}/sandbox/jobs/{RECORDED_V2}/restart", headers=auth(), timeout=5)
+    assert r.status_code == 400 and r.json()["code"] == "RESOURCE_NOT_FOUND"
+    sb.restart_jobs()
+    assert {doc(sb, j)["status"] for j in DEMO_JOB_IDS[:3]} == {"ADDED"}

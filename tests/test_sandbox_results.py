@@ -19,7 +19,13 @@ from sandbox_support import DURATION, Clock, auth
 
 from zbulk.sandbox import DEMO_JOBS, Fault, ResultFile, Sandbox, build_result_zip
 from zbulk.sandbox.jobs import ORG_ID, download_path
-from zbulk.sandbox.results import ERROR_CODES, error_text, interleave, result_files
+from zbulk.sandbox.results import (
+    ERROR_CODES,
+    SOURCE_FILES,
+    error_text,
+    interleave,
+    result_files,
+)
 
 ERROR_JSON = "application/json;charset=utf-8"
 ERRORS_RE = re.compile(r"^[A-Z_]+-[^:,]+(,[^:,]+)*(:[A-Z_]+-[^:,]+(,[^:,]+)*)*$")
@@ -57,12 +63,27 @@ def read_zip(raw: bytes) -> dict[str, tuple[bytes, list[list[str]]]]:
         return out
 
 
+def member_name(resource: dict[str, Any]) -> str:
+    """Zoho's name for a resource's result CSV: ``<Module>-<uploaded file stem>.csv``."""
+    module = resource["module"]
+    module = module["api_name"] if isinstance(module, dict) else module
+    return f"{module}-{resource['file']['name'].removesuffix('.csv')}.csv"
+
+
+def uploaded_header(resource: dict[str, Any]) -> list[str]:
+    """The uploaded file's own headers, mapped columns in index order."""
+    mappings = sorted(resource["field_mappings"], key=lambda m: m["index"])
+    _, names = SOURCE_FILES.get(resource["file"]["name"], (",", {}))
+    return [names.get(m["api_name"], m["api_name"]) for m in mappings]
+
+
 def check_file(data: bytes, rows: list[list[str]], resource: dict[str, Any]) -> Counter[str]:
-    """The CSV agrees with its resource; returns the rows per STATUS."""
+    """The CSV agrees with its resource as Zoho documents it (only the first three mapped
+    columns, under the uploaded file's headers, then STATUS, RECORD_ID, ERRORS); returns
+    the rows per STATUS."""
     assert data.startswith(b"\xef\xbb\xbf")
     assert data.count(b"\r\n") == len(rows) and b"\n" not in data.replace(b"\r\n", b"")
-    mappings = sorted(resource["field_mappings"], key=lambda m: m["index"])
-    assert rows[0] == [m["api_name"] for m in mappings] + TRAILING
+    assert rows[0] == uploaded_header(resource)[:3] + TRAILING
     statuses: Counter[str] = Counter()
     for row in rows[1:]:
         status, record_id, errors = row[-3:]
@@ -75,7 +96,7 @@ def check_file(data: bytes, rows: list[list[str]], resource: dict[str, Any]) -> 
             codes = [part.partition("-")[0] for part in errors.split(":")]
             assert set(codes) <= set(ERROR_CODES)
             columns = {c for part in errors.split(":") for c in part.partition("-")[2].split(",")}
-            assert columns <= set(rows[0][:-3])
+            assert columns <= set(uploaded_header(resource))
         else:
             assert errors == ""
     file = resource["file"]
@@ -123,8 +144,9 @@ def test_completed_job_zip_agrees_with_its_document(sb: Sandbox, clock: Clock) -
     assert r.headers["Content-Type"] == "application/octet-stream"
     assert r.headers["Content-Disposition"] == f'attachment; filename="{job}.zip"'
     files = read_zip(r.content)
-    names = [res["file"]["name"] for res in doc["resource"]]
-    assert list(files) == names  # one CSV per resource, named after its file
+    names = [member_name(res) for res in doc["resource"]]
+    assert names == ["Leads-leads.csv", "Contacts-contacts.csv", "Accounts-accounts.csv"]
+    assert list(files) == names  # one CSV per resource, named <Module>-<file stem>
     for resource, (data, rows) in zip(doc["resource"], files.values(), strict=True):
         statuses = check_file(data, rows, resource)
         assert statuses["unprocessed"] == 0
@@ -132,7 +154,7 @@ def test_completed_job_zip_agrees_with_its_document(sb: Sandbox, clock: Clock) -
         first_skipped = order.index("skipped")
         assert first_skipped < len(order) // 4  # interleaved, not all skipped at the end
         assert "added" in order[first_skipped:]
-    leads = files["leads.csv"][1]
+    leads = files["Leads-leads.csv"][1]
     assert leads[1][:3] == ["Lead 00001", "Company 00001", "lead00001@example.com"]
     assert download(sb, job).content == r.content  # deterministic (and cached)
 
@@ -144,8 +166,8 @@ def test_failed_job_has_unprocessed_rows(sb: Sandbox, clock: Clock) -> None:
     assert doc["status"] == "FAILED"
     with_file = [res for res in doc["resource"] if "file" in res]
     files = read_zip(download(sb, job).content)
-    assert list(files) == [res["file"]["name"] for res in with_file] == ["deals_update.csv"]
-    data, rows = files["deals_update.csv"]
+    assert list(files) == [member_name(res) for res in with_file] == ["Deals-deals_update.csv"]
+    data, rows = files["Deals-deals_update.csv"]
     statuses = check_file(data, rows, with_file[0])
     file = with_file[0]["file"]
     processed = file["added_count"] + file["updated_count"] + file["skipped_count"]
@@ -160,8 +182,10 @@ def test_done_at_start_job_is_served_at_once(sb: Sandbox) -> None:
     job = DEMO_JOBS["completed"]
     doc = document(sb, job)
     files = read_zip(download(sb, job).content)
-    assert list(files) == ["accounts_import.csv"]
-    check_file(*files["accounts_import.csv"], doc["resource"][0])
+    assert list(files) == ["Accounts-accounts_import.csv"]
+    data, rows = files["Accounts-accounts_import.csv"]
+    check_file(data, rows, doc["resource"][0])
+    assert rows[0] == ["Account Name", "Type", "City", *TRAILING]  # the file's own headers
 
 
 def test_expire_downloads(sb: Sandbox) -> None:
@@ -202,7 +226,7 @@ def test_put_document_pointing_here_gets_a_file(sb: Sandbox) -> None:
            "result": {"download_url": sb.url + path(job)}}  # fmt: skip
     sb.put_document(job, doc)
     files = read_zip(download(sb, job).content)
-    assert list(files) == ["a_b.csv", "a_b_2.csv"]
+    assert list(files) == ["Leads-a_b.csv", "Leads-a_b_2.csv"]
     for data, rows in files.values():
         check_file(data, rows, resource)
     sb.put_document(job, {**doc, "result": {"download_url": "https://download.zoho.com/x.zip"}})

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from zbulk.client import Fetched
     from zbulk.results import Summary
+    from zbulk.watch import Watched
 
 
 @dataclass
@@ -98,3 +99,21 @@ class AuthStatusReport:
         from zbulk.views.auth import status_view
 
         yield status_view(self.entries, self.active)
+
+
+@dataclass
+class WatchReport:
+    """``job watch``: how each job ended. With ``--json`` the change lines printed while
+    watching are the result (the last line of each job is its final state): nothing more."""
+
+    jobs: list[Watched]
+    fail_on_skipped: bool
+    now: float
+
+    def json_lines(self) -> Iterator[str]:
+        return iter(())
+
+    def views(self) -> Iterator[RenderableType]:
+        from zbulk.views.watch import summary_lines
+
+        yield from summary_lines(self.jobs, self.fail_on_skipped, self.now)

@@ -1,6 +1,8 @@
-"""A finished job's result file: a streaming summary of the ZIP (one CSV per resource: the
-first mapped columns, STATUS, RECORD_ID, ERRORS), its failed rows read again as a stream,
-and the files ``--output-dir`` writes. Prints nothing.
+"""A finished job's result file: a streaming summary of the ZIP (one CSV per resource,
+``<Module>-<file stem>.csv``: the first three mapped columns, STATUS, RECORD_ID, ERRORS),
+its failed rows read again as a stream, and the files ``--output-dir`` writes. With the
+uploaded file (``source``), each result row is lined up with its uploaded row (see
+``zbulk.source``) so the files hold whole rows. Prints nothing.
 
 Hostile files are expected: names that escape the folder, non-CSV members, encrypted or
 oddly compressed members, ZIP bombs, odd encodings, missing columns and huge cells each end
@@ -28,9 +30,15 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from zbulk.codes import explain
 from zbulk.errors import NetworkError, ZbulkError
+from zbulk.source import ERRORS as SOURCE_ERRORS
+from zbulk.source import Encoding, SourceError, SourceFile, detect_delimiter, header_line
+
+if TYPE_CHECKING:
+    from zbulk.models import Resource
 
 MAX_DOWNLOAD = 512 * 1024 * 1024
 MAX_UNCOMPRESSED = 2 * 1024 * 1024 * 1024  # all members together
@@ -39,8 +47,13 @@ MAX_CELL = 16 * 1024 * 1024  # one CSV cell; the csv module's own default is 128
 MAX_GROUPS = 1000  # distinct (code, column) error groups per file; the rest are "(other)"
 MAX_STATUSES = 100  # distinct STATUS values per file; the rest are "(other)"
 OTHER = "(other)"
+BATCH = 1000  # rows a written CSV gets per call
 EXAMPLES = 3
 SUCCESS = frozenset({"added", "updated"})
+TRAILING = ("STATUS", "RECORD_ID", "ERRORS")
+ERRORS_HEADER = ["row", "RECORD_ID", "code", "column", "explanation"]
+WHOLE_ROWS_NOTE = ("Zoho's result file keeps only the first three mapped columns of each row; "
+                   "add --source FILE (the CSV or ZIP you uploaded) for whole rows")  # fmt: skip
 READABLE = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
                       zipfile.ZIP_LZMA})  # fmt: skip
 
@@ -77,6 +90,23 @@ class FileSummary:
     statuses: Counter[str] = field(default_factory=Counter)
     errors: dict[tuple[str, str], ErrorGroup] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
+    delimiter: str = ","
+    uploaded: str | None = None  # the uploaded file's name, from the member's name
+    source: SourceFile | None = field(default=None, repr=False)
+    positions: list[int] = field(default_factory=list)  # of the kept columns, in the source
+
+    @property
+    def kept(self) -> list[int]:
+        """Where the uploaded file's columns are in the result: all but the trailing three."""
+        return [n for n, h in enumerate(self.columns) if h.strip().upper() not in TRAILING]
+
+    @property
+    def failed_columns(self) -> list[str]:
+        """The columns of ``Summary.failed_rows``: the uploaded file's whole header with
+        a source, the result's own otherwise; then STATUS, RECORD_ID, ERRORS."""
+        if self.source is None:
+            return self.columns
+        return [*self.source.header, *TRAILING]
 
 
 @dataclass
@@ -85,6 +115,7 @@ class Summary:
     files: list[FileSummary]
     warnings: list[str]
     path: Path | None = None  # the ZIP, read again for the failed rows
+    label: str | None = None  # what the view calls it ("Job 4150…" when None)
 
     @property
     def failed(self) -> int:
@@ -96,13 +127,21 @@ class Summary:
         assert self.path is not None and f.info is not None
         with _reading(f.info), zipfile.ZipFile(self.path) as archive:
             reader, header, _ = _open_csv(archive, f.info, f.encoding)
-            status_at, width = _columns(header)["STATUS"], len(header)
+            at = _columns(header)
+            status_at, record_at, errors_at = at["STATUS"], at["RECORD_ID"], at["ERRORS"]
             assert status_at is not None
-            for number, row in enumerate(reader, 1):
-                if len(row) < width:
-                    row = row + [""] * (width - len(row))
-                if row[status_at].strip().lower() not in SUCCESS:
-                    yield number, row
+            with _source_rows(f, "replace") as source:  # for people: no lone surrogates
+                for number, row, cells, _ in _joined(reader, len(header), source, f):
+                    if row[status_at].strip().lower() in SUCCESS:
+                        continue
+                    if cells is None:
+                        yield number, row
+                    else:
+                        if len(cells) < len(f.source.header):  # type: ignore[union-attr]
+                            cells = cells + [""] * (len(f.source.header) - len(cells))  # type: ignore[union-attr]
+                        yield number, [*cells, row[status_at],
+                                       "" if record_at is None else row[record_at],
+                                       "" if errors_at is None else row[errors_at]]  # fmt: skip
 
     def as_json(self, download_url: str | None) -> dict[str, Any]:
         """The summary without the failed rows (see ``json_chunks``)."""
@@ -137,11 +176,18 @@ class Summary:
 
 
 def _file_json(f: FileSummary) -> dict[str, Any]:
+    source = None
+    if f.source is not None:
+        source = {"name": f.source.label, "encoding": f.source.encoding.label,
+                  "delimiter": f.source.delimiter}  # fmt: skip
     return {
-        "name": f.name, "module": f.module, "encoding": f.encoding, "columns": f.columns,
+        "name": f.name, "module": f.module, "uploaded_file": f.uploaded,
+        "encoding": f.encoding, "delimiter": f.delimiter, "source": source,
+        "columns": f.failed_columns,
         "rows": f.rows, "failed": f.failed, "statuses": dict(f.statuses),
         "errors": [
             {"code": g.code, "column": g.column, "count": g.count,
+             "explanation": explain(g.code),
              "examples": [{"row": r, "record_id": rid} for r, rid in g.examples]}
             for g in sorted(f.errors.values(), key=lambda g: -g.count)
         ],
@@ -230,6 +276,8 @@ def _reading(info: zipfile.ZipInfo) -> Iterator[None]:
 
 
 Opened = tuple[Iterator[list[str]], list[str], str]  # rows, header, encoding
+Records = Iterator[tuple[list[str], str]]  # a source's (cells, text as in the file)
+Joined = Iterator[tuple[int, list[str], list[str] | None, str]]  # row, result, source, text
 
 
 def _open_csv(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
@@ -238,10 +286,12 @@ def _open_csv(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     # with the checks in _members a member cannot unpack to more than it claimed.
     member = archive.open(info)
     raw = io.BufferedReader(member, 1 << 16)  # type: ignore[type-var]
+    head = raw.peek(4096)[:4096]
     if encoding is None:
-        encoding = _encoding(raw.peek(4096)[:4096])
+        encoding = _encoding(head)
+    delimiter = detect_delimiter(header_line(head, encoding))
     text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
-    reader = csv.reader(text)
+    reader = csv.reader(text, delimiter=delimiter)
     header = next(reader, None)
     if not header or "STATUS" not in [h.strip().upper() for h in header]:
         raise NetworkError(f"{info.filename!r} in the result file has no STATUS column")
@@ -261,10 +311,19 @@ def summarise_zip(
     job_id: str = "",
     force: bool = False,
     keep_zip: bool = False,
+    source: list[SourceFile] | None = None,
+    resources: list[Resource] | None = None,
 ) -> Summary:
-    """Read every CSV of the result ZIP as a stream and summarise it. With ``output_dir``,
-    write each member's success and failed rows there (and the ZIP itself with
-    ``keep_zip``), refusing before anything is written if a target exists and not ``force``."""
+    """Read every CSV of the result ZIP as a stream and summarise it. ``resources`` (the
+    job document's) name each CSV's CRM module and give its mapped column indices; ``source``
+    (the uploaded CSVs, see ``zbulk.source.open_source``) is lined up row by row with the CSV
+    it was uploaded as. With ``output_dir``, write per CSV ``-failed.csv``, ``-errors.csv``
+    and ``-created.csv`` there (and the ZIP itself with ``keep_zip``): all or nothing,
+    refusing before anything is written if a target exists and not ``force``, and
+    publishing only once every CSV was read through (a source that does not line up
+    writes nothing)."""
+    from zbulk.source import pair_sources
+
     warnings: list[str] = []
     try:
         archive = zipfile.ZipFile(path)
@@ -273,20 +332,36 @@ def summarise_zip(
             f"the result file is not a readable ZIP: {exc}",
             hint="download it again; the link may have expired",
         ) from None
-    files = []
-    with archive:
-        members = _members(archive, warnings)
-        if not members:
-            raise NetworkError("the result file holds no CSV file",
-                               hint="; ".join(warnings) or None)  # fmt: skip
-        targets = _targets(output_dir, job_id, members) if output_dir is not None else None
-        if output_dir is not None and targets is not None:
-            _prepare(output_dir, [t for pair in targets for t in pair]
-                     + ([output_dir / f"{job_id}.zip"] if keep_zip else []), force)  # fmt: skip
-        for n, info in enumerate(members):
-            with _reading(info):
-                files.append(_summarise_member(archive, info, targets[n] if targets else None,
-                                               force, warnings))  # fmt: skip
+    files: list[FileSummary] = []
+    sinks: list[_CsvSink] = []
+    try:
+        with archive:
+            members = _members(archive, warnings)
+            if not members:
+                raise NetworkError("the result file holds no CSV file",
+                                   hint="; ".join(warnings) or None)  # fmt: skip
+            named = [name_member(info, resources or []) for info in members]
+            paired = (pair_sources(source, [i.filename for i in members],
+                                   [u for _, u, _ in named])
+                      if source else [None] * len(members))  # fmt: skip
+            targets = None
+            if output_dir is not None:
+                targets = _targets(output_dir, job_id, [m for m, _, _ in named])
+                _prepare(output_dir, [t for group in targets for t in group]
+                         + ([output_dir / f"{job_id}.zip"] if keep_zip else []), force)  # fmt: skip
+            for n, info in enumerate(members):
+                module, uploaded, indices = named[n]
+                with _reading(info):
+                    files.append(_summarise_member(
+                        archive, info, module, uploaded, paired[n], indices,
+                        targets[n] if targets else None, force, warnings, sinks))  # fmt: skip
+        for sink in sinks:
+            sink.file.publish()
+        for f in files:
+            f.written = [str(sink.file.target) for sink in sinks if sink.owner is f]
+    finally:
+        for sink in sinks:
+            sink.file.discard()
     if output_dir is not None and keep_zip:
         copy_file(path, output_dir / f"{job_id}.zip", force)
     return Summary(job_id, files, warnings, path)
@@ -296,20 +371,51 @@ def module_of(info: zipfile.ZipInfo) -> str:
     return PurePosixPath(info.filename.replace("\\", "/")).stem or "result"
 
 
-def _targets(output_dir: Path, job_id: str,
-             members: list[zipfile.ZipInfo]) -> list[tuple[Path, Path]]:  # fmt: skip
-    """Per member its success and failed CSV: two members with the same module name
-    (``Leads.csv`` twice, or ``sub/Leads.csv``) get ``-2``, ``-3``… never the same file."""
+def name_member(info: zipfile.ZipInfo,
+                resources: list[Resource]) -> tuple[str, str | None, list[int]]:  # fmt: skip
+    """The CRM module of a result CSV, the name of the file it was uploaded as, and the
+    sorted mapped column indices of its resource (when known). Zoho names the CSV
+    ``<module>-<uploaded file stem>``: the job document's resource whose module and file
+    name give that name is the one; without a match, the part before the first ``-``."""
+    stem = module_of(info)
+    for res in resources:
+        uploaded = res.file.name if res.file and res.file.name else None
+        if not res.module or not uploaded:
+            continue
+        base = PurePosixPath(uploaded.replace("\\", "/")).name
+        if stem in (f"{res.module}-{PurePosixPath(base).stem}", PurePosixPath(base).stem):
+            indices = sorted(m.index for m in res.mappings if m.index is not None)
+            return res.module, base, indices
+    module, dash, rest = stem.partition("-")
+    if dash and module and rest:
+        for res in resources:
+            if res.module == module:
+                indices = sorted(m.index for m in res.mappings if m.index is not None)
+                return module, f"{rest}.csv", indices
+        return module, f"{rest}.csv", []
+    modules = {r.module for r in resources if r.module}
+    if len(resources) == 1 and len(modules) == 1:
+        res = resources[0]
+        return modules.pop(), f"{stem}.csv", sorted(
+            m.index for m in res.mappings if m.index is not None)  # fmt: skip
+    return stem, f"{stem}.csv", []
+
+
+def _targets(output_dir: Path, job_id: str, modules: list[str]) -> list[tuple[Path, Path, Path]]:
+    """Per member its failed, errors and created CSV: two members of the same module
+    get ``-2``, ``-3``… never the same file."""
     used: set[str] = set()
     out = []
-    for info in members:
-        base = f"{job_id}-{re.sub(r'[^A-Za-z0-9_.-]', '_', module_of(info))}"
+    for module in modules:
+        base = f"{job_id}-{re.sub(r'[^A-Za-z0-9_.-]', '_', module)}".lstrip(".-") or "result"
         name, n = base, 1
         while name.lower() in used:
             n += 1
             name = f"{base}-{n}"
         used.add(name.lower())
-        out.append((output_dir / f"{name}-success.csv", output_dir / f"{name}-failed.csv"))
+        failed, errors, created = (output_dir / f"{name}-{kind}.csv"
+                                   for kind in ("failed", "errors", "created"))  # fmt: skip
+        out.append((failed, errors, created))
     return out
 
 
@@ -334,7 +440,8 @@ class AtomicFile:
     """A new file written beside ``target`` and moved into place by ``publish()``: never
     through a symlink, and over an existing file (or symlink) only with ``force``."""
 
-    def __init__(self, target: Path, force: bool, mode: str = "w") -> None:
+    def __init__(self, target: Path, force: bool, mode: str = "w",
+                 encoding: str = "utf-8", errors: str = "strict") -> None:  # fmt: skip
         self.target = target
         self.force = force
         try:
@@ -346,7 +453,7 @@ class AtomicFile:
         if "b" in mode:
             self.handle: IO[Any] = os.fdopen(fd, "wb")
         else:
-            self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            self.handle = os.fdopen(fd, "w", encoding=encoding, errors=errors, newline="")
 
     def write(self, data: Any) -> None:
         try:
@@ -397,64 +504,223 @@ def copy_file(source: Path, target: Path, force: bool) -> None:
 
 
 class _CsvSink:
-    """A CSV written through an AtomicFile; write errors are local errors."""
+    """A CSV written through an AtomicFile (published by the caller); write errors are
+    local errors. Written in ``encoding`` (its BOM first) with ``delimiter``. A ``header``
+    given as text makes a sink of text: rows are added as they were in the source file
+    (same quoting, same line ends, bytes without a character kept)."""
 
-    def __init__(self, target: Path, force: bool, header: list[str]) -> None:
-        self.file = AtomicFile(target, force)
-        self.writer = csv.writer(self.file.handle)
-        self.writerow(header)
+    def __init__(self, target: Path, force: bool, header: list[str] | str, owner: FileSummary,
+                 encoding: Encoding | None = None, delimiter: str = ",") -> None:  # fmt: skip
+        encoding = encoding or Encoding("utf-8")
+        self.owner = owner
+        self.text = isinstance(header, str)
+        self.file = AtomicFile(target, force, encoding=encoding.codec,
+                               errors=SOURCE_ERRORS if self.text else "strict")  # fmt: skip
+        if encoding.bom:  # as bytes: the codec may have no character for it
+            try:
+                self.file.handle.buffer.write(encoding.bom)  # type: ignore[attr-defined]
+            except OSError as exc:
+                raise local_error(target, exc) from None
+        self.writer = csv.writer(self.file.handle, delimiter=delimiter, lineterminator="\r\n")
+        self.pending: list[Any] = []
+        self.add(header)
+        self.flush()
 
-    def writerow(self, row: list[str]) -> None:
+    def add(self, row: list[str] | str) -> None:
+        """Queue ``row``; rows are written a batch at a time (fewer calls, same bytes)."""
+        self.pending.append(row)
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        rows, self.pending = self.pending, []
         try:
-            self.writer.writerow(row)
+            if self.text:
+                self.file.handle.write("".join(rows))
+            else:
+                self.writer.writerows(rows)
         except OSError as exc:
             raise local_error(self.file.target, exc) from None
+        except UnicodeEncodeError as exc:
+            raise LocalFileError(f"cannot write {self.file.target}: {exc.reason} "
+                                 f"({exc.object[exc.start:exc.end]!r})") from None  # fmt: skip
 
 
-def _summarise_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
-                      targets: tuple[Path, Path] | None, force: bool,
-                      warnings: list[str]) -> FileSummary:  # fmt: skip
-    reader, header, encoding = _open_csv(archive, info)
-    if encoding == "cp1252":
-        warnings.append(f"{info.filename!r} is not UTF-8; read as Windows-1252")
-    summary = FileSummary(info.filename, module_of(info), header, encoding, info)
-    sinks: dict[bool, _CsvSink] = {}
-    try:
-        if targets is not None:
-            sinks[True] = _CsvSink(targets[0], force, header)
-            sinks[False] = _CsvSink(targets[1], force, header)
-        _read_rows(reader, _columns(header), summary, sinks, len(header))
-        for sink in sinks.values():
-            sink.file.publish()
-            summary.written.append(str(sink.file.target))
-    finally:
-        for sink in sinks.values():
-            sink.file.discard()
-    return summary
+def _line_end(text: str) -> tuple[str, str]:
+    """``text`` without its line end, and the line end (CRLF when it has none)."""
+    body = text.rstrip("\r\n")
+    return body, text[len(body) :] or "\r\n"
 
 
-def _read_rows(reader: Iterator[list[str]], at: dict[str, int | None], summary: FileSummary,
-               sinks: dict[bool, _CsvSink], width: int) -> None:  # fmt: skip
-    status_at, record_at, errors_at = at["STATUS"], at["RECORD_ID"], at["ERRORS"]
-    assert status_at is not None
-    statuses, groups = summary.statuses, summary.errors
-    failed = 0
+def _cell(value: str, sep: str) -> str:
+    """``value`` as one CSV cell (quoted only when it must be)."""
+    if sep in value or '"' in value or "\n" in value or "\r" in value:
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _positions(f: FileSummary, source: SourceFile, indices: list[int]) -> list[int]:
+    """Where the result's kept columns are in the source: the mapped indices of the job
+    document when the source's headers there are the result's, else by header name, else
+    the mapped indices as they are (the row check decides)."""
+    names = [f.columns[k].strip() for k in f.kept]
+    header = [h.strip() for h in source.header]
+    first = indices[: len(names)]
+    usable = len(first) == len(names) and all(i < len(header) for i in first)
+    if usable and [header[i].casefold() for i in first] == [n.casefold() for n in names]:
+        return first
+    folded = [h.casefold() for h in header]
+    found = [folded.index(n.casefold()) if n.casefold() in folded else -1 for n in names]
+    if -1 not in found:
+        return found
+    if usable:
+        return first
+    missing = names[found.index(-1)]
+    raise SourceError(
+        f"{source.label} has no column {missing!r}, which the result file {f.name!r} holds; "
+        "nothing was written",
+        hint="give the file that was uploaded for this job",
+    )
+
+
+@contextlib.contextmanager
+def _source_rows(f: FileSummary, errors: str = SOURCE_ERRORS) -> Iterator[Records | None]:
+    """The source's records (cells, text as in the file) when ``f`` has a source."""
+    if f.source is None:
+        yield None
+        return
+    with f.source.records(errors) as records:
+        yield records
+
+
+def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
+            f: FileSummary) -> Joined:  # fmt: skip
+    """(row number, result row, source cells or None, source text or ""), the rows lined
+    up in order: the kept columns must agree on every row and both files must end together
+    (SourceError naming the first row that does not, with nothing written)."""
+    if source is None:
+        for number, row in enumerate(reader, 1):
+            if len(row) < width:
+                row = row + [""] * (width - len(row))
+            yield number, row, None, ""
+        return
+    assert f.source is not None
+    label, header = f.source.label, f.source.header
+    pairs = tuple(zip(f.kept, f.positions, strict=True))
+    swidth = len(header)
+    records = (r for r in source if r[0])  # a blank line is no record
+    number = 0
     for number, row in enumerate(reader, 1):
         if len(row) < width:
             row = row + [""] * (width - len(row))
-        status = row[status_at].strip().lower() or "(empty)"
-        if status not in statuses and len(statuses) >= MAX_STATUSES and status not in SUCCESS:
-            status = OTHER
-        statuses[status] += 1
-        ok = status in SUCCESS
-        if sinks:
-            sinks[ok].writerow(row)
-        if ok:
+        record = next(records, None)
+        if record is None:
+            raise SourceError(
+                f"{label} ends after {number - 1:,} rows, but the result file {f.name!r} has "
+                f"more (row {number} is missing); nothing was written",
+                hint="give the whole file that was uploaded for this job",
+            )
+        cells, text = record
+        full = cells if len(cells) >= swidth else cells + [""] * (swidth - len(cells))
+        for k, p in pairs:
+            if row[k] != full[p] and row[k].strip() != full[p].strip():
+                raise SourceError(
+                    f"{label} does not line up with the result file {f.name!r}: row {number} "
+                    f"has {_shown(header[p].strip())} = {_shown(full[p])} where the result "
+                    f"has {_shown(row[k])}; nothing was written",
+                    hint="give the file that was uploaded for this job, unchanged",
+                )
+        yield number, row, cells, text
+    if next(records, None) is not None:
+        raise SourceError(
+            f"{label} has more rows than the result file {f.name!r} ({number:,}); "
+            "nothing was written",
+            hint="give the file that was uploaded for this job, unchanged",
+        )
+
+
+def _summarise_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, module: str,
+                      uploaded: str | None, source: SourceFile | None, indices: list[int],
+                      targets: tuple[Path, Path, Path] | None, force: bool,
+                      warnings: list[str], sinks: list[_CsvSink]) -> FileSummary:  # fmt: skip
+    reader, header, encoding = _open_csv(archive, info)
+    if encoding == "cp1252":
+        warnings.append(f"{info.filename!r} is not UTF-8; read as Windows-1252")
+    delimiter = getattr(reader, "dialect", csv.excel).delimiter
+    summary = FileSummary(info.filename, module, header, encoding, info, delimiter=delimiter,
+                          uploaded=uploaded)  # fmt: skip
+    if source is not None:
+        summary.source = source
+        summary.positions = _positions(summary, source, indices)
+    at = _columns(header)
+    out: tuple[_CsvSink, _CsvSink, _CsvSink] | None = None
+    if targets is not None:
+        if source is not None:  # the source's own text: its header line, then its rows
+            body, end = _line_end(source.header_text)
+            out = (_CsvSink(targets[0], force, body + end, summary, source.encoding),
+                   _CsvSink(targets[1], force, ERRORS_HEADER, summary),
+                   _CsvSink(targets[2], force, body + source.delimiter + "RECORD_ID" + end,
+                            summary, source.encoding))  # fmt: skip
+        else:
+            own = [header[k] for k in summary.kept]
+            enc = Encoding("utf-8", codecs.BOM_UTF8 if encoding == "utf-8-sig" else b"")
+            enc = enc if encoding in ("utf-8", "utf-8-sig") else Encoding(encoding)
+            out = (_CsvSink(targets[0], force, own, summary, enc, delimiter),
+                   _CsvSink(targets[1], force, ERRORS_HEADER, summary),
+                   _CsvSink(targets[2], force, [*own, "RECORD_ID"], summary, enc,
+                            delimiter))  # fmt: skip
+        sinks.extend(out)
+    with _source_rows(summary) as rows:
+        _read_rows(_joined(reader, len(header), rows, summary), at, summary, out)
+    return summary
+
+
+def _read_rows(rows: Joined, at: dict[str, int | None], summary: FileSummary,
+               out: tuple[_CsvSink, _CsvSink, _CsvSink] | None) -> None:  # fmt: skip
+    status_at, record_at, errors_at = at["STATUS"], at["RECORD_ID"], at["ERRORS"]
+    assert status_at is not None
+    counts: dict[str, int] = {}
+    groups = summary.errors
+    kept = summary.kept
+    failed_out = created_out = errors_out = None
+    if out is not None:
+        failed_out, errors_out, created_out = (sink.add for sink in out)
+    sep = summary.source.delimiter if summary.source is not None else ","
+    width = len(summary.source.header) if summary.source is not None else 0
+    failed = 0
+    for number, row, cells, text in rows:
+        raw = row[status_at]
+        status = raw if raw in SUCCESS else (raw.strip().lower() or "(empty)")
+        if status in counts:
+            counts[status] += 1
+        elif len(counts) >= MAX_STATUSES and status not in SUCCESS:
+            counts[OTHER] = counts.get(OTHER, 0) + 1
+        else:
+            counts[status] = 1
+        record = row[record_at].strip() if record_at is not None else ""
+        if status in SUCCESS:
+            if created_out is None:
+                continue
+            if cells is None:
+                created_out([*[row[k] for k in kept], record])
+            else:  # the row as it was, then its id
+                body, end = _line_end(text)
+                pad = sep * (max(0, width - len(cells)) + 1)  # short rows: empty cells first
+                created_out(body + pad + _cell(record, sep) + end)
             continue
         failed += 1
-        record = (row[record_at].strip() or None) if record_at is not None else None
-        errors = row[errors_at] if errors_at is not None else ""
-        for key in parse_errors(errors):
+        if failed_out is not None:
+            if cells is None:
+                failed_out([row[k] for k in kept])
+            else:
+                failed_out(text if text.endswith(("\n", "\r")) else text + "\r\n")
+        found = parse_errors(row[errors_at] if errors_at is not None else "")
+        if errors_out is not None:
+            for code, column in found:
+                errors_out([str(number), record, code, column, explain(code) or ""])
+            if not found:
+                errors_out([str(number), record, "", "", _no_code(status)])
+        for key in found:
             group = groups.get(key)
             if group is None:
                 if len(groups) >= MAX_GROUPS:
@@ -464,6 +730,23 @@ def _read_rows(reader: Iterator[list[str]], at: dict[str, int | None], summary: 
                     group = groups[key] = ErrorGroup(*key)
             group.count += 1
             if len(group.examples) < EXAMPLES:
-                group.examples.append((number, record))
-    summary.rows = sum(statuses.values())
+                group.examples.append((number, record or None))
+    if out is not None:
+        for sink in out:
+            sink.flush()
+    summary.statuses.update(counts)
+    summary.rows = sum(counts.values())
     summary.failed = failed
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """``value`` quoted for a message, cut to ``limit`` characters (a cell may be huge)."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def _no_code(status: str) -> str:
+    if status == "unprocessed":
+        return "unprocessed: the job stopped before this row; send it again"
+    if status == "skipped":
+        return "skipped, with no error code from Zoho"
+    return f"{status or 'no status'}: not added or updated, with no error code from Zoho"

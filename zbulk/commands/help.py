@@ -39,7 +39,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "job results": (
         f"zbulk job results {ID}",
         f"zbulk job results {ID} --failed",
-        f"zbulk job results {ID} --output-dir results/",
+        f"zbulk job results {ID} --source leads.csv --output-dir fix/",
+        f"zbulk job results --file {ID}.zip --source leads.csv",
     ),
     "job recent": ("zbulk job recent", "zbulk job recent --json"),
     "auth": ("zbulk auth login", "zbulk auth status"),

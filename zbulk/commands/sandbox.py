@@ -8,10 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from zbulk.client import Fetched, ZohoClient
     from zbulk.output import Output
     from zbulk.sandbox import Sandbox
 
 DEFAULT_PORT = 8790
+# Long enough that someone who starts the sandbox, then reads the README, still has running
+# jobs to show and watch; `POST /sandbox/jobs/{id}/restart` starts one over at any time.
+DEFAULT_JOB_DURATION = 600.0
+DEMO_WATCH_SECONDS = 3.0  # how long the demo's `job watch` takes, in real time
 
 
 def sandbox(
@@ -36,9 +41,9 @@ def sandbox(
             "--job-duration",
             min=0.1,
             metavar="S",
-            help="Seconds a demo job takes from ADDED to its end.",
+            help="Seconds a demo job takes from ADDED to its end (each start begins anew).",
         ),
-    ] = 60.0,
+    ] = DEFAULT_JOB_DURATION,
 ) -> int:
     """Run the built-in Zoho-compatible bulk write API on loopback, with demo jobs."""
     from zbulk.config import is_loopback_host
@@ -97,23 +102,48 @@ def _announce(out: Output, server: Sandbox) -> None:
         lines.append(
             Text(f"  zbulk job show {job_id}") + Text(f"   # {role}" if role else "", "dim")
         )
+    done = DEMO_JOBS["completed"]
+    minutes = server.job_duration / 60
+    lines += [
+        Text(f"\nThe demo jobs started now and run for {minutes:g} minutes; follow one with"),
+        Text(f"  zbulk job watch {DEMO_JOBS['large']}"),
+        Text("and start one over at any time with"),
+        Text('  curl -X POST -H "Authorization: Zoho-oauthtoken $ZBULK_TOKEN" \\'),
+        Text(f"    $ZBULK_API_DOMAIN/sandbox/jobs/{DEMO_JOBS['large']}/restart"),
+        Text("\nA finished job's result, with the file it was uploaded from (whole failed rows):"),
+        Text(f"  curl -so upload.zip {url}/sandbox/source/{done}.zip"),
+        Text(f"  zbulk job results {done} --source upload.zip --output-dir fix/"),
+    ]
     for line in lines:
         out.print(line, soft_wrap=True)
     out.out.file.flush()
 
 
 class _FastForward:
-    """A monotonic clock the demo can move ahead, so jobs are mid-way when shown."""
+    """A monotonic clock the demo moves ahead (so jobs are mid-way when shown) or speeds up
+    (so a watch sees a job finish in a few seconds)."""
 
     def __init__(self) -> None:
         self.ahead = 0.0
+        self.speed = 1.0
+        self._base = time.monotonic()
 
     def __call__(self) -> float:
-        return time.monotonic() + self.ahead
+        return self._base + self.ahead + (time.monotonic() - self._base) * self.speed
+
+    def run_at(self, speed: float) -> None:
+        """From now on, move ``speed`` times as fast (without jumping)."""
+        now = time.monotonic()
+        self.ahead += (now - self._base) * (self.speed - 1.0)
+        self._base, self.speed = now, speed
 
 
 def demo(ctx: typer.Context) -> int:
-    """A tour of zbulk against an in-process sandbox; needs no account or network."""
+    """A tour of zbulk against an in-process sandbox; needs no account or network.
+
+    It shows, follows and diagnoses jobs as the commands do (show, watch, results), and
+    records nothing in the job history.
+    """
     from rich.text import Text
 
     from zbulk.auth.tokens import StaticToken
@@ -126,7 +156,8 @@ def demo(ctx: typer.Context) -> int:
     app_ctx = ctx.find_root().obj
     out: Output = app_ctx.output
     clock = _FastForward()
-    with Sandbox(job_duration=60.0, clock=clock) as server:
+    duration = 60.0
+    with Sandbox(job_duration=duration, clock=clock) as server:
         settings = Settings(api_domain=server.url, request_timeout=10.0, verbose=app_ctx.verbose)
         tokens = StaticToken(server.token, "the demo sandbox")
         with ZohoClient(settings, tokens, log=out.log if app_ctx.verbose else None) as client:
@@ -144,10 +175,19 @@ def demo(ctx: typer.Context) -> int:
             )
             show_jobs(client, out, [done], as_json=False)
 
-            clock.ahead = 25.0
+            clock.ahead = 0.4 * duration
             running = DEMO_JOBS["upsert"]
             step("An upsert into three modules, part-way through", f"zbulk job show {running}")
             show_jobs(client, out, [running], as_json=False)
+
+            step("Follow it until it ends (the exit code says how)", f"zbulk job watch {running}")
+            clock.run_at(duration / DEMO_WATCH_SECONDS)
+            code = _demo_watch(client, out, running)
+            clock.run_at(1.0)
+            out.print(Text(f"(exit status {code})", style="dim"))
+
+            step("Which rows failed, and why", f"zbulk job results {running}")
+            _demo_results(client, out, running)
 
             recorded = DEMO_JOBS["recorded_v2"]
             step(
@@ -169,6 +209,49 @@ def demo(ctx: typer.Context) -> int:
     out.print(Text("\n# Try it yourself", style="bold"))
     out.print(Text("$ zbulk sandbox            # in one shell: prints the two exports below"))
     out.print(Text("$ export ZBULK_API_DOMAIN=http://127.0.0.1:8790 ZBULK_TOKEN=<printed token>"))
-    out.print(Text(f"$ zbulk job show {DEMO_JOBS['upsert']}"))
+    out.print(Text(f"$ zbulk job watch {DEMO_JOBS['large']}"))
     out.print(Text("\nAgainst Zoho: export ZBULK_TOKEN=<access token with ZohoCRM.bulk.ALL>"))
     return 0
+
+
+def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
+    """``zbulk job watch`` as the command does it, polling every half second."""
+    from zbulk.models import Job
+    from zbulk.reports import WatchReport
+    from zbulk.views.watch import WatchView
+    from zbulk.watch import WatchOptions
+    from zbulk.watch import watch as follow
+
+    fetched: dict[str, Fetched] = {}
+
+    def fetch(jid: str) -> Job:
+        fetched[jid] = client.get_job(jid)
+        return Job.read(fetched[jid].doc)
+
+    view = WatchView(out, False, fetched)
+    try:
+        code, jobs = follow(fetch, [job_id], WatchOptions(interval=0.5, max_interval=0.5),
+                            view.event, on_start=view.start)  # fmt: skip
+    finally:
+        view.stop()
+    out.emit(WatchReport(jobs, False, view.clock()), as_json=False)
+    return int(code)
+
+
+def _demo_results(client: ZohoClient, out: Output, job_id: str) -> None:
+    """``zbulk job results`` as the command does it: download, then summarise."""
+    import tempfile
+    from pathlib import Path
+
+    from zbulk.models import Job
+    from zbulk.reports import ResultsReport
+    from zbulk.results import MAX_DOWNLOAD, summarise_zip
+
+    job = Job.read(client.get_job(job_id).doc)
+    url = job.result_url or ""
+    with tempfile.TemporaryDirectory(prefix="zbulk-demo-") as tmp:
+        zip_path = Path(tmp) / f"{job_id}.zip"
+        with zip_path.open("wb") as fh:
+            client.download(url, fh, MAX_DOWNLOAD)
+        summary = summarise_zip(zip_path, job_id=job_id, resources=job.resources)
+        out.emit(ResultsReport(summary, url, False), as_json=False)

@@ -1,16 +1,23 @@
 """Result ZIPs in the sandbox, at Zoho's download path shape with the sandbox's org id:
 ``GET /v2/crm/{org}/bulk-write/{id}/{id}.zip`` (with the token), served as
-``application/octet-stream`` as the OpenAPI file says.
+``application/octet-stream`` as the OpenAPI file says; and the file each job's resources
+were "uploaded" from: ``GET /sandbox/source/{id}.zip`` (no token; the sandbox's own
+addition, not Zoho's, so users and tests can try ``zbulk job results --source``).
 
-A job's file is built from the document the sandbox answers for it at that moment (its v8
-shape), so the counts always agree: one CSV per resource that has a ``file``, holding the
-resource's mapped columns in CSV column order, then STATUS, RECORD_ID and ERRORS. Statuses
-interleave evenly among the processed rows; a FAILED job's not-processed rest follows as
-``unprocessed``. Only documents whose ``result.download_url`` is this sandbox's own download
-path get a file (the recorded v2.1 job's points at Zoho). Tests can serve any bytes of their
-own with ``put_download`` and make every link expired with ``expire_downloads``: then every
-download answers as the OpenAPI file documents a link no longer valid (403, ``Forbidden``,
-``Link not valid``).
+A job's files are built from the document the sandbox answers for it at that moment (its v8
+shape), so the counts always agree. Per resource that has a ``file``, the uploaded CSV holds
+every mapped column under the file's own headers (``SOURCE_FILES`` gives some demo files
+human headers or another delimiter), and the result ZIP holds one CSV as Zoho's
+download-result page documents it: named ``<Module>-<file stem>.csv``, holding only the
+first three mapped columns of the uploaded file (under its headers), then STATUS, RECORD_ID
+and ERRORS, one row per uploaded row in the uploaded order. Statuses interleave evenly among
+the processed rows; a FAILED job's not-processed rest follows as ``unprocessed``. Skipped
+rows carry every documented code across the demo jobs, and their uploaded cells show why
+(a mandatory value empty, an invalid one malformed). Only documents whose
+``result.download_url`` is this sandbox's own download path get files (the recorded v2.1
+job's points at Zoho). Tests can serve any bytes of their own with ``put_download`` and make
+every link expired with ``expire_downloads``: then every download answers as the OpenAPI
+file documents a link no longer valid (403, ``Forbidden``, ``Link not valid``).
 """
 
 from __future__ import annotations
@@ -30,15 +37,27 @@ if TYPE_CHECKING:
     from zbulk.sandbox.server import Request
 
 DOWNLOAD_ROUTE = rf"/v2/crm/{ORG_ID}/bulk-write/(?P<job_id>\d+)/(?P=job_id)\.zip"
+SOURCE_ROUTE = r"/sandbox/source/(?P<job_id>\d+)\.zip"
 ZIP = "application/octet-stream"  # the OpenAPI file's type for the result download
+SOURCE_TYPE = "application/zip"
 STATUSES = ("added", "updated", "skipped", "unprocessed")
 TRAILING = ("STATUS", "RECORD_ID", "ERRORS")
+KEPT = 3  # mapped columns of the uploaded file a result file keeps
 ERROR_CODES = ("MANDATORY_NOT_FOUND", "INVALID_DATA", "DUPLICATE_DATA", "NOT_APPROVED",
-               "BLOCKED_RECORD", "CANNOT_PROCESS", "LIMIT_EXCEEDED")  # fmt: skip
+               "BLOCKED_RECORD", "CANNOT_PROCESS", "LIMIT_EXCEEDED",
+               "RESOURCE_NOT_FOUND")  # fmt: skip
 # A link no longer valid, in the terms the OpenAPI file's API_Exception documents for the
 # download (``info`` "Forbidden", ``x-info`` "Link not valid").
 EXPIRED_STATUS = 403
 EXPIRED_BODY = {"info": "Forbidden", "x-info": "Link not valid"}
+# Uploaded files that differ from "API names as headers, commas": file name -> (delimiter,
+# header per api_name). Zoho detects the delimiter from the header and maps by index.
+SOURCE_FILES: dict[str, tuple[str, dict[str, str]]] = {
+    "accounts_import.csv": (";", {"Account_Name": "Account Name", "Account_Type": "Type",
+                                  "Billing_City": "City", "Annual_Revenue": "Revenue"}),
+    "deals.csv": ("|", {}),
+    "tasks_update.csv": (";", {}),
+}  # fmt: skip
 _RECORD_BASE = 4150868000010000000
 _FIRST = ("Ada", "José", "Mei", "Olu", "Priya", "Sven", "Zoë", "Tomás")
 _CITIES = ("Chennai", "Austin", "Zürich", "Osaka", "Lagos", "São Paulo", "Leeds")
@@ -56,13 +75,18 @@ _PICKS = {  # a column's api_name (lower case): values to cycle through
 
 
 class ResultFile(NamedTuple):
-    """One CSV of a result ZIP: its name, the mapped columns (STATUS, RECORD_ID and ERRORS
-    follow), how many rows of each status, and the module (for plausible values)."""
+    """One resource's files: the result CSV's name, the uploaded file's header (its mapped
+    columns in index order), how many rows of each status, the module (for plausible
+    values), the uploaded file's name and delimiter, and the api_name of each column
+    (``columns`` itself when empty)."""
 
     name: str
     columns: Sequence[str]
     counts: Mapping[str, int]
     module: str = ""
+    source: str = ""
+    delimiter: str = ","
+    api_names: Sequence[str] = ()
 
 
 def build_result_zip(files: Sequence[ResultFile | tuple[Any, ...]]) -> bytes:
@@ -74,15 +98,32 @@ def build_result_zip(files: Sequence[ResultFile | tuple[Any, ...]]) -> bytes:
 
 def write_result_zip(files: Sequence[ResultFile | tuple[Any, ...]], dest: IO[bytes]) -> None:
     """Write a result ZIP to ``dest``, streaming each CSV's rows into the archive: UTF-8 with
-    a BOM, CRLF line ends, the csv module's quoting."""
+    a BOM, CRLF line ends, the csv module's quoting; the first ``KEPT`` columns of the
+    uploaded file, then STATUS, RECORD_ID, ERRORS."""
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
         for position, entry in enumerate(files):
             spec = ResultFile(*entry)
             with archive.open(spec.name, "w") as member:
                 text = io.TextIOWrapper(member, encoding="utf-8-sig", newline="")
                 writer = csv.writer(text, lineterminator="\r\n")
-                writer.writerow([*spec.columns, *TRAILING])
-                writer.writerows(_rows(spec, position))
+                writer.writerow([*spec.columns[:KEPT], *TRAILING])
+                for cells, status, record_id, errors in source_rows(spec, position):
+                    writer.writerow([*cells[:KEPT], status, record_id, errors])
+                text.flush()
+                text.detach()
+
+
+def write_source_zip(files: Sequence[ResultFile | tuple[Any, ...]], dest: IO[bytes]) -> None:
+    """Write the ZIP the resources of ``files`` were uploaded in: per entry its CSV (named
+    ``source``), UTF-8, its delimiter, every mapped column, one row per result row."""
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
+        for position, entry in enumerate(files):
+            spec = ResultFile(*entry)
+            with archive.open(spec.source or spec.name, "w") as member:
+                text = io.TextIOWrapper(member, encoding="utf-8", newline="")
+                writer = csv.writer(text, delimiter=spec.delimiter, lineterminator="\r\n")
+                writer.writerow(spec.columns)
+                writer.writerows(cells for cells, *_ in source_rows(spec, position))
                 text.flush()
                 text.detach()
 
@@ -114,28 +155,43 @@ def error_text(columns: Sequence[str], j: int) -> str:
     return ":".join(parts)
 
 
-def _rows(spec: ResultFile, position: int) -> Iterator[list[str]]:
+def source_rows(spec: ResultFile, position: int) -> Iterator[tuple[list[str], str, str, str]]:
+    """Each uploaded row in order: (its cells, STATUS, RECORD_ID, ERRORS). A mandatory
+    value reported missing is empty in the row, an invalid one is malformed."""
     singular = (spec.module or "Record").removesuffix("s")
+    api_names = list(spec.api_names) or list(spec.columns)
     skipped = 0
     for n, status in enumerate(interleave(spec.counts), 1):
         record = str(_RECORD_BASE + position * 100_000_000 + n)
-        values = [_value(column, n, singular, record) for column in spec.columns]
+        values = [_value(api, n, singular, record) for api in api_names]
         errors = ""
         if status == "skipped":
             errors = error_text(spec.columns, skipped)
             skipped += 1
             for part in errors.split(":"):
                 code, _, names = part.partition("-")
-                if code == "MANDATORY_NOT_FOUND":  # the missing values are missing
-                    values = ["" if c in names.split(",") else v
-                              for c, v in zip(spec.columns, values, strict=True)]  # fmt: skip
+                broken = names.split(",")
+                if code in ("MANDATORY_NOT_FOUND", "INVALID_DATA"):
+                    values = [
+                        v if c not in broken else "" if code == "MANDATORY_NOT_FOUND" else _bad(v)
+                        for c, v in zip(spec.columns, values, strict=True)
+                    ]
         record_id = record if status in ("added", "updated") else ""
-        yield [*values, status, record_id, errors]
+        yield values, status, record_id, errors
+
+
+def _bad(value: str) -> str:
+    """``value`` made invalid for its kind of field."""
+    if "@" in value:
+        return value.replace("@", " at ")
+    if re.fullmatch(r"[\d.+ -]+", value):
+        return value.replace("0", "O") + "?"
+    return value + " (n/a)" if value else "n/a"
 
 
 def _value(column: str, n: int, singular: str, record: str) -> str:
     """A plausible, deterministic cell for row ``n`` under ``column``."""
-    key = column.lower()
+    key = column.lower().replace(" ", "_")
     if key in _PICKS:
         picks = _PICKS[key]
         return picks[n % len(picks)]
@@ -173,18 +229,22 @@ def result_files(doc: Any) -> list[ResultFile]:
         module = str(module.get("api_name") or "") if isinstance(module, dict) else str(module)
         mappings = [m for m in resource.get("field_mappings") or []
                     if isinstance(m, dict) and isinstance(m.get("index"), int)]  # fmt: skip
-        columns = [str(m.get("api_name")) for m in sorted(mappings, key=lambda m: m["index"])]
+        api_names = [str(m.get("api_name")) for m in sorted(mappings, key=lambda m: m["index"])]
         counts = {s: int(file.get(f"{s}_count") or 0) for s in STATUSES[:3]}
         total = int(file.get("total_count") or 0)
         counts["unprocessed"] = max(0, total - sum(counts.values()))
-        stem = str(file.get("name") or module or "result").rsplit("/", 1)[-1]
-        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem.removesuffix(".csv")).strip(".") or "result"
-        name, i = f"{stem}.csv", 1
+        source = str(file.get("name") or module or "result").rsplit("/", 1)[-1]
+        delimiter, headers = SOURCE_FILES.get(source, (",", {}))
+        columns = [headers.get(a, a) for a in api_names]
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", source.removesuffix(".csv")).strip(".") or "result"
+        base = f"{module or 'Records'}-{stem}"
+        name, i = f"{base}.csv", 1
         while name in names:
             i += 1
-            name = f"{stem}_{i}.csv"
+            name = f"{base}_{i}.csv"
         names.add(name)
-        files.append(ResultFile(name, columns, counts, module))
+        files.append(ResultFile(name, columns, counts, module, source or f"{stem}.csv",
+                                delimiter, api_names))  # fmt: skip
     if not files:
         raise ValueError("no resource has a file")
     return files
@@ -213,15 +273,8 @@ class Downloads:
             put = self._put.get(job_id)
         if put is not None:
             return put
-        found = catalogue.answer(job_id, "v8", base_url)
-        if found is None or found[0] != 200:
-            return None
-        try:
-            doc = json.loads(found[1])
-            if (doc.get("result") or {}).get("download_url") != base_url + download_path(job_id):
-                return None
-            files = result_files(doc)
-        except (ValueError, TypeError, AttributeError):  # not JSON, not finished, odd shapes
+        files = self.files(catalogue, job_id, base_url)
+        if files is None:
             return None
         with self._lock:
             cached = self._built.get(job_id)
@@ -231,6 +284,20 @@ class Downloads:
                 self._built[job_id] = cached
         disposition = {"Content-Disposition": f'attachment; filename="{job_id}.zip"'}
         return 200, cached[1], ZIP, disposition
+
+    @staticmethod
+    def files(catalogue: Catalogue, job_id: str, base_url: str) -> list[ResultFile] | None:
+        """The files of ``job_id`` as its document says now; None where it has none."""
+        found = catalogue.answer(job_id, "v8", base_url)
+        if found is None or found[0] != 200:
+            return None
+        try:
+            doc = json.loads(found[1])
+            if (doc.get("result") or {}).get("download_url") != base_url + download_path(job_id):
+                return None
+            return result_files(doc)
+        except (ValueError, TypeError, AttributeError):  # not JSON, not finished, odd shapes
+            return None
 
 
 class ResultsMixin:
@@ -253,6 +320,26 @@ class ResultsMixin:
     def expire_downloads(self, expired: bool = True) -> None:
         """Every download answers 403 "Link not valid" from now on (False: serve them again)."""
         self._downloads.expired = expired
+
+    def source_zip(self, job_id: str) -> bytes:
+        """The ZIP ``job_id``'s resources were uploaded in (LookupError if it has no
+        result file): one CSV per resource, as ``GET /sandbox/source/{id}.zip`` serves."""
+        files = Downloads.files(self._catalogue, job_id, self.url)
+        if files is None:
+            raise LookupError(f"job {job_id} has no result file in this sandbox")
+        buffer = io.BytesIO()
+        write_source_zip(files, buffer)
+        return buffer.getvalue()
+
+    def _get_source(self, request: Request) -> Answer | None:
+        """The uploaded file's answer; None when there is none (the server says 404)."""
+        job_id = request.match["job_id"]
+        try:
+            body = self.source_zip(job_id)
+        except LookupError:
+            return None
+        disposition = {"Content-Disposition": f'attachment; filename="{job_id}-source.zip"'}
+        return 200, body, SOURCE_TYPE, disposition
 
     def _get_download(self, request: Request) -> Answer | None:
         """The download's answer; None when there is none (the server says 404)."""

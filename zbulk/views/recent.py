@@ -14,12 +14,15 @@ from zbulk.views.widgets import PlainTable, relative
 def recent_view(seen: list[dict[str, object]]) -> RenderableType:
     """``zbulk job recent``: id, last known status, and when it was seen."""
     if not seen:
-        return Text("No jobs seen yet on this machine: the jobs you show or watch appear here.",
-                    style="dim")  # fmt: skip
+        return Text("No jobs seen yet with this profile and API domain: the jobs you show or "
+                    "watch appear here.", style="dim")  # fmt: skip
     now = datetime.now(UTC)
     rows = [
         (str(i), safe(str(e["id"])), safe(str(e.get("status") or "—")),
+         safe(", ".join(e.get("modules") or []) or "—"),  # type: ignore[arg-type]
+         safe(str(e.get("operation") or "—")),
          relative(datetime.fromtimestamp(float(e["seen"]), UTC), now))  # type: ignore[arg-type]
         for i, e in enumerate(seen, 1)
     ]  # fmt: skip
-    return PlainTable(f"Recent jobs ({len(rows)})", ("#", "Job", "Last status", "Seen"), rows)
+    columns = ("#", "Job", "Last status", "Modules", "Operation", "Seen")
+    return PlainTable(f"Recent jobs ({len(rows)})", columns, rows)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.text import Text
 
+from zbulk.codes import explain
 from zbulk.output import safe
 from zbulk.results import Summary
 from zbulk.views.widgets import BOLD, PlainTable
@@ -15,13 +16,18 @@ ROWS_PER_PART = 2000
 
 
 def results_view(summary: Summary, with_rows: bool) -> Iterator[RenderableType]:
-    """``zbulk job results``: per result CSV its counts by STATUS, its errors grouped by
-    code and column with the first examples, and with ``--failed`` every failed row, read
-    again from the file and shown a part at a time (memory does not grow with rows)."""
-    yield Text(f"Job {summary.job_id}: result file", style="bold")
+    """``zbulk job results``: per result CSV its CRM module and counts by STATUS, its errors
+    grouped by code and column with the first examples, what each code means and what to
+    do, and with ``--failed`` every failed row (whole, with a source), read again from the
+    files and shown a part at a time (memory does not grow with rows)."""
+    title = summary.label or f"Job {summary.job_id}"
+    yield Text(f"{safe(title)}: result file", style="bold")
     for f in summary.files:
         yield Text()
-        head = Text(safe(f.module), style="bold") + Text(f"  {f.rows:,} rows  ", style="dim")
+        head = Text(safe(f.module), style="bold")
+        if f.uploaded:
+            head.append(f" ({safe(f.uploaded)})", style="dim")
+        head.append(f"  {f.rows:,} records  ", style="dim")
         for n, (status, count) in enumerate(sorted(f.statuses.items(), key=lambda x: -x[1])):
             if n:
                 head.append(" · ", style="dim")
@@ -29,18 +35,44 @@ def results_view(summary: Summary, with_rows: bool) -> Iterator[RenderableType]:
             head.append(f"{safe(status)} ")
             head.append(f"{count:,}", style=style)
         yield head
+        if f.source is not None:
+            yield Text(f"lined up with {safe(f.source.label)} ({f.source.encoding.label}, "
+                       f"{_delimiter(f.source.delimiter)})", style="dim")  # fmt: skip
         if f.errors:
+            groups = sorted(f.errors.values(), key=lambda g: (-g.count, g.code, g.column))
             rows: list[tuple[str, ...]] = [
                 (f"{g.count:,}", safe(g.code), safe(g.column), _examples(g.examples))
-                for g in sorted(f.errors.values(), key=lambda g: (-g.count, g.code, g.column))
+                for g in groups
             ]
-            yield PlainTable("Errors", ("Rows", "Code", "Column", "First rows"), rows)
+            yield PlainTable("Errors", ("Records", "Code", "Column", "First rows"), rows)
+            yield from _meanings(g.code for g in groups)
         if with_rows and f.failed:
-            yield from failed_tables(f.columns, f.failed, summary.failed_rows(f))
+            yield from failed_tables(f.failed_columns, f.failed, summary.failed_rows(f))
         for path in f.written:
             yield Text(f"wrote {safe(path)}", style="dim")
     if not summary.failed:
         yield Text("\nEvery row was added or updated.", style="green")
+
+
+def _meanings(codes: Iterable[str]) -> Iterator[Text]:
+    """One line per distinct documented code: what it means and what to do."""
+    seen: list[str] = []
+    for code in codes:
+        if code not in seen and explain(code) is not None:
+            seen.append(code)
+    if not seen:
+        return
+    yield Text("What the codes mean", style="bold")
+    width = max(len(code) for code in seen)
+    for code in seen:
+        line = Text("  ")
+        line.append(code.ljust(width), style="bold")
+        line.append(f"  {explain(code)}")
+        yield line
+
+
+def _delimiter(sep: str) -> str:
+    return {",": "commas", ";": "semicolons", ":": "colons", "|": "pipes"}.get(sep, repr(sep))
 
 
 class _Continued(PlainTable):
@@ -54,6 +86,7 @@ class _Continued(PlainTable):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widths = [max(a, b) for a, b in zip(self._widths(), self.first._widths(), strict=True)]
         if sum(widths) + len(self.GAP) * (len(widths) - 1) > options.max_width:
+            yield Text()  # between the last record of the previous part and this one
             yield from self._stacked()
             return
         for row in self.rows:

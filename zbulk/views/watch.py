@@ -4,7 +4,7 @@ elsewhere, NDJSON with ``--json``, and a final summary on stdout."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -128,19 +128,6 @@ class WatchView:
             self.out.warn(f"job {w.job_id}: {w.last_failure.message}; trying again in "
                           f"{wait:.0f}s")  # fmt: skip
 
-    def summary(self, jobs: list[Watched], fail_on_skipped: bool) -> None:
-        """The final state of each job on stdout (not with --json: its last line is that)."""
-        if self.as_json:
-            return
-        for w in jobs:
-            if w.job is None or w.error is not None:
-                continue
-            ok = outcome(w, fail_on_skipped) == 0
-            mark = Text("✓ " if ok else "✗ ", style="green" if ok else "red")
-            line = mark + Text(f"{w.job_id}  ", style="bold") + status_text(w.job.status)
-            line.append(f"  {counts_line(w.job)}  in {duration(self.clock() - w.started)}")
-            self.out.print(line, soft_wrap=True)
-
     def hints(self, jobs: list[Watched]) -> None:
         for w in jobs:
             if w.job is None or w.error is not None:
@@ -151,3 +138,15 @@ class WatchView:
                 what = f"{skipped:,} records were skipped" if skipped else "the job failed"
                 self.out.note(f"job {w.job_id}: {what}; see which rows and why with "
                               f"`zbulk job results {w.job_id} --failed`")  # fmt: skip
+
+
+def summary_lines(jobs: list[Watched], fail_on_skipped: bool, now: float) -> Iterator[Text]:
+    """``job watch``'s result: the final state of each job, one line each."""
+    for w in jobs:
+        if w.job is None or w.error is not None:
+            continue
+        ok = outcome(w, fail_on_skipped) == 0
+        mark = Text("✓ " if ok else "✗ ", style="green" if ok else "red")
+        line = mark + Text(f"{w.job_id}  ", style="bold") + status_text(w.job.status)
+        line.append(f"  {counts_line(w.job)}  in {duration(now - w.started)}")
+        yield line

@@ -151,13 +151,14 @@ class PlainTable:
 
     def _stacked(self) -> Iterator[Fields | Text]:
         label_width = max(cell_len(h) for h in self.HEADERS)
-        for row in self.rows:
+        for n, row in enumerate(self.rows):
+            if n:
+                yield Text()  # a blank line between records
             block = Fields(label_width)
             for n, (header, value) in enumerate(zip(self.HEADERS, row, strict=True)):
                 if value or n == 0:
                     block.add_row(header, Text(value, style="bold" if n == 1 else ""))
             yield block
-            yield Text()
 
     def _line(
         self, row: tuple[str, ...], widths: list[int], style: Style | None, name: Style | None
