@@ -19,7 +19,7 @@ import typer.main
 from typer.core import TyperGroup
 
 from zbulk import __version__
-from zbulk.commands import auth, completion, job, sandbox
+from zbulk.commands import auth, completion, imports, job, sandbox
 from zbulk.commands import config as config_command
 from zbulk.commands.help import epilog, examples
 from zbulk.commands.options import duration
@@ -84,6 +84,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(job.app, name="job")
+job.app.command("import", epilog=epilog(imports.IMPORT_EPILOG))(imports.import_command)
+job.app.command("retry", epilog=epilog(imports.RETRY_EPILOG))(imports.retry_command)
 app.add_typer(auth.app, name="auth")
 app.add_typer(config_command.app, name="config")
 app.command("sandbox")(sandbox.sandbox)

@@ -7,19 +7,22 @@ request, answer and retry, with secrets left out.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import random
 import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import IO, Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import LocationParseError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, LocationParseError, ReadTimeoutError
 from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
@@ -563,6 +566,163 @@ class ZohoClient:
         elif code in ("NO_PERMISSION", "OAUTH_SCOPE_MISMATCH"):
             hint = "the token needs the ZohoCRM.bulk.ALL scope and a user allowed to use bulk APIs"
         return ApiError(f"HTTP {status} from the API ({said})", hint, status=status, code=code)
+
+    # -- changes at Zoho (job import, job retry): POSTs ---------------------------------
+
+    def get_org(self) -> Fetched:
+        """The org behind the token (``GET /crm/{version}/org``; scope ZohoCRM.org.READ)."""
+        s = self.settings
+        return self.get_json(f"{s.api_domain}/crm/{s.api_version}/org")
+
+    def upload(self, url: str, path: Path, filename: str, org_id: str) -> Fetched:
+        """Upload a ZIP to Zoho's upload host as a streamed multipart form (field ``file``),
+        with ``feature: bulk-write`` and ``X-CRM-ORG``. A file that no job uses changes
+        nothing, so connection failures, 429, 502, 503 and 504 are tried again."""
+        from zbulk.imports import MultipartFile
+
+        def body() -> MultipartFile:
+            return MultipartFile(path, filename)
+
+        headers = {"feature": "bulk-write", "X-CRM-ORG": org_id}
+        return self._post(url, body, headers, what="upload", again=True)
+
+    def create_job(self, body: Mapping[str, Any]) -> Fetched:
+        """``POST /crm/bulk/{version}/write``. Never sent twice: a create is not idempotent,
+        so once the request may have reached Zoho no failure is retried, and one with no
+        answer says the job may exist."""
+        s = self.settings
+        data = json.dumps(body).encode()
+        self.session.close()  # a fresh connection: a stale kept-alive one would blur "sent"
+        return self._post(f"{s.api_domain}/crm/bulk/{s.api_version}/write",
+                          lambda: io.BytesIO(data), {"Content-Type": "application/json"},
+                          what="create", again=False)  # fmt: skip
+
+    def _post(self, url: str, make_body: Callable[[], Any], headers: Mapping[str, str],
+              *, what: str, again: bool) -> Fetched:  # fmt: skip
+        problem = self.gate.problem(url)
+        if problem:
+            raise ApiError(f"refusing to send your token to {_host(url)!r}: {problem}",
+                           hint="check --api-domain")  # fmt: skip
+        renewed, tries = False, 0
+        while True:
+            body = make_body()
+            sent = dict(headers)
+            if getattr(body, "content_type", None):  # a multipart body: its boundary
+                sent["Content-Type"] = body.content_type
+            try:
+                status, response, raw = self._post_once(url, body, sent, what, again)
+            finally:
+                body.close()
+            if status == 401 and not renewed and self.tokens.rejected():
+                renewed = True  # a 401 is an answer: nothing was created
+                continue
+            if again and status in RETRY_STATUSES and tries < MAX_RETRIES:
+                tries += 1
+                from zbulk.models import retry_after_seconds
+
+                after = retry_after_seconds(response.headers.get("Retry-After"))
+                wait = BACKOFF_FACTOR * (2 ** (tries - 1)) + BACKOFF_JITTER * random.random()
+                time.sleep(min(after if after is not None else wait, MAX_RETRY_AFTER))
+                if self.log:
+                    self.log(f"retry {tries}/{MAX_RETRIES} after HTTP {status} (POST {url})")
+                continue
+            return self._posted(response, raw, what)
+
+    def _post_once(self, url: str, body: Any, headers: Mapping[str, str], what: str,
+                   again: bool) -> tuple[int, requests.Response, bytes]:  # fmt: skip
+        attempt = _Attempt(self.settings.request_timeout, self.deadline)
+        _local.attempt = attempt
+        auth = {"Authorization": f"Zoho-oauthtoken {self.tokens.access_token()}"}
+        proxies = {"http": "", "https": "", "all": ""} if url[:5].lower() == "http:" else None
+        if self.log:
+            self.log(f"POST {redact_url(url)}")
+        started = time.monotonic()
+        try:
+            try:
+                response = self.session.post(
+                    url, data=body, headers={**headers, **auth}, stream=True,
+                    timeout=(attempt.seconds, attempt.seconds), allow_redirects=False,
+                    proxies=proxies,
+                )  # fmt: skip
+                with response:
+                    raw = self._read_body(response)
+            except (requests.exceptions.RequestException, _OutOfTime, NetworkError) as exc:
+                raise self._post_failure(exc, url, what, attempt, again) from None
+        finally:
+            attempt.stop()
+            _local.attempt = None
+        if self.log:
+            took = time.monotonic() - started
+            self.log(f"{response.status_code} {response.reason} in {took:.3f}s ({redact_url(url)})")
+        return response.status_code, response, raw
+
+    def _post_failure(self, exc: Exception, url: str, what: str, attempt: _Attempt,
+                      again: bool) -> ZbulkError:  # fmt: skip
+        reason = getattr(getattr(exc, "args", [None])[0], "reason", None)
+        before_sending = isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(
+            reason, ConnectTimeoutError)  # fmt: skip
+        if again or before_sending or isinstance(exc, requests.exceptions.InvalidURL):
+            if isinstance(exc, requests.exceptions.RequestException):
+                return self._failure(exc, url)
+            return NetworkError(
+                f"{_host(url)} did not answer within {self.settings.request_timeout:g}s",
+                hint="try again, or allow more time with --request-timeout",
+            )
+        timed_out = attempt.fired or isinstance(exc, requests.exceptions.Timeout | _OutOfTime)
+        why = (f"no answer came within {self.settings.request_timeout:g}s" if timed_out
+               else f"the connection failed ({_reason(exc)})")  # fmt: skip
+        return NetworkError(
+            f"the request to {what} the job was sent to {_host(url)}, but {why}: the job may "
+            "have been created. zbulk does not send it again on its own",
+            hint="before importing again, look for a job created just now in Zoho CRM "
+            "(Setup > Data Administration > Import History), or wait for its callback",
+        )
+
+    def _posted(self, response: requests.Response, raw: bytes, what: str) -> Fetched:
+        """The answer to an upload or create: its document, or the error Zoho said."""
+        status = response.status_code
+        doc = _parse_object(raw)
+        refused = doc is not None and doc.get("status") == "error"
+        if status < 300 and doc is not None and not refused:
+            return Fetched(doc, raw)
+        if status < 300 and doc is None:
+            raise NetworkError(
+                f"the answer to the {what} from {_host(response.url)} is not the JSON promised "
+                f"(HTTP {status}, {_describe(response, raw)})",
+                hint="try again; if it persists, run with -v",
+            )
+        error = self._error_for(response, raw)
+        scope = "ZohoFiles.files.ALL" if what == "upload" else "ZohoCRM.bulk.CREATE"
+        if isinstance(error, CredentialsError):
+            error.hint = (f"the {what} needs a token with the {scope} scope; log in again with "
+                          "`zbulk auth login`, and check --api-domain")  # fmt: skip
+            raise error
+        if not isinstance(error, ApiError | NotFoundError):
+            raise error
+        envelope = doc or {}
+        code = envelope.get("code") if isinstance(envelope.get("code"), str) else None
+        said = ": ".join(str(envelope[k]) for k in ("code", "message") if envelope.get(k))
+        said = said or str(envelope.get("x-error") or envelope.get("ERROR_MESSAGE") or "")
+        said = said or _describe(response, raw)
+        details = envelope.get("details")
+        if isinstance(details, dict) and details:
+            said += " " + json.dumps(details, ensure_ascii=False)
+        hint = _REFUSAL_HINTS.get(code or "")
+        if code in ("NO_PERMISSION", "OAUTH_SCOPE_MISMATCH"):
+            hint = f"the token needs the {scope} scope and a user allowed to use bulk APIs"
+        raise ApiError(f"Zoho refused the {what} (HTTP {status}): {said}", hint,
+                       status=status, code=code)  # fmt: skip
+
+
+_REFUSAL_HINTS = {
+    "MANDATORY_FIELDS_NOT_MAPPED": "map a column to each mandatory field (--map COLUMN=api_name)",
+    "INVALID_FIELD": "check the field API names: --map COLUMN=api_name, or rename the header",
+    "COLUMN_INDEX_NOT_FOUND": "a mapped column is not in the uploaded file",
+    "INVALID_FILE_ID": "the uploaded file is gone; run the command again to upload it anew",
+    "INVALID_FILE_FORMAT": "Zoho takes a ZIP holding one CSV",
+    "FILE_TOO_LARGE": "Zoho takes at most 25 MB and 25,000 records per file; split it",
+    "MODULE_NOT_AVAILABLE": "check --module: a module API name such as Leads or Deals",
+}
 
 
 def _reject_constant(name: str) -> Any:

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from zbulk.sandbox.accounts import Accounts, AccountsMixin
 from zbulk.sandbox.jobs import VERSION_PATTERN, Answer, Catalogue, compact
 from zbulk.sandbox.results import DOWNLOAD_ROUTE, SOURCE_ROUTE, Downloads, ResultsMixin
+from zbulk.sandbox.uploads import ImportsMixin
 
 JOB_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write/(?P<job_id>\d+)"
 RESTART_ROUTE = r"/sandbox/jobs/(?P<job_id>\d+)/restart"
@@ -160,6 +161,10 @@ def _respond(answer: Callable[[Request], Answer]) -> Handler:
     return lambda request: Response(*answer(request), family="other")
 
 
+def _respond_api(answer: Callable[[Request], Answer]) -> Handler:
+    return lambda request: Response(*answer(request))
+
+
 Body = dict[str, Any] | str | bytes
 
 
@@ -273,7 +278,7 @@ def _accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
-class Sandbox(AccountsMixin, ResultsMixin):
+class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
     """Zoho's bulk write API (with the jobs of ``jobs``) and accounts server, on loopback."""
 
     def __init__(
@@ -309,6 +314,8 @@ class Sandbox(AccountsMixin, ResultsMixin):
         )
         for pattern, methods, answer in self._accounts.routes:
             self.add_route(pattern, _respond(answer), methods, auth=False)
+        for pattern, methods, answer in self._init_imports(clock):  # jobs made of uploads
+            self.add_route(pattern, _respond_api(answer), methods)
 
     def bind(self) -> Sandbox:
         """Bind the listening socket (once; OSError if taken); demo jobs start now."""
@@ -455,6 +462,9 @@ class Sandbox(AccountsMixin, ResultsMixin):
 
     def _get_job(self, request: Request) -> Response:
         job_id, version = request.match["job_id"], request.match["version"]
+        created = self._created_job(job_id, version)
+        if created is not None:
+            return Response(*created)
         found = self._catalogue.answer(job_id, version, self.url)
         if found is None:
             return error("RESOURCE_NOT_FOUND", {"X-ACCESSTOKEN-RESET": self._catalogue.token_reset})

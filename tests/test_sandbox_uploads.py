@@ -1,0 +1,302 @@
+"""The sandbox creates jobs as Zoho does: upload, org, create (each documented refusal), and
+jobs that really run over the uploaded rows, their counts and result files agreeing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from typing import Any
+
+import pytest
+import requests
+from sandbox_support import TOKEN, auth
+
+from zbulk.sandbox.jobs import ORG_ID
+
+HEADERS = {**auth(), "feature": "bulk-write", "X-CRM-ORG": ORG_ID}
+
+
+def zipped(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return buffer.getvalue()
+
+
+def upload(sb, data: bytes, headers: dict[str, str] | None = None) -> requests.Response:
+    return requests.post(
+        f"{sb.url}/crm/v8/upload",
+        headers=headers or HEADERS,
+        files={"file": ("f.zip", data, "application/zip")},
+        timeout=10,
+    )
+
+
+def file_id(sb, text: str, name: str = "leads.csv") -> str:
+    r = upload(sb, zipped({name: text}))
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["code"] == "FILE_UPLOAD_SUCCESS" and doc["message"] == "file uploaded."
+    return doc["details"]["file_id"]
+
+
+def create(sb, body: dict[str, Any]) -> requests.Response:
+    return requests.post(f"{sb.url}/crm/bulk/v8/write", json=body, headers=auth(), timeout=10)
+
+
+def body(
+    fid: str, mappings: list[dict[str, Any]] | None, operation: str = "insert", **resource: Any
+) -> dict[str, Any]:
+    res = {"type": "data", "module": {"api_name": "Leads"}, "file_id": fid, **resource}
+    if mappings is not None:
+        res["field_mappings"] = mappings
+    return {"operation": operation, "ignore_empty": True, "resource": [res]}
+
+
+def job(sb, job_id: str) -> dict[str, Any]:
+    r = requests.get(f"{sb.url}/crm/bulk/v8/write/{job_id}", headers=auth(), timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def result_rows(sb, doc: dict[str, Any]) -> tuple[str, list[list[str]]]:
+    r = requests.get(doc["result"]["download_url"], headers=auth(), timeout=10)
+    assert r.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        (name,) = zf.namelist()
+        text = zf.read(name).decode("utf-8-sig")
+    return name, list(csv.reader(io.StringIO(text, newline="")))
+
+
+def test_org(sb) -> None:
+    r = requests.get(f"{sb.url}/crm/v8/org", headers=auth(), timeout=10)
+    assert r.status_code == 200 and r.json()["org"][0]["zgid"] == ORG_ID
+    assert requests.get(f"{sb.url}/crm/v8/org", timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("headers", "data", "status", "code"),
+    [
+        ({**auth(), "X-CRM-ORG": ORG_ID}, zipped({"a.csv": "x"}), 400, None),
+        ({**auth(), "feature": "bulk-write", "X-CRM-ORG": "1"}, zipped({"a.csv": "x"}), 400, None),
+        (HEADERS, b"Last_Name\nx\n", 400, "INVALID_FILE_FORMAT"),
+        (HEADERS, zipped({"a.txt": "x"}), 400, "FILE_NOT_SUPPORTED"),
+        (HEADERS, b"x" * (25 * 1024 * 1024 + 1), 400, "FILE_TOO_LARGE"),
+        (auth("wrong"), zipped({"a.csv": "x"}), 401, "INVALID_TOKEN"),
+    ],
+)
+def test_upload_refusals(sb, headers, data, status, code) -> None:
+    r = upload(sb, data, headers)
+    assert r.status_code == status
+    doc = r.json()
+    if code is None:
+        assert doc["x-error"] == "check if headers [feature, X-CRM-ORG] are present and valid"
+    else:
+        assert doc["code"] == code and doc["status"] == "error"
+
+
+def test_upload_without_the_file_field(sb) -> None:
+    r = requests.post(
+        f"{sb.url}/crm/v8/upload", headers=HEADERS, files={"other": ("f.zip", b"x")}, timeout=10
+    )
+    assert r.status_code == 400 and r.json()["code"] == "MISSING_REQUIRED_KEY"
+
+
+def test_zip_bomb_of_csv_is_too_large(sb) -> None:
+    big = zipped({"a.csv": "Last_Name\n" + "x" * (26 * 1024 * 1024)})
+    assert upload(sb, big).json()["code"] == "FILE_TOO_LARGE"
+
+
+GOOD = "Last_Name,Email,Company\nLovelace,ada@example.com,A\n"
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "details"),
+    [
+        (
+            lambda f: {"resource": body(f, None)["resource"]},
+            "MISSING_REQUIRED_KEY",
+            {"api_name": "operation"},
+        ),
+        (
+            lambda f: {**body(f, None), "operation": "merge"},
+            "INVALID_DATA",
+            {"api_name": "operation"},
+        ),
+        (lambda f: {"operation": "insert"}, "MISSING_REQUIRED_KEY", {"api_name": "resource"}),
+        (
+            lambda f: body(f, [{"api_name": "Email", "index": 1}]),
+            "MANDATORY_FIELDS_NOT_MAPPED",
+            {"api_names": ["Last_Name"]},
+        ),
+        (
+            lambda f: body(
+                f, [{"api_name": "Last_Name", "index": 0}, {"api_name": "ast_Name", "index": 1}]
+            ),
+            "INVALID_FIELD",
+            {"api_name": "ast_Name"},
+        ),
+        (
+            lambda f: body(f, [{"api_name": "Last_Name", "index": 7}]),
+            "COLUMN_INDEX_NOT_FOUND",
+            {"api_name": "Last_Name", "index": 7},
+        ),
+        (
+            lambda f: body(f, [{"api_name": "Last_Name"}]),
+            "MISSING_REQUIRED_KEY",
+            {"api_name": "index"},
+        ),
+        (lambda f: body("999", None), "INVALID_FILE_ID", {"api_name": "file_id"}),
+        (
+            lambda f: {**body(f, None), "callback": {"url": "https://x.example", "method": "get"}},
+            "INVALID_CALLBACK_METHOD",
+            {"supported_callback_methods": ["post"]},
+        ),
+        (
+            lambda f: {**body(f, None), "callback": {"method": "post"}},
+            "MISSING_REQUIRED_KEY",
+            {"api_name": "url"},
+        ),
+        (
+            lambda f: {
+                "operation": "insert",
+                "resource": [{"module": {"api_name": "Nope"}, "file_id": f}],
+            },
+            "MODULE_NOT_AVAILABLE",
+            {"api_name": "module"},
+        ),
+        (lambda f: body(f, None, "upsert"), "MISSING_REQUIRED_KEY", {"api_name": "find_by"}),
+        (
+            lambda f: body(f, None, "upsert", find_by="Company"),
+            "INVALID_DATA",
+            {"api_name": "find_by"},
+        ),
+    ],
+)
+def test_create_refusals(sb, make, code, details) -> None:
+    r = create(sb, make(file_id(sb, GOOD)))
+    assert r.status_code == 400, r.text
+    doc = r.json()
+    assert (doc["code"], doc["details"], doc["status"]) == (code, details, "error")
+
+
+def test_two_csvs_are_refused_at_create(sb) -> None:
+    r = upload(sb, zipped({"a.csv": GOOD, "b.csv": GOOD}))
+    fid = r.json()["details"]["file_id"]
+    assert create(sb, body(fid, None)).json()["code"] == "FILE_NOT_SUPPORTED"
+
+
+ROWS = (
+    "First_Name,Last_Name,Email,Annual_Revenue,Date_3\n"
+    "Ada,Lovelace,ada@example.com,1000,2024-01-31\n"
+    "Bob,,bob@example.com,20,\n"
+    "Cy,Young,not-an-email,abc,2024-13-01\n"
+    "Dee,Dup,ADA@example.com,5,\n"
+    "Eve,Smith,eve@example.com,7,\n"
+)
+
+
+def test_a_job_runs_over_the_rows(sb, clock) -> None:
+    sb.import_duration = 10.0
+    r = create(sb, body(file_id(sb, ROWS), None))
+    assert r.status_code == 201
+    created = r.json()
+    assert created["code"] == "SUCCESS" and created["details"]["created_by"]["name"]
+    job_id = created["details"]["id"]
+    doc = job(sb, job_id)
+    assert doc["status"] == "ADDED" and "file" not in doc["resource"][0]
+    clock.now += 5.5
+    moving = job(sb, job_id)["resource"][0]["file"]
+    assert moving["status"] == "IN PROGRESS" and moving["total_count"] == 5
+    clock.now += 5
+    doc = job(sb, job_id)
+    resource = doc["resource"][0]
+    assert doc["status"] == "COMPLETED" and resource["file_names"] == ["leads.csv"]
+    assert [m["api_name"] for m in resource["field_mappings"]] == [
+        "First_Name",
+        "Last_Name",
+        "Email",
+        "Annual_Revenue",
+        "Date_3",
+    ]
+    assert resource["file"] == {
+        "status": "COMPLETED",
+        "name": "leads.csv",
+        "added_count": 2,
+        "skipped_count": 3,
+        "updated_count": 0,
+        "total_count": 5,
+    }
+    name, rows = result_rows(sb, doc)
+    assert name == "Leads-leads.csv"
+    assert rows[0] == ["First_Name", "Last_Name", "Email", "STATUS", "RECORD_ID", "ERRORS"]
+    assert [(r[3], r[5]) for r in rows[1:]] == [
+        ("added", ""),
+        ("skipped", "MANDATORY_NOT_FOUND-Last_Name"),
+        ("skipped", "INVALID_DATA-Email,Annual_Revenue,Date_3"),
+        ("skipped", "DUPLICATE_DATA-Email"),
+        ("added", ""),
+    ]
+    assert rows[1][4] and rows[1][4] in sb.records["Leads"]
+
+
+def test_upsert_matches_on_find_by_and_update_skips_the_unknown(sb) -> None:
+    sb.import_duration = 0
+    first = create(sb, body(file_id(sb, "Last_Name,Email\nLovelace,ada@example.com\n"), None))
+    assert first.status_code == 201
+    text = "Last_Name,Email,Company\nKing,ada@example.com,Analytical\nHopper,grace@example.com,\n"
+    r = create(sb, body(file_id(sb, text), None, "upsert", find_by="Email"))
+    doc = job(sb, r.json()["details"]["id"])
+    assert doc["resource"][0]["file"]["updated_count"] == 1
+    assert doc["resource"][0]["file"]["added_count"] == 1
+    ada = next(v for v in sb.records["Leads"].values() if v["Email"] == "ada@example.com")
+    assert ada == {"Last_Name": "King", "Email": "ada@example.com", "Company": "Analytical"}
+    text = "Email,Company\nnobody@example.com,X\ngrace@example.com,Navy\n"
+    r = create(sb, body(file_id(sb, text), None, "update", find_by="Email"))
+    doc = job(sb, r.json()["details"]["id"])
+    _, rows = result_rows(sb, doc)
+    assert [(r[2], r[4]) for r in rows[1:]] == [
+        ("skipped", "RESOURCE_NOT_FOUND-Email"),
+        ("updated", ""),
+    ]
+
+
+def test_dates_in_a_mapping_format_and_windows_1252(sb) -> None:
+    sb.import_duration = 0
+    text = "Deal_Name;Stage;Closing_Date;Amount\nMünchen;Qualification;12/31/2024;1,000.50\n"
+    r = upload(sb, zipped({"deals.csv": ""}))  # an empty member is refused at create
+    fid = r.json()["details"]["file_id"]
+    assert create(sb, body(fid, None)).status_code == 400
+    data = zipped({})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("deals.csv", text.encode("cp1252"))
+    data = buffer.getvalue()
+    fid = upload(sb, data).json()["details"]["file_id"]
+    req = {
+        "operation": "insert",
+        "character_encoding": "windows-1252",
+        "resource": [
+            {
+                "type": "data",
+                "module": {"api_name": "Deals"},
+                "file_id": fid,
+                "field_mappings": [
+                    {"api_name": "Deal_Name", "index": 0},
+                    {"api_name": "Stage", "index": 1},
+                    {"api_name": "Closing_Date", "index": 2, "format": "MM/dd/yyyy"},
+                    {"api_name": "Amount", "index": 3},
+                ],
+            }
+        ],
+    }
+    r = create(sb, req)
+    assert r.status_code == 201, r.text
+    doc = job(sb, r.json()["details"]["id"])
+    assert doc["character_encoding"] == "windows-1252"
+    assert doc["resource"][0]["file"]["added_count"] == 1
+    assert json.dumps(sb.records["Deals"], ensure_ascii=False).count("München") == 1
+    assert TOKEN not in json.dumps(doc)

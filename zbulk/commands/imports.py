@@ -1,0 +1,622 @@
+"""``zbulk job import`` and ``zbulk job retry``: check a file, upload it, create a job.
+
+Both change data at Zoho, so both: run the whole pre-flight before sending anything;
+print the exact requests and send nothing with ``--dry-run``; ask on a terminal (``--yes``
+for scripts; neither is a usage error, with nothing sent); and never send a create twice.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from zbulk.commands.options import JobId, JsonFlag
+
+if TYPE_CHECKING:
+    from zbulk.client import Fetched, ZohoClient
+    from zbulk.context import AppContext
+    from zbulk.imports import Plan
+    from zbulk.orgid import Org
+    from zbulk.output import Output
+
+
+class Operation(StrEnum):
+    insert = "insert"
+    update = "update"
+    upsert = "upsert"
+
+
+IMPORT_EPILOG = """\b
+Examples:
+  zbulk job import leads.csv --module Leads --operation insert --dry-run
+  zbulk job import leads.csv --module Leads --operation insert --yes --watch
+  zbulk job import contacts.csv --module Contacts --operation upsert --find-by Email \\
+      --map "E-mail=Email" --map "Notes="
+  zbulk job import deals.zip --module Deals --operation update --find-by id \\
+      --mapping deals-mapping.toml --yes
+
+\b
+Scopes: ZohoCRM.bulk.CREATE (or ZohoCRM.bulk.ALL), ZohoCRM.modules.ALL (or
+ZohoCRM.modules.<module>.CREATE), ZohoFiles.files.ALL (the upload), and ZohoCRM.org.READ
+unless the org id is given (--org, ZBULK_ORG_ID, or org_id in the profile).
+"""
+
+RETRY_EPILOG = """\b
+Examples:
+  zbulk job retry 4150868000006801003 --source deals.csv --dry-run
+  zbulk job retry 4150868000006801003 --source deals.csv --edit
+  zbulk job retry 4150868000006801003 --source deals.csv --from fixed.csv --yes --watch
+
+\b
+Scopes: those of job import, and ZohoCRM.bulk.READ to read the job and its result file.
+"""
+
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Check, print the exact requests, send nothing.")
+]
+Yes = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
+]
+WatchFlag = Annotated[
+    bool, typer.Option("--watch", help="Follow the new job to its end, then summarise its results.")
+]
+OrgOption = Annotated[
+    str | None,
+    typer.Option(
+        "--org",
+        metavar="ORG_ID",
+        help="The org id (zgid) for the upload. [env: ZBULK_ORG_ID; default: the profile's, "
+        "else asked of the API once and kept]",
+        show_default=False,
+    ),
+]
+
+
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="A CSV, or a ZIP holding one.", show_default=False),
+    ],
+    module: Annotated[
+        str,
+        typer.Option(
+            "--module",
+            metavar="MODULE",
+            help="The module's API name (Leads, Deals…).",
+            show_default=False,
+        ),
+    ],
+    operation: Annotated[
+        Operation,
+        typer.Option("--operation", help="insert, update or upsert.", show_default=False),
+    ],
+    find_by: Annotated[
+        str | None,
+        typer.Option(
+            "--find-by",
+            metavar="FIELD",
+            help="The field that finds each record (update, upsert): id or a unique field.",
+            show_default=False,
+        ),
+    ] = None,
+    maps: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="COLUMN=API_NAME",
+            help="Send COLUMN to the field API_NAME (COLUMN= leaves it out); "
+            "repeatable. Unmapped columns go to the field named by their header.",
+            show_default=False,
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            metavar="FILE",
+            help='A TOML mapping file: [columns."Header"] with api_name, format, '
+            "find_by, module, default or skip.",
+            show_default=False,
+        ),
+    ] = None,
+    ignore_empty: Annotated[
+        bool, typer.Option("--ignore-empty", help="Empty cells leave fields unchanged.")
+    ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            metavar="CODEC",
+            help="The file's encoding, e.g. windows-1252. [default: UTF-8]",
+            show_default=False,
+        ),
+    ] = None,
+    callback: Annotated[
+        str | None,
+        typer.Option(
+            "--callback",
+            metavar="URL",
+            help="A URL Zoho POSTs to when the job ends.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    watch: WatchFlag = False,
+    org: OrgOption = None,
+    as_json: JsonFlag = False,
+) -> int:
+    """Check a CSV, upload it and create a bulk write job.
+
+    Everything is checked before anything is sent: Zoho's limits (25 MB, 25,000 records,
+    one CSV per ZIP), the delimiter (, ; : |), headers, the encoding, empty records, the
+    mapping. Prints the new job's id (with --json, Zoho's answer).
+    """
+    from zbulk.imports import prepare
+
+    plan = prepare(
+        file,
+        module=module,
+        operation=operation.value,
+        find_by=find_by,
+        maps=maps or (),
+        mapping_file=mapping,
+        ignore_empty=ignore_empty,
+        encoding=encoding,
+        callback=callback,
+    )
+    return submit(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org, as_json=as_json)
+
+
+def retry_command(
+    ctx: typer.Context,
+    job_id: JobId,
+    source: Annotated[
+        Path,
+        typer.Option(
+            "--source",
+            metavar="FILE",
+            help="The file the job was created from (its failed rows are taken from it whole).",
+            show_default=False,
+        ),
+    ],
+    fixed: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="FIXED",
+            help="Send this file (the failed rows, fixed) instead.",
+            show_default=False,
+        ),
+    ] = None,
+    edit: Annotated[
+        bool, typer.Option("--edit", help="Open $EDITOR on the failed rows before sending.")
+    ] = False,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    watch: WatchFlag = False,
+    org: OrgOption = None,
+    as_json: JsonFlag = False,
+) -> int:
+    """Send a finished job's failed rows again as a new job, with the same settings.
+
+    The module, operation, field mappings, find_by and ignore_empty come from the job;
+    the rows from --source, joined with the job's result file (or from --from FIXED).
+    """
+    import tempfile
+
+    from zbulk.client import check_job_id
+    from zbulk.errors import UsageError
+
+    job_id = check_job_id(job_id)
+    if edit and fixed is not None:
+        raise UsageError("choose one of --edit and --from")
+    app_ctx = _app(ctx)
+    with app_ctx.client() as client, tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
+        doc = client.get_job(job_id).doc
+        if fixed is None:
+            fixed = failed_rows_file(client, app_ctx.output, job_id, doc, source, Path(tmp))
+            if fixed is None:
+                return 0
+            if edit:
+                _edit(fixed, app_ctx.output)
+        plan = retry_plan(job_id, doc, source, fixed)
+        return submit(
+            ctx,
+            plan,
+            dry_run=dry_run,
+            yes=yes,
+            watch=watch,
+            org=org,
+            as_json=as_json,
+            client=client,
+        )
+
+
+def retry_plan(job_id: str, doc: dict[str, Any], source: Path, fixed: Path) -> Plan:
+    """The plan for ``fixed`` with the job's settings; its columns are found by the headers
+    the job's mappings point at in ``source``."""
+    from zbulk.errors import UsageError
+    from zbulk.imports import FieldMap, Plan, PreflightError, Problem, check_find_by, inspect
+    from zbulk.models import Job
+
+    resources = [r for r in doc.get("resource") or [] if isinstance(r, dict)]
+    if len(resources) != 1:
+        raise UsageError(
+            f"job {job_id} has {len(resources)} resources: zbulk job retry sends "
+            "the rows of a job with one"
+        )
+    resource = resources[0]
+    job = Job.read(doc)
+    module = job.resources[0].module if job.resources else None
+    operation = doc.get("operation")
+    if not module or operation not in ("insert", "update", "upsert"):
+        raise UsageError(f"job {job_id} does not say its module and operation")
+    encoding = doc.get("character_encoding")
+    encoding = encoding if isinstance(encoding, str) and encoding.upper() != "UTF-8" else None
+    original, problems = inspect(source, encoding)
+    if problems:
+        raise PreflightError(source, problems)
+    plan_source, problems = inspect(fixed, encoding)
+    mappings: list[FieldMap] = []
+    for m in resource.get("field_mappings") or []:
+        if not isinstance(m, dict) or not isinstance(m.get("api_name"), str):
+            continue
+        index = m.get("index")
+        column = None
+        if isinstance(index, int) and not isinstance(index, bool):
+            if not 0 <= index < len(original.headers):
+                raise UsageError(
+                    f"job {job_id} maps column {index + 1}, but {source} has "
+                    f"{len(original.headers)}: is it the file the job was "
+                    "created from?"
+                )
+            column = original.headers[index]
+            if column not in plan_source.headers:
+                problems.append(
+                    Problem(
+                        f"is mapped to {m['api_name']} by job {job_id}, but "
+                        f"{fixed} has no such column",
+                        column=column,
+                    )
+                )
+                continue
+            index = plan_source.headers.index(column)
+        else:
+            index = None
+        default = m.get("default_value")
+        mappings.append(
+            FieldMap(
+                m["api_name"],
+                index,
+                column,
+                _s(m.get("format")),
+                _s(m.get("find_by")),
+                _s(m.get("module")),
+                default if isinstance(default, dict) else None,
+            )
+        )
+    find_by = _s(resource.get("find_by"))
+    check_find_by(operation, find_by, mappings, problems)
+    if problems:
+        raise PreflightError(fixed, problems)
+    ignore = resource.get("ignore_empty", doc.get("ignore_empty"))
+    return Plan(plan_source, module, operation, mappings, find_by, ignore is True, None, encoding)
+
+
+def _s(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def failed_rows_file(
+    client: ZohoClient, out: Output, job_id: str, doc: dict[str, Any], source: Path, directory: Path
+) -> Path | None:
+    """The job's failed rows, whole, under the original header: ``source`` lined up with
+    the result file by the results command's join (``zbulk job results --source``), written
+    as ``<job>-<Module>-failed.csv`` in ``directory``; None when no row failed."""
+    from zbulk.errors import ApiError
+    from zbulk.models import Job
+    from zbulk.results import MAX_DOWNLOAD, local_error, summarise_zip
+    from zbulk.source import open_source
+
+    job = Job.read(doc)
+    if not job.finished or not job.result_url:
+        raise ApiError(
+            f"job {job_id} is {job.status or 'not finished'}: it has no failed rows to send yet",
+            hint=f"wait for it with `zbulk job watch {job_id}`",
+        )
+    sources = open_source(source)
+    zip_path = directory / f"{job_id}.zip"
+    try:
+        with zip_path.open("wb") as fh:
+            client.download(job.result_url, fh, MAX_DOWNLOAD)
+    except OSError as exc:
+        raise local_error(zip_path, exc) from None
+    rows = directory / "rows"
+    summary = summarise_zip(
+        zip_path,
+        output_dir=rows,
+        job_id=job_id,
+        force=True,
+        source=sources,
+        resources=job.resources,
+    )
+    for warning in summary.warnings:
+        out.warn(warning)
+    if not summary.failed:
+        out.note(f"job {job_id} has no failed rows: nothing to send")
+        return None
+    written = [Path(p) for f in summary.files if f.failed for p in f.written]
+    failed = [p for p in written if p.name.endswith("-failed.csv")]
+    if len(failed) != 1:
+        raise ApiError(
+            f"job {job_id}'s failed rows are in {len(failed)} files: zbulk job retry sends one",
+            hint=f"write them with `zbulk job results {job_id} --source "
+            f"{source}` and send each with `zbulk job import`",
+        )
+    out.note(f"{summary.failed:,} failed rows of job {job_id}, whole, from {source}")
+    return failed[0]
+
+
+def _edit(path: Path, out: Output) -> None:
+    """Open $VISUAL or $EDITOR (else vi) on ``path`` and wait for it."""
+    import os
+    import shlex
+    import subprocess
+
+    from zbulk.errors import UsageError
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    out.note(f"opening {path.name} in {editor}: fix the rows, save and quit to send them")
+    try:
+        done = subprocess.run([*shlex.split(editor), str(path)], check=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"cannot run the editor {editor!r}: {exc}", hint="set EDITOR to your editor's command"
+        ) from None
+    if done.returncode != 0:
+        raise UsageError(
+            f"the editor {editor!r} exited with status {done.returncode}; nothing was sent"
+        )
+
+
+# -- sending -----------------------------------------------------------------------------
+
+
+def _app(ctx: typer.Context) -> AppContext:
+    return ctx.find_root().obj
+
+
+def submit(
+    ctx: typer.Context,
+    plan: Plan,
+    *,
+    dry_run: bool,
+    yes: bool,
+    watch: bool,
+    org: str | None,
+    as_json: bool,
+    client: ZohoClient | None = None,
+) -> int:
+    """Upload and create, or (``dry_run``) print what would be sent."""
+    import tempfile
+
+    from zbulk import orgid
+    from zbulk.errors import UsageError
+    from zbulk.imports import build_zip, upload_url
+
+    app_ctx = _app(ctx)
+    out = app_ctx.output
+    settings = app_ctx.settings
+    known = orgid.known(org, settings.profile, settings.api_domain)
+    url = upload_url(settings.api_domain, settings.api_version)
+    with tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
+        archive = build_zip(plan, Path(tmp))
+        if dry_run:
+            _print_requests(out, plan, archive, url, known, settings, as_json)
+            return 0
+        if not yes and not sys.stdin.isatty():
+            raise UsageError(
+                f"{_describe(plan)} changes data at Zoho: confirm on a terminal, or pass --yes; "
+                "nothing was sent",
+                hint="check first with --dry-run",
+            )
+        if client is None:
+            with app_ctx.client() as own:
+                return _send(ctx, own, plan, archive, url, known, yes, watch, as_json)
+        return _send(ctx, client, plan, archive, url, known, yes, watch, as_json)
+
+
+def _send(
+    ctx: typer.Context,
+    client: ZohoClient,
+    plan: Plan,
+    archive: Path,
+    url: str,
+    known: Org | None,
+    yes: bool,
+    watch: bool,
+    as_json: bool,
+) -> int:
+    from zbulk import orgid
+    from zbulk.errors import ApiError
+    from zbulk.history import Scope, record
+
+    app_ctx = _app(ctx)
+    out, settings = app_ctx.output, app_ctx.settings
+    org = known
+    if org is None:
+        org = orgid.from_answer(client.get_org().doc)
+        orgid.keep(settings.profile, settings.api_domain, org)
+    if not yes and not _confirm(f"{_describe(plan)} for org {_org_label(org)}?"):
+        out.note("not confirmed: nothing was sent")
+        return 1
+    uploaded = client.upload(url, archive, plan.zip_name, org.id).doc
+    details = uploaded.get("details") if isinstance(uploaded.get("details"), dict) else {}
+    file_id = details.get("file_id") if isinstance(details, dict) else None
+    if isinstance(file_id, int) and not isinstance(file_id, bool):
+        file_id = str(file_id)
+    if not isinstance(file_id, str) or not file_id:
+        raise ApiError("the upload's answer holds no file_id: no job was created")
+    body = plan.create_body(file_id)
+    created = client.create_job(body)
+    job_id = _job_id(created)
+    record(
+        job_id,
+        {"status": "ADDED", "operation": plan.operation, **body},
+        Scope.of(settings.profile, settings.api_domain),
+    )
+    if as_json:
+        from zbulk.output import json_line
+
+        out.write_line(json_line(created))
+    else:
+        out.write_line(job_id)
+    if not watch:
+        out.note(
+            f"created bulk write job {job_id}: {_describe(plan, past=True)}\n"
+            f"follow it: zbulk job watch {job_id}"
+        )
+        return 0
+    return _follow(ctx, job_id, as_json)
+
+
+def _job_id(created: Fetched) -> str:
+    from zbulk.errors import ApiError
+
+    details = created.doc.get("details")
+    job_id = details.get("id") if isinstance(details, dict) else None
+    if isinstance(job_id, int) and not isinstance(job_id, bool):
+        job_id = str(job_id)
+    if not isinstance(job_id, str) or not job_id.isdigit():
+        raise ApiError(
+            "Zoho's answer to the create holds no job id: the job may have been created",
+            hint="look for it in Zoho CRM before importing again",
+        )
+    return job_id
+
+
+def _follow(ctx: typer.Context, job_id: str, as_json: bool) -> int:
+    """``zbulk job watch JOB_ID``, then (once it ended) ``zbulk job results JOB_ID``."""
+    from zbulk.commands import job
+    from zbulk.errors import ExitCode
+
+    code = int(job.watch(ctx, [job_id], as_json=as_json) or 0)
+    if code in (ExitCode.OK, ExitCode.ERROR, ExitCode.SKIPPED):
+        job.results(ctx, job_id, as_json=as_json)
+    return code
+
+
+def _describe(plan: Plan, past: bool = False) -> str:
+    n = plan.source.records
+    records = f"{n:,} record" + ("s" if n != 1 else "")
+    verb = {"insert": "Import", "update": "Update with", "upsert": "Upsert"}[plan.operation]
+    if past:
+        return f"{records} of {plan.source.path.name} into {plan.module} ({plan.operation})"
+    return f"{verb} {records} into {plan.module} ({plan.operation})"
+
+
+def _org_label(org: Org) -> str:
+    return f"{org.name} ({org.id})" if org.name else org.id
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; Ctrl-C or end of input interrupts (nothing is sent)."""
+    from zbulk.errors import Interrupted
+
+    try:
+        sys.stderr.write(f"{question} [y/N] ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        raise Interrupted() from None
+    if not answer:
+        raise Interrupted()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _print_requests(
+    out: Output,
+    plan: Plan,
+    archive: Path,
+    url: str,
+    known: Org | None,
+    settings: Any,
+    as_json: bool,
+) -> None:
+    """The requests the command would send, token redacted, in order."""
+    import json
+
+    from zbulk.imports import MultipartFile
+    from zbulk.output import json_text
+
+    auth = "Zoho-oauthtoken ***"
+    requests: list[dict[str, Any]] = []
+    if known is None:
+        org_url = f"{settings.api_domain}/crm/{settings.api_version}/org"
+        requests.append({"method": "GET", "url": org_url, "headers": {"Authorization": auth}})
+        org_id = f"<the zgid of GET {org_url}>"
+    else:
+        org_id = known.id
+    body = MultipartFile(archive, plan.zip_name)
+    body.close()
+    form = {
+        "file": {
+            "filename": plan.zip_name,
+            "bytes": archive.stat().st_size,
+            "csv": plan.source.member,
+            "csv_bytes": plan.source.size,
+            "records": plan.source.records,
+        }
+    }
+    requests.append(
+        {
+            "method": "POST",
+            "url": url,
+            "headers": {
+                "Authorization": auth,
+                "feature": "bulk-write",
+                "X-CRM-ORG": org_id,
+                "Content-Type": "multipart/form-data; boundary=<random>",
+                "Content-Length": str(body.length),
+            },
+            "form": form,
+        }
+    )
+    create = f"{settings.api_domain}/crm/bulk/{settings.api_version}/write"
+    requests.append(
+        {
+            "method": "POST",
+            "url": create,
+            "headers": {"Authorization": auth, "Content-Type": "application/json"},
+            "body": plan.create_body("<file_id from the upload's answer>"),
+        }
+    )
+    if as_json:
+        for request in requests:
+            out.write_line(json_text(request))
+        return
+    lines = [f"# dry run: {_describe(plan)}; nothing is sent. The requests, in order:"]
+    for request in requests:
+        lines.append("")
+        lines.append(f"{request['method']} {request['url']}")
+        lines.extend(f"{k}: {v}" for k, v in request["headers"].items())
+        if "form" in request:
+            f = request["form"]["file"]
+            lines.append("")
+            lines.append(
+                f'[form field "file": {f["filename"]}, {f["bytes"]:,} bytes of ZIP '
+                f"holding {f['csv']}: {f['csv_bytes']:,} bytes, {f['records']:,} "
+                "records]"
+            )
+        if "body" in request:
+            lines.append("")
+            lines.extend(json.dumps(request["body"], indent=2, ensure_ascii=False).splitlines())
+    for line in lines:
+        out.write_line(line)

@@ -1,0 +1,714 @@
+"""Creating jobs in the sandbox, and jobs that really run over the rows uploaded.
+
+- ``POST /crm/{v}/upload`` (multipart, field ``file``; headers ``feature: bulk-write`` and
+  ``X-CRM-ORG`` with the sandbox org's id): a ZIP of at most 25 MB, else the OpenAPI file's
+  INVALID_FILE_FORMAT, FILE_TOO_LARGE, FILE_NOT_SUPPORTED. Answers ``FILE_UPLOAD_SUCCESS``
+  with a ``file_id``.
+- ``GET /crm/{v}/org``: the sandbox org, its ``zgid`` the id uploads carry.
+- ``POST /crm/bulk/{v}/write``: checks the body as Zoho does (MISSING_REQUIRED_KEY,
+  INVALID_DATA, INVALID_CALLBACK_METHOD, MODULE_NOT_AVAILABLE, INVALID_FILE_ID,
+  INVALID_FIELD, COLUMN_INDEX_NOT_FOUND, MANDATORY_FIELDS_NOT_MAPPED), then runs the job over
+  the uploaded rows at once against ``MODULES`` (mandatory fields, email, date and number
+  formats, unique fields; update and upsert match on ``find_by``), keeping the records made,
+  so a later job sees them. The job's document then moves from ADDED through IN PROGRESS
+  to COMPLETED over ``import_duration`` seconds, its counts saying what happened, and its
+  result file (``<Module>-<file stem>.csv``: the first three mapped columns under the
+  uploaded headers, then STATUS, RECORD_ID, ERRORS) saying it row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import re
+import threading
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from zbulk.sandbox.jobs import (
+    _CREATED_BY,
+    _MODULE_IDS,
+    ORG_ID,
+    ORG_TZ,
+    VERSION_PATTERN,
+    Answer,
+    compact,
+    download_path,
+)
+from zbulk.sandbox.results import TRAILING
+
+if TYPE_CHECKING:
+    from zbulk.sandbox.server import Request
+
+UPLOAD_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/upload"
+ORG_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/org"
+CREATE_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write"
+MAX_UPLOAD = 25 * 1024 * 1024
+MAX_RECORDS = 25_000
+ORG = {
+    "id": "4150868000000225001",
+    "company_name": "Zylker Sandbox",
+    "zgid": ORG_ID,
+    "primary_email": "patricia.boyle@zylker.example",
+    "time_zone": "Asia/Kolkata",
+    "country_code": "IN",
+    "currency": "INR",
+    "type": "production",
+}
+_FILE_BASE = 4150868000008000000
+_JOB_BASE = 4150868000007000000
+_RECORD_BASE = 4150868000020000000
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_DATE_PARTS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    api_name: str
+    kind: str = "text"  # text, email, date, number, integer
+    mandatory: bool = False
+    unique: bool = False
+    max_length: int = 255
+
+
+def _f(api_name: str, kind: str = "text", **extra: Any) -> FieldDef:
+    return FieldDef(api_name, kind, **extra)
+
+
+MODULES: dict[str, tuple[FieldDef, ...]] = {
+    "Leads": (
+        _f("Last_Name", mandatory=True, max_length=80),
+        _f("First_Name", max_length=40),
+        _f("Email", "email", unique=True),
+        _f("Company"),
+        _f("Phone"),
+        _f("Mobile"),
+        _f("Website"),
+        _f("Lead_Source"),
+        _f("Lead_Status"),
+        _f("Industry"),
+        _f("Annual_Revenue", "number"),
+        _f("No_of_Employees", "integer"),
+        _f("City"),
+        _f("Country"),
+        _f("Date_3", "date"),
+        _f("Owner"),
+        _f("Layout"),
+        _f("Description", max_length=32000),
+    ),
+    "Contacts": (
+        _f("Last_Name", mandatory=True, max_length=80),
+        _f("First_Name", max_length=40),
+        _f("Email", "email", unique=True),
+        _f("Phone"),
+        _f("Mobile"),
+        _f("Date_of_Birth", "date"),
+        _f("Mailing_City"),
+        _f("Account_Name"),
+        _f("Lead_Source"),
+        _f("Description", max_length=32000),
+    ),
+    "Accounts": (
+        _f("Account_Name", mandatory=True, unique=True, max_length=200),
+        _f("Phone"),
+        _f("Website"),
+        _f("Industry"),
+        _f("Annual_Revenue", "number"),
+        _f("Employees", "integer"),
+        _f("Billing_City"),
+        _f("Account_Type"),
+    ),
+    "Deals": (
+        _f("Deal_Name", mandatory=True, max_length=120),
+        _f("Stage", mandatory=True),
+        _f("Closing_Date", "date"),
+        _f("Amount", "number"),
+        _f("Account_Name"),
+        _f("Pipeline"),
+        _f("Lead_Source"),
+    ),
+}
+
+
+class Refused(Exception):
+    """A request the sandbox answers with Zoho's error envelope."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+    def body(self) -> bytes:
+        return compact(
+            {"code": self.code, "details": self.details, "message": self.message, "status": "error"}
+        )
+
+
+def _missing(key: str, extra: str = "") -> Refused:
+    return Refused(
+        400,
+        "MISSING_REQUIRED_KEY",
+        f"required key {key} is not found in request body{extra}.",
+        {"api_name": key},
+    )
+
+
+@dataclass
+class Uploaded:
+    file_id: str
+    zip_name: str
+    members: list[tuple[str, bytes]]
+
+
+@dataclass
+class Row:
+    cells: list[str]  # the first three mapped columns
+    status: str  # added, updated, skipped
+    record_id: str = ""
+    errors: str = ""
+
+
+@dataclass
+class Created:
+    """A job made by a create request, its rows already processed."""
+
+    id: str
+    started: float  # on the sandbox clock
+    created_time: str
+    body: dict[str, Any]
+    module: str
+    file_id: str
+    file_name: str  # the CSV in the uploaded ZIP
+    columns: list[str]  # the result file's mapped columns (uploaded headers)
+    rows: list[Row] = field(default_factory=list)
+
+
+class Imports:
+    """Uploaded files, created jobs, and the records they made, per module."""
+
+    def __init__(self, clock: Callable[[], float], duration: float = 3.0) -> None:
+        self._clock = clock
+        self.duration = duration
+        self._lock = threading.Lock()
+        self._files: dict[str, Uploaded] = {}
+        self._jobs: dict[str, Created] = {}
+        self._ids = itertools.count(1)
+        self._record_ids = itertools.count(1)
+        self.records: dict[str, dict[str, dict[str, str]]] = {m: {} for m in MODULES}
+        # per module and unique field: value (lower case) -> record id
+        self._unique: dict[str, dict[str, dict[str, str]]] = {
+            m: {f.api_name: {} for f in fields if f.unique} for m, fields in MODULES.items()
+        }
+
+    # uploads
+    def upload(self, headers: Any, body: bytes) -> Answer:
+        feature = (headers.get("feature") or "").strip()
+        org = (headers.get("X-CRM-ORG") or "").strip()
+        if feature != "bulk-write" or org != ORG_ID:
+            doc = {
+                "ERROR_CODE": 400,
+                "ERROR_MESSAGE": "Bad Request",
+                "x-error": "check if headers [feature, X-CRM-ORG] are present and valid",
+                "http_status": "400",
+            }
+            return 400, compact(doc), "application/json;charset=utf-8", {}
+        try:
+            name, data = _file_part(headers.get("Content-Type") or "", body)
+            members = _zip_members(data)
+        except Refused as exc:
+            return exc.status, exc.body(), "application/json;charset=utf-8", {}
+        with self._lock:
+            file_id = str(_FILE_BASE + next(self._ids))
+            self._files[file_id] = Uploaded(file_id, name, members)
+        created = datetime.now(UTC).astimezone(ORG_TZ).isoformat(timespec="seconds")
+        doc = {
+            "status": "success",
+            "code": "FILE_UPLOAD_SUCCESS",
+            "message": "file uploaded.",
+            "details": {"file_id": file_id, "created_time": created},
+        }
+        return 200, compact(doc), "application/json", {}
+
+    # creates
+    def create(self, body: bytes, base_url: str) -> Answer:
+        try:
+            job = self._create(body)
+        except Refused as exc:
+            return exc.status, exc.body(), "application/json;charset=utf-8", {}
+        doc = {
+            "status": "success",
+            "code": "SUCCESS",
+            "message": "success",
+            "details": {"id": job.id, "created_by": dict(_CREATED_BY)},
+        }
+        return 201, compact(doc), "application/json", {}
+
+    def _create(self, raw: bytes) -> Created:
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            raise Refused(400, "INVALID_DATA", "the request body is not a JSON object", {})
+        operation = body.get("operation")
+        if operation is None:
+            raise _missing("operation")
+        if operation not in ("insert", "update", "upsert"):
+            raise Refused(400, "INVALID_DATA", "invalid data", {"api_name": "operation"})
+        callback = body.get("callback")
+        if callback is not None:
+            if not isinstance(callback, dict) or not callback.get("url"):
+                raise _missing("url", " of callback")
+            if callback.get("method") != "post":
+                raise Refused(
+                    400,
+                    "INVALID_CALLBACK_METHOD",
+                    "invalid callback method",
+                    {"supported_callback_methods": ["post"]},
+                )
+        resources = body.get("resource")
+        if not isinstance(resources, list) or not resources:
+            raise _missing("resource")
+        if len(resources) != 1 or not isinstance(resources[0], dict):
+            raise Refused(
+                400,
+                "INVALID_DATA",
+                "the sandbox takes one resource per job",
+                {"api_name": "resource"},
+            )
+        resource = resources[0]
+        module = resource.get("module")
+        module = module.get("api_name") if isinstance(module, dict) else module
+        if not module:
+            raise _missing("module")
+        if module not in MODULES:
+            raise Refused(
+                400,
+                "MODULE_NOT_AVAILABLE",
+                f"Requested module '{module}' is not available.",
+                {"api_name": "module"},
+            )
+        file_id = resource.get("file_id")
+        if not file_id:
+            raise _missing("file_id")
+        with self._lock:
+            uploaded = self._files.get(str(file_id))
+        if uploaded is None:
+            raise Refused(400, "INVALID_FILE_ID", "improper file id", {"api_name": "file_id"})
+        if len(uploaded.members) != 1:
+            raise Refused(
+                400,
+                "FILE_NOT_SUPPORTED",
+                "File not supported for bulk write",
+                {"api_name": "file_id"},
+            )
+        member, data = uploaded.members[0]
+        encoding = body.get("character_encoding") or "utf-8-sig"
+        if str(encoding).lower().replace("_", "-") in ("utf-8", "utf8"):
+            encoding = "utf-8-sig"
+        try:
+            headers, rows = _parse_csv(data, str(encoding))
+        except (LookupError, UnicodeDecodeError, csv.Error) as exc:
+            raise Refused(
+                400, "INVALID_DATA", f"the file cannot be read: {exc}", {"api_name": "file_id"}
+            ) from None
+        if len(rows) > MAX_RECORDS:
+            raise Refused(
+                400,
+                "LIMIT_EXCEEDED",
+                "more than 25000 records in the file",
+                {"api_name": "file_id"},
+            )
+        fields = {f.api_name: f for f in MODULES[module]}
+        mappings = _mappings(resource, headers, fields)
+        find_by = resource.get("find_by")
+        if operation != "insert":
+            if not find_by:
+                raise _missing("find_by")
+            unique = find_by == "id" or (find_by in fields and fields[find_by].unique)
+            if not unique or find_by not in {m["api_name"] for m in mappings}:
+                raise Refused(
+                    400,
+                    "INVALID_DATA",
+                    "find_by must be id or a unique field that is mapped",
+                    {"api_name": "find_by"},
+                )
+        if operation != "update":
+            mapped = {m["api_name"] for m in mappings}
+            missing = [
+                f.api_name for f in MODULES[module] if f.mandatory and f.api_name not in mapped
+            ]
+            if missing:
+                raise Refused(
+                    400,
+                    "MANDATORY_FIELDS_NOT_MAPPED",
+                    "All mandatory fields are not mapped for the layout",
+                    {"api_names": missing},
+                )
+        ignore_empty = bool(resource.get("ignore_empty", body.get("ignore_empty")))
+        with self._lock:
+            job_id = str(_JOB_BASE + next(self._ids))
+            shown = sorted(
+                (m for m in mappings if m.get("index") is not None), key=lambda m: m["index"]
+            )[:3]
+            job = Created(
+                job_id,
+                self._clock(),
+                datetime.now(UTC).astimezone(ORG_TZ).isoformat(timespec="seconds"),
+                body,
+                module,
+                uploaded.file_id,
+                member,
+                [headers[m["index"]] for m in shown],
+            )
+            for cells in rows:
+                job.rows.append(
+                    self._process(
+                        module, operation, find_by, mappings, headers, cells, shown, ignore_empty
+                    )
+                )
+            self._jobs[job_id] = job
+        return job
+
+    def _process(
+        self,
+        module: str,
+        operation: str,
+        find_by: str | None,
+        mappings: list[dict[str, Any]],
+        headers: list[str],
+        cells: list[str],
+        shown: list[dict[str, Any]],
+        ignore_empty: bool,
+    ) -> Row:
+        fields = {f.api_name: f for f in MODULES[module]}
+        store = self.records[module]
+        values: dict[str, str] = {}
+        column: dict[str, str] = {}
+        for m in mappings:
+            index = m.get("index")
+            value = cells[index].strip() if index is not None and index < len(cells) else ""
+            default = m.get("default_value")
+            if not value and isinstance(default, dict):
+                value = str(default.get("value") or default.get("name") or "")
+            values[m["api_name"]] = value
+            column[m["api_name"]] = headers[index] if index is not None else m["api_name"]
+        row_cells = [cells[m["index"]] if m["index"] < len(cells) else "" for m in shown]
+        target = None
+        if operation != "insert" and find_by:
+            key = values.get(find_by, "")
+            target = key if find_by == "id" and key in store else self._find(module, find_by, key)
+            if target is None and operation == "update":
+                return Row(row_cells, "skipped", "", f"RESOURCE_NOT_FOUND-{column[find_by]}")
+        errors: dict[str, list[str]] = {}
+        for api_name, value in values.items():
+            f = fields.get(api_name)
+            if f is None:
+                continue
+            code = _check(f, value, target is None, self._mapping_format(mappings, api_name))
+            if code is None and f.unique and value:
+                other = self._find(module, api_name, value)
+                if other is not None and other != target:
+                    code = "DUPLICATE_DATA"
+            if code:
+                errors.setdefault(code, []).append(column[api_name])
+        if errors:
+            text = ":".join(f"{code}-{','.join(cols)}" for code, cols in errors.items())
+            return Row(row_cells, "skipped", "", text)
+        kept = {k: v for k, v in values.items() if k != "id" and (v or not ignore_empty)}
+        index = self._unique[module]
+        if target is None:
+            record_id = str(_RECORD_BASE + next(self._record_ids))
+            store[record_id] = kept
+        else:
+            record_id = target
+            for api_name, by_value in index.items():
+                old = store[target].get(api_name, "").lower()
+                if old and by_value.get(old) == target:
+                    del by_value[old]
+            store[target].update(kept)
+        for api_name, by_value in index.items():
+            value = store[record_id].get(api_name, "")
+            if value:
+                by_value[value.lower()] = record_id
+        return Row(row_cells, "added" if target is None else "updated", record_id)
+
+    @staticmethod
+    def _mapping_format(mappings: list[dict[str, Any]], api_name: str) -> str | None:
+        for m in mappings:
+            if m["api_name"] == api_name:
+                return m.get("format")
+        return None
+
+    def _find(self, module: str, api_name: str, value: str) -> str | None:
+        """The record whose unique field ``api_name`` holds ``value`` (any case)."""
+        by_value = self._unique[module].get(api_name)
+        return None if not value or by_value is None else by_value.get(value.lower())
+
+    # answers
+    def answer(self, job_id: str, version: str, base_url: str) -> Answer | None:
+        """The job document for a created job, or None if ``job_id`` is not one."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            return None
+        return 200, compact(self.document(job, base_url)), "application/json", {}
+
+    def _progress(self, job: Created) -> tuple[str, int]:
+        if self.duration <= 0:
+            return "COMPLETED", len(job.rows)
+        share = (self._clock() - job.started) / self.duration
+        if share < 0.1:
+            return "ADDED", 0
+        if share >= 1.0:
+            return "COMPLETED", len(job.rows)
+        return "IN PROGRESS", int(len(job.rows) * (share - 0.1) / 0.9)
+
+    def document(self, job: Created, base_url: str) -> dict[str, Any]:
+        status, done = self._progress(job)
+        body, resource = job.body, job.body["resource"][0]
+        mappings = []
+        for m in resource.get("field_mappings") or []:
+            doc = {
+                k: m.get(k)
+                for k in ("api_name", "index", "format", "find_by", "module", "default_value")
+            }
+            doc["parent_column_index"] = None
+            mappings.append(doc)
+        res: dict[str, Any] = {
+            "status": status,
+            "type": "data",
+            "module": {"api_name": job.module, "id": _MODULE_IDS.get(job.module, "")},
+            "code": status,
+            "file_id": job.file_id,
+            "file_names": [job.file_name],
+            "find_by": resource.get("find_by"),
+            "ignore_empty": bool(resource.get("ignore_empty", body.get("ignore_empty"))),
+            "field_mappings": mappings,
+        }
+        if status != "ADDED":
+            counts = {
+                s: sum(r.status == s for r in job.rows[:done])
+                for s in ("added", "updated", "skipped")
+            }
+            res["file"] = {
+                "status": status,
+                "name": job.file_name,
+                "added_count": counts["added"],
+                "skipped_count": counts["skipped"],
+                "updated_count": counts["updated"],
+                "total_count": len(job.rows),
+            }
+        top: dict[str, Any] = {
+            "status": status,
+            "character_encoding": body.get("character_encoding") or "UTF-8",
+            "resource": [res],
+            "id": job.id,
+        }
+        if status == "COMPLETED":
+            top["result"] = {"download_url": base_url + download_path(job.id)}
+        if isinstance(body.get("callback"), dict):
+            top["callback"] = body["callback"]
+        top["created_by"] = dict(_CREATED_BY)
+        top["ignore_empty"] = bool(body.get("ignore_empty"))
+        top["operation"] = body["operation"]
+        top["created_time"] = job.created_time
+        return top
+
+    def download(self, job_id: str) -> Answer | None:
+        """The result ZIP of a finished created job; None if ``job_id`` is not one."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None or self._progress(job)[0] != "COMPLETED":
+            return None
+        buffer = io.BytesIO()
+        stem = job.file_name.rsplit("/", 1)[-1].removesuffix(".csv").removesuffix(".CSV")
+        name = f"{job.module}-{stem}.csv"
+        with (
+            zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+            archive.open(name, "w") as member,
+        ):
+            text = io.TextIOWrapper(member, encoding="utf-8-sig", newline="")
+            writer = csv.writer(text, lineterminator="\r\n")
+            writer.writerow([*job.columns, *TRAILING])
+            for row in job.rows:
+                writer.writerow([*row.cells, row.status, row.record_id, row.errors])
+            text.flush()
+            text.detach()
+        disposition = {"Content-Disposition": f'attachment; filename="{job_id}.zip"'}
+        return 200, buffer.getvalue(), "application/octet-stream", disposition
+
+
+def _mappings(
+    resource: dict[str, Any], headers: list[str], fields: dict[str, FieldDef]
+) -> list[dict[str, Any]]:
+    given = resource.get("field_mappings")
+    if given is None:  # the headers are the fields' API names
+        given = [{"api_name": h, "index": i} for i, h in enumerate(headers)]
+        resource["field_mappings"] = given
+    if not isinstance(given, list):
+        raise _missing("field_mappings")
+    checked = []
+    for m in given:
+        if not isinstance(m, dict) or not m.get("api_name"):
+            raise _missing("api_name", " of field_mappings")
+        api_name = m["api_name"]
+        index = m.get("index")
+        if index is None and not isinstance(m.get("default_value"), dict):
+            raise _missing("index", f" for field {api_name}")
+        if api_name not in fields and api_name != "id":
+            raise Refused(
+                400,
+                "INVALID_FIELD",
+                f"invalid mapping. invalid api_name {api_name}.",
+                {"api_name": api_name},
+            )
+        if index is not None and not (
+            isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(headers)
+        ):
+            raise Refused(
+                400,
+                "COLUMN_INDEX_NOT_FOUND",
+                f"column index {index} not found",
+                {"api_name": api_name, "index": index},
+            )
+        checked.append(m)
+    return checked
+
+
+def _check(f: FieldDef, value: str, inserting: bool, fmt: str | None) -> str | None:
+    if not value:
+        return "MANDATORY_NOT_FOUND" if f.mandatory and inserting else None
+    if len(value) > f.max_length:
+        return "INVALID_DATA"
+    if f.kind == "email" and not _EMAIL.fullmatch(value):
+        return "INVALID_DATA"
+    if f.kind == "date":
+        pattern = fmt or "yyyy-MM-dd"
+        for java, py in _DATE_PARTS.items():
+            pattern = pattern.replace(java, py)
+        try:
+            datetime.strptime(value, pattern)
+        except ValueError:
+            return "INVALID_DATA"
+    if f.kind in ("number", "integer"):
+        try:
+            number = float(value.replace(",", "")) if f.kind == "number" else int(value)
+        except ValueError:
+            return "INVALID_DATA"
+        if number != number or number in (float("inf"), float("-inf")):
+            return "INVALID_DATA"
+    return None
+
+
+def _file_part(content_type: str, body: bytes) -> tuple[str, bytes]:
+    """The ``file`` field of a multipart/form-data body: (file name, bytes)."""
+    found = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not content_type.lower().startswith("multipart/form-data") or found is None:
+        raise Refused(
+            400, "INVALID_FILE_FORMAT", "invalid file format. only zip format is supported", {}
+        )
+    delimiter = b"--" + found[1].encode()
+    for part in body.split(delimiter)[1:]:
+        if part.startswith(b"--"):
+            break
+        head, sep, data = part.partition(b"\r\n\r\n")
+        if not sep:
+            continue
+        disposition = re.search(rb'name="([^"]*)"(?:; filename="([^"]*)")?', head)
+        if disposition is not None and disposition[1] == b"file":
+            name = (disposition[2] or b"file.zip").decode("utf-8", "replace")
+            return name, data.removesuffix(b"\r\n")
+    raise _missing("file")
+
+
+def _zip_members(data: bytes) -> list[tuple[str, bytes]]:
+    if len(data) > MAX_UPLOAD:
+        raise Refused(400, "FILE_TOO_LARGE", "File size too large to process", {})
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, ValueError):
+        raise Refused(
+            400, "INVALID_FILE_FORMAT", "invalid file format. only zip format is supported", {}
+        ) from None
+    if not infos or any(not i.filename.lower().endswith(".csv") for i in infos):
+        raise Refused(400, "FILE_NOT_SUPPORTED", "File not supported for bulk write", {})
+    if sum(i.file_size for i in infos) > MAX_UPLOAD:
+        raise Refused(400, "FILE_TOO_LARGE", "File size too large to process", {})
+    with archive:
+        return [(i.filename, archive.read(i)) for i in infos]
+
+
+def _parse_csv(data: bytes, encoding: str) -> tuple[list[str], list[list[str]]]:
+    text = data.decode(encoding)
+    first = text.split("\n", 1)[0]
+    outside = re.sub(r'"[^"]*"', "", first)
+    delimiter = max((",", ";", ":", "|"), key=outside.count)
+    if not outside.count(delimiter):
+        delimiter = ","
+    reader: Iterator[list[str]] = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    headers = next(reader, [])
+    rows = [row for row in reader if any(cell.strip() for cell in row)]
+    return headers, rows
+
+
+class ImportsMixin:
+    """The routes of creating jobs, for the Sandbox."""
+
+    _imports: Imports
+
+    if TYPE_CHECKING:
+
+        @property
+        def url(self) -> str: ...
+
+        def add_route(
+            self, pattern: str, handler: Any, methods: str = "GET", auth: bool = True
+        ) -> None: ...
+
+    def _init_imports(self, clock: Callable[[], float]) -> list[tuple[str, str, Any]]:
+        """Start the store; the routes (pattern, methods, answer) for the server to add."""
+        self._imports = Imports(clock)
+        return [
+            (UPLOAD_ROUTE, "POST", self._post_upload),
+            (ORG_ROUTE, "GET", self._get_org),
+            (CREATE_ROUTE, "POST", self._post_create),
+        ]
+
+    @property
+    def import_duration(self) -> float:
+        """Seconds a created job takes from ADDED to COMPLETED (0: done at once)."""
+        return self._imports.duration
+
+    @import_duration.setter
+    def import_duration(self, seconds: float) -> None:
+        self._imports.duration = seconds
+
+    @property
+    def records(self) -> dict[str, dict[str, dict[str, str]]]:
+        """The records created jobs made, per module: {record id: {field: value}}."""
+        return self._imports.records
+
+    def _post_upload(self, request: Request) -> Answer:
+        return self._imports.upload(request.headers, request.body)
+
+    def _get_org(self, request: Request) -> Answer:
+        return 200, compact({"org": [dict(ORG)]}), "application/json", {}
+
+    def _post_create(self, request: Request) -> Answer:
+        return self._imports.create(request.body, self.url)
+
+    def _created_job(self, job_id: str, version: str) -> Answer | None:
+        return self._imports.answer(job_id, version, self.url)
+
+    def _get_download(self, request: Request) -> Answer | None:
+        """A created job's result file; the others' as ``ResultsMixin`` serves them."""
+        found = self._imports.download(request.match["job_id"])
+        if found is not None:
+            return found
+        return super()._get_download(request)  # type: ignore[misc]
