@@ -589,3 +589,24 @@ def test_retry_edit_with_a_failing_editor_sends_nothing(zbulk, fast, leads, tmp_
     )
     assert r.code == ExitCode.USAGE and "cannot run the editor" in r.err
     assert not any(p.endswith(("/upload", "/write")) for p in paths(fast)[before:])
+
+
+def test_the_demo_shows_the_loop_and_records_nothing(run) -> None:
+    r = run("demo")
+    assert r.code == 0, r.err
+    assert "zbulk job import leads.csv --module Leads --operation insert --yes" in r.out
+    assert "MANDATORY_NOT_FOUND-Last_Name" in r.out
+    assert "--source leads.csv --from fixed.csv --yes" in r.out
+    assert "added 2 updated 0 skipped 0 total 2" in r.out
+    assert run("job", "recent", "--json").out == ""
+
+
+def test_device_login_asks_for_the_import_scopes() -> None:
+    from zbulk.auth.oauth import SCOPE
+
+    assert set(SCOPE.split(",")) >= {
+        "ZohoCRM.bulk.ALL",
+        "ZohoFiles.files.ALL",
+        "ZohoCRM.org.READ",
+        "ZohoCRM.modules.ALL",
+    }

@@ -466,3 +466,102 @@ def test_join_mismatch_message_cuts_a_huge_cell(tmp_path: Path) -> None:
         join(tmp_path, write_csv(tmp_path / "leads.csv", rows))
     assert "row 1 has 'Last_Name' = 'xxxx" in caught.value.message
     assert len(caught.value.message) < 400
+
+
+def test_join_keeps_each_row_as_written(tmp_path: Path) -> None:
+    """Quoting, a line break inside a cell, a short row and a byte Windows-1252 has no
+    character for all come back exactly as they were in the uploaded file."""
+    spec = ResultFile("Leads-leads.csv", ["Last_Name", "Company", "Email", "Notes"],
+                      {"skipped": 2, "added": 2}, "Leads", "leads.csv")  # fmt: skip
+    rows = list(source_rows(spec, 0))
+    lines = [b"Last_Name,Company,Email,Notes\r\n"]
+    for n, (cells, *_) in enumerate(rows):
+        head = ",".join(f'"{c}"' if n == 0 else c for c in cells[:3]).encode("cp1252")
+        tail = [b',"two\nlines, quoted"', b",caf\x81 \xe9", b"", b",x"][n]  # row 3: short
+        lines.append(head + tail + b"\r\n")
+    source = tmp_path / "leads.csv"
+    source.write_bytes(b"".join(lines))
+    path = tmp_path / "r.zip"
+    with path.open("wb") as fh:
+        write_result_zip([spec], fh)
+    summary = summarise_zip(path, output_dir=tmp_path / "out", job_id="42",
+                            source=open_source(source))  # fmt: skip
+    assert summary.files[0].source is not None
+    assert summary.files[0].source.encoding.codec == "cp1252"
+    marks = [status for _, status, _, _ in rows]
+    failed = (tmp_path / "out" / "42-Leads-failed.csv").read_bytes()
+    assert failed == lines[0] + b"".join(
+        line for line, s in zip(lines[1:], marks, strict=True) if s == "skipped"
+    )
+    created = (tmp_path / "out" / "42-Leads-created.csv").read_bytes().split(b"\r\n")
+    assert created[0] == b"Last_Name,Company,Email,Notes,RECORD_ID"
+    for line in created[1:-1]:
+        assert len(next(csv.reader([line.decode("cp1252", "replace")]))) == 5  # padded
+
+
+# -- the loop: failed rows back into the sandbox as a new job ---------------------------------
+
+UPLOADED = (
+    "Last_Name;First_Name;Email;Company;Annual_Revenue;Phone\r\n"
+    "Lovelace;Ada;ada@example.com;Analytical Engines;1000;+1 555 0100\r\n"
+    ";Bob;bob@example.com;Nowhere Ltd;20;\r\n"
+    "Young;Cy;cy@example.com;Baseball Inc;abc;+1 555 0102\r\n"
+    "Hopper;Grace;grace@example.com;Navy;5;\r\n"
+    "Duplicate;Dee;ADA@example.com;Copy Co;7;\r\n"
+)
+
+
+def _import(zbulk, path: Path) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
+    r = zbulk("job", "import", str(path), "--module", "Leads", "--operation", "insert", "--yes")
+    assert r.code == 0, r.err
+    job_id = r.out.strip()
+    assert zbulk("job", "watch", job_id).code == 0
+    return job_id, json.loads(zbulk("job", "show", "--json", job_id).out)
+
+
+def test_failed_file_reimports_as_is_and_succeeds_once_fixed(zbulk, sandbox, tmp_path) -> None:
+    """import (semicolons, a bad value in a column the result file does not keep) ->
+    results --source -> the failed file imported again unchanged (same rows fail the
+    same way: it is importable as it is) -> fixed -> imported again: every row added."""
+    sandbox.import_duration = 0
+    source = tmp_path / "leads.csv"
+    source.write_bytes(UPLOADED.encode())
+    job_id, _ = _import(zbulk, source)
+    r = zbulk(
+        "job", "results", job_id, "--source", str(source), "--output-dir", str(tmp_path / "a")
+    )
+    assert r.code == 0, r.err
+    failed_csv = tmp_path / "a" / f"{job_id}-Leads-failed.csv"
+    lines = UPLOADED.split("\r\n")
+    assert failed_csv.read_bytes().decode() == "\r\n".join([lines[0], *lines[2:3], *lines[3:4],
+                                                             lines[5], ""])  # fmt: skip
+    errors = read(tmp_path / "a" / f"{job_id}-Leads-errors.csv", encoding="utf-8")
+    assert [(e[0], e[2], e[3]) for e in errors[1:]] == [
+        ("2", "MANDATORY_NOT_FOUND", "Last_Name"),
+        ("3", "INVALID_DATA", "Annual_Revenue"),  # only the whole row shows the bad value
+        ("5", "DUPLICATE_DATA", "Email"),
+    ]
+    # As it is: a valid import whose rows fail again for the same reasons.
+    again, doc = _import(zbulk, failed_csv)
+    assert doc["resource"][0]["file"]["skipped_count"] == 3
+    r = zbulk("job", "results", again, "--json")
+    assert {(g["code"], g["column"]) for g in json.loads(r.out)["files"][0]["errors"]} == {
+        ("MANDATORY_NOT_FOUND", "Last_Name"),
+        ("INVALID_DATA", "Annual_Revenue"),
+        ("DUPLICATE_DATA", "Email"),
+    }
+    # Fixed, in place, keeping the file's header, delimiter and other cells.
+    rows = read(failed_csv, encoding="utf-8", delimiter=";")
+    rows[1][0] = "Builder"
+    rows[2][4] = "300"
+    rows[3][2] = "dee@example.com"
+    fixed = tmp_path / "fixed.csv"
+    write_csv(fixed, rows, delimiter=";")
+    done, doc = _import(zbulk, fixed)
+    file = doc["resource"][0]["file"]
+    assert (file["added_count"], file["skipped_count"], file["total_count"]) == (3, 0, 3)
+    r = zbulk("job", "results", done, "--fail-on-skipped")
+    assert r.code == 0 and "Every row was added or updated." in r.out
+    emails = sorted(v["Email"] for v in sandbox.records["Leads"].values())
+    assert emails == ["ada@example.com", "bob@example.com", "cy@example.com",
+                      "dee@example.com", "grace@example.com"]  # fmt: skip

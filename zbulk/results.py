@@ -34,6 +34,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from zbulk.codes import explain
 from zbulk.errors import NetworkError, ZbulkError
+from zbulk.source import ERRORS as SOURCE_ERRORS
 from zbulk.source import Encoding, SourceError, SourceFile, detect_delimiter, header_line
 
 if TYPE_CHECKING:
@@ -129,13 +130,15 @@ class Summary:
             at = _columns(header)
             status_at, record_at, errors_at = at["STATUS"], at["RECORD_ID"], at["ERRORS"]
             assert status_at is not None
-            with _source_rows(f) as source:
-                for number, row, cells in _joined(reader, len(header), source, f):
+            with _source_rows(f, "replace") as source:  # for people: no lone surrogates
+                for number, row, cells, _ in _joined(reader, len(header), source, f):
                     if row[status_at].strip().lower() in SUCCESS:
                         continue
                     if cells is None:
                         yield number, row
                     else:
+                        if len(cells) < len(f.source.header):  # type: ignore[union-attr]
+                            cells = cells + [""] * (len(f.source.header) - len(cells))  # type: ignore[union-attr]
                         yield number, [*cells, row[status_at],
                                        "" if record_at is None else row[record_at],
                                        "" if errors_at is None else row[errors_at]]  # fmt: skip
@@ -273,6 +276,8 @@ def _reading(info: zipfile.ZipInfo) -> Iterator[None]:
 
 
 Opened = tuple[Iterator[list[str]], list[str], str]  # rows, header, encoding
+Records = Iterator[tuple[list[str], str]]  # a source's (cells, text as in the file)
+Joined = Iterator[tuple[int, list[str], list[str] | None, str]]  # row, result, source, text
 
 
 def _open_csv(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
@@ -436,7 +441,7 @@ class AtomicFile:
     through a symlink, and over an existing file (or symlink) only with ``force``."""
 
     def __init__(self, target: Path, force: bool, mode: str = "w",
-                 encoding: str = "utf-8") -> None:  # fmt: skip
+                 encoding: str = "utf-8", errors: str = "strict") -> None:  # fmt: skip
         self.target = target
         self.force = force
         try:
@@ -448,7 +453,7 @@ class AtomicFile:
         if "b" in mode:
             self.handle: IO[Any] = os.fdopen(fd, "wb")
         else:
-            self.handle = os.fdopen(fd, "w", encoding=encoding, newline="")
+            self.handle = os.fdopen(fd, "w", encoding=encoding, errors=errors, newline="")
 
     def write(self, data: Any) -> None:
         try:
@@ -500,23 +505,28 @@ def copy_file(source: Path, target: Path, force: bool) -> None:
 
 class _CsvSink:
     """A CSV written through an AtomicFile (published by the caller); write errors are
-    local errors. Written in ``encoding`` (its BOM first) with ``delimiter``."""
+    local errors. Written in ``encoding`` (its BOM first) with ``delimiter``. A ``header``
+    given as text makes a sink of text: rows are added as they were in the source file
+    (same quoting, same line ends, bytes without a character kept)."""
 
-    def __init__(self, target: Path, force: bool, header: list[str], owner: FileSummary,
+    def __init__(self, target: Path, force: bool, header: list[str] | str, owner: FileSummary,
                  encoding: Encoding | None = None, delimiter: str = ",") -> None:  # fmt: skip
         encoding = encoding or Encoding("utf-8")
         self.owner = owner
-        self.file = AtomicFile(target, force, encoding=encoding.codec)
+        self.text = isinstance(header, str)
+        self.file = AtomicFile(target, force, encoding=encoding.codec,
+                               errors=SOURCE_ERRORS if self.text else "strict")  # fmt: skip
         if encoding.bom:  # as bytes: the codec may have no character for it
             try:
                 self.file.handle.buffer.write(encoding.bom)  # type: ignore[attr-defined]
             except OSError as exc:
                 raise local_error(target, exc) from None
         self.writer = csv.writer(self.file.handle, delimiter=delimiter, lineterminator="\r\n")
-        self.pending: list[list[str]] = []
-        self.writerow(header)
+        self.pending: list[Any] = []
+        self.add(header)
+        self.flush()
 
-    def add(self, row: list[str]) -> None:
+    def add(self, row: list[str] | str) -> None:
         """Queue ``row``; rows are written a batch at a time (fewer calls, same bytes)."""
         self.pending.append(row)
         if len(self.pending) >= BATCH:
@@ -524,19 +534,29 @@ class _CsvSink:
 
     def flush(self) -> None:
         rows, self.pending = self.pending, []
-        self._write(rows)
-
-    def writerow(self, row: list[str]) -> None:
-        self._write([row])
-
-    def _write(self, rows: list[list[str]]) -> None:
         try:
-            self.writer.writerows(rows)
+            if self.text:
+                self.file.handle.write("".join(rows))
+            else:
+                self.writer.writerows(rows)
         except OSError as exc:
             raise local_error(self.file.target, exc) from None
         except UnicodeEncodeError as exc:
             raise LocalFileError(f"cannot write {self.file.target}: {exc.reason} "
                                  f"({exc.object[exc.start:exc.end]!r})") from None  # fmt: skip
+
+
+def _line_end(text: str) -> tuple[str, str]:
+    """``text`` without its line end, and the line end (CRLF when it has none)."""
+    body = text.rstrip("\r\n")
+    return body, text[len(body) :] or "\r\n"
+
+
+def _cell(value: str, sep: str) -> str:
+    """``value`` as one CSV cell (quoted only when it must be)."""
+    if sep in value or '"' in value or "\n" in value or "\r" in value:
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _positions(f: FileSummary, source: SourceFile, indices: list[int]) -> list[int]:
@@ -564,53 +584,54 @@ def _positions(f: FileSummary, source: SourceFile, indices: list[int]) -> list[i
 
 
 @contextlib.contextmanager
-def _source_rows(f: FileSummary) -> Iterator[Iterator[list[str]] | None]:
+def _source_rows(f: FileSummary, errors: str = SOURCE_ERRORS) -> Iterator[Records | None]:
+    """The source's records (cells, text as in the file) when ``f`` has a source."""
     if f.source is None:
         yield None
         return
-    with f.source.rows() as rows:
-        yield rows
+    with f.source.records(errors) as records:
+        yield records
 
 
-def _joined(reader: Iterator[list[str]], width: int, source: Iterator[list[str]] | None,
-            f: FileSummary) -> Iterator[tuple[int, list[str], list[str] | None]]:  # fmt: skip
-    """(row number, result row, source row or None), the rows lined up in order: the kept
-    columns must agree on every row and both files must end together (SourceError naming
-    the first row that does not, with nothing written)."""
+def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
+            f: FileSummary) -> Joined:  # fmt: skip
+    """(row number, result row, source cells or None, source text or ""), the rows lined
+    up in order: the kept columns must agree on every row and both files must end together
+    (SourceError naming the first row that does not, with nothing written)."""
     if source is None:
         for number, row in enumerate(reader, 1):
             if len(row) < width:
                 row = row + [""] * (width - len(row))
-            yield number, row, None
+            yield number, row, None, ""
         return
     assert f.source is not None
     label, header = f.source.label, f.source.header
     pairs = tuple(zip(f.kept, f.positions, strict=True))
     swidth = len(header)
-    cells_of = filter(None, source)  # a blank line is no record
+    records = (r for r in source if r[0])  # a blank line is no record
     number = 0
     for number, row in enumerate(reader, 1):
         if len(row) < width:
             row = row + [""] * (width - len(row))
-        cells = next(cells_of, None)
-        if cells is None:
+        record = next(records, None)
+        if record is None:
             raise SourceError(
                 f"{label} ends after {number - 1:,} rows, but the result file {f.name!r} has "
                 f"more (row {number} is missing); nothing was written",
                 hint="give the whole file that was uploaded for this job",
             )
-        if len(cells) < swidth:
-            cells = cells + [""] * (swidth - len(cells))
+        cells, text = record
+        full = cells if len(cells) >= swidth else cells + [""] * (swidth - len(cells))
         for k, p in pairs:
-            if row[k] != cells[p] and row[k].strip() != cells[p].strip():
+            if row[k] != full[p] and row[k].strip() != full[p].strip():
                 raise SourceError(
                     f"{label} does not line up with the result file {f.name!r}: row {number} "
-                    f"has {_shown(header[p].strip())} = {_shown(cells[p])} where the result "
+                    f"has {_shown(header[p].strip())} = {_shown(full[p])} where the result "
                     f"has {_shown(row[k])}; nothing was written",
                     hint="give the file that was uploaded for this job, unchanged",
                 )
-        yield number, row, cells
-    if next(cells_of, None) is not None:
+        yield number, row, cells, text
+    if next(records, None) is not None:
         raise SourceError(
             f"{label} has more rows than the result file {f.name!r} ({number:,}); "
             "nothing was written",
@@ -634,24 +655,27 @@ def _summarise_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, module: s
     at = _columns(header)
     out: tuple[_CsvSink, _CsvSink, _CsvSink] | None = None
     if targets is not None:
-        if source is not None:
-            own, enc, sep = source.header, source.encoding, source.delimiter
+        if source is not None:  # the source's own text: its header line, then its rows
+            body, end = _line_end(source.header_text)
+            out = (_CsvSink(targets[0], force, body + end, summary, source.encoding),
+                   _CsvSink(targets[1], force, ERRORS_HEADER, summary),
+                   _CsvSink(targets[2], force, body + source.delimiter + "RECORD_ID" + end,
+                            summary, source.encoding))  # fmt: skip
         else:
             own = [header[k] for k in summary.kept]
             enc = Encoding("utf-8", codecs.BOM_UTF8 if encoding == "utf-8-sig" else b"")
             enc = enc if encoding in ("utf-8", "utf-8-sig") else Encoding(encoding)
-            sep = delimiter
-        out = (_CsvSink(targets[0], force, own, summary, enc, sep),
-               _CsvSink(targets[1], force, ERRORS_HEADER, summary),
-               _CsvSink(targets[2], force, [*own, "RECORD_ID"], summary, enc, sep))  # fmt: skip
+            out = (_CsvSink(targets[0], force, own, summary, enc, delimiter),
+                   _CsvSink(targets[1], force, ERRORS_HEADER, summary),
+                   _CsvSink(targets[2], force, [*own, "RECORD_ID"], summary, enc,
+                            delimiter))  # fmt: skip
         sinks.extend(out)
     with _source_rows(summary) as rows:
         _read_rows(_joined(reader, len(header), rows, summary), at, summary, out)
     return summary
 
 
-def _read_rows(rows: Iterator[tuple[int, list[str], list[str] | None]],
-               at: dict[str, int | None], summary: FileSummary,
+def _read_rows(rows: Joined, at: dict[str, int | None], summary: FileSummary,
                out: tuple[_CsvSink, _CsvSink, _CsvSink] | None) -> None:  # fmt: skip
     status_at, record_at, errors_at = at["STATUS"], at["RECORD_ID"], at["ERRORS"]
     assert status_at is not None
@@ -661,8 +685,10 @@ def _read_rows(rows: Iterator[tuple[int, list[str], list[str] | None]],
     failed_out = created_out = errors_out = None
     if out is not None:
         failed_out, errors_out, created_out = (sink.add for sink in out)
+    sep = summary.source.delimiter if summary.source is not None else ","
+    width = len(summary.source.header) if summary.source is not None else 0
     failed = 0
-    for number, row, cells in rows:
+    for number, row, cells, text in rows:
         raw = row[status_at]
         status = raw if raw in SUCCESS else (raw.strip().lower() or "(empty)")
         if status in counts:
@@ -673,13 +699,21 @@ def _read_rows(rows: Iterator[tuple[int, list[str], list[str] | None]],
             counts[status] = 1
         record = row[record_at].strip() if record_at is not None else ""
         if status in SUCCESS:
-            if created_out is not None:
-                own = cells if cells is not None else [row[k] for k in kept]
-                created_out([*own, record])
+            if created_out is None:
+                continue
+            if cells is None:
+                created_out([*[row[k] for k in kept], record])
+            else:  # the row as it was, then its id
+                body, end = _line_end(text)
+                pad = sep * (max(0, width - len(cells)) + 1)  # short rows: empty cells first
+                created_out(body + pad + _cell(record, sep) + end)
             continue
         failed += 1
         if failed_out is not None:
-            failed_out(cells if cells is not None else [row[k] for k in kept])
+            if cells is None:
+                failed_out([row[k] for k in kept])
+            else:
+                failed_out(text if text.endswith(("\n", "\r")) else text + "\r\n")
         found = parse_errors(row[errors_at] if errors_at is not None else "")
         if errors_out is not None:
             for code, column in found:

@@ -19,13 +19,14 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 from zbulk.errors import UsageError
 
 DELIMITERS = ",;:|"
 _CHUNK = 1 << 20
 _HEAD = 1 << 16
+ERRORS = "surrogateescape"  # bytes without a character survive a read and a write
 
 
 class SourceError(UsageError):
@@ -94,18 +95,40 @@ class SourceFile:
     encoding: Encoding = field(default_factory=lambda: Encoding("utf-8"))
     delimiter: str = ","
     header: list[str] = field(default_factory=list)
+    header_text: str = ""  # the header line as it is in the file, line end included
 
     @contextlib.contextmanager
-    def rows(self) -> Iterator[Iterator[list[str]]]:
-        """The data rows (after the header), read as a stream."""
+    def records(self, errors: str = ERRORS) -> Iterator[Iterator[tuple[list[str], str]]]:
+        """Each data record (after the header) as (its cells, its text as in the file, line
+        end included), read as a stream. With the default ``errors`` a byte the encoding
+        has no character for comes back as the same byte when written with it."""
         with self._reading(), self.opener() as raw:
-            reader = self._reader(raw)
+            raw.read(len(self.encoding.bom))
+            text = io.TextIOWrapper(raw, encoding=self.encoding.codec, errors=errors,
+                                    newline="")  # fmt: skip
+            consumed: list[str] = []
+
+            def lines() -> Iterator[str]:
+                for line in text:
+                    consumed.append(line)
+                    yield line
+
+            reader = csv.reader(lines(), delimiter=self.delimiter)
             next(reader, None)
-            yield _guarded(reader, self.label)
+            self.header_text = "".join(consumed)
+            consumed.clear()
+
+            def pairs() -> Iterator[tuple[list[str], str]]:
+                for cells in reader:
+                    whole = consumed[0] if len(consumed) == 1 else "".join(consumed)
+                    consumed.clear()
+                    yield cells, whole
+
+            yield _guarded(pairs(), self.label)
 
     def _reader(self, raw: IO[bytes]) -> Iterator[list[str]]:
         raw.read(len(self.encoding.bom))
-        text = io.TextIOWrapper(raw, encoding=self.encoding.codec, errors="replace",
+        text = io.TextIOWrapper(raw, encoding=self.encoding.codec, errors=ERRORS,
                                 newline="")  # fmt: skip
         return csv.reader(text, delimiter=self.delimiter)
 
@@ -128,13 +151,17 @@ class SourceFile:
             self.delimiter = detect_delimiter(header_line(head, self.encoding.codec))
             with self.opener() as raw:
                 header = next(self._reader(raw), None)
+            with self.records():  # sets header_text
+                pass
         if not header or not any(h.strip() for h in header):
             raise SourceError(f"{self.label} has no header row")
         self.header = header
+        if not self.header_text.endswith(("\n", "\r")):
+            self.header_text += "\r\n"
         return self
 
 
-def _guarded(reader: Iterator[list[str]], label: str) -> Iterator[list[str]]:
+def _guarded(reader: Iterator[Any], label: str) -> Iterator[Any]:
     try:
         yield from reader
     except csv.Error as exc:

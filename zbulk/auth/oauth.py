@@ -16,7 +16,9 @@ from typing import Any, NamedTuple
 from zbulk.auth.datacentres import DataCentre, for_location
 from zbulk.errors import CredentialsError, NetworkError
 
-SCOPE = "ZohoCRM.bulk.ALL"
+# What the device login asks for: the bulk API, and what job import and retry need (records,
+# the upload, the org id). A Self Client's scopes are chosen in Zoho's console instead.
+SCOPE = "ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoFiles.files.ALL,ZohoCRM.org.READ"
 SLOW_DOWN_INTERVAL = 30.0  # after "slow_down", poll at most once per 30 s (Zoho's pace)
 DEFAULT_TOKEN_LIFETIME = 3600.0
 MAX_TOKEN_LIFETIME = 86400.0

@@ -445,7 +445,6 @@ def _send(
     as_json: bool,
 ) -> int:
     from zbulk import orgid
-    from zbulk.errors import ApiError
     from zbulk.history import Scope, record
 
     app_ctx = _app(ctx)
@@ -457,15 +456,7 @@ def _send(
     if not yes and not _confirm(f"{_describe(plan)} for org {_org_label(org)}?"):
         out.note("not confirmed: nothing was sent")
         return 1
-    uploaded = client.upload(url, archive, plan.zip_name, org.id).doc
-    details = uploaded.get("details") if isinstance(uploaded.get("details"), dict) else {}
-    file_id = details.get("file_id") if isinstance(details, dict) else None
-    if isinstance(file_id, int) and not isinstance(file_id, bool):
-        file_id = str(file_id)
-    if not isinstance(file_id, str) or not file_id:
-        raise ApiError("the upload's answer holds no file_id: no job was created")
-    body = plan.create_body(file_id)
-    created = client.create_job(body)
+    created, body = upload_and_create(client, plan, archive, url, org.id)
     job_id = _job_id(created)
     record(
         job_id,
@@ -485,6 +476,23 @@ def _send(
         )
         return 0
     return _follow(ctx, job_id, as_json)
+
+
+def upload_and_create(
+    client: ZohoClient, plan: Plan, archive: Path, url: str, org_id: str
+) -> tuple[Fetched, dict[str, Any]]:
+    """Upload the ZIP, then create the job with the file's id: Zoho's answer and the body."""
+    from zbulk.errors import ApiError
+
+    uploaded = client.upload(url, archive, plan.zip_name, org_id).doc
+    details = uploaded.get("details")
+    file_id = details.get("file_id") if isinstance(details, dict) else None
+    if isinstance(file_id, int) and not isinstance(file_id, bool):
+        file_id = str(file_id)
+    if not isinstance(file_id, str) or not file_id:
+        raise ApiError("the upload's answer holds no file_id: no job was created")
+    body = plan.create_body(file_id)
+    return client.create_job(body), body
 
 
 def _job_id(created: Fetched) -> str:
@@ -620,3 +628,79 @@ def _print_requests(
             lines.extend(json.dumps(request["body"], indent=2, ensure_ascii=False).splitlines())
     for line in lines:
         out.write_line(line)
+
+
+# -- zbulk demo ---------------------------------------------------------------------------
+
+DEMO_CSV = (
+    "First_Name,Last_Name,Email,Company,Annual_Revenue\n"
+    "Ada,Lovelace,ada@example.com,Analytical Engines,1000\n"
+    "Bob,,bob@example.com,Nowhere Ltd,20\n"
+    "Cy,Young,cy-at-example.com,Baseball Inc,abc\n"
+    "Grace,Hopper,grace@example.com,Navy,5\n"
+)
+DEMO_FIXES = (("Bob,,", "Bob,Builder,"), ("cy-at-example.com", "cy@example.com"), (",abc", ",300"))
+
+
+def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, step: Any) -> None:
+    """``zbulk demo``'s import loop, as the commands do it: import a CSV with planted bad
+    rows, read which failed and why, fix them, send them again. Records no history."""
+    import tempfile
+
+    from rich.text import Text
+
+    from zbulk.commands.job import show_jobs
+    from zbulk.imports import build_zip, prepare, upload_url
+    from zbulk.models import Job
+    from zbulk.reports import ResultsReport
+    from zbulk.results import MAX_DOWNLOAD, summarise_zip
+    from zbulk.source import open_source
+
+    url = upload_url(api_domain, client.settings.api_version)
+    with tempfile.TemporaryDirectory(prefix="zbulk-demo-") as name:
+        tmp = Path(name)
+        leads = tmp / "leads.csv"
+        leads.write_text(DEMO_CSV, encoding="utf-8")
+        command = "zbulk job import leads.csv --module Leads --operation insert --yes"
+        step("Import a CSV: checked first, then uploaded and created", command)
+        out.print(Text(DEMO_CSV.rstrip(), style="dim"))
+        plan = prepare(leads, module="Leads", operation="insert")
+        created, _ = upload_and_create(client, plan, build_zip(plan, tmp), url, org_id)
+        job_id = _job_id(created)
+        out.print(Text(f"\n{job_id}"))
+        step(
+            "Its rows, whole, with what went wrong",
+            f"zbulk job results {job_id} --source leads.csv",
+        )
+        job = Job.read(client.get_job(job_id).doc)
+        zip_path = tmp / f"{job_id}.zip"
+        with zip_path.open("wb") as fh:
+            client.download(job.result_url or "", fh, MAX_DOWNLOAD)
+        summary = summarise_zip(
+            zip_path,
+            output_dir=tmp / "fix",
+            job_id=job_id,
+            force=True,
+            source=open_source(leads),
+            resources=job.resources,
+        )
+        out.emit(ResultsReport(summary, job.result_url, True), as_json=False)
+        failed = next(
+            Path(p) for f in summary.files for p in f.written if p.endswith("-failed.csv")
+        )
+        text = failed.read_text(encoding="utf-8-sig")
+        for wrong, right in DEMO_FIXES:
+            text = text.replace(wrong, right)
+        fixed = tmp / "fixed.csv"
+        fixed.write_text(text, encoding="utf-8")
+        step(
+            "Fix the failed rows and send them again, with the job's own settings",
+            f"zbulk job retry {job_id} --source leads.csv --from fixed.csv --yes",
+        )
+        out.print(Text(text.rstrip(), style="dim"))
+        plan = retry_plan(job_id, client.get_job(job_id).doc, leads, fixed)
+        created, _ = upload_and_create(client, plan, build_zip(plan, tmp), url, org_id)
+        retry_id = _job_id(created)
+        out.print(Text(f"\n{retry_id}"))
+        step("Every row is in", f"zbulk job show --brief {job_id} {retry_id}")
+        show_jobs(client, out, [job_id, retry_id], as_json=False, brief=True)

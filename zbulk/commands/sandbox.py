@@ -152,6 +152,7 @@ def demo(ctx: typer.Context) -> int:
     from zbulk.config import Settings
     from zbulk.errors import NotFoundError
     from zbulk.sandbox import DEMO_JOBS, Sandbox
+    from zbulk.sandbox.jobs import ORG_ID
 
     app_ctx = ctx.find_root().obj
     out: Output = app_ctx.output
@@ -188,6 +189,11 @@ def demo(ctx: typer.Context) -> int:
 
             step("Which rows failed, and why", f"zbulk job results {running}")
             _demo_results(client, out, running)
+
+            from zbulk.commands.imports import demo_loop
+
+            server.import_duration = 0  # created jobs finish at once in the demo
+            demo_loop(client, out, server.url, ORG_ID, step)
 
             recorded = DEMO_JOBS["recorded_v2"]
             step(
