@@ -29,6 +29,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
@@ -608,7 +609,7 @@ def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
     label, header = f.source.label, f.source.header
     pairs = tuple(zip(f.kept, f.positions, strict=True))
     swidth = len(header)
-    records = (r for r in source if r[0])  # a blank line is no record
+    records = filter(itemgetter(0), source)  # a blank line is no record
     number = 0
     for number, row in enumerate(reader, 1):
         if len(row) < width:
@@ -703,10 +704,15 @@ def _read_rows(rows: Joined, at: dict[str, int | None], summary: FileSummary,
                 continue
             if cells is None:
                 created_out([*[row[k] for k in kept], record])
-            else:  # the row as it was, then its id
-                body, end = _line_end(text)
-                pad = sep * (max(0, width - len(cells)) + 1)  # short rows: empty cells first
-                created_out(body + pad + _cell(record, sep) + end)
+            else:  # the row as it was, then its id (after empty cells for a short row)
+                if text[-2:] == "\r\n":
+                    body, end = text[:-2], "\r\n"
+                else:
+                    body, end = _line_end(text)
+                pad = sep if len(cells) >= width else sep * (width - len(cells) + 1)
+                if not record.isdigit():
+                    record = _cell(record, sep)
+                created_out(body + pad + record + end)
             continue
         failed += 1
         if failed_out is not None:

@@ -8,6 +8,7 @@ exist. ``RESOURCE_NOT_FOUND`` means the token was accepted with the bulk scope; 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -98,12 +99,19 @@ def verifier(*, profile: str, request_timeout: float, api_version: str | None = 
 def _keep(*, profile: str, record: LoginRecord, secrets: Mapping[str, Any], store: SecretStore,
           env: Mapping[str, str] | None) -> LoginResult:  # fmt: skip
     """Store the secrets, then the record; leave no copy in the other store."""
+    try:
+        previous = state.load(profile, env)
+    except CredentialsError:
+        previous = None
     store.save(profile, secrets)
     if isinstance(store, KeyringStore):
         record = _with_backend(record, store.chosen)
     state.save(profile, record, env)
     if store.kind is Storage.KEYRING:
         FileStore(secrets_dir(config.config_dir(env))).delete(profile)
+    elif previous is not None and previous.storage is Storage.KEYRING:
+        with contextlib.suppress(ZbulkError):  # an unusable keyring holds nothing to remove
+            KeyringStore(backend=previous.keyring_backend).delete(profile)
     expires = secrets.get("expires_at")
     return LoginResult(
         profile=profile,
