@@ -610,3 +610,13 @@ def test_device_login_asks_for_the_import_scopes() -> None:
         "ZohoCRM.org.READ",
         "ZohoCRM.modules.ALL",
     }
+
+
+def test_retry_without_a_terminal_or_yes_reads_nothing(zbulk, fast, leads) -> None:
+    job_id = zbulk(
+        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes"
+    ).out.strip()
+    before = len(fast.requests)
+    r = zbulk("job", "retry", job_id, "--source", str(leads))
+    assert r.code == ExitCode.USAGE and "confirm on a terminal, or pass --yes" in r.err
+    assert len(fast.requests) == before

@@ -217,6 +217,7 @@ def retry_command(
     job_id = check_job_id(job_id)
     if edit and fixed is not None:
         raise UsageError("choose one of --edit and --from")
+    _need_confirmation_means(yes or dry_run, f"sending job {job_id}'s rows again")
     app_ctx = _app(ctx)
     with app_ctx.client() as client, tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
         doc = client.get_job(job_id).doc
@@ -408,7 +409,6 @@ def submit(
     import tempfile
 
     from zbulk import orgid
-    from zbulk.errors import UsageError
     from zbulk.imports import build_zip, upload_url
 
     app_ctx = _app(ctx)
@@ -421,16 +421,22 @@ def submit(
         if dry_run:
             _print_requests(out, plan, archive, url, known, settings, as_json)
             return 0
-        if not yes and not sys.stdin.isatty():
-            raise UsageError(
-                f"{_describe(plan)} changes data at Zoho: confirm on a terminal, or pass --yes; "
-                "nothing was sent",
-                hint="check first with --dry-run",
-            )
+        _need_confirmation_means(yes, _describe(plan))
         if client is None:
             with app_ctx.client() as own:
                 return _send(ctx, own, plan, archive, url, known, yes, watch, as_json)
         return _send(ctx, client, plan, archive, url, known, yes, watch, as_json)
+
+
+def _need_confirmation_means(yes: bool, what: str) -> None:
+    """Without a terminal to confirm on, a change at Zoho needs --yes (exit 2, nothing sent)."""
+    from zbulk.errors import UsageError
+
+    if not yes and not sys.stdin.isatty():
+        raise UsageError(
+            f"{what} changes data at Zoho: confirm on a terminal, or pass --yes; nothing was sent",
+            hint="check first with --dry-run",
+        )
 
 
 def _send(
