@@ -620,3 +620,12 @@ def test_retry_without_a_terminal_or_yes_reads_nothing(zbulk, fast, leads) -> No
     r = zbulk("job", "retry", job_id, "--source", str(leads))
     assert r.code == ExitCode.USAGE and "confirm on a terminal, or pass --yes" in r.err
     assert len(fast.requests) == before
+
+
+def test_the_org_id_set_in_the_profile_is_used(zbulk, fast, leads) -> None:
+    assert zbulk("config", "set", "org_id", ORG_ID).code == 0
+    r = zbulk("job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes")
+    assert r.code == 0, r.err
+    assert paths(fast) == [UPLOAD, CREATE]
+    r = zbulk("config", "set", "org_id", "not-digits")
+    assert r.code == ExitCode.USAGE and "an org id is all digits" in r.err

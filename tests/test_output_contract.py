@@ -326,6 +326,8 @@ def test_hoist_leaves_values_and_own_options_alone() -> None:
         "--profile", "job", "job", "recent"
     ]  # fmt: skip
     assert hoist_globals(root, ["job", "recent", "--", "-v"]) == ["job", "recent", "--", "-v"]
+    # A value-taking option without its value stays where it is (its own usage error).
+    assert hoist_globals(root, ["job", "recent", "--profile"]) == ["job", "recent", "--profile"]
 
 
 def test_login_with_profile_after_the_subcommand(run, sandbox, env, monkeypatch) -> None:
@@ -369,7 +371,12 @@ def test_every_hint_runs_as_printed(fast, run, monkeypatch) -> None:
     fast.server.restart_jobs()
     r = fast("job", "watch", "--timeout", "0.1", "--interval", "0.1", DEMO_JOBS["large"])
     seen += _hints(r.err)
+    # A usage error: `zbulk job watch --help`.
+    r = fast("job", "watch", DONE, "--interval", "nan")
+    assert r.code == ExitCode.USAGE and r.err.count("error: ") == 1
+    seen += _hints(r.err)
     commands = {tuple(c) for c in seen}
+    assert ("job", "watch", "--help") in commands
     assert ("auth", "login", "--profile", "ops") in commands
     assert ("job", "results", DEMO_JOBS["large"], "--failed") in commands
     assert ("job", "watch", DEMO_JOBS["large"]) in commands

@@ -220,7 +220,7 @@ def hoist_globals(root: Any, args: list[str]) -> list[str]:
                 moved.append(word)
                 i += 1
                 continue
-            if name in GLOBAL_VALUE_OPTIONS:
+            if name in GLOBAL_VALUE_OPTIONS and (has_value or i + 1 < len(args)):
                 take = 1 if has_value else 2
                 moved.extend(args[i : i + take])
                 i += take
@@ -313,9 +313,15 @@ def _usage(exc: typer.TyperException) -> int:
         except BrokenPipeError:
             return _closed()
         return 0
-    show = getattr(exc, "show", None)
-    if callable(show):
-        show()
-    else:
-        print(f"error: {exc.format_message()}", file=sys.stderr)
+    from zbulk.output import safe_lines
+
+    # The same shape as every other error: usage, then `error:` and a `hint:` that runs.
+    lines = []
+    if ctx is not None:
+        lines += [ctx.get_usage(), ""]
+    lines.append(f"error: {safe_lines(exc.format_message())}")
+    if ctx is not None:
+        lines.append(f"hint: see `{ctx.command_path} --help`")
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed: nothing to say
+        print("\n".join(lines), file=sys.stderr)
     return int(getattr(exc, "exit_code", 2))

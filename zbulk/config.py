@@ -49,6 +49,7 @@ PROFILE_SETTINGS: dict[str, type | tuple[type, ...]] = {
     "api_version": str,
     "request_timeout": (int, float),
     "insecure_storage_warning": bool,
+    "org_id": str,  # the zgid job import uploads with (X-CRM-ORG); see zbulk.orgid
 }
 #: the keys of a [data_centres.NAME] table
 DATA_CENTRE_SETTINGS = ("accounts", "api_domain")
@@ -311,6 +312,11 @@ def parse_value(key: Key, raw: str) -> str | float | int | bool:
     if key.setting == "request_timeout":
         value = _parse_timeout(raw, f"zbulk config set {key}")
         return int(value) if value.is_integer() else value
+    if key.setting == "org_id":
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 30):
+            raise UsageError(f"invalid value {raw!r} for {key}: an org id is all digits "
+                             "(the zgid of GET /crm/v8/org)")  # fmt: skip
+        return raw
     if raw.lower() in ("true", "false"):
         return raw.lower() == "true"
     raise UsageError(f"invalid value {raw!r} for {key}: use true or false")
