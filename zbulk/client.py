@@ -37,6 +37,7 @@ from zbulk.errors import (
     UsageError,
     ZbulkError,
 )
+from zbulk.models import MAX_WAIT
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRIES = 3
@@ -268,15 +269,20 @@ class _Retry(Retry):
         return retry
 
     def get_retry_after(self, response: Any) -> float | None:
+        """Retry-After in seconds, read defensively (any size, any date) and bounded."""
         from zbulk.models import retry_after_seconds
 
-        after = retry_after_seconds(response.headers.get("Retry-After"))
-        return None if after is None else min(after, MAX_RETRY_AFTER)
+        return retry_after_seconds(response.headers.get("Retry-After"))
 
     def sleep(self, response: Any = None) -> None:
-        """Wait before the next attempt: Retry-After (bounded), else backoff; never past
-        the caller's deadline (then give up now), and each attempt gets its full budget."""
+        """Wait before the next attempt: Retry-After, else backoff. A server asking for
+        more than ``MAX_RETRY_AFTER`` is not waited for (the error says so now), no wait
+        goes past the caller's deadline, and each attempt gets its full time budget."""
+        status = response.status if response is not None else None
         wait = self.get_retry_after(response) if response is not None else None
+        if wait is not None and wait > MAX_RETRY_AFTER:
+            asked = "a day or more" if wait >= MAX_WAIT else f"{wait:,.0f}s"
+            raise _OutOfTime(f"the server asks to wait {asked} before trying again", status)
         if wait is None:
             wait = self.get_backoff_time()
         attempt: _Attempt | None = getattr(_local, "attempt", None)
@@ -285,7 +291,6 @@ class _Retry(Retry):
             return
         left = attempt.left()
         if left is not None and wait + min(attempt.seconds, 1.0) > left:
-            status = response.status if response is not None else None
             raise _OutOfTime(f"the next try would be {wait:.0f}s away, past the time left",
                              status)  # fmt: skip
         attempt.pause()

@@ -1,0 +1,1 @@
+"""Hostile servers, hostile files and hostile local conditions, against the installed zbulk."""
