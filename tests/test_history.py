@@ -98,7 +98,7 @@ JUNK = [
 
 
 @pytest.mark.parametrize("junk", JUNK)
-def test_junk_in_the_file_never_fails_a_command(env, run, junk: str) -> None:
+def test_junk_in_the_file_never_fails_a_command(env, run, zbulk, junk: str) -> None:
     path = Path(env["ZBULK_STATE_DIR"]) / "history.json"
     path.parent.mkdir(parents=True)
     path.write_bytes(junk.encode("utf-8", "surrogateescape"))
@@ -106,6 +106,10 @@ def test_junk_in_the_file_never_fails_a_command(env, run, junk: str) -> None:
     for args in (("job", "recent"), ("job", "recent", "--json")):
         r = run(*args)
         assert r.code == 0 and "Traceback" not in r.err, (junk, r.err)
+    r = zbulk("job", "show", "--json", DEMO_JOBS["completed"])  # records over the junk
+    assert r.code == 0 and r.err == ""
+    r = zbulk("job", "recent", "--json")
+    assert [json.loads(line)["id"] for line in r.out.splitlines()] == [DEMO_JOBS["completed"]]
     history.record("9", status("ADDED"), HOME)
     assert [e["id"] for e in history.entries(HOME)] == ["9"]
 
@@ -217,7 +221,10 @@ def test_recent_when_empty(run) -> None:
     assert r.code == 0 and "No jobs seen yet" in r.out
 
 
-def test_demo_and_sandbox_leave_history_alone(run, env) -> None:
+def test_demo_and_sandbox_leave_history_alone(run, env, monkeypatch) -> None:
+    from zbulk.commands import sandbox
+
+    monkeypatch.setattr(sandbox, "DEMO_WATCH_SECONDS", 0.5)
     assert run("demo").code == 0
     assert history.entries() == []
     assert not (Path(env["ZBULK_STATE_DIR"]) / "history.json").exists()

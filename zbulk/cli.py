@@ -163,10 +163,47 @@ def root(
     ctx.obj = AppContext(profile, api_domain, api_version, request_timeout, verbose)
 
 
-def _command_tree() -> Any:
-    """The click command behind ``app``, with full one-line summaries in listings
-    (click would cut them at 45 characters)."""
-    command = typer.main.get_command(app)
+def _only(args: list[str]) -> Any:
+    """``app`` reduced to the one group command ``args`` name (``job show``), or ``app``.
+
+    Building the command tree costs time for every command it holds (typer reads each
+    signature), and every invocation pays it: a run of ``zbulk job show`` needs only
+    that command. Help listings, Tab completion and anything else get the whole app.
+    """
+    import copy
+
+    words: list[str] = []
+    i = 0
+    while i < len(args) and len(words) < 2:
+        word = args[i]
+        if word == "--":
+            break
+        if word in GLOBAL_VALUE_OPTIONS:
+            i += 1  # its value
+        elif not word.startswith("-"):
+            words.append(word)
+        i += 1
+    group = next((g for g in app.registered_groups if words and g.name == words[0]), None)
+    if group is None or len(words) < 2 or group.typer_instance is None:
+        return app
+    commands = [c for c in group.typer_instance.registered_commands if c.name == words[1]]
+    if not commands:
+        return app
+    sub = copy.copy(group.typer_instance)
+    sub.registered_commands = commands
+    sub.registered_groups = []
+    only_group = copy.copy(group)
+    only_group.typer_instance = sub
+    root = copy.copy(app)
+    root.registered_groups = [only_group]
+    root.registered_commands = []
+    return root
+
+
+def _command_tree(args: list[str] | None = None) -> Any:
+    """The click command behind ``app`` (only the part ``args`` needs), with full
+    one-line summaries in listings (click would cut them at 45 characters)."""
+    command = typer.main.get_command(_only(args) if args else app)
     stack = [("", command)]
     while stack:
         path, group = stack.pop()
@@ -252,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     verbose = _verbose(args)
     try:
         try:
-            command = _command_tree()
+            command = _command_tree(args)
             args = hoist_globals(command, args) if args else ["--help"]
             result = command.main(args=args, prog_name="zbulk", standalone_mode=False)
             code = int(result) if isinstance(result, int) else ExitCode.OK

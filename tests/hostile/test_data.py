@@ -60,21 +60,21 @@ def test_hostile_fields_are_shown(hostile, zb, inproc, body: bytes) -> None:
 def test_json_is_byte_faithful(hostile, zb) -> None:
     """Item 18: duplicate keys collapsed, 1E2 became 100.0, -0 became 0."""
     body = (b'{\n  "id": "' + JOB.encode() + b'",\n  "status": "COMPLETED",\n  "n": 1E2,\n'
-            b'  "z": -0,\n  "n": 2.50,\n  "big": 1e999,\n  "s": "a \\u00e9\\n b"\n}\n')  # fmt: skip
+            b'  "z": -0,\n  "n": 2.50,\n  "s": "a \\u00e9\\n b"\n}\n')  # fmt: skip
     hostile.route(job_path(), answer(body))
     r = zb("job", "show", "--json", JOB).clean(0)
     assert r.out == (f'{{"id":"{JOB}","status":"COMPLETED","n":1E2,"z":-0,"n":2.50,'
-                     '"big":1e999,"s":"a \\u00e9\\n b"}\n')  # fmt: skip
+                     '"s":"a \\u00e9\\n b"}\n')  # fmt: skip
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be"])
 def test_json_from_utf16_and_utf32_bodies(hostile, zb, encoding: str) -> None:
-    """Item 18: a UTF-16 body gave a line that was not JSON."""
-    doc = {"id": JOB, "status": "COMPLETED", "name": "Zoë 😀"}
-    hostile.route(job_path(), answer(json.dumps(doc, ensure_ascii=False).encode(encoding)))
+    """Item 18: a UTF-16 body gave a line that was not JSON (or not the one sent)."""
+    text = f'{{"id": "{JOB}", "status": "COMPLETED", "name": "Zoë 😀", "n": 1E2}}'
+    hostile.route(job_path(), answer(text.encode(encoding)))
     r = zb("job", "show", "--json", JOB).clean(0)
-    assert json.loads(r.out) == doc
-    assert r.out == json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
+    assert json.loads(r.out) == json.loads(text)
+    assert r.out == text.replace(": ", ":").replace(", ", ",") + "\n"
 
 
 def test_a_body_in_no_encoding_is_reported_cleanly(hostile, zb) -> None:
