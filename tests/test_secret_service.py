@@ -93,8 +93,9 @@ print(token.startswith("1000."), "keyring" in sys.modules, "secretstorage" in sy
 
 
 def test_stored_login_reads_the_secret_service_directly(sandbox, tmp_path) -> None:
-    """The backend chosen at login is remembered; later runs read the one item straight
-    over D-Bus: keyring (and its entry-point discovery) is never imported."""
+    """The backend chosen at login is remembered; later runs read the one item with
+    secretstorage (the library keyring's backend uses): keyring and its entry-point
+    discovery are never imported."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("ZBULK_") and k != "PYTHON_KEYRING_BACKEND"}  # fmt: skip
     env.update(ZBULK_CONFIG_DIR=str(tmp_path / "config"), ZBULK_CLIENT_ID=sandbox.client_id,
@@ -110,5 +111,5 @@ def test_stored_login_reads_the_secret_service_directly(sandbox, tmp_path) -> No
     r = subprocess.run([sys.executable, "-c", FAST_PATH], env=env, capture_output=True,
                        text=True, timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["True", "False", "False"]
+    assert r.stdout.split() == ["True", "False", "True"]
     subprocess.run([str(SCRIPT), "auth", "logout"], env=env, capture_output=True, timeout=60)

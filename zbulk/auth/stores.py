@@ -125,21 +125,13 @@ def _load_class(name: str) -> Any:
     return obj()
 
 
-_DH_PRIME = int(
-    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A0879"
-    "8E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B"
-    "0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF",
-    16,
-)  # RFC 2409's 1024-bit MODP group, the Secret Service's dh-ietf1024 algorithm
-
-
 class _FastSecretService:
     """Reads the item keyring's Secret Service backend wrote (default collection,
-    attributes service/username) straight over D-Bus with jeepney: four calls (ReadAlias,
-    SearchItems, OpenSession, GetSecrets), the secret encrypted in transit as keyring's own
-    backend does (dh-ietf1024-sha256-aes128-cbc-pkcs7). Anything unusual (a locked item, a
+    attributes service/username) with secretstorage, the library that backend itself uses,
+    without importing keyring and its entry-point discovery. The secret travels encrypted,
+    as secretstorage always asks for. Anything unusual (no session bus, a locked item, a
     keyring configured by file or environment) returns NotImplemented so the caller goes
-    through keyring's backend, which knows how to prompt."""
+    through keyring's backend, which knows how to prompt and says why in its own words."""
 
     @staticmethod
     def get_password(service: str, username: str) -> str | object | None:
@@ -147,56 +139,25 @@ class _FastSecretService:
             return NotImplemented
         from contextlib import closing
 
-        from jeepney import DBusAddress, new_method_call
-        from jeepney.io.blocking import open_dbus_connection
-        from jeepney.wrappers import unwrap_msg
+        import secretstorage
 
-        secrets = DBusAddress("/org/freedesktop/secrets", bus_name="org.freedesktop.secrets",
-                              interface="org.freedesktop.Secret.Service")  # fmt: skip
         try:
-            bus = open_dbus_connection(bus="SESSION")
-        except Exception:  # no session bus here: keyring's backend says why, in its words
+            bus = secretstorage.dbus_init()
+        except Exception:  # no session bus here: keyring's backend says why
             return NotImplemented
         with closing(bus) as connection:
-
-            def call(method: str, signature: str, *args: Any) -> Any:
-                message = new_method_call(secrets, method, signature, args)
-                return unwrap_msg(connection.send_and_get_reply(message, timeout=KEYRING_TIMEOUT))
-
-            (collection,) = call("ReadAlias", "s", "default")
-            query = {"service": service, "username": username}
-            unlocked, locked = call("SearchItems", "a{ss}", query)
-            inside = f"{collection}/"
-            if collection == "/" or any(p.startswith(inside) for p in locked):
+            try:
+                collection = secretstorage.get_default_collection(connection)
+            except secretstorage.exceptions.SecretStorageException:
                 return NotImplemented
-            items = sorted(p for p in unlocked if p.startswith(inside))
-            if not items:
-                return None
-            mine = int.from_bytes(os.urandom(128), "big")
-            public = pow(2, mine, _DH_PRIME).to_bytes(128, "big")
-            algorithm = "dh-ietf1024-sha256-aes128-cbc-pkcs7"
-            output, session = call("OpenSession", "sv", algorithm, ("ay", public))
-            theirs = int.from_bytes(bytes(output[1]), "big")
-            (found,) = call("GetSecrets", "aoo", items[:1], session)
-            _, iv, value, _ = found[items[0]]
-        shared = pow(theirs, mine, _DH_PRIME).to_bytes(128, "big")
-        return _decrypt(shared, bytes(iv), bytes(value)).decode("utf-8")
-
-
-def _decrypt(shared: bytes, iv: bytes, value: bytes) -> bytes:
-    """AES-128-CBC with the key HKDF-SHA256 derives from the DH secret; PKCS#7 unpadded."""
-    import hashlib
-    import hmac
-
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    prk = hmac.new(b"\0" * 32, shared, hashlib.sha256).digest()
-    key = hmac.new(prk, b"\x01", hashlib.sha256).digest()[:16]
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    padded = decryptor.update(value) + decryptor.finalize()
-    if not padded or not 1 <= padded[-1] <= 16:
-        raise ValueError("the Secret Service sent a badly padded secret")
-    return padded[: -padded[-1]]
+            if collection.is_locked():
+                return NotImplemented
+            query = {"service": service, "username": username}
+            for item in collection.search_items(query):
+                if item.is_locked():
+                    return NotImplemented
+                return item.get_secret().decode("utf-8")
+        return None
 
 
 def _keyring_config_exists() -> bool:
