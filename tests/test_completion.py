@@ -236,7 +236,7 @@ def test_fish(shell_env: dict[str, str], tmp_path: Path) -> None:
     out = run_shell(["fish", "--no-config", "-c", driver, script, *LINES], shell_env, tmp_path)
     got = by_line(out, lambda row: (row.partition("\t")[0], row.partition("\t")[2]))
     # fish sorts candidates itself: compare as sets
-    assert got["zbulk j"] == [("job", "Look at bulk write jobs.")]
+    assert got["zbulk j"] == [("job", "Show, follow and diagnose bulk write jobs.")]
     assert {value for value, _ in got["zbulk job "]} == job_commands()
     assert all(help_ for _, help_ in got["zbulk job "])
     assert set(got["zbulk job show "]) == set(SEEN)
@@ -318,7 +318,7 @@ def test_zsh(shell_env: dict[str, str], tmp_path: Path) -> None:
         return value, display.removeprefix(value).strip().removeprefix("--").strip()
 
     got = by_line(out.read_text(), parse)
-    assert got["zbulk j"] == [("job", "Look at bulk write jobs.")]
+    assert got["zbulk j"] == [("job", "Show, follow and diagnose bulk write jobs.")]
     assert {value for value, _ in got["zbulk job "]} == job_commands()
     assert all(help_ for _, help_ in got["zbulk job "])
     assert set(got["zbulk job show "]) == set(SEEN)

@@ -34,9 +34,17 @@ def script(shell: str) -> str:
 def enable_requests() -> None:
     """Register typer's bash, zsh and fish completion classes, so a ``_ZBULK_COMPLETE``
     request is answered (without them typer says "Shell bash not supported.")."""
-    from typer._completion_classes import completion_init
+    from typer import _completion_classes as classes
 
-    completion_init()
+    classes.completion_init()
+    # typer renders each zsh/fish description through rich at the console's width: a
+    # summary longer than that arrives as two candidates, and every Tab press imports
+    # rich. zbulk's help has no markup (rich_markup_mode=None): one plain line is right.
+    classes._sanitize_help_text = _one_line
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def completion(
