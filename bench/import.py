@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import sys
 
+from _peak import peak_kib
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
@@ -56,21 +58,6 @@ _WORDS = (
     "support",
     "onboarding",
 )
-
-
-def peak_kib() -> tuple[int, str]:
-    """This process's peak RSS in KiB (VmHWM where /proc has it, else ru_maxrss)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]), "VmHWM"
-    except OSError:
-        pass
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (peak // 1024 if sys.platform == "darwin" else peak), "ru_maxrss"
 
 
 def write_csv(path: Path, records: int) -> None:

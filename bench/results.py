@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import sys
 
+from _peak import peak_kib
+
 # Workers import what they measure and no more: the driver's imports stay in its functions.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,26 +52,6 @@ CASES = {  # worker mode: what it runs
 }
 JOIN_WIDTH = 30
 FLAT_MIB = 8.0  # the most the peak may grow from --rows to --flat-rows rows
-
-
-def peak_kib() -> tuple[int, str]:
-    """This process's peak RSS in KiB, and where it came from.
-
-    VmHWM (Linux) is the high-water mark of the process image exec started, so it is this
-    program's own. ru_maxrss is not, on Linux: it keeps the parent's peak across fork and
-    exec, so a child of a 200 MiB parent reports 200 MiB however little it uses; it is only
-    the fallback where /proc is missing."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]), "VmHWM"
-    except OSError:
-        pass
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (peak // 1024 if sys.platform == "darwin" else peak), "ru_maxrss"
 
 
 def worker(report: str, mode: str, rest: list[str]) -> None:
