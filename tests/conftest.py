@@ -165,6 +165,25 @@ def stepping_sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
 
 
 @pytest.fixture
+def memory_keyring() -> Iterator[Any]:
+    """An in-memory keyring backend (tests/keyring_backends.py) for the test's duration."""
+    import keyring
+    from keyring_backends import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def client_env(sandbox: Sandbox) -> dict[str, str]:
+    """The sandbox's OAuth client, as ``auth login`` reads it from the environment."""
+    return {"ZBULK_CLIENT_ID": sandbox.client_id, "ZBULK_CLIENT_SECRET": sandbox.client_secret}
+
+
+@pytest.fixture
 def fast(
     zbulk_at: Callable[[Sandbox], Callable[..., Result]], stepping_sandbox: Sandbox
 ) -> Callable[..., Result]:

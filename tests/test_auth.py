@@ -25,15 +25,6 @@ JOB = DEMO_JOBS["completed"]
 
 
 @pytest.fixture
-def memory_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture
 def dc_config(env, sandbox) -> Path:
     """A data centre named "sandbox" whose accounts server and API are the sandbox."""
     path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
@@ -42,11 +33,6 @@ def dc_config(env, sandbox) -> Path:
         f'[data_centres.sandbox]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
     )
     return path
-
-
-@pytest.fixture
-def client_env(sandbox) -> dict[str, str]:
-    return {"ZBULK_CLIENT_ID": sandbox.client_id, "ZBULK_CLIENT_SECRET": sandbox.client_secret}
 
 
 def self_client_login(run, sandbox, client_env, *extra: str):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring_backends import HungKeyring, MemoryKeyring
+from keyring_backends import HungKeyring
 
 from zbulk.auth import oauth, profiles, stores
 from zbulk.auth.oauth import OAuthApp
@@ -27,15 +27,6 @@ SCRIPT = Path(sys.executable).parent / "zbulk"
 
 
 @pytest.fixture
-def memory_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture
 def dc(env, sandbox) -> Path:
     path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,11 +34,6 @@ def dc(env, sandbox) -> Path:
         f'[data_centres.sb]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
     )
     return path
-
-
-@pytest.fixture
-def client_env(sandbox) -> dict[str, str]:
-    return {"ZBULK_CLIENT_ID": sandbox.client_id, "ZBULK_CLIENT_SECRET": sandbox.client_secret}
 
 
 def login(run, sandbox, client_env, *extra: str, scope: str = "ZohoCRM.bulk.ALL"):
