@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from sandbox_support import Clock
 
 from zbulk.auth.tokens import StaticToken
 from zbulk.client import ZohoClient
@@ -22,27 +23,6 @@ UNKNOWN_ID = "4150868000000000001"
 PUT_ID = "4150868000000000555"
 
 
-class FakeClock:
-    """Seconds that move only when zbulk sleeps; ``on_sleep(now)`` runs after each sleep."""
-
-    def __init__(self) -> None:
-        self.now = START
-        self.on_sleep: Callable[[float], None] | None = None
-
-    def __call__(self) -> float:
-        return self.now
-
-    @property
-    def elapsed(self) -> float:
-        return self.now - START
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0, seconds
-        self.now += seconds
-        if self.on_sleep is not None:
-            self.on_sleep(self.elapsed)
-
-
 @dataclass
 class Followed:
     code: ExitCode
@@ -54,19 +34,19 @@ class Followed:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Clock:
+    return Clock(START)
 
 
 @pytest.fixture
-def server(env, clock: FakeClock) -> Iterator[Sandbox]:
+def server(env, clock: Clock) -> Iterator[Sandbox]:
     """A sandbox on the fake clock (its demo jobs start at START, last DURATION)."""
     with Sandbox(job_duration=DURATION, clock=clock) as sandbox:
         yield sandbox
 
 
 @pytest.fixture
-def follow(server: Sandbox, clock: FakeClock) -> Callable[..., Followed]:
+def follow(server: Sandbox, clock: Clock) -> Callable[..., Followed]:
     """Watch job ids against the sandbox in fake time; keyword arguments are WatchOptions'."""
 
     def _follow(*job_ids: str, token: str | None = None, **options: object) -> Followed:

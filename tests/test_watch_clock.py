@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from sandbox_support import Clock
 
 from zbulk.auth.tokens import StaticToken
 from zbulk.client import ZohoClient
@@ -25,18 +26,6 @@ DURATION = 60.0
 CREATED_AGO = {job.id: job.created_ago for job in DEMO}
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.now += seconds
-
-
 @dataclass
 class Seen:
     """What the view would have shown at each event: (kind, job id, fake time, text)."""
@@ -49,19 +38,19 @@ class Seen:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Clock:
+    return Clock(START)
 
 
 @pytest.fixture
-def server(env, clock: FakeClock) -> Iterator[Sandbox]:
+def server(env, clock: Clock) -> Iterator[Sandbox]:
     with Sandbox(job_duration=DURATION, clock=clock) as sandbox:
         sandbox.wall0 = time.time()  # type: ignore[attr-defined]  # the demo jobs' start
         yield sandbox
 
 
 @pytest.fixture
-def follow(server: Sandbox, clock: FakeClock) -> Callable[..., Seen]:
+def follow(server: Sandbox, clock: Clock) -> Callable[..., Seen]:
     def wall() -> float:
         return server.wall0 + (clock() - START)  # type: ignore[attr-defined]
 

@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 
 import pytest
+from sandbox_support import Clock
 
 from zbulk.auth.tokens import StaticToken
 from zbulk.client import ZohoClient
@@ -23,25 +24,13 @@ DURATION = 60.0
 RUNNING_ID = "4150868000000000777"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.now += seconds
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(START)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def server(env, clock: FakeClock) -> Iterator[Sandbox]:
+def server(env, clock: Clock) -> Iterator[Sandbox]:
     with Sandbox(job_duration=DURATION, clock=clock) as sandbox:
         yield sandbox
 
@@ -54,7 +43,7 @@ def running(job_id: str = RUNNING_ID, processed: int = 10) -> dict[str, object]:
 
 
 @pytest.fixture
-def follow(server: Sandbox, clock: FakeClock) -> Callable[..., tuple]:
+def follow(server: Sandbox, clock: Clock) -> Callable[..., tuple]:
     """Watch ids in fake time; returns (code, jobs, fetches as (job id, fake time), throttle)."""
 
     def _follow(*job_ids: str, on_fetch: Callable[[str], None] | None = None, **options: object):
