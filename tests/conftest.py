@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -32,6 +33,13 @@ from zbulk.cli import main
 
 if TYPE_CHECKING:
     from zbulk.sandbox import Sandbox
+
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set (as on some machines): pytest
+# keeps each test module's assertion-rewritten code in __pycache__, so later runs and every
+# xdist worker skip the rewrite (~4 s of CPU for this suite), and zbulk's own modules are
+# compiled once here rather than in each of the zbulk processes the tests start.
+sys.dont_write_bytecode = False
+compileall.compile_dir(Path(__file__).resolve().parent.parent / "zbulk", quiet=1)
 
 _CLEARED = ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "CLICOLOR_FORCE")
 

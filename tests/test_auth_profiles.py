@@ -15,6 +15,7 @@ from pathlib import Path
 
 import keyring
 import pytest
+import zygote
 from keyring_backends import HungKeyring
 
 from zbulk.auth import oauth, profiles, stores
@@ -194,7 +195,7 @@ def test_thirty_parallel_logins_all_survive(sandbox, tmp_path) -> None:
     env.update(ZBULK_CONFIG_DIR=str(directory), ZBULK_STATE_DIR=str(tmp_path / "state"))
     names = [f"p{i}" for i in range(30)]
     procs = [
-        subprocess.Popen(
+        zygote.Popen(
             [
                 str(SCRIPT),
                 "--profile",
@@ -220,7 +221,7 @@ def test_thirty_parallel_logins_all_survive(sandbox, tmp_path) -> None:
     assert sorted(record["profiles"]) == sorted(names)
     assert sorted(p.stem for p in (directory / "secrets").glob("*.json")) == sorted(names)
     assert (directory / "config.toml").read_text() == before
-    r = subprocess.run([str(SCRIPT), "auth", "logout", "--all"], env=env, capture_output=True,
+    r = zygote.run([str(SCRIPT), "auth", "logout", "--all"], env=env, capture_output=True,
                        text=True, timeout=60)  # fmt: skip
     assert r.returncode == 0 and r.stderr.count("Logged out profile") == 30
     assert not list((directory / "secrets").glob("*.json"))
@@ -404,7 +405,7 @@ def test_sandbox_command_says_how_to_try_the_device_flow(tmp_path) -> None:
     import signal
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")}
-    proc = subprocess.Popen([str(SCRIPT), "sandbox", "--port", "0"], env=env | {
+    proc = zygote.Popen([str(SCRIPT), "sandbox", "--port", "0"], env=env | {
         "ZBULK_CONFIG_DIR": str(tmp_path)}, stdout=subprocess.PIPE, text=True,
         start_new_session=True)  # fmt: skip
     lines = []
@@ -436,7 +437,7 @@ def test_a_remembered_backend_that_cannot_answer(env, tmp_path, backend: str) ->
                 if k not in ("ZBULK_TOKEN", "PYTHON_KEYRING_BACKEND")}  # fmt: skip
     proc_env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-bus"
     proc_env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")  # no keyringrc.cfg
-    r = subprocess.run([str(SCRIPT), "auth", "token"], env=proc_env, capture_output=True,
+    r = zygote.run([str(SCRIPT), "auth", "token"], env=proc_env, capture_output=True,
                        text=True, timeout=60)  # fmt: skip
     assert r.returncode == ExitCode.CREDENTIALS, r.stderr
     assert "keyring" in r.stderr and "Traceback" not in r.stderr

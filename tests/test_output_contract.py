@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import zygote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keyring_backends import MemoryKeyring
@@ -432,10 +433,10 @@ def test_help_teaches(run) -> None:
 
 
 def test_bare_zbulk_prints_help_on_stdout() -> None:
-    r = subprocess.run([str(SCRIPT)], capture_output=True, text=True, timeout=30)
+    r = zygote.run([str(SCRIPT)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0
     assert r.stdout.startswith("Usage: zbulk") and r.stderr == ""
-    r = subprocess.run([str(SCRIPT), "job"], capture_output=True, text=True, timeout=30)
+    r = zygote.run([str(SCRIPT), "job"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and r.stdout.startswith("Usage: zbulk job") and r.stderr == ""
 
 

@@ -12,7 +12,6 @@ import re
 import select
 import signal
 import struct
-import subprocess
 import sys
 import termios
 import time
@@ -20,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import zygote
 
 from zbulk.sandbox import DEMO_JOBS, Sandbox
 
@@ -49,19 +49,14 @@ def quick(tmp_path) -> Iterator[tuple[Sandbox, dict[str, str]]]:
         yield server, env
 
 
-def _controlling_terminal() -> None:
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 def on_pty(args: list[str], env: dict[str, str], *, until: Callable[[str], bool] | None = None,
            then: int = signal.SIGINT, timeout: float = 60) -> tuple[int, str]:  # fmt: skip
     """Run the script on a 120×40 pty; once ``until(text so far)`` holds, send ``then`` to
     it. Returns the exit code and everything it wrote."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    proc = subprocess.Popen([str(SCRIPT), *args], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, close_fds=True, preexec_fn=_controlling_terminal)  # fmt: skip
+    proc = zygote.Popen([str(SCRIPT), *args], stdin=slave, stdout=slave, stderr=slave,
+                        env=env, preexec_fn=zygote.controlling_terminal)  # fmt: skip
     os.close(slave)
     chunks: list[bytes] = []
     sent = False
@@ -175,7 +170,7 @@ def test_notify_on_a_pipe_runs_notify_send_once_at_the_end(quick, fake_notify_se
     _, env = quick
     path, log = fake_notify_send
     ids = [DEMO_JOBS["completed"], DEMO_JOBS["recorded_v21"]]
-    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify", *ids], env=dict(env, PATH=path),
+    r = zygote.run([str(SCRIPT), "job", "watch", "--notify", *ids], env=dict(env, PATH=path),
                        capture_output=True, text=True, timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
     calls = log.read_text().split("---\n")[:-1]
@@ -189,7 +184,7 @@ def test_notify_each_on_a_pipe_runs_notify_send_per_job(quick, fake_notify_send)
     _, env = quick
     path, log = fake_notify_send
     ids = [DEMO_JOBS["defaults"], DEMO_JOBS["failing"]]
-    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify=each", "--interval", "0.3", *ids],
+    r = zygote.run([str(SCRIPT), "job", "watch", "--notify=each", "--interval", "0.3", *ids],
                        env=dict(env, PATH=path), capture_output=True, text=True,
                        timeout=60)  # fmt: skip
     assert r.returncode == 1, r.stderr
@@ -204,7 +199,7 @@ def test_notify_without_any_tool_is_silently_skipped(quick, tmp_path) -> None:
     _, env = quick
     empty = tmp_path / "empty"
     empty.mkdir()
-    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify", DEMO_JOBS["completed"]],
+    r = zygote.run([str(SCRIPT), "job", "watch", "--notify", DEMO_JOBS["completed"]],
                        env=dict(env, PATH=str(empty)), capture_output=True, text=True,
                        timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr

@@ -163,15 +163,8 @@ def root(
     ctx.obj = AppContext(profile, api_domain, api_version, request_timeout, verbose)
 
 
-def _only(args: list[str]) -> Any:
-    """``app`` reduced to the one group command ``args`` name (``job show``), or ``app``.
-
-    Building the command tree costs time for every command it holds (typer reads each
-    signature), and every invocation pays it: a run of ``zbulk job show`` needs only
-    that command. Help listings, Tab completion and anything else get the whole app.
-    """
-    import copy
-
+def _selection(args: list[str]) -> tuple[str, str] | None:
+    """The group and command ``args`` name (``job show``), if both exist; else None."""
     words: list[str] = []
     i = 0
     while i < len(args) and len(words) < 2:
@@ -185,10 +178,26 @@ def _only(args: list[str]) -> Any:
         i += 1
     group = next((g for g in app.registered_groups if words and g.name == words[0]), None)
     if group is None or len(words) < 2 or group.typer_instance is None:
+        return None
+    if not any(c.name == words[1] for c in group.typer_instance.registered_commands):
+        return None
+    return words[0], words[1]
+
+
+def _only(selection: tuple[str, str] | None) -> Any:
+    """``app`` reduced to the one group command ``selection`` names, or ``app``.
+
+    Building the command tree costs time for every command it holds (typer reads each
+    signature), and every invocation pays it: a run of ``zbulk job show`` needs only
+    that command. Help listings, Tab completion and anything else get the whole app.
+    """
+    import copy
+
+    if selection is None:
         return app
-    commands = [c for c in group.typer_instance.registered_commands if c.name == words[1]]
-    if not commands:
-        return app
+    group = next(g for g in app.registered_groups if g.name == selection[0])
+    assert group.typer_instance is not None
+    commands = [c for c in group.typer_instance.registered_commands if c.name == selection[1]]
     sub = copy.copy(group.typer_instance)
     sub.registered_commands = commands
     sub.registered_groups = []
@@ -200,10 +209,23 @@ def _only(args: list[str]) -> Any:
     return root
 
 
+_TREES: dict[tuple[str, str] | None, Any] = {}
+
+
 def _command_tree(args: list[str] | None = None) -> Any:
     """The click command behind ``app`` (only the part ``args`` needs), with full
-    one-line summaries in listings (click would cut them at 45 characters)."""
-    command = typer.main.get_command(_only(args) if args else app)
+    one-line summaries in listings (click would cut them at 45 characters).
+
+    A process builds each tree once: a second ``main()`` in the same process (the tests
+    call it in-process a thousand times) reuses it, as click allows."""
+    selection = _selection(args) if args else None
+    if selection not in _TREES:
+        _TREES[selection] = _build_tree(selection)
+    return _TREES[selection]
+
+
+def _build_tree(selection: tuple[str, str] | None) -> Any:
+    command = typer.main.get_command(_only(selection))
     stack = [("", command)]
     while stack:
         path, group = stack.pop()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import zygote
 
 from hostile.server import HostileServer
 
@@ -63,7 +64,7 @@ def run_script(args: list[str], env: dict[str, str], *, timeout: float = 60,
                cwd: Path | None = None) -> Run:  # fmt: skip
     assert SCRIPT.exists(), f"install zbulk first (pip install -e .): {SCRIPT} is missing"
     started = time.monotonic()
-    proc = subprocess.Popen(
+    proc = zygote.Popen(
         [str(SCRIPT), *args], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, preexec_fn=preexec_fn, cwd=cwd,
     )  # fmt: skip

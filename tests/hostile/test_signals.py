@@ -8,21 +8,16 @@ import pty
 import select
 import signal
 import struct
-import subprocess
 import termios
 import time
 
 import pytest
+import zygote
 
 from hostile.conftest import JOB, SCRIPT, job_path
 from hostile.server import answer, job_doc
 
 HIDE, SHOW = "\x1b[?25l", "\x1b[?25h"
-
-
-def _terminal() -> None:
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
@@ -32,9 +27,9 @@ def test_signal_during_a_live_watch(hostile, henv, sig: signal.Signals) -> None:
     hostile.route(job_path(), answer(running))
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    proc = subprocess.Popen([str(SCRIPT), "job", "watch", JOB], stdin=slave, stdout=slave,
-                            stderr=slave, env={**henv, "TERM": "xterm-256color"},
-                            preexec_fn=_terminal)  # fmt: skip
+    proc = zygote.Popen([str(SCRIPT), "job", "watch", JOB], stdin=slave, stdout=slave,
+                        stderr=slave, env={**henv, "TERM": "xterm-256color"},
+                        preexec_fn=zygote.controlling_terminal)  # fmt: skip
     os.close(slave)
     seen, sent, deadline = b"", False, time.monotonic() + 30
     try:
