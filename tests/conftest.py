@@ -201,6 +201,17 @@ def fast(
     return zbulk
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (in addopts): three workers per core, at most eight. Much of the suite
+    waits (on sandboxes, terminals, deadlines) rather than computes, so workers beyond the
+    cores keep them busy. Named test files get at most one worker each (one: none)."""
+    workers = min(8, 3 * (os.cpu_count() or 1))
+    named = {arg.split("::")[0] for arg in config.args}
+    if named and all(name.endswith(".py") for name in named):
+        workers = min(workers, len(named))
+    return 0 if workers == 1 else workers
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """In CI, name each real-shell completion test and its outcome (they run once, here)."""
     if not os.environ.get("CI"):

@@ -480,3 +480,14 @@ def test_moving_a_login_between_stores_leaves_no_copy(
     assert secrets.exists()
     assert login(run, sandbox, client_env).code == 0
     assert ("zbulk", "default") in memory_keyring.items and not secrets.exists()
+
+
+def test_the_secret_service_fast_path_steps_aside_without_a_bus(monkeypatch, tmp_path) -> None:
+    """No session bus (a headless shell, a container): NotImplemented, so keyring's own
+    backend runs and explains; a keyring chosen by environment is never bypassed."""
+    from zbulk.auth.stores import SERVICE, _FastSecretService
+
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
+    assert _FastSecretService.get_password(SERVICE, "default") is NotImplemented
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    assert _FastSecretService.get_password(SERVICE, "default") is NotImplemented

@@ -1,4 +1,9 @@
-"""The installed ``zbulk`` script in a subprocess, on a pipe and on a pseudo-terminal."""
+"""zbulk as its own process, on a pipe and on a pseudo-terminal.
+
+Most runs come from the fork server (tests/zygote.py): a real process running the
+installed script's entry point. The start-up canaries (``start_up=True``, and the tests
+that call ``subprocess`` themselves) exec the installed script, so the interpreter's own
+start (lazy imports, stdio it sets up, ``python -m zbulk``) is covered too."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import zygote
 
 from zbulk.sandbox import DEMO_JOBS, Fault
 
@@ -46,8 +52,11 @@ def proc_env(sandbox, tmp_path) -> dict[str, str]:
     return env
 
 
-def run_pipe(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+def run_pipe(
+    args: list[str], env: dict[str, str], *, start_up: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run with stdout and stderr on pipes; ``start_up``: exec the script, no zygote."""
+    return (subprocess.run if start_up else zygote.run)(
         [str(SCRIPT), *args],
         env=env,
         capture_output=True,
@@ -55,20 +64,6 @@ def run_pipe(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
         timeout=60,
         stdin=subprocess.DEVNULL,
     )
-
-
-def _default_sigint() -> None:
-    """In the child: Ctrl-C's default disposition, even if this test run ignores SIGINT (as a
-    shell does for a job started in the background): Python then installs its own handler."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _controlling_terminal() -> None:
-    """In the child: a new session whose controlling terminal is the pty on stdin, as in a
-    real terminal (getpass opens /dev/tty to turn echo off), and Ctrl-C as a terminal's."""
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    _default_sigint()
 
 
 _READ = {"x86_64": "0", "aarch64": "63"}.get(os.uname().machine)
@@ -96,21 +91,24 @@ def run_pty(
     interrupt_when: Callable[[str], bool] | None = None,
     timeout: float = 60,
     answers: list[tuple[str, str]] | None = None,
+    start_up: bool = False,
 ) -> tuple[int, str]:
-    """Run with stdin, stdout and stderr on a fresh pseudo-terminal 120×40; ``answers``
-    are (prompt, reply) pairs typed in order as each prompt appears; Ctrl-C (SIGINT to the
-    process group) as soon as ``interrupt_when(output so far)`` is true."""
+    """Run with stdin, stdout and stderr on a fresh pseudo-terminal 120×40 that is the
+    process's controlling terminal (getpass opens /dev/tty to turn echo off), Ctrl-C as a
+    terminal's even if this test run ignores SIGINT; ``answers`` are (prompt, reply) pairs
+    typed in order as each prompt appears; Ctrl-C (SIGINT to the process group) as soon as
+    ``interrupt_when(output so far)`` is true. ``start_up``: exec the script, no zygote."""
     pending = list(answers or [])
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    proc = subprocess.Popen(
+    proc = (subprocess.Popen if start_up else zygote.Popen)(
         [str(SCRIPT), *args],
         stdin=slave,
         stdout=slave,
         stderr=slave,
         env=env,
         close_fds=True,
-        preexec_fn=_controlling_terminal,
+        preexec_fn=zygote.terminal_session,
     )
     os.close(slave)
     chunks: list[bytes] = []
@@ -150,7 +148,7 @@ def run_pty(
 
 
 def test_pipe_gets_plain_text(proc_env) -> None:
-    r = run_pipe(["job", "show", DEMO_JOBS["upsert"]], proc_env)
+    r = run_pipe(["job", "show", DEMO_JOBS["upsert"]], proc_env, start_up=True)
     assert r.returncode == 0, r.stderr
     assert "Field mappings" in r.stdout
     assert "\x1b" not in r.stdout and "\r" not in r.stdout
@@ -158,7 +156,7 @@ def test_pipe_gets_plain_text(proc_env) -> None:
 
 
 def test_pty_gets_colour(proc_env) -> None:
-    code, text = run_pty(["job", "show", DEMO_JOBS["upsert"]], proc_env)
+    code, text = run_pty(["job", "show", DEMO_JOBS["upsert"]], proc_env, start_up=True)
     assert code == 0, text
     assert COLOUR.search(text), text[:500]
     assert "Field mappings" in text
@@ -233,14 +231,14 @@ def test_broken_pipe_is_quiet(proc_env, sandbox) -> None:
 
 
 def test_sandbox_command_serves_until_interrupted(proc_env) -> None:
-    proc = subprocess.Popen(
+    proc = zygote.Popen(
         [str(SCRIPT), "sandbox", "--port", "0", "--token", "tok"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=proc_env,
         start_new_session=True,
-        preexec_fn=_default_sigint,
+        preexec_fn=zygote.default_sigint,
     )
     assert proc.stdout is not None and proc.stderr is not None
     try:
@@ -265,9 +263,9 @@ def test_large_output_is_complete_through_a_pipe(proc_env, sandbox) -> None:
 
     doc = huge_job(40, 500)
     sandbox.put_document(doc["id"], doc)
-    r = run_pipe(["job", "show", "--json", doc["id"]], proc_env)
+    r = run_pipe(["job", "show", "--json", doc["id"]], proc_env, start_up=True)
     assert r.returncode == 0 and json.loads(r.stdout) == doc
-    r = run_pipe(["job", "show", doc["id"]], proc_env)
+    r = run_pipe(["job", "show", doc["id"]], proc_env, start_up=True)
     assert r.returncode == 0 and r.stdout.count("Field_") == 20_000
     assert r.stdout.rstrip().endswith("Field_499")
 
@@ -338,6 +336,7 @@ def test_interactive_login_asks_and_hides_the_token(proc_env, sandbox) -> None:
         ["auth", "login", "--dc", sandbox.url, "--insecure-storage"],
         env,
         answers=[("Choice", "1"), ("Access token", sandbox.token)],
+        start_up=True,
     )
     assert code == 0, text
     assert "paste an access token" in text and "Logged in" in text

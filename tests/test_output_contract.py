@@ -189,17 +189,16 @@ def test_closed_stdout_is_no_traceback(proc_env) -> None:
 def test_consoles_that_cannot_encode_get_ascii(proc_env, environ) -> None:
     env = dict(proc_env, **environ)
     encoding = environ.get("PYTHONIOENCODING", "ascii")
+    runs = {}
     for args in (f"job show {DONE}", f"job watch {DONE}", f"job results {DEMO_JOBS['failing']}"):
-        r = sh(f"{SCRIPT} {args}", env, encoding)
+        r = runs[args.split()[1]] = sh(f"{SCRIPT} {args}", env, encoding)
         assert "Traceback" not in r.stderr and "UnicodeEncodeError" not in r.stderr, r.stderr
         assert r.returncode in (0, 1), r.stderr  # results: the job may not be finished yet
-    r = sh(f"{SCRIPT} job show {DONE}", env, encoding)
     dot = "-" if encoding == "ascii" else "·"  # Latin-1 and cp1252 have the middle dot
-    assert f"Counts    added 528 {dot} updated 0 {dot} skipped 12 {dot} total 540" in r.stdout
-    assert "Result        http://" in r.stdout
-    assert (
-        "+ 4150868000006801004  COMPLETED" in sh(f"{SCRIPT} job watch {DONE}", env, encoding).stdout
-    )
+    shown = runs["show"].stdout
+    assert f"Counts    added 528 {dot} updated 0 {dot} skipped 12 {dot} total 540" in shown
+    assert "Result        http://" in shown
+    assert "+ 4150868000006801004  COMPLETED" in runs["watch"].stdout
 
 
 def test_fallback_keeps_json_valid() -> None:
@@ -366,7 +365,7 @@ def test_every_hint_runs_as_printed(fast, run, monkeypatch) -> None:
     r = fast("job", "results", DEMO_JOBS["large"])
     seen += _hints(r.err)
     # Skipped records after a watch: `zbulk job results ID --failed`.
-    r = fast("job", "watch", "--interval", "0.1", DEMO_JOBS["large"])
+    r = fast("job", "watch", "--interval", "0.1", "--max-interval", "0.1", DEMO_JOBS["large"])
     seen += _hints(r.err)
     # A timed-out watch: `zbulk job watch ID`.
     fast.server.restart_jobs()
@@ -382,6 +381,10 @@ def test_every_hint_runs_as_printed(fast, run, monkeypatch) -> None:
     assert ("job", "results", DEMO_JOBS["large"], "--failed") in commands
     assert ("job", "watch", DEMO_JOBS["large"]) in commands
     root = _command_tree()
+    # The printed `zbulk job watch ID` polls at 2 s and more: let the job finish first (a
+    # quick watch, not a hint), so the hint's own run is one poll of a finished job.
+    quick = fast("job", "watch", "--interval", "0.1", "--max-interval", "0.1", DEMO_JOBS["large"])
+    assert quick.code == ExitCode.OK, quick.err
     for command in sorted(commands, key=lambda c: c[:2] != ("job", "watch")):  # watch first
         if command[:2] == ("auth", "login") or command == ("demo",):
             # Interactive (a terminal, a browser) or a long tour: parsed exactly as printed.

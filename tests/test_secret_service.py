@@ -88,14 +88,15 @@ FAST_PATH = """
 import sys
 from zbulk.auth.tokens import token_source
 token = token_source("default").access_token()
-print(token.startswith("1000."), "keyring" in sys.modules, "secretstorage" in sys.modules)
+print(token.startswith("1000."), "keyring" in sys.modules, "secretstorage" in sys.modules,
+      "jeepney" in sys.modules)
 """
 
 
 def test_stored_login_reads_the_secret_service_directly(sandbox, tmp_path) -> None:
-    """The backend chosen at login is remembered; later runs read the one item with
-    secretstorage (the library keyring's backend uses): keyring and its entry-point
-    discovery are never imported."""
+    """The backend chosen at login is remembered; later runs read the one item over D-Bus
+    with jeepney (what keyring's backend is built on): keyring and its entry-point
+    discovery, secretstorage and cryptography are never imported."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("ZBULK_") and k != "PYTHON_KEYRING_BACKEND"}  # fmt: skip
     env.update(ZBULK_CONFIG_DIR=str(tmp_path / "config"), ZBULK_CLIENT_ID=sandbox.client_id,
@@ -111,5 +112,21 @@ def test_stored_login_reads_the_secret_service_directly(sandbox, tmp_path) -> No
     r = subprocess.run([sys.executable, "-c", FAST_PATH], env=env, capture_output=True,
                        text=True, timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["True", "False", "True"]
+    assert r.stdout.split() == ["True", "False", "False", "True"]
     subprocess.run([str(SCRIPT), "auth", "logout"], env=env, capture_output=True, timeout=60)
+
+
+def test_the_fast_path_reads_the_item_or_says_none() -> None:
+    """Read through jeepney exactly what keyring's backend wrote; a missing item is None."""
+    import keyring.backends.SecretService as backend
+
+    from zbulk.auth.stores import SERVICE, _FastSecretService
+
+    keyring_backend = backend.Keyring()
+    secret = '{"refresh_token": "1000.r-\u00e9\u2713"}'
+    keyring_backend.set_password(SERVICE, "fast-path-probe", secret)
+    try:
+        assert _FastSecretService.get_password(SERVICE, "fast-path-probe") == secret
+        assert _FastSecretService.get_password(SERVICE, "no-such-profile") is None
+    finally:
+        keyring_backend.delete_password(SERVICE, "fast-path-probe")

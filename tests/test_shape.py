@@ -5,6 +5,7 @@ everything imports on a platform without fcntl (Windows)."""
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import subprocess
 import sys
@@ -59,6 +60,7 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
     return {m for m in closed if m in modules and m != me and m != "zbulk"}
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
     modules = set(MODULES)
     return {module_name(p): imports_of(p, modules) for p in ROOT.rglob("*.py")}

@@ -37,8 +37,18 @@ def plain(text: str) -> str:
 @pytest.fixture
 def quick(tmp_path) -> Iterator[tuple[Sandbox, dict[str, str]]]:
     """A sandbox whose demo jobs take 4 s, and an environment pointing the script at it."""
+    yield from _sandbox_and_env(tmp_path, 4.0)
+
+
+@pytest.fixture
+def brief(tmp_path) -> Iterator[tuple[Sandbox, dict[str, str]]]:
+    """The same with jobs of 1.5 s: for what is notified, not how long it took."""
+    yield from _sandbox_and_env(tmp_path, 1.5)
+
+
+def _sandbox_and_env(tmp_path: Path, duration: float) -> Iterator[tuple[Sandbox, dict[str, str]]]:
     assert SCRIPT.exists(), f"install zbulk first (pip install -e .): {SCRIPT} is missing"
-    with Sandbox(job_duration=4.0) as server:
+    with Sandbox(job_duration=duration) as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")
                and k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "TERM_PROGRAM", "TMUX",
                              "VTE_VERSION", "WT_SESSION", "KITTY_WINDOW_ID", "STY")}  # fmt: skip
@@ -107,8 +117,7 @@ def test_two_jobs_one_finishes_first_its_line_stays_in_the_scrollback(quick) -> 
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_interrupted_leaves_the_last_frame_and_says_how_to_resume(quick, how) -> None:
-    server, env = quick
-    server.job_duration = 4.0
+    _, env = quick
     short, long = DEMO_JOBS["defaults"], DEMO_JOBS["large"]
     code, text = on_pty(
         ["job", "watch", "--interval", "0.3", long, short],
@@ -127,8 +136,8 @@ def test_interrupted_leaves_the_last_frame_and_says_how_to_resume(quick, how) ->
     assert "keep running" in seen and "Traceback" not in seen
 
 
-def test_notify_rings_and_sends_osc_9_on_a_terminal_that_shows_it(quick) -> None:
-    _, env = quick
+def test_notify_rings_and_sends_osc_9_on_a_terminal_that_shows_it(brief) -> None:
+    _, env = brief
     code, text = on_pty(["job", "watch", "--notify", "--interval", "0.3", DEMO_JOBS["defaults"]],
                         dict(env, TERM_PROGRAM="iTerm.app"))  # fmt: skip
     assert code == 0, text
@@ -137,8 +146,8 @@ def test_notify_rings_and_sends_osc_9_on_a_terminal_that_shows_it(quick) -> None
     assert "2,500/2,500 (100%), 40 skipped, took 0:0" in found[1]
 
 
-def test_notify_each_sends_osc_777_per_job_on_foot(quick) -> None:
-    _, env = quick
+def test_notify_each_sends_osc_777_per_job_on_foot(brief) -> None:
+    _, env = brief
     ids = [DEMO_JOBS["defaults"], DEMO_JOBS["failing"]]
     code, text = on_pty(["job", "watch", "--notify=each", "--interval", "0.3", *ids],
                         dict(env, TERM="foot"))  # fmt: skip
@@ -171,7 +180,7 @@ def test_notify_on_a_pipe_runs_notify_send_once_at_the_end(quick, fake_notify_se
     path, log = fake_notify_send
     ids = [DEMO_JOBS["completed"], DEMO_JOBS["recorded_v21"]]
     r = zygote.run([str(SCRIPT), "job", "watch", "--notify", *ids], env=dict(env, PATH=path),
-                       capture_output=True, text=True, timeout=60)  # fmt: skip
+                   capture_output=True, text=True, timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
     calls = log.read_text().split("---\n")[:-1]
     assert len(calls) == 1
@@ -180,13 +189,13 @@ def test_notify_on_a_pipe_runs_notify_send_once_at_the_end(quick, fake_notify_se
     assert "\a" not in r.stderr + r.stdout and "\x1b" not in r.stderr + r.stdout
 
 
-def test_notify_each_on_a_pipe_runs_notify_send_per_job(quick, fake_notify_send) -> None:
-    _, env = quick
+def test_notify_each_on_a_pipe_runs_notify_send_per_job(brief, fake_notify_send) -> None:
+    _, env = brief
     path, log = fake_notify_send
     ids = [DEMO_JOBS["defaults"], DEMO_JOBS["failing"]]
     r = zygote.run([str(SCRIPT), "job", "watch", "--notify=each", "--interval", "0.3", *ids],
-                       env=dict(env, PATH=path), capture_output=True, text=True,
-                       timeout=60)  # fmt: skip
+                   env=dict(env, PATH=path), capture_output=True, text=True,
+                   timeout=60)  # fmt: skip
     assert r.returncode == 1, r.stderr
     bodies = [call.splitlines()[-1] for call in log.read_text().split("---\n")[:-1]]
     assert len(bodies) == 2
@@ -200,8 +209,8 @@ def test_notify_without_any_tool_is_silently_skipped(quick, tmp_path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     r = zygote.run([str(SCRIPT), "job", "watch", "--notify", DEMO_JOBS["completed"]],
-                       env=dict(env, PATH=str(empty)), capture_output=True, text=True,
-                       timeout=60)  # fmt: skip
+                   env=dict(env, PATH=str(empty)), capture_output=True, text=True,
+                   timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "error" not in r.stderr and "warning" not in r.stderr and "Traceback" not in r.stderr
     assert r.stdout.startswith(f"✓ {DEMO_JOBS['completed']}  COMPLETED")
