@@ -62,14 +62,24 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def _printable_ascii(value: str) -> bool:
+    """Printable ASCII: nothing to escape (the patterns' ASCII members are exactly what
+    ``isprintable`` refuses), told without a regex for the common case."""
+    return value.isascii() and value.isprintable()
+
+
 def safe(value: str) -> str:
     """``value`` with every control character written out visibly (``\\x1b``, ``\\n``)."""
-    return re.sub(_UNSAFE, _escape, value) if re.search(_UNSAFE, value) else value
+    if _printable_ascii(value) or not re.search(_UNSAFE, value):
+        return value
+    return re.sub(_UNSAFE, _escape, value)
 
 
 def safe_lines(value: str) -> str:
     """``safe()``, except that line feeds stay line feeds (messages of several lines)."""
-    return re.sub(_UNSAFE_IN_LINES, _escape, value) if re.search(_UNSAFE_IN_LINES, value) else value
+    if _printable_ascii(value) or not re.search(_UNSAFE_IN_LINES, value):
+        return value
+    return re.sub(_UNSAFE_IN_LINES, _escape, value)
 
 
 def json_text(value: object) -> str:
@@ -229,7 +239,11 @@ def _console_class() -> type[Console]:
         ) -> Iterable[Segment]:
             for segment in super().render(renderable, options):
                 text = segment.text
-                if segment.control or not re.search(_UNSAFE_IN_LINES, text):
+                if (
+                    segment.control
+                    or _printable_ascii(text)
+                    or not re.search(_UNSAFE_IN_LINES, text)
+                ):
                     yield segment
                 else:
                     yield Segment(safe_lines(text), segment.style)
