@@ -126,38 +126,69 @@ def _load_class(name: str) -> Any:
 
 
 class _FastSecretService:
-    """Reads the item keyring's Secret Service backend wrote (default collection,
-    attributes service/username) with secretstorage, the library that backend itself uses,
-    without importing keyring and its entry-point discovery. The secret travels encrypted,
-    as secretstorage always asks for. Anything unusual (no session bus, a locked item, a
-    keyring configured by file or environment) returns NotImplemented so the caller goes
-    through keyring's backend, which knows how to prompt and says why in its own words."""
+    """Reads the item keyring's Secret Service backend wrote (the default collection,
+    attributes service/username) over D-Bus with jeepney, the message library that
+    backend's own secretstorage is built on, without importing keyring (entry-point
+    discovery) or secretstorage and cryptography (~25 ms), in five round trips of well
+    under a millisecond each.
 
-    @staticmethod
-    def get_password(service: str, username: str) -> str | object | None:
+    The secret comes back through a "plain" session (the Secret Service spec's algorithm
+    for a transport that is already private): the session bus is a socket only this user
+    can reach, and any process that could read the message could as well ask the unlocked
+    collection for the secret itself. gh's keyring library (zalando/go-keyring) reads
+    secrets the same way; secretstorage's Diffie-Hellman exchange costs ~25 ms a run.
+
+    Anything unusual (no session bus, no default collection, a locked collection or item,
+    a keyring configured by file or environment, an error from the service) returns
+    NotImplemented, and the caller goes through keyring's backend, which knows how to
+    prompt and says why in its own words."""
+
+    DEFAULT = "/org/freedesktop/secrets/aliases/default"
+
+    @classmethod
+    def get_password(cls, service: str, username: str) -> str | object | None:
         if os.environ.get("PYTHON_KEYRING_BACKEND") or _keyring_config_exists():
             return NotImplemented
-        from contextlib import closing
-
-        import secretstorage
+        from jeepney import DBusAddress, MessageType, Properties, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
 
         try:
-            bus = secretstorage.dbus_init()
+            connection = open_dbus_connection("SESSION")
         except Exception:  # no session bus here: keyring's backend says why
             return NotImplemented
-        with closing(bus) as connection:
-            try:
-                collection = secretstorage.get_default_collection(connection)
-            except secretstorage.exceptions.SecretStorageException:
-                return NotImplemented
-            if collection.is_locked():
+        secrets = DBusAddress("/org/freedesktop/secrets", bus_name="org.freedesktop.secrets",
+                              interface="org.freedesktop.Secret.Service")  # fmt: skip
+        collection = DBusAddress(cls.DEFAULT, bus_name=secrets.bus_name,
+                                 interface="org.freedesktop.Secret.Collection")  # fmt: skip
+
+        def call(message: Any) -> tuple[Any, ...] | None:
+            reply = connection.send_and_get_reply(message, timeout=KEYRING_TIMEOUT)
+            return None if reply.header.message_type == MessageType.error else reply.body
+
+        try:
+            locked = call(Properties(collection).get("Locked"))
+            if locked is None or locked[0] != ("b", False):  # none, or locked: keyring asks
                 return NotImplemented
             query = {"service": service, "username": username}
-            for item in collection.search_items(query):
-                if item.is_locked():
-                    return NotImplemented
-                return item.get_secret().decode("utf-8")
-        return None
+            found = call(new_method_call(collection, "SearchItems", "a{ss}", (query,)))
+            if found is None:
+                return NotImplemented
+            if not found[0]:
+                return None
+            session = call(new_method_call(secrets, "OpenSession", "sv", ("plain", ("s", ""))))
+            if session is None:
+                return NotImplemented
+            item = DBusAddress(found[0][0], bus_name=secrets.bus_name,
+                               interface="org.freedesktop.Secret.Item")  # fmt: skip
+            secret = call(new_method_call(item, "GetSecret", "o", (session[1],)))
+            if secret is None:  # e.g. IsLocked
+                return NotImplemented
+            _session, _parameters, value, _content_type = secret[0]
+            return bytes(value).decode("utf-8")
+        except (OSError, ValueError, TimeoutError, UnicodeDecodeError):
+            return NotImplemented
+        finally:
+            connection.close()
 
 
 def _keyring_config_exists() -> bool:
