@@ -42,8 +42,9 @@ def quick(tmp_path) -> Iterator[tuple[Sandbox, dict[str, str]]]:
 
 @pytest.fixture
 def brief(tmp_path) -> Iterator[tuple[Sandbox, dict[str, str]]]:
-    """The same with jobs of 1.5 s: for what is notified, not how long it took."""
-    yield from _sandbox_and_env(tmp_path, 1.5)
+    """The same with jobs of 2 s: for what is notified, not how long it took. (A test
+    restarts the jobs just before its watch, so that they are still running when it starts.)"""
+    yield from _sandbox_and_env(tmp_path, 2.0)
 
 
 def _sandbox_and_env(tmp_path: Path, duration: float) -> Iterator[tuple[Sandbox, dict[str, str]]]:
@@ -137,7 +138,8 @@ def test_interrupted_leaves_the_last_frame_and_says_how_to_resume(quick, how) ->
 
 
 def test_notify_rings_and_sends_osc_9_on_a_terminal_that_shows_it(brief) -> None:
-    _, env = brief
+    server, env = brief
+    server.restart_jobs()
     code, text = on_pty(["job", "watch", "--notify", "--interval", "0.3", DEMO_JOBS["defaults"]],
                         dict(env, TERM_PROGRAM="iTerm.app"))  # fmt: skip
     assert code == 0, text
@@ -147,7 +149,8 @@ def test_notify_rings_and_sends_osc_9_on_a_terminal_that_shows_it(brief) -> None
 
 
 def test_notify_each_sends_osc_777_per_job_on_foot(brief) -> None:
-    _, env = brief
+    server, env = brief
+    server.restart_jobs()
     ids = [DEMO_JOBS["defaults"], DEMO_JOBS["failing"]]
     code, text = on_pty(["job", "watch", "--notify=each", "--interval", "0.3", *ids],
                         dict(env, TERM="foot"))  # fmt: skip
@@ -190,7 +193,8 @@ def test_notify_on_a_pipe_runs_notify_send_once_at_the_end(quick, fake_notify_se
 
 
 def test_notify_each_on_a_pipe_runs_notify_send_per_job(brief, fake_notify_send) -> None:
-    _, env = brief
+    server, env = brief
+    server.restart_jobs()
     path, log = fake_notify_send
     ids = [DEMO_JOBS["defaults"], DEMO_JOBS["failing"]]
     r = zygote.run([str(SCRIPT), "job", "watch", "--notify=each", "--interval", "0.3", *ids],
