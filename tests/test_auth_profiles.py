@@ -58,6 +58,20 @@ def test_login_verifies_with_one_lookup(run, sandbox, dc, memory_keyring, client
     assert lookups == [f"/crm/bulk/v8/write/{profiles.VERIFY_JOB_ID}"]
 
 
+def test_a_netrc_entry_never_reaches_the_accounts_server(run, sandbox, dc, memory_keyring,
+                                                        client_env) -> None:  # fmt: skip
+    """The token exchange and the verification carry zbulk's own credentials only, never
+    Basic auth made from ~/.netrc (requests adds it to any request without auth)."""
+    netrc = Path(os.environ["HOME"]) / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-secret\n")
+    netrc.chmod(0o600)
+    r = login(run, sandbox, client_env)
+    assert r.code == 0, r.err
+    sent = {q.path.split("?")[0]: q.headers.get("Authorization") for q in sandbox.requests}
+    assert sent["/oauth/v2/token"] is None
+    assert sent[f"/crm/bulk/v8/write/{profiles.VERIFY_JOB_ID}"].startswith("Zoho-oauthtoken ")
+
+
 def test_garbage_token_is_refused_and_nothing_stored(
     run, sandbox, dc, memory_keyring, env, monkeypatch
 ) -> None:

@@ -340,3 +340,19 @@ def test_demo(run) -> None:
     assert f"✓ {upsert}  COMPLETED  2,150/2,150 (100%)" in r.out  # watched to the end
     assert "(exit status 0)" in r.out and "(exit status 4)" in r.out
     assert "Leads (leads.csv)  1,200 records  added 780 · updated 400 · skipped 20" in r.out
+
+
+def test_a_netrc_entry_for_the_host_never_replaces_the_token(zbulk, sandbox) -> None:
+    """With no auth of its own, requests read ~/.netrc and put that entry's Basic
+    credentials in place of zbulk's header: the API said the token was bad, and the
+    entry's password went to the API host. Neither the API nor the download sees it."""
+    import os
+    from pathlib import Path
+
+    netrc = Path(os.environ["HOME"]) / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-secret\n")
+    netrc.chmod(0o600)
+    assert zbulk("job", "show", "--brief", DEMO_JOBS["upsert"]).code == 0
+    assert zbulk("job", "results", DEMO_JOBS["completed"]).code in (0, ExitCode.SKIPPED)
+    sent = [(q.path, q.headers.get("Authorization")) for q in sandbox.requests]
+    assert len(sent) >= 3 and {auth for _, auth in sent} == {f"Zoho-oauthtoken {sandbox.token}"}

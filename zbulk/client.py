@@ -365,6 +365,7 @@ class ZohoClient:
         # watch of many jobs holds all of them back (zbulk.watch.Throttle).
         self.on_rate_limit: Callable[[float | None], None] | None = None
         self.session = requests.Session()
+        self.session.auth = _OwnAuthorization()
         self.session.headers["User-Agent"] = f"zbulk/{__version__}"
         self.session.headers["Accept"] = "application/json"
         adapter = _Adapter(max_retries=make_retry(log))
@@ -797,6 +798,16 @@ def _reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+class _OwnAuthorization(requests.auth.AuthBase):
+    """zbulk sets each request's Authorization header itself. A session without auth of
+    its own makes requests read ~/.netrc (or $NETRC) for the host and put that entry's
+    Basic credentials in place of the header: the token was never sent and the API said it
+    was bad. Setting this (which changes nothing) keeps ~/.netrc out of it."""
+
+    def __call__(self, request: Any) -> Any:
+        return request
+
+
 def form_poster(timeout: float, log: Log | None = None) -> Callable[[str, Mapping[str, str]], dict]:
     """A function that POSTs a form to Zoho's accounts server and returns the JSON object.
 
@@ -804,6 +815,7 @@ def form_poster(timeout: float, log: Log | None = None) -> Callable[[str, Mappin
     logged. OAuth errors come back as JSON (often with HTTP 200) for the caller to read.
     """
     session = requests.Session()
+    session.auth = _OwnAuthorization()
     session.headers["User-Agent"] = f"zbulk/{__version__}"
 
     def post(url: str, data: Mapping[str, str]) -> dict[str, Any]:
