@@ -442,7 +442,7 @@ def term_env(sandbox, tmp_path) -> dict[str, str]:
 
 @pytest.mark.e2e
 def test_nothing_is_sent_before_confirmation(term_env, fast, leads) -> None:
-    from test_e2e import run_pty
+    from ptys import run_pty
 
     args = [
         "job",
@@ -466,7 +466,7 @@ def test_nothing_is_sent_before_confirmation(term_env, fast, leads) -> None:
 
 @pytest.mark.e2e
 def test_confirmation_names_the_org_asked_of_the_api(term_env, fast, leads) -> None:
-    from test_e2e import run_pty
+    from ptys import run_pty
 
     args = ["job", "import", str(leads), "--module", "Leads", "--operation", "insert"]
     code, text = run_pty(args, term_env, answers=[("[y/N]", "no")])
@@ -476,7 +476,7 @@ def test_confirmation_names_the_org_asked_of_the_api(term_env, fast, leads) -> N
 
 @pytest.mark.e2e
 def test_ctrl_c_at_the_confirmation_sends_nothing(term_env, fast, leads) -> None:
-    from test_e2e import run_pty
+    from ptys import run_pty
 
     args = [
         "job",

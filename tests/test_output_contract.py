@@ -238,7 +238,7 @@ def test_colour_variables_are_honoured(env) -> None:
 
 
 def test_dumb_terminal_gets_plain_watch_lines(proc_env, stepping_sandbox) -> None:
-    from test_e2e import run_pty
+    from ptys import run_pty
 
     server = stepping_sandbox  # the jobs move one step per request, however slow the machine
     env = dict(proc_env, TERM="dumb", ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token)

@@ -5,21 +5,16 @@ Ctrl-C, SIGTERM and SIGHUP, and --notify's bell, escapes and desktop tool."""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import re
-import select
 import signal
-import struct
 import sys
-import termios
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import zygote
+from ptys import run_pty
 
 from zbulk.sandbox import DEMO_JOBS, Sandbox
 
@@ -64,34 +59,7 @@ def on_pty(args: list[str], env: dict[str, str], *, until: Callable[[str], bool]
            then: int = signal.SIGINT, timeout: float = 60) -> tuple[int, str]:  # fmt: skip
     """Run the script on a 120×40 pty; once ``until(text so far)`` holds, send ``then`` to
     it. Returns the exit code and everything it wrote."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    proc = zygote.Popen([str(SCRIPT), *args], stdin=slave, stdout=slave, stderr=slave,
-                        env=env, preexec_fn=zygote.controlling_terminal)  # fmt: skip
-    os.close(slave)
-    chunks: list[bytes] = []
-    sent = False
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.05)
-            if ready:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:  # EIO: the other side closed
-                    break
-                if not data:
-                    break
-                chunks.append(data)
-            if until is not None and not sent and until(b"".join(chunks).decode(errors="replace")):
-                os.kill(proc.pid, then)
-                sent = True
-        else:
-            proc.kill()
-            raise AssertionError("timed out: " + b"".join(chunks).decode(errors="replace"))
-    finally:
-        os.close(master)
-    return proc.wait(timeout=10), b"".join(chunks).decode("utf-8", errors="replace")
+    return run_pty(args, env, interrupt_when=until, send=then, timeout=timeout)
 
 
 def test_two_jobs_one_finishes_first_its_line_stays_in_the_scrollback(quick) -> None:
