@@ -27,6 +27,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import zygote
 from sandbox_support import DURATION, TOKEN, Clock
 
 from zbulk import client as client_module
@@ -203,11 +204,13 @@ def fast(
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Before xdist starts its workers (in the controller, on a run that has them): write
-    pytest's rewritten test modules to __pycache__ if any is missing (a fresh clone), so
-    the rewrite (~3 s of CPU) is done once, not again in every worker."""
+    """Before xdist starts its workers (in the controller, on a run that has them): start
+    the zygote they share, and write pytest's rewritten test modules to __pycache__ if any
+    is missing (a fresh clone), so the rewrite (~3 s of CPU) is done once, not again in
+    every worker."""
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return
+    zygote.share()  # one zygote for every worker (each would start its own: ~0.4 s of CPU)
     import importlib
 
     here = Path(__file__).resolve().parent

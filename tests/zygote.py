@@ -45,6 +45,9 @@ SCRIPT = Path(sys.executable).parent / "zbulk"
 _STARTUP_PREFIXES = ("PYTHON", "LC_")
 _STARTUP_NAMES = ("LANG", "LANGUAGE")
 _FDS = 3  # stdin, stdout, stderr
+# The socket of a zygote a parent process shares (read at import: tests change os.environ).
+SHARED = "TESTS_ZYGOTE_SOCKET"
+_SHARED_PATH = os.environ.get(SHARED)
 _HEADER_MAX = 1 << 20
 
 
@@ -56,15 +59,27 @@ def _startup_env(env: dict[str, str]) -> dict[str, str]:
 
 
 class _Zygote:
-    """This process's zygote, started on first use and stopped when the process exits."""
+    """This process's zygote: started on first use and stopped when the process exits, or
+    the one a parent process shares (``share()``: pytest's controller shares one with its
+    xdist workers, which saves each worker starting its own)."""
 
     lock = threading.Lock()
     current: _Zygote | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, shared: str | None = None) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        if shared is not None:  # another process's: use it, never stop it
+            self.dir = os.path.dirname(shared)
+            self.path = shared
+            with open(os.path.join(self.dir, "env.json"), encoding="utf-8") as fh:
+                self.env = json.load(fh)
+            return
         self.dir = tempfile.mkdtemp(prefix="zbulk-zygote-")
         self.path = os.path.join(self.dir, "sock")
         self.env = dict(os.environ)
+        self.env.pop(SHARED, None)
+        with open(os.path.join(self.dir, "env.json"), "w", encoding="utf-8") as fh:
+            json.dump(_startup_env(self.env), fh)
         self.proc = subprocess.Popen(
             [sys.executable, __file__, self.path],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=self.env,
@@ -78,11 +93,26 @@ class _Zygote:
     @classmethod
     def get(cls) -> _Zygote:
         with cls.lock:
-            if cls.current is None or cls.current.proc.poll() is not None:
-                cls.current = cls()
+            if cls.current is None or not cls.current.alive():
+                shared = _SHARED_PATH
+                attach = cls.current is None and shared and os.path.exists(shared)
+                cls.current = cls(shared) if attach else cls()
             return cls.current
 
+    @classmethod
+    def share(cls) -> None:
+        """Start this process's zygote now, and name it in the environment for the child
+        processes started from here on (pytest's xdist workers)."""
+        os.environ[SHARED] = cls.get().path
+
+    def alive(self) -> bool:
+        if self.proc is None:
+            return os.path.exists(self.path)
+        return self.proc.poll() is None
+
     def stop(self) -> None:
+        if self.proc is None:
+            return
         if self.proc.poll() is None:
             assert self.proc.stdin is not None
             self.proc.stdin.close()  # EOF: the server exits
@@ -90,8 +120,9 @@ class _Zygote:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+        for name in ("sock", "env.json"):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(self.dir, name))
         with contextlib.suppress(OSError):
             os.rmdir(self.dir)
 
@@ -106,6 +137,11 @@ class _Zygote:
             conn.close()
             raise RuntimeError(f"the zygote refused: {line!r}")
         return int(line.split()[1]), conn
+
+
+def share() -> None:
+    """See ``_Zygote.share``."""
+    _Zygote.share()
 
 
 def _readline(conn: socket.socket) -> bytes:
