@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import random
 import re
 import socket
@@ -364,8 +365,7 @@ class ZohoClient:
         # Told of each 429 (with its Retry-After in seconds, if any), from any thread: a
         # watch of many jobs holds all of them back (zbulk.watch.Throttle).
         self.on_rate_limit: Callable[[float | None], None] | None = None
-        self.session = requests.Session()
-        self.session.auth = _OwnAuthorization()
+        self.session = _Session()
         self.session.headers["User-Agent"] = f"zbulk/{__version__}"
         self.session.headers["Accept"] = "application/json"
         adapter = _Adapter(max_retries=make_retry(log))
@@ -808,14 +808,53 @@ class _OwnAuthorization(requests.auth.AuthBase):
         return request
 
 
+class _Session(requests.Session):
+    """A requests Session with ``_OwnAuthorization``, which reads the environment's proxy
+    settings once per scheme and host. requests reads every variable of the environment
+    twice per request for them (~0.5 ms each time, on every poll of every job watched);
+    the answer only changes with the host, and a process's environment is its own.
+    ``REQUESTS_CA_BUNDLE``, ``NO_PROXY`` and the rest mean what they mean to requests."""
+
+    _HOSTS_KEPT = 16  # a redirect can name any host: the cache stays small
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.auth = _OwnAuthorization()
+        self._environ_proxies: dict[tuple[str, str], dict[str, str]] = {}
+        self._environ_lock = threading.Lock()
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        if not self.trust_env or proxies is None or "no_proxy" in proxies:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme.lower(), parts.netloc.lower())
+        with self._environ_lock:
+            found = self._environ_proxies.get(key)
+            if found is None:
+                if len(self._environ_proxies) >= self._HOSTS_KEPT:
+                    self._environ_proxies.clear()
+                found = requests.utils.get_environ_proxies(url)
+                self._environ_proxies[key] = found
+        # The rest as requests.Session.merge_environment_settings does it.
+        for name, proxy in found.items():
+            proxies.setdefault(name, proxy)
+        if verify is True or verify is None:
+            environ = os.environ
+            verify = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or verify
+        merge = requests.sessions.merge_setting
+        return {"proxies": merge(proxies, self.proxies), "stream": merge(stream, self.stream),
+                "verify": merge(verify, self.verify), "cert": merge(cert, self.cert)}  # fmt: skip
+
+
 def form_poster(timeout: float, log: Log | None = None) -> Callable[[str, Mapping[str, str]], dict]:
     """A function that POSTs a form to Zoho's accounts server and returns the JSON object.
 
     Never retried (a grant code is single use). The form holds secrets: only the URL is
     logged. OAuth errors come back as JSON (often with HTTP 200) for the caller to read.
     """
-    session = requests.Session()
-    session.auth = _OwnAuthorization()
+    session = _Session()
     session.headers["User-Agent"] = f"zbulk/{__version__}"
 
     def post(url: str, data: Mapping[str, str]) -> dict[str, Any]:
