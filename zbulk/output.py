@@ -356,7 +356,9 @@ class Output:
 
     def print(self, *renderables: RenderableType, soft_wrap: bool = False) -> None:
         """Results on stdout; ``soft_wrap`` keeps long lines whole (commands to copy)."""
-        self.out.print(*renderables, soft_wrap=soft_wrap)
+        out = self.out
+        # Nothing is cropped at UNLIMITED (a pipe): skip rich's pass that would look.
+        out.print(*renderables, soft_wrap=soft_wrap, crop=out.width < UNLIMITED)
 
     def write_line(self, line: str) -> None:
         """A line of machine output on stdout, untouched by rich (valid JSON stays valid

@@ -10,7 +10,7 @@ from rich.text import Text
 from zbulk.codes import explain
 from zbulk.output import safe
 from zbulk.results import Summary
-from zbulk.views.widgets import BOLD, PlainTable
+from zbulk.views.widgets import PlainTable
 
 ROWS_PER_PART = 2000
 
@@ -89,8 +89,7 @@ class _Continued(PlainTable):
             yield Text()  # between the last record of the previous part and this one
             yield from self._stacked()
             return
-        for row in self.rows:
-            yield from self._line(row, widths, None, BOLD)
+        yield from self._body(console, widths)
 
 
 def failed_tables(columns: list[str], count: int, rows: Iterable[tuple[int, list[str]]],

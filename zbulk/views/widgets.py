@@ -146,8 +146,25 @@ class PlainTable:
         yield from self._line(self.HEADERS, widths, BOLD, BOLD)
         yield Segment(("-" if options.ascii_only else "─") * rule, DIM)
         yield Segment.line()
+        yield from self._body(console, widths)
+
+    BATCH = 500  # rows per segment when nothing is styled
+
+    def _body(self, console: Console, widths: list[int]) -> Iterator[Segment]:
+        """The rows; without styles (a pipe), as plain text in a few large segments: rich's
+        work is per segment, and a table can have tens of thousands of rows."""
+        if console.color_system is not None:
+            for row in self.rows:
+                yield from self._line(row, widths, None, BOLD)
+            return
+        lines: list[str] = []
         for row in self.rows:
-            yield from self._line(row, widths, None, BOLD)
+            lines.extend(segment.text for segment in self._line(row, widths, None, None))
+            if len(lines) >= self.BATCH:
+                yield Segment("".join(lines))
+                lines = []
+        if lines:
+            yield Segment("".join(lines))
 
     def _stacked(self) -> Iterator[Fields | Text]:
         label_width = max(cell_len(h) for h in self.HEADERS)
