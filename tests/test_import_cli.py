@@ -591,7 +591,10 @@ def test_retry_edit_with_a_failing_editor_sends_nothing(zbulk, fast, leads, tmp_
     assert not any(p.endswith(("/upload", "/write")) for p in paths(fast)[before:])
 
 
-def test_the_demo_shows_the_loop_and_records_nothing(run) -> None:
+def test_the_demo_shows_the_loop_and_records_nothing(run, monkeypatch) -> None:
+    from zbulk.commands import sandbox
+
+    monkeypatch.setattr(sandbox, "DEMO_WATCH_SECONDS", 0.5)  # the tour's watch, in 0.5 s
     r = run("demo")
     assert r.code == 0, r.err
     assert "zbulk job import leads.csv --module Leads --operation insert --yes" in r.out
