@@ -124,10 +124,28 @@ def _validators(v2: bool, exceptions: bool = True) -> dict[int | str, Any]:
         400: f"{answers}/400/content/application~1json/schema",
         "error": f"{BASE}#/components/schemas/API_Exception",
     }
+    resolver = registry.resolver(BASE)
+    schemas = {key: _inlined({"$ref": ref}, resolver) for key, ref in refs.items()}
     return {
-        key: jsonschema.Draft4Validator({"$ref": ref}, registry=registry, format_checker=checker)
-        for key, ref in refs.items()
+        key: jsonschema.Draft4Validator(schema, registry=registry, format_checker=checker)
+        for key, schema in schemas.items()
     }
+
+
+def _inlined(node: Any, resolver: Any, chain: tuple[int, ...] = ()) -> Any:
+    """``node`` with each ``$ref`` replaced by what it points to (draft 4: a ``$ref``'s
+    siblings are ignored), so validating 560 answers does not resolve the same references
+    again each time. The file has no recursive reference; one would fail here, loudly."""
+    if isinstance(node, list):
+        return [_inlined(x, resolver, chain) for x in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        found = resolver.lookup(ref)
+        assert id(found.contents) not in chain, f"a recursive $ref: {ref}"
+        return _inlined(found.contents, found.resolver, (*chain, id(found.contents)))
+    return {k: _inlined(v, resolver, chain) for k, v in node.items()}
 
 
 def _except(spec: dict[str, Any], v2: bool) -> None:
