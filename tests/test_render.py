@@ -160,3 +160,21 @@ def test_huge_job_renders_every_row(env) -> None:
     text = render(huge_job(5, 200))
     assert text.count("Field_") == 1000
     assert "Field mappings (200)" in text
+
+
+@pytest.mark.parametrize("rows", [1, 499, 500, 501, 1201])
+def test_a_table_on_a_pipe_is_the_same_text_as_on_a_colour_terminal(rows: int) -> None:
+    """On a pipe the rows go out as plain text in batches of 500; every row, aligned, in
+    order, exactly as a terminal shows them once its styles are taken out."""
+    from zbulk.views.widgets import PlainTable
+
+    data = [(str(n), f"Field_{n}", "x" * (n % 7), "" if n % 3 else "yyyy-MM-dd")
+            for n in range(1, rows + 1)]  # fmt: skip
+    table = PlainTable("Mappings", ("Column", "Field", "Default", "Format"), data)
+    pipe, tty = io.StringIO(), io.StringIO()
+    Output(stdout=pipe).print(table)
+    Output(stdout=tty, force_terminal=True, width=200).print(table)
+    styled = re.sub(r"\x1b\[[0-9;]*m", "", tty.getvalue())
+    assert pipe.getvalue() == styled and "\x1b" in tty.getvalue()
+    lines = pipe.getvalue().splitlines()
+    assert len(lines) == rows + 3 and lines[-1].split() == list(filter(None, data[-1]))

@@ -158,9 +158,9 @@ class PlainTable:
                 yield from self._line(row, widths, None, BOLD)
             return
         lines: list[str] = []
-        for row in self.rows:
+        for count, row in enumerate(self.rows, 1):
             lines.extend(segment.text for segment in self._line(row, widths, None, None))
-            if len(lines) >= self.BATCH:
+            if count % self.BATCH == 0:
                 yield Segment("".join(lines))
                 lines = []
         if lines:
