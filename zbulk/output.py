@@ -238,15 +238,11 @@ def _console_class() -> type[Console]:
             self, renderable: RenderableType, options: ConsoleOptions | None = None
         ) -> Iterable[Segment]:
             for segment in super().render(renderable, options):
-                text = segment.text
-                if (
-                    segment.control
-                    or _printable_ascii(text)
-                    or not re.search(_UNSAFE_IN_LINES, text)
-                ):
+                if segment.control:
                     yield segment
-                else:
-                    yield Segment(safe_lines(text), segment.style)
+                    continue
+                text = safe_lines(segment.text)  # the same object when nothing is escaped
+                yield segment if text is segment.text else Segment(text, segment.style)
 
     return _Console
 
