@@ -156,6 +156,28 @@ def test_show_never_crashes_nor_leaks_escapes(doc, terminal, width) -> None:
     assert not FORBIDDEN.search(text), repr(text)
 
 
+@settings(max_examples=200, deadline=None)
+@given(value=anything, indent=st.sampled_from([None, 0, 1, "\t", " \r\n"]),
+       item=st.sampled_from([",", ", ", " , ", ",\n"]), key=st.sampled_from([":", ": ", " :\t"]),
+       ends=st.sampled_from(["", " ", "\n", "\r\n\t "]))  # fmt: skip
+def test_json_line_takes_out_exactly_the_whitespace_between_tokens(value, indent, item, key,
+                                                                   ends) -> None:  # fmt: skip
+    """However the body is spaced, the line is the compact spelling of it; a compact body
+    (with strings that hold ", " or ": " or spaces) comes out as it went in, less escapes."""
+    compact = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    spaced = ends + json.dumps(value, ensure_ascii=False, indent=indent,
+                               separators=(item, key)) + ends  # fmt: skip
+    line = json_line(Fetched(value, compact.encode()))
+    assert json_line(Fetched(value, spaced.encode())) == line
+    assert line.encode("utf-8", "surrogatepass") == _inert_escapes(compact)
+
+
+def _inert_escapes(text: str) -> bytes:
+    """``text`` with what json_line writes as \\u escapes so written (the reference)."""
+    unsafe = "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+    return re.sub(unsafe, lambda m: f"\\u{ord(m.group()):04x}", text).encode()
+
+
 @settings(max_examples=150, deadline=None)
 @given(doc=job_doc)
 def test_json_is_lossless_and_inert(doc) -> None:
