@@ -277,7 +277,7 @@ class Catalogue:
     def put(self, job_id: str, body: Doc | str | bytes, status: int, content_type: str) -> None:
         if not job_id.isdigit():
             raise ValueError(f"job ids are all digits, not {job_id!r}")
-        raw = json.dumps(body) if isinstance(body, dict) else body
+        raw = json.dumps(body, separators=(",", ":")) if isinstance(body, dict) else body
         raw = raw.encode() if isinstance(raw, str) else bytes(raw)
         with self._lock:
             self._documents[job_id] = (status, raw, content_type, {})

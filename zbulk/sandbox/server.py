@@ -398,7 +398,8 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
     def put_document(
         self, job_id: str, body: Body, status: int = 200, content_type: str = JSON
     ) -> None:
-        """Answer GETs of ``job_id`` (any version) with exactly this body (a dict as JSON)."""
+        """Answer GETs of ``job_id`` (any version) with exactly this body (a dict as compact
+        JSON, as Zoho sends)."""
         self._catalogue.put(job_id, body, status, content_type)
 
     def restart_jobs(self, job_id: str | None = None) -> None:
