@@ -272,3 +272,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     and terminals, and run late they made the run's tail, one worker waiting while the
     others had finished. First, their waits overlap the tests that compute."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built (modules, test items, fixtures) lives for the whole run: move
+    it out of the collector's sight, and collect the youngest generation less often. The
+    time each process spent in the collector, summed (gc.callbacks, one full run): 4.3 s,
+    then 2.1 s with the freeze, 1.7 s with the threshold too."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(10_000)
