@@ -156,7 +156,7 @@ def test_show_never_crashes_nor_leaks_escapes(doc, terminal, width) -> None:
     assert not FORBIDDEN.search(text), repr(text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(value=anything, indent=st.sampled_from([None, 0, 1, "\t", " \r\n"]),
        item=st.sampled_from([",", ", ", " , ", ",\n"]), key=st.sampled_from([":", ": ", " :\t"]),
        ends=st.sampled_from(["", " ", "\n", "\r\n\t "]))  # fmt: skip
