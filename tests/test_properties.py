@@ -158,7 +158,7 @@ def test_show_never_crashes_nor_leaks_escapes(doc, terminal, width) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(value=anything, indent=st.sampled_from([None, 0, 1, "\t", " \r\n"]),
-       item=st.sampled_from([",", ", ", " , ", ",\n"]), key=st.sampled_from([":", ": ", " :\t"]),
+       item=st.sampled_from([",", ", ", " ,", ",\n"]), key=st.sampled_from([":", ": ", " :"]),
        ends=st.sampled_from(["", " ", "\n", "\r\n\t "]))  # fmt: skip
 def test_json_line_takes_out_exactly_the_whitespace_between_tokens(value, indent, item, key,
                                                                    ends) -> None:  # fmt: skip
