@@ -25,10 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-import referencing
-import referencing.jsonschema
 import requests
 from sandbox_support import DURATION, TOKEN, Clock, auth
 
@@ -108,6 +105,10 @@ def _external_refs(node: Any) -> Iterator[str]:
 def _validators(v2: bool, exceptions: bool = True) -> dict[int | str, Any]:
     """Validators for the job GET's answers by HTTP status (200, 400, and "error" for the
     others): with the EXCEPTIONS (and v2's if ``v2``), or exactly as the file says."""
+    import jsonschema  # here, not at the top: every xdist worker imports every test module
+    import referencing  # (to collect it), and only one runs these tests
+    import referencing.jsonschema
+
     spec = _json_schema(_spec())
     assert set(_external_refs(spec)) == set(EXTERNAL) | USED_ONLY_BY_OTHER_OPERATIONS
     if exceptions:
