@@ -49,6 +49,13 @@ _FDS = 3  # stdin, stdout, stderr
 SHARED = "TESTS_ZYGOTE_SOCKET"
 _SHARED_PATH = os.environ.get(SHARED)
 _HEADER_MAX = 1 << 20
+READY_TIMEOUT = 30.0  # seconds a shared zygote may take to listen
+
+
+def _started(path: str) -> bool:
+    """Whether the zygote at ``path`` was started and not yet stopped (its starter writes
+    env.json before it starts it, and removes it when it stops it)."""
+    return os.path.exists(os.path.join(os.path.dirname(path), "env.json"))
 
 
 def _startup_env(env: dict[str, str]) -> dict[str, str]:
@@ -84,30 +91,50 @@ class _Zygote:
             [sys.executable, __file__, self.path],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=self.env,
         )  # fmt: skip
-        assert self.proc.stdout is not None
-        ready = self.proc.stdout.readline()  # the server says "ready" once it listens
-        if ready.strip() != b"ready":
-            raise RuntimeError(f"the zygote did not start: {ready!r}")
+        self.ready = False
         atexit.register(self.stop)
+
+    def wait_ready(self) -> None:
+        """Until the server listens: it says "ready" to its starter, and its socket appears
+        only then (it listens on another name, then renames it)."""
+        if self.proc is not None:
+            if not self.ready:
+                assert self.proc.stdout is not None
+                ready = self.proc.stdout.readline()
+                if ready.strip() != b"ready":
+                    raise RuntimeError(f"the zygote did not start: {ready!r}")
+                self.ready = True
+            return
+        import time
+
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not os.path.exists(self.path):
+            if os.path.exists(self.path + ".failed"):
+                with open(self.path + ".failed", encoding="utf-8") as fh:
+                    raise RuntimeError(f"the shared zygote did not start: {fh.read()}")
+            if time.monotonic() > deadline or not self.alive():
+                raise RuntimeError(f"the shared zygote did not start within {READY_TIMEOUT}s")
+            time.sleep(0.01)
 
     @classmethod
     def get(cls) -> _Zygote:
         with cls.lock:
             if cls.current is None or not cls.current.alive():
                 shared = _SHARED_PATH
-                attach = cls.current is None and shared and os.path.exists(shared)
+                attach = cls.current is None and shared and _started(shared)
                 cls.current = cls(shared) if attach else cls()
             return cls.current
 
     @classmethod
     def share(cls) -> None:
-        """Start this process's zygote now, and name it in the environment for the child
-        processes started from here on (pytest's xdist workers)."""
+        """Start this process's zygote now, without waiting for it to listen (it loads
+        zbulk meanwhile: 0.2 s the workers would start later), and name it in the
+        environment for the child processes started from here on (pytest's xdist workers)."""
         os.environ[SHARED] = cls.get().path
 
     def alive(self) -> bool:
         if self.proc is None:
-            return os.path.exists(self.path)
+            return _started(self.path)
         return self.proc.poll() is None
 
     def stop(self) -> None:
@@ -120,13 +147,14 @@ class _Zygote:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        for name in ("sock", "env.json"):
+        for name in ("sock", "sock.new", "sock.failed", "env.json"):
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(self.dir, name))
         with contextlib.suppress(OSError):
             os.rmdir(self.dir)
 
     def spawn(self, request: dict[str, Any], fds: list[int]) -> tuple[int, socket.socket]:
+        self.wait_ready()
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect(self.path)
         header = json.dumps(request).encode()
@@ -419,11 +447,17 @@ def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
 def serve(path: str) -> None:
     """Listen on ``path``; fork a zbulk child per request; report each one's wait status.
     Stops when stdin reaches EOF (the test process closed it or went away)."""
-    _preload()
+    try:
+        _preload()
+    except BaseException as exc:  # said to the processes waiting for the socket
+        with open(path + ".failed", "w", encoding="utf-8") as fh:
+            fh.write(f"{type(exc).__name__}: {exc}")
+        raise
     templates = (sys.stdin, sys.stdout, sys.stderr)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
+    listener.bind(path + ".new")
     listener.listen(64)
+    os.rename(path + ".new", path)  # the socket appears once it listens
     wake_r, wake_w = socket.socketpair()
     wake_r.setblocking(False)
     wake_w.setblocking(False)
