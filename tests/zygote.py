@@ -92,18 +92,20 @@ class _Zygote:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=self.env,
         )  # fmt: skip
         self.ready = False
+        self.ready_lock = threading.Lock()  # one reader of the "ready" line
         atexit.register(self.stop)
 
     def wait_ready(self) -> None:
         """Until the server listens: it says "ready" to its starter, and its socket appears
         only then (it listens on another name, then renames it)."""
         if self.proc is not None:
-            if not self.ready:
-                assert self.proc.stdout is not None
-                ready = self.proc.stdout.readline()
-                if ready.strip() != b"ready":
-                    raise RuntimeError(f"the zygote did not start: {ready!r}")
-                self.ready = True
+            with self.ready_lock:  # tests spawn from several threads at once
+                if not self.ready:
+                    assert self.proc.stdout is not None
+                    ready = self.proc.stdout.readline()
+                    if ready.strip() != b"ready":
+                        raise RuntimeError(f"the zygote did not start: {ready!r}")
+                    self.ready = True
             return
         import time
 
