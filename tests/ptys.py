@@ -9,15 +9,13 @@ import select
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import zygote
-
-SCRIPT = Path(sys.executable).parent / "zbulk"
+from zygote import SCRIPT
 
 _READ = {"x86_64": "0", "aarch64": "63"}.get(os.uname().machine)
 

@@ -9,7 +9,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,18 +55,11 @@ def _sandbox_and_env(tmp_path: Path, duration: float) -> Iterator[tuple[Sandbox,
         yield server, env
 
 
-def on_pty(args: list[str], env: dict[str, str], *, until: Callable[[str], bool] | None = None,
-           then: int = signal.SIGINT, timeout: float = 60) -> tuple[int, str]:  # fmt: skip
-    """Run the script on a 120×40 pty; once ``until(text so far)`` holds, send ``then`` to
-    it. Returns the exit code and everything it wrote."""
-    return run_pty(args, env, interrupt_when=until, send=then, timeout=timeout)
-
-
 def test_two_jobs_one_finishes_first_its_line_stays_in_the_scrollback(quick) -> None:
     _, env = quick
     short, long = DEMO_JOBS["defaults"], DEMO_JOBS["large"]  # 2 s and 4 s
-    code, text = on_pty(["job", "watch", "--interval", "0.3", "--max-interval", "1", long, short],
-                        env)  # fmt: skip
+    code, text = run_pty(["job", "watch", "--interval", "0.3", "--max-interval", "1", long, short],
+                         env)  # fmt: skip
     assert code == 0, text
     seen = plain(text)
     # The finish line of the job that ended first, printed above the live view, with the
@@ -88,11 +81,11 @@ def test_two_jobs_one_finishes_first_its_line_stays_in_the_scrollback(quick) -> 
 def test_interrupted_leaves_the_last_frame_and_says_how_to_resume(quick, how) -> None:
     _, env = quick
     short, long = DEMO_JOBS["defaults"], DEMO_JOBS["large"]
-    code, text = on_pty(
+    code, text = run_pty(
         ["job", "watch", "--interval", "0.3", long, short],
         env,
-        until=lambda seen: "█" in seen and "IN PROGRESS" in plain(seen),
-        then=how,
+        interrupt_when=lambda seen: "█" in seen and "IN PROGRESS" in plain(seen),
+        send=how,
     )
     assert code == 130, text
     after = text.rsplit("█", 1)[-1]  # what came after the last bar drawn
@@ -108,8 +101,8 @@ def test_interrupted_leaves_the_last_frame_and_says_how_to_resume(quick, how) ->
 def test_notify_rings_and_sends_osc_9_on_a_terminal_that_shows_it(brief) -> None:
     server, env = brief
     server.restart_jobs()
-    code, text = on_pty(["job", "watch", "--notify", "--interval", "0.3", DEMO_JOBS["defaults"]],
-                        dict(env, TERM_PROGRAM="iTerm.app"))  # fmt: skip
+    code, text = run_pty(["job", "watch", "--notify", "--interval", "0.3", DEMO_JOBS["defaults"]],
+                         dict(env, TERM_PROGRAM="iTerm.app"))  # fmt: skip
     assert code == 0, text
     found = re.search(r"\a\x1b\]9;zbulk: (job \d+ COMPLETED[^\x07]*)\x07", text)
     assert found is not None, repr(text[-600:])
@@ -120,8 +113,8 @@ def test_notify_each_sends_osc_777_per_job_on_foot(brief) -> None:
     server, env = brief
     server.restart_jobs()
     ids = [DEMO_JOBS["defaults"], DEMO_JOBS["failing"]]
-    code, text = on_pty(["job", "watch", "--notify=each", "--interval", "0.3", *ids],
-                        dict(env, TERM="foot"))  # fmt: skip
+    code, text = run_pty(["job", "watch", "--notify=each", "--interval", "0.3", *ids],
+                         dict(env, TERM="foot"))  # fmt: skip
     assert code == 1, text
     sent = re.findall(r"\a\x1b\]777;notify;zbulk;job (\d+) (\w+)", text)
     assert sorted(sent) == sorted([(ids[0], "COMPLETED"), (ids[1], "FAILED")])
@@ -130,7 +123,7 @@ def test_notify_each_sends_osc_777_per_job_on_foot(brief) -> None:
 def test_notify_inside_tmux_rings_the_bell_only(quick) -> None:
     _, env = quick
     env = dict(env, TERM_PROGRAM="iTerm.app", TMUX="/tmp/tmux-1000/default,1,0", PATH="/usr/bin")
-    code, text = on_pty(["job", "watch", "--notify", DEMO_JOBS["completed"]], env)
+    code, text = run_pty(["job", "watch", "--notify", DEMO_JOBS["completed"]], env)
     assert code == 0 and "\a" in text and "\x1b]9;" not in text
 
 
