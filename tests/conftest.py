@@ -4,7 +4,8 @@
   and no ZBULK_* settings from the developer's shell, so no test reads or writes a real
   profile, keyring file or job history, and any single test file runs alone.
 - ``env``: that environment, plus a fixed width, UTC and millisecond retry backoff.
-- ``run``: zbulk in-process; ``zbulk``: the same, pointed at the ``sandbox`` fixture.
+- ``run``: zbulk in-process; ``zbulk``: the same, pointed at the ``sandbox`` fixture;
+  ``demo``: ``zbulk demo`` in-process, its watch in 0.5 s.
 - The sandbox family: ``make_sandbox(**options)`` starts one (stopped after the test);
   ``sandbox`` is the default one in real time; ``sb`` runs on ``clock``, the one fake clock
   (``sandbox_support.Clock``), with the token ``sandbox_support.TOKEN``; ``stepping_sandbox``
@@ -126,6 +127,16 @@ def run(
         return Result(int(code), captured.out, captured.err)
 
     return _run
+
+
+@pytest.fixture
+def demo(run: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> Callable[[], Result]:
+    """``zbulk demo`` in-process, its tour's ``job watch`` taking 0.5 s (3 s as shipped:
+    a pause for a person to read)."""
+    from zbulk.commands import sandbox
+
+    monkeypatch.setattr(sandbox, "DEMO_WATCH_SECONDS", 0.5)
+    return lambda: run("demo")
 
 
 @pytest.fixture

@@ -327,11 +327,8 @@ def test_sandbox_refuses_non_loopback(run) -> None:
     assert r.code == ExitCode.USAGE and "loopback" in r.err
 
 
-def test_demo(run, monkeypatch) -> None:
-    from zbulk.commands import sandbox
-
-    monkeypatch.setattr(sandbox, "DEMO_WATCH_SECONDS", 0.5)  # 3 s as shipped: a pause to read
-    r = run("demo")
+def test_demo(demo) -> None:
+    r = demo()
     assert r.code == 0, r.err
     assert "Field mappings" in r.out and "no bulk write job 1234567890" in r.err
     assert '"id":"4150868000005392002"' in r.out

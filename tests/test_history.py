@@ -221,10 +221,7 @@ def test_recent_when_empty(run) -> None:
     assert r.code == 0 and "No jobs seen yet" in r.out
 
 
-def test_demo_and_sandbox_leave_history_alone(run, env, monkeypatch) -> None:
-    from zbulk.commands import sandbox
-
-    monkeypatch.setattr(sandbox, "DEMO_WATCH_SECONDS", 0.5)
-    assert run("demo").code == 0
+def test_demo_and_sandbox_leave_history_alone(demo, env) -> None:
+    assert demo().code == 0
     assert history.entries() == []
     assert not (Path(env["ZBULK_STATE_DIR"]) / "history.json").exists()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ptys import run_pty
 
 from zbulk.errors import ExitCode
 from zbulk.sandbox import Fault
@@ -442,8 +443,6 @@ def term_env(sandbox, tmp_path) -> dict[str, str]:
 
 @pytest.mark.e2e
 def test_nothing_is_sent_before_confirmation(term_env, fast, leads) -> None:
-    from ptys import run_pty
-
     args = [
         "job",
         "import",
@@ -466,8 +465,6 @@ def test_nothing_is_sent_before_confirmation(term_env, fast, leads) -> None:
 
 @pytest.mark.e2e
 def test_confirmation_names_the_org_asked_of_the_api(term_env, fast, leads) -> None:
-    from ptys import run_pty
-
     args = ["job", "import", str(leads), "--module", "Leads", "--operation", "insert"]
     code, text = run_pty(args, term_env, answers=[("[y/N]", "no")])
     assert f"for org Zylker Sandbox ({ORG_ID})? [y/N]" in text and code == ExitCode.ERROR
@@ -476,8 +473,6 @@ def test_confirmation_names_the_org_asked_of_the_api(term_env, fast, leads) -> N
 
 @pytest.mark.e2e
 def test_ctrl_c_at_the_confirmation_sends_nothing(term_env, fast, leads) -> None:
-    from ptys import run_pty
-
     args = [
         "job",
         "import",
@@ -591,11 +586,8 @@ def test_retry_edit_with_a_failing_editor_sends_nothing(zbulk, fast, leads, tmp_
     assert not any(p.endswith(("/upload", "/write")) for p in paths(fast)[before:])
 
 
-def test_the_demo_shows_the_loop_and_records_nothing(run, monkeypatch) -> None:
-    from zbulk.commands import sandbox
-
-    monkeypatch.setattr(sandbox, "DEMO_WATCH_SECONDS", 0.5)  # the tour's watch, in 0.5 s
-    r = run("demo")
+def test_the_demo_shows_the_loop_and_records_nothing(demo, run) -> None:
+    r = demo()
     assert r.code == 0, r.err
     assert "zbulk job import leads.csv --module Leads --operation insert --yes" in r.out
     assert "MANDATORY_NOT_FOUND-Last_Name" in r.out

@@ -17,6 +17,7 @@ import zygote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keyring_backends import MemoryKeyring
+from ptys import run_pty
 
 from zbulk.cli import _command_tree, hoist_globals, main
 from zbulk.errors import SEVERITY, ExitCode
@@ -241,8 +242,6 @@ def test_colour_variables_are_honoured(env) -> None:
 
 
 def test_dumb_terminal_gets_plain_watch_lines(proc_env, stepping_sandbox) -> None:
-    from ptys import run_pty
-
     server = stepping_sandbox  # the jobs move one step per request, however slow the machine
     env = dict(proc_env, TERM="dumb", ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token)
     args = ["job", "watch", "--interval", "0.1", "--max-interval", "0.2", DEMO_JOBS["large"]]
