@@ -49,7 +49,7 @@ _FDS = 3  # stdin, stdout, stderr
 SHARED = "TESTS_ZYGOTE_SOCKET"
 _SHARED_PATH = os.environ.get(SHARED)
 _HEADER_MAX = 1 << 20
-READY_TIMEOUT = 30.0  # seconds a shared zygote may take to listen
+READY_TIMEOUT = 30.0  # seconds a zygote may take to listen
 
 
 def _started(path: str) -> bool:
@@ -89,33 +89,22 @@ class _Zygote:
             json.dump(_startup_env(self.env), fh)
         self.proc = subprocess.Popen(
             [sys.executable, __file__, self.path],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=self.env,
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=None, env=self.env,
         )  # fmt: skip
-        self.ready = False
-        self.ready_lock = threading.Lock()  # one reader of the "ready" line
         atexit.register(self.stop)
 
     def wait_ready(self) -> None:
-        """Until the server listens: it says "ready" to its starter, and its socket appears
-        only then (it listens on another name, then renames it)."""
-        if self.proc is not None:
-            with self.ready_lock:  # tests spawn from several threads at once
-                if not self.ready:
-                    assert self.proc.stdout is not None
-                    ready = self.proc.stdout.readline()
-                    if ready.strip() != b"ready":
-                        raise RuntimeError(f"the zygote did not start: {ready!r}")
-                    self.ready = True
-            return
+        """Until the server listens: its socket appears only then (it listens on another
+        name, then renames it). A server that failed to start leaves the reason beside it."""
         import time
 
         deadline = time.monotonic() + READY_TIMEOUT
         while not os.path.exists(self.path):
             if os.path.exists(self.path + ".failed"):
                 with open(self.path + ".failed", encoding="utf-8") as fh:
-                    raise RuntimeError(f"the shared zygote did not start: {fh.read()}")
+                    raise RuntimeError(f"the zygote did not start: {fh.read()}")
             if time.monotonic() > deadline or not self.alive():
-                raise RuntimeError(f"the shared zygote did not start within {READY_TIMEOUT}s")
+                raise RuntimeError(f"the zygote did not start within {READY_TIMEOUT}s")
             time.sleep(0.01)
 
     @classmethod
@@ -149,9 +138,10 @@ class _Zygote:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        for name in ("sock", "sock.new", "sock.failed", "env.json"):
+        for name in (self.path, self.path + ".new", self.path + ".failed",
+                     os.path.join(self.dir, "env.json")):  # fmt: skip
             with contextlib.suppress(OSError):
-                os.unlink(os.path.join(self.dir, name))
+                os.unlink(name)
         with contextlib.suppress(OSError):
             os.rmdir(self.dir)
 
@@ -467,8 +457,6 @@ def serve(path: str) -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C for pytest is not for the zygote
     waiting: dict[int, socket.socket] = {}
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
     stdin = sys.stdin.fileno()
     while True:
         readable, _, _ = select.select([listener, wake_r, stdin], [], [], 1.0)
