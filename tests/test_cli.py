@@ -18,6 +18,17 @@ def test_version(run) -> None:
     assert r.code == 0 and r.out.strip() == f"zbulk {__version__}"
 
 
+def test_version_alone_builds_no_command(run) -> None:
+    """``zbulk --version`` reads no command's signature (a quarter of its start-up); with
+    anything else on the line the whole tree is there, so ``--help`` still lists it."""
+    from zbulk import cli
+
+    assert cli._command_tree(["--version"]).commands == {}
+    assert "job" in cli._command_tree(["--version", "--help"]).commands
+    r = run("--version", "--help")
+    assert r.code == 0 and r.out.strip() == f"zbulk {__version__}"
+
+
 def test_help_lists_commands(run) -> None:
     r = run("--help")
     assert r.code == 0

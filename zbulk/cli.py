@@ -163,8 +163,16 @@ def root(
     ctx.obj = AppContext(profile, api_domain, api_version, request_timeout, verbose)
 
 
+# ``zbulk --version`` alone: the root's options are all it needs (building every command
+# costs a fresh process ~25 ms here, a quarter of its run).
+_ROOT_ONLY = ("", "")
+
+
 def _selection(args: list[str]) -> tuple[str, str] | None:
-    """The group and command ``args`` name (``job show``), if both exist; else None."""
+    """The group and command ``args`` name (``job show``), if both exist; ``_ROOT_ONLY``
+    for ``--version`` alone; else None."""
+    if args == ["--version"]:
+        return _ROOT_ONLY
     words: list[str] = []
     i = 0
     while i < len(args) and len(words) < 2:
@@ -195,6 +203,11 @@ def _only(selection: tuple[str, str] | None) -> Any:
 
     if selection is None:
         return app
+    if selection == _ROOT_ONLY:
+        root = copy.copy(app)
+        root.registered_groups = []
+        root.registered_commands = []
+        return root
     group = next(g for g in app.registered_groups if g.name == selection[0])
     assert group.typer_instance is not None
     commands = [c for c in group.typer_instance.registered_commands if c.name == selection[1]]
