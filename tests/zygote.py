@@ -326,7 +326,7 @@ def run(args: Any, *, input: Any = None, capture_output: bool = False,
 
 def _preload() -> None:
     """What zbulk imports at start, on its usual paths and on the others (every module of
-    the package: 10-15 ms less CPU per child running ``job show``, ``results`` or ``watch``),
+    the package: 4-17 ms less CPU per child running ``job show``, ``results`` or ``watch``),
     but not keyring: zbulk looks at whether keyring is loaded, so a child must start
     without it, as a fresh process does."""
     import gc

@@ -193,7 +193,8 @@ def _selection(args: list[str]) -> tuple[str, str] | None:
 
 
 def _only(selection: tuple[str, str] | None) -> Any:
-    """``app`` reduced to the one group command ``selection`` names, or ``app``.
+    """``app`` reduced to the one group command ``selection`` names (to none for
+    ``_ROOT_ONLY``), or ``app``.
 
     Building the command tree costs time for every command it holds (typer reads each
     signature), and every invocation pays it: a run of ``zbulk job show`` needs only
@@ -203,21 +204,20 @@ def _only(selection: tuple[str, str] | None) -> Any:
 
     if selection is None:
         return app
-    if selection == _ROOT_ONLY:
-        root = copy.copy(app)
-        root.registered_groups = []
-        root.registered_commands = []
-        return root
-    group = next(g for g in app.registered_groups if g.name == selection[0])
-    assert group.typer_instance is not None
-    commands = [c for c in group.typer_instance.registered_commands if c.name == selection[1]]
-    sub = copy.copy(group.typer_instance)
-    sub.registered_commands = commands
-    sub.registered_groups = []
-    only_group = copy.copy(group)
-    only_group.typer_instance = sub
+    groups = []
+    if selection != _ROOT_ONLY:
+        group = next(g for g in app.registered_groups if g.name == selection[0])
+        assert group.typer_instance is not None
+        commands = [c for c in group.typer_instance.registered_commands
+                    if c.name == selection[1]]  # fmt: skip
+        sub = copy.copy(group.typer_instance)
+        sub.registered_commands = commands
+        sub.registered_groups = []
+        only_group = copy.copy(group)
+        only_group.typer_instance = sub
+        groups.append(only_group)
     root = copy.copy(app)
-    root.registered_groups = [only_group]
+    root.registered_groups = groups
     root.registered_commands = []
     return root
 
