@@ -17,6 +17,7 @@ import keyring
 import pytest
 import zygote
 from keyring_backends import HungKeyring
+from zygote import SCRIPT
 
 from zbulk.auth import oauth, profiles, stores
 from zbulk.auth.oauth import OAuthApp
@@ -24,7 +25,6 @@ from zbulk.errors import CredentialsError, ExitCode, NetworkError
 from zbulk.sandbox import DEMO_JOBS
 
 JOB = DEMO_JOBS["completed"]
-SCRIPT = Path(sys.executable).parent / "zbulk"
 
 
 @pytest.fixture

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 import zygote
 from ptys import run_pty
+from zygote import SCRIPT
 
 from zbulk.sandbox import DEMO_JOBS, Fault
 
 pytestmark = pytest.mark.e2e
 
-SCRIPT = Path(sys.executable).parent / "zbulk"
 COLOUR = re.compile(r"\x1b\[[0-9;]*3[0-9](;[0-9]+)*m|\x1b\[[0-9;]*;3[0-9]m")
 
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keyring_backends import MemoryKeyring
 from ptys import run_pty
+from zygote import SCRIPT
 
 from zbulk.cli import _command_tree, hoist_globals, main
 from zbulk.errors import SEVERITY, ExitCode
@@ -25,7 +26,6 @@ from zbulk.output import Output, fallback
 from zbulk.sandbox import DEMO_JOBS, Sandbox
 from zbulk.watch import worst
 
-SCRIPT = Path(sys.executable).parent / "zbulk"
 DONE = DEMO_JOBS["completed"]
 ESC = "\x1b"
 

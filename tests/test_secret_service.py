@@ -7,9 +7,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from zygote import SCRIPT
 
 from zbulk.sandbox import DEMO_JOBS
 
@@ -20,8 +20,6 @@ pytestmark = [
         reason="needs the real Secret Service: run under .ci/secret-service",
     ),
 ]
-
-SCRIPT = Path(sys.executable).parent / "zbulk"
 
 
 def test_login_show_status_logout_round_trip(sandbox, tmp_path) -> None:

@@ -8,19 +8,18 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import zygote
 from ptys import run_pty
+from zygote import SCRIPT
 
 from zbulk.sandbox import DEMO_JOBS, Sandbox
 
 pytestmark = pytest.mark.e2e
 
-SCRIPT = Path(sys.executable).parent / "zbulk"
 CSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import zygote
+from zygote import SCRIPT
 
 from hostile.server import HostileServer
 
-SCRIPT = Path(sys.executable).parent / "zbulk"
 TOKEN = "hostile-tok-7d1e5c"
 JOB = "4150868000000000901"
 ESC = "\x1b"
