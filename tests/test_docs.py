@@ -1,15 +1,24 @@
-"""The README's tables against the code: exit codes against ``ExitCode`` and its severity
-order; (the command table against the app is tests/test_output_contract.py's
-``test_readme_command_table_matches_the_app``)."""
+"""Every README check, in one place: its exit-code table against ``ExitCode`` and its
+severity order, its command table against the app (every command and option documented,
+nothing documented that does not exist), its versions against the sandbox's, and its
+examples run as printed against the sandbox (every ``zbulk job …`` and ``curl …`` line of
+its ``sh`` blocks, placeholders like ``<id>`` aside, in order, in one folder, through bash
+with ``pipefail``, the installed ``zbulk`` and the real ``jq``)."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from zbulk.errors import SEVERITY, ExitCode
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+README_PATH = Path(__file__).resolve().parents[1] / "README.md"
+README = README_PATH.read_text(encoding="utf-8")
 
 
 def section(title: str) -> str:
@@ -35,3 +44,84 @@ def test_documented_versions_are_the_sandbox_versions() -> None:
 
     assert "`v2`, `v2.1`, `v3` … `v8`" in README
     assert ("v2", "v2.1", *(f"v{n}" for n in range(3, 9))) == VERSIONS
+
+
+def _all_commands() -> list[tuple[str, object]]:
+    from zbulk.cli import _command_tree
+
+    found = []
+    stack = [("", _command_tree())]
+    while stack:
+        path, cmd = stack.pop()
+        found.append((path, cmd))
+        for name, sub in getattr(cmd, "commands", {}).items():
+            stack.append((f"{path} {name}".strip(), sub))
+    return found
+
+
+def test_readme_command_table_matches_the_app() -> None:
+    table = README.split("## Commands\n", 1)[1].strip().split("\n\n", 1)[0]
+    groups = {path for path, cmd in _all_commands() if getattr(cmd, "commands", None)}
+    documented: dict[str, set[str]] = {}
+    for row in re.findall(r"^\| `zbulk ([^`]+)`", table, re.M):
+        words = row.replace("\\|", "|").split()
+        path: list[str] = []
+        for word in words:  # command words; `a|b|c` are subcommands only after a group
+            if not re.fullmatch(r"[a-z][a-z|]*", word) or ("|" in word and " ".join(path)
+                                                            not in groups):  # fmt: skip
+                break
+            path.append(word)
+        options = set(re.findall(r"--[a-z][a-z-]*", row))
+        *group, last = path or [""]
+        for name in last.split("|"):
+            documented[" ".join([*group, name]).strip()] = options
+    app: dict[str, set[str]] = {}
+    for path, cmd in _all_commands():
+        if getattr(cmd, "commands", None):
+            continue
+        opts = {o for p in cmd.params for o in getattr(p, "opts", ()) if o.startswith("--")}
+        app[path] = opts - {"--help"}
+    documented.pop("", None)
+    assert set(documented) == set(app), set(documented) ^ set(app)
+    for path, options in app.items():
+        assert documented[path] == options, (path, documented[path] ^ options)
+
+
+RUNNABLE = re.compile(r"^(zbulk job |curl )")
+
+
+def examples() -> list[str]:
+    lines, inside = [], False
+    for line in README.splitlines():
+        if line.startswith("```"):
+            inside = line.strip() == "```sh"
+            continue
+        if inside and RUNNABLE.match(line) and "<" not in line and "…" not in line:
+            lines.append(line)
+    return lines
+
+
+def test_the_readme_has_results_examples() -> None:
+    found = examples()
+    assert any("--source" in line for line in found)
+    assert any("--file" in line for line in found)
+    assert any("jq '.resource[].file'" in line for line in found)
+
+
+@pytest.mark.skipif(not (shutil.which("jq") and shutil.which("curl")), reason="needs jq and curl")
+def test_readme_examples_run_as_printed(sandbox, env, tmp_path: Path) -> None:
+    environ = dict(os.environ, ZBULK_API_DOMAIN=sandbox.url, ZBULK_TOKEN=sandbox.token,
+                   NO_COLOR="1")  # fmt: skip
+    for line in examples():
+        r = subprocess.run(["bash", "-o", "pipefail", "-c", line], cwd=tmp_path, env=environ,
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert r.returncode == 0, f"{line}\n{r.stderr}"
+        assert "Traceback" not in r.stderr, line
+        assert "null" not in r.stdout.split(), f"{line} printed null:\n{r.stdout}"
+        if line.startswith("zbulk"):
+            assert r.stdout.strip(), f"{line} printed nothing"
+    written = sorted(p.name for p in (tmp_path / "fix").iterdir())
+    assert "4150868000006801004-Accounts-failed.csv" in written
+    assert (tmp_path / "offline" / "4150868000006801004-Accounts-failed.csv").read_bytes() == (
+        tmp_path / "fix" / "4150868000006801004-Accounts-failed.csv"
+    ).read_bytes()

@@ -13,12 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import zygote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keyring_backends import MemoryKeyring
+from procs import SCRIPT
 from ptys import run_pty
-from zygote import SCRIPT
 
 from zbulk.cli import _command_tree, hoist_globals, main
 from zbulk.errors import SEVERITY, ExitCode
@@ -438,10 +437,10 @@ def test_help_teaches(run) -> None:
 
 
 def test_bare_zbulk_prints_help_on_stdout() -> None:
-    r = zygote.run([str(SCRIPT)], capture_output=True, text=True, timeout=30)
+    r = subprocess.run([str(SCRIPT)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0
     assert r.stdout.startswith("Usage: zbulk") and r.stderr == ""
-    r = zygote.run([str(SCRIPT), "job"], capture_output=True, text=True, timeout=30)
+    r = subprocess.run([str(SCRIPT), "job"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and r.stdout.startswith("Usage: zbulk job") and r.stderr == ""
 
 
@@ -525,35 +524,3 @@ def test_every_rendered_field_is_sanitised(module, status, code, column, cell, j
         text = re.sub(r"\x1b\[[0-9;]*m", "", buf.getvalue())  # rich's own styles
         _assert_inert(text)
         assert "PWNED\x07" not in buf.getvalue()
-
-
-# --- the README's command table is the app's ------------------------------------------
-
-
-def test_readme_command_table_matches_the_app() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    table = readme.split("## Commands\n", 1)[1].strip().split("\n\n", 1)[0]
-    groups = {path for path, cmd in _all_commands() if getattr(cmd, "commands", None)}
-    documented: dict[str, set[str]] = {}
-    for row in re.findall(r"^\| `zbulk ([^`]+)`", table, re.M):
-        words = row.replace("\\|", "|").split()
-        path: list[str] = []
-        for word in words:  # command words; `a|b|c` are subcommands only after a group
-            if not re.fullmatch(r"[a-z][a-z|]*", word) or ("|" in word and " ".join(path)
-                                                            not in groups):  # fmt: skip
-                break
-            path.append(word)
-        options = set(re.findall(r"--[a-z][a-z-]*", row))
-        *group, last = path or [""]
-        for name in last.split("|"):
-            documented[" ".join([*group, name]).strip()] = options
-    app: dict[str, set[str]] = {}
-    for path, cmd in _all_commands():
-        if getattr(cmd, "commands", None):
-            continue
-        opts = {o for p in cmd.params for o in getattr(p, "opts", ()) if o.startswith("--")}
-        app[path] = opts - {"--help"}
-    documented.pop("", None)
-    assert set(documented) == set(app), set(documented) ^ set(app)
-    for path, options in app.items():
-        assert documented[path] == options, (path, documented[path] ^ options)
