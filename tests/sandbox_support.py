@@ -7,12 +7,14 @@ conftest.py.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 TOKEN = "tok-123"
+START = 1000.0  # where the fake clock starts
 DURATION = 100.0
 T = TypeVar("T")
 
@@ -27,7 +29,7 @@ class Clock:
     real-time ``job watch`` sees them move and finish after a known number of polls.
     """
 
-    def __init__(self, start: float = 5000.0, step: float = 0.0) -> None:
+    def __init__(self, start: float = START, step: float = 0.0) -> None:
         self.start = self.now = start
         self.step = step
         self.sleeps: list[float] = []
@@ -45,7 +47,7 @@ class Clock:
         return self.now - self.start
 
     def sleep(self, seconds: float) -> None:
-        assert seconds >= 0, seconds
+        assert math.isfinite(seconds) and seconds >= 0, seconds
         self.sleeps.append(seconds)
         with self._lock:
             self.now += seconds

@@ -15,6 +15,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 from keyring_backends import HungKeyring, MemoryKeyring
+from sandbox_support import Clock
 
 from zbulk.auth import datacentres, oauth, stores
 from zbulk.auth.oauth import OAuthApp
@@ -440,25 +441,10 @@ def test_device_denied(run, quick_sandbox, env, memory_keyring) -> None:
     assert not memory_keyring.items
 
 
-class FakeTime:
-    """One clock for the sandbox and zbulk's poller; sleeping moves it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_device_slow_down_and_pending(env) -> None:
     from zbulk.client import form_poster
 
-    clock = FakeTime()
+    clock = Clock()
     with Sandbox(device_interval=5, clock=clock) as server:
         post = form_poster(5)
         code = oauth.request_device_code(post, OAuthApp(server.url, server.client_id))
@@ -484,7 +470,7 @@ def test_device_slow_down_and_pending(env) -> None:
 def test_device_expired(env) -> None:
     from zbulk.client import form_poster
 
-    clock = FakeTime()
+    clock = Clock()
     with Sandbox(device_interval=5, clock=clock) as server:
         post = form_poster(5)
         code = oauth.request_device_code(post, OAuthApp(server.url, server.client_id))
@@ -501,7 +487,7 @@ def test_device_expired(env) -> None:
 def test_device_other_dc_switches_server(env) -> None:
     from zbulk.client import form_poster
 
-    clock = FakeTime()
+    clock = Clock()
     with (
         Sandbox(device_interval=5, clock=clock) as home,
         Sandbox(device_interval=5, clock=clock) as eu,

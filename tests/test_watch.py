@@ -3,7 +3,7 @@ demo jobs and zbulk's clock and sleep, while every poll is a real request to the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -17,8 +17,8 @@ from zbulk.models import Job
 from zbulk.sandbox import DEMO_JOBS, Fault, Sandbox
 from zbulk.watch import Progress, Schedule, Watched, WatchOptions, watch
 
-START = 1000.0
 DURATION = 60.0  # the demo jobs' job_duration
+pytestmark = [pytest.mark.sandbox(job_duration=DURATION), pytest.mark.usefixtures("env")]
 UNKNOWN_ID = "4150868000000000001"
 PUT_ID = "4150868000000000555"
 
@@ -34,24 +34,12 @@ class Followed:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(START)
-
-
-@pytest.fixture
-def server(env, clock: Clock) -> Iterator[Sandbox]:
-    """A sandbox on the fake clock (its demo jobs start at START, last DURATION)."""
-    with Sandbox(job_duration=DURATION, clock=clock) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def follow(server: Sandbox, clock: Clock) -> Callable[..., Followed]:
+def follow(sb: Sandbox, clock: Clock) -> Callable[..., Followed]:
     """Watch job ids against the sandbox in fake time; keyword arguments are WatchOptions'."""
 
     def _follow(*job_ids: str, token: str | None = None, **options: object) -> Followed:
-        settings = Settings(api_domain=server.url, request_timeout=5.0)
-        tokens = StaticToken(token or server.token, "the test")
+        settings = Settings(api_domain=sb.url, request_timeout=5.0)
+        tokens = StaticToken(token or sb.token, "the test")
         events: list[tuple[str, str, float]] = []
 
         def on_event(kind: str, w: Watched) -> None:
@@ -84,8 +72,8 @@ def doc(status: str, processed: int | None = None, total: int = 1000) -> dict[st
     return {"id": PUT_ID, "status": status, "operation": "insert", "resource": [resource]}
 
 
-def polls(server: Sandbox) -> int:
-    return server.request_count("/crm/bulk/")
+def polls(sb: Sandbox) -> int:
+    return sb.request_count("/crm/bulk/")
 
 
 # --- Schedule --------------------------------------------------------------------------
@@ -146,19 +134,19 @@ def test_fractional_intervals() -> None:
 # --- watch() against the sandbox -------------------------------------------------------
 
 
-def test_finished_job_costs_one_request_and_returns_at_once(follow, server, clock) -> None:
+def test_finished_job_costs_one_request_and_returns_at_once(follow, sb, clock) -> None:
     r = follow(DEMO_JOBS["completed"])
     assert r.code == ExitCode.OK
-    assert polls(server) == 1 and clock.elapsed == 0
+    assert polls(sb) == 1 and clock.elapsed == 0
     assert r.kinds() == ["change", "done"]
     assert r.jobs[0].job is not None and r.jobs[0].job.status == "COMPLETED"
 
 
-def test_completed_job_exits_ok_soon_after_it_finishes(follow, server, clock) -> None:
+def test_completed_job_exits_ok_soon_after_it_finishes(follow, sb, clock) -> None:
     r = follow(DEMO_JOBS["large"])
     assert r.code == ExitCode.OK and r.jobs[0].error is None
     assert DURATION <= clock.elapsed <= DURATION + 2.0  # found within one interval
-    assert polls(server) == r.jobs[0].polls < 15
+    assert polls(sb) == r.jobs[0].polls < 15
     assert r.kinds()[-1] == "done"
 
 
@@ -181,10 +169,10 @@ def test_several_jobs_end_with_the_worst_code(follow) -> None:
     assert r.code == ExitCode.NOT_FOUND
 
 
-def test_duplicate_ids_are_watched_once(follow, server) -> None:
+def test_duplicate_ids_are_watched_once(follow, sb) -> None:
     r = follow(DEMO_JOBS["completed"], DEMO_JOBS["completed"])
     assert [w.job_id for w in r.jobs] == [DEMO_JOBS["completed"]]
-    assert polls(server) == 1
+    assert polls(sb) == 1
 
 
 def test_timeout_shorter_than_the_job(follow, clock) -> None:
@@ -199,22 +187,22 @@ def test_timeout_shorter_than_the_job(follow, clock) -> None:
     assert r.kinds()[-1] == "timeout"
 
 
-def test_unknown_status_warns_once_and_polling_goes_on(follow, server, clock) -> None:
-    server.put_document(PUT_ID, doc("QUEUED_SOMEWHERE"))
+def test_unknown_status_warns_once_and_polling_goes_on(follow, sb, clock) -> None:
+    sb.put_document(PUT_ID, doc("QUEUED_SOMEWHERE"))
 
     def later(elapsed: float) -> None:
         if elapsed >= 100:
-            server.put_document(PUT_ID, doc("COMPLETED", 1000))
+            sb.put_document(PUT_ID, doc("COMPLETED", 1000))
 
     clock.on_sleep = later
     r = follow(PUT_ID)
     assert r.code == ExitCode.OK
     assert r.kinds().count("unknown-status") == 1
-    assert polls(server) >= 6 and 100 <= clock.elapsed <= 130
+    assert polls(sb) >= 6 and 100 <= clock.elapsed <= 130
     assert r.kinds()[-2:] == ["change", "done"]
 
 
-def test_change_events_only_when_status_or_counts_change(follow, server, clock) -> None:
+def test_change_events_only_when_status_or_counts_change(follow, sb, clock) -> None:
     def at(elapsed: float) -> dict[str, object]:
         if elapsed < 20:
             return doc("ADDED")
@@ -222,85 +210,85 @@ def test_change_events_only_when_status_or_counts_change(follow, server, clock) 
             return doc("IN PROGRESS", 400)  # stuck: unchanged for a while
         return doc("COMPLETED", 1000)
 
-    server.put_document(PUT_ID, at(0))
-    clock.on_sleep = lambda elapsed: server.put_document(PUT_ID, at(elapsed))
+    sb.put_document(PUT_ID, at(0))
+    clock.on_sleep = lambda elapsed: sb.put_document(PUT_ID, at(elapsed))
     r = follow(PUT_ID)
     assert r.code == ExitCode.OK
     assert r.kinds() == ["change", "change", "change", "done"]
-    assert r.jobs[0].polls == polls(server) > 5  # more polls than changes
+    assert r.jobs[0].polls == polls(sb) > 5  # more polls than changes
 
 
-def test_server_errors_are_retried_then_the_poll_succeeds(follow, server, clock) -> None:
+def test_server_errors_are_retried_then_the_poll_succeeds(follow, sb, clock) -> None:
     # The client itself retries a 503 three times: one failed poll is four requests.
-    server.add_fault(Fault("status", status=503, times=8, path_prefix="/crm/bulk/"))
+    sb.add_fault(Fault("status", status=503, times=8, path_prefix="/crm/bulk/"))
     r = follow(DEMO_JOBS["completed"])
     assert r.code == ExitCode.OK
     assert r.kinds() == ["retry", "retry", "change", "done"]
-    assert polls(server) == 9
+    assert polls(sb) == 9
     assert clock.elapsed == 4 + 8  # interval x 2, then x 4
     assert r.jobs[0].failures == 0
 
 
-def test_server_errors_past_the_budget_end_with_network(follow, server) -> None:
-    server.add_fault(Fault("status", status=503, times=None, path_prefix="/crm/bulk/"))
+def test_server_errors_past_the_budget_end_with_network(follow, sb) -> None:
+    sb.add_fault(Fault("status", status=503, times=None, path_prefix="/crm/bulk/"))
     r = follow(DEMO_JOBS["completed"], error_budget=2)
     assert r.code == ExitCode.NETWORK
     assert r.kinds() == ["retry", "retry", "done"]
-    assert polls(server) == 3 * 4
+    assert polls(sb) == 3 * 4
     assert r.jobs[0].error is not None and "503" in r.jobs[0].error.message
 
 
-def test_a_server_gone_quiet_ends_with_network(follow, server, clock) -> None:
-    clock.on_sleep = lambda elapsed: server.stop()  # answers the first poll only
+def test_a_server_gone_quiet_ends_with_network(follow, sb, clock) -> None:
+    clock.on_sleep = lambda elapsed: sb.stop()  # answers the first poll only
     r = follow(DEMO_JOBS["large"], error_budget=1)
     assert r.code == ExitCode.NETWORK
     assert r.kinds() == ["change", "retry", "done"]
-    assert polls(server) == 1
+    assert polls(sb) == 1
 
 
-def test_other_jobs_go_on_while_one_is_retried(follow, server) -> None:
+def test_other_jobs_go_on_while_one_is_retried(follow, sb) -> None:
     failing_path = f"/crm/bulk/v8/write/{DEMO_JOBS['failing']}"
-    server.add_fault(Fault("status", status=503, times=None, path_prefix=failing_path))
+    sb.add_fault(Fault("status", status=503, times=None, path_prefix=failing_path))
     r = follow(DEMO_JOBS["failing"], DEMO_JOBS["large"], error_budget=1)
     assert r.code == ExitCode.NETWORK
     assert r.jobs[1].job is not None and r.jobs[1].job.status == "COMPLETED"
 
 
-def test_rejected_token_ends_at_once(follow, server, clock) -> None:
+def test_rejected_token_ends_at_once(follow, sb, clock) -> None:
     r = follow(DEMO_JOBS["large"], token="wrong")
     assert r.code == ExitCode.CREDENTIALS
-    assert polls(server) == 1 and clock.elapsed == 0
+    assert polls(sb) == 1 and clock.elapsed == 0
     assert r.kinds() == ["done"]
 
 
-def test_unknown_job_ends_with_not_found(follow, server) -> None:
+def test_unknown_job_ends_with_not_found(follow, sb) -> None:
     r = follow(UNKNOWN_ID)
-    assert r.code == ExitCode.NOT_FOUND and polls(server) == 1
+    assert r.code == ExitCode.NOT_FOUND and polls(sb) == 1
 
 
 # --- found by these tests, and fixed: the deadline poll, and stalls -------------------
 
 
-def test_a_job_finished_before_the_deadline_is_not_a_timeout(follow, server, clock) -> None:
-    server.put_document(PUT_ID, doc("ADDED"))
+def test_a_job_finished_before_the_deadline_is_not_a_timeout(follow, sb, clock) -> None:
+    sb.put_document(PUT_ID, doc("ADDED"))
 
     def finish(elapsed: float) -> None:
         if elapsed >= 31:  # polls at 0, 2, 6, 14, 30; the next is planned for 60, past 50
-            server.put_document(PUT_ID, doc("COMPLETED", 1000))
+            sb.put_document(PUT_ID, doc("COMPLETED", 1000))
 
     clock.on_sleep = finish
     r = follow(PUT_ID, timeout=50.0)
     assert r.code == ExitCode.OK, r.jobs[0].error
 
 
-def test_a_stalled_job_is_polled_less_and_less(follow, server, clock) -> None:
+def test_a_stalled_job_is_polled_less_and_less(follow, sb, clock) -> None:
     def at(elapsed: float) -> dict[str, object]:
         if elapsed >= 390:  # counts complete at 90 s, then 5 minutes before COMPLETED
             return doc("COMPLETED", 1000)
         return doc("IN PROGRESS", min(1000, 100 + int(10 * elapsed)))
 
-    server.put_document(PUT_ID, at(0))
-    clock.on_sleep = lambda elapsed: server.put_document(PUT_ID, at(elapsed))
+    sb.put_document(PUT_ID, at(0))
+    clock.on_sleep = lambda elapsed: sb.put_document(PUT_ID, at(elapsed))
     r = follow(PUT_ID)
     assert r.code == ExitCode.OK
-    assert polls(server) <= 30  # doubling while unchanged: ~15; every 2 s: ~150
+    assert polls(sb) <= 30  # doubling while unchanged: ~15; every 2 s: ~150

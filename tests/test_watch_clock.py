@@ -5,11 +5,11 @@ it from the sandbox's start, so created_time, ages and the time each job took li
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from sandbox_support import Clock
+from sandbox_support import START, Clock
 
 from zbulk.auth.tokens import StaticToken
 from zbulk.client import ZohoClient
@@ -21,8 +21,8 @@ from zbulk.sandbox.jobs import ADDED_SHARE, DEMO
 from zbulk.views.watch import clock_text, counts_line, progress_text
 from zbulk.watch import Watched, WatchOptions, watch
 
-START = 1000.0
 DURATION = 60.0
+pytestmark = [pytest.mark.sandbox(job_duration=DURATION), pytest.mark.usefixtures("env")]
 CREATED_AGO = {job.id: job.created_ago for job in DEMO}
 
 
@@ -38,24 +38,14 @@ class Seen:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(START)
+def follow(sb: Sandbox, clock: Clock) -> Callable[..., Seen]:
+    wall0 = time.time()  # the demo jobs' start, in wall time (they start with the sandbox)
 
-
-@pytest.fixture
-def server(env, clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox(job_duration=DURATION, clock=clock) as sandbox:
-        sandbox.wall0 = time.time()  # type: ignore[attr-defined]  # the demo jobs' start
-        yield sandbox
-
-
-@pytest.fixture
-def follow(server: Sandbox, clock: Clock) -> Callable[..., Seen]:
     def wall() -> float:
-        return server.wall0 + (clock() - START)  # type: ignore[attr-defined]
+        return wall0 + (clock() - START)
 
     def _follow(*job_ids: str, **options: object) -> Seen:
-        settings = Settings(api_domain=server.url, request_timeout=5.0)
+        settings = Settings(api_domain=sb.url, request_timeout=5.0)
         seen = Seen(ExitCode.OK, {})
 
         def on_event(kind: str, w: Watched) -> None:
@@ -63,7 +53,7 @@ def follow(server: Sandbox, clock: Clock) -> Callable[..., Seen]:
             seen.events.append((kind, w.job_id, clock() - START, counts_line(w) + "  "
                                 + clock_text(w, clock(), wall()), w.percent, eta))  # fmt: skip
 
-        with ZohoClient(settings, StaticToken(server.token, "the test")) as client:
+        with ZohoClient(settings, StaticToken(sb.token, "the test")) as client:
             code, jobs = watch(
                 lambda job_id: Job.read(client.get_job(job_id).doc),
                 list(job_ids),

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from sandbox_support import Clock
+from sandbox_support import START, Clock
 
 from zbulk.auth.tokens import StaticToken
 from zbulk.client import ZohoClient
@@ -19,20 +19,9 @@ from zbulk.models import Job
 from zbulk.sandbox import DEMO_JOBS, Fault, Sandbox
 from zbulk.watch import Throttle, WatchOptions, watch
 
-START = 1000.0
 DURATION = 60.0
+pytestmark = [pytest.mark.sandbox(job_duration=DURATION), pytest.mark.usefixtures("env")]
 RUNNING_ID = "4150868000000000777"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(START)
-
-
-@pytest.fixture
-def server(env, clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox(job_duration=DURATION, clock=clock) as sandbox:
-        yield sandbox
 
 
 def running(job_id: str = RUNNING_ID, processed: int = 10) -> dict[str, object]:
@@ -43,14 +32,14 @@ def running(job_id: str = RUNNING_ID, processed: int = 10) -> dict[str, object]:
 
 
 @pytest.fixture
-def follow(server: Sandbox, clock: Clock) -> Callable[..., tuple]:
+def follow(sb: Sandbox, clock: Clock) -> Callable[..., tuple]:
     """Watch ids in fake time; returns (code, jobs, fetches as (job id, fake time), throttle)."""
 
     def _follow(*job_ids: str, on_fetch: Callable[[str], None] | None = None, **options: object):
-        settings = Settings(api_domain=server.url, request_timeout=5.0)
+        settings = Settings(api_domain=sb.url, request_timeout=5.0)
         fetches: list[tuple[str, float]] = []
         throttle = Throttle(clock)
-        with ZohoClient(settings, StaticToken(server.token, "the test")) as client:
+        with ZohoClient(settings, StaticToken(sb.token, "the test")) as client:
             client.on_rate_limit = throttle.hold
             client.allow_parallel(int(options.get("concurrency", 4)))  # type: ignore[call-overload]
 
@@ -74,41 +63,39 @@ def follow(server: Sandbox, clock: Clock) -> Callable[..., tuple]:
     return _follow
 
 
-def test_never_more_requests_in_flight_than_concurrency(follow, server) -> None:
-    ids = server.start_jobs(12)
-    server.latency = 0.05  # each answer takes a while: polls overlap if they can
+def test_never_more_requests_in_flight_than_concurrency(follow, sb) -> None:
+    ids = sb.start_jobs(12)
+    sb.latency = 0.05  # each answer takes a while: polls overlap if they can
     code, jobs, _, _ = follow(*ids, concurrency=3)
     assert code == ExitCode.OK
     assert all(w.job is not None and w.job.status == "COMPLETED" for w in jobs)
-    assert server.max_in_flight == 3  # reached, never passed
+    assert sb.max_in_flight == 3  # reached, never passed
 
 
-def test_one_at_a_time_with_concurrency_1(follow, server) -> None:
-    ids = server.start_jobs(4)
-    server.latency = 0.02
+def test_one_at_a_time_with_concurrency_1(follow, sb) -> None:
+    ids = sb.start_jobs(4)
+    sb.latency = 0.02
     code, _, _, _ = follow(*ids, concurrency=1)
-    assert code == ExitCode.OK and server.max_in_flight == 1
+    assert code == ExitCode.OK and sb.max_in_flight == 1
 
 
-def test_many_jobs_cost_no_more_requests_than_each_watched_alone(follow, server, clock) -> None:
-    alone = server.start_jobs(1)
+def test_many_jobs_cost_no_more_requests_than_each_watched_alone(follow, sb, clock) -> None:
+    alone = sb.start_jobs(1)
     follow(*alone)
-    single = server.request_count("/crm/bulk/")
-    server.restart_jobs()  # every job, the started ones too, from ADDED again
-    many = server.start_jobs(20)
-    before = server.request_count("/crm/bulk/")
+    single = sb.request_count("/crm/bulk/")
+    sb.restart_jobs()  # every job, the started ones too, from ADDED again
+    many = sb.start_jobs(20)
+    before = sb.request_count("/crm/bulk/")
     code, _, _, _ = follow(*many, concurrency=4)
     assert code == ExitCode.OK
-    assert server.request_count("/crm/bulk/") - before <= 20 * single
+    assert sb.request_count("/crm/bulk/") - before <= 20 * single
 
 
-def test_a_429_on_one_job_holds_every_job_back(follow, server) -> None:
+def test_a_429_on_one_job_holds_every_job_back(follow, sb) -> None:
     for n in range(3):
-        server.put_document(f"{RUNNING_ID}{n}", running(f"{RUNNING_ID}{n}"))
+        sb.put_document(f"{RUNNING_ID}{n}", running(f"{RUNNING_ID}{n}"))
     ids = [f"{RUNNING_ID}{n}" for n in range(3)]
-    server.add_fault(
-        Fault("status", status=429, times=1, path_prefix=f"/crm/bulk/v8/write/{ids[0]}")
-    )
+    sb.add_fault(Fault("status", status=429, times=1, path_prefix=f"/crm/bulk/v8/write/{ids[0]}"))
     code, _, fetches, throttle = follow(*ids, interval=0.5, max_interval=0.5, timeout=6.0)
     assert code == ExitCode.TIMEOUT  # the documents never finish; the watch ends at 6 s
     assert throttle.holds == 1 and throttle.until == START + 2.0  # no Retry-After: 2 s
@@ -118,18 +105,18 @@ def test_a_429_on_one_job_holds_every_job_back(follow, server) -> None:
     assert {j for j, at in fetches if at == START + 2.0} == set(ids)
 
 
-def test_retry_after_sets_the_shared_hold(follow, server) -> None:
-    server.put_document(RUNNING_ID, running())
-    server.add_fault(Fault("status", status=429, times=1, headers={"Retry-After": "1"}))
+def test_retry_after_sets_the_shared_hold(follow, sb) -> None:
+    sb.put_document(RUNNING_ID, running())
+    sb.add_fault(Fault("status", status=429, times=1, headers={"Retry-After": "1"}))
     _, _, fetches, throttle = follow(RUNNING_ID, interval=0.2, max_interval=0.2, timeout=3.0)
     assert throttle.until == START + 1.0
     assert not [at for _, at in fetches if START < at < START + 1.0]
 
 
-def test_sandbox_starts_jobs_on_demand_over_http(server, clock) -> None:
+def test_sandbox_starts_jobs_on_demand_over_http(sb, clock) -> None:
     def post(query: str) -> tuple[int, dict]:
-        auth = {"Authorization": f"Zoho-oauthtoken {server.token}"}
-        url = f"{server.url}/sandbox/jobs?{query}"
+        auth = {"Authorization": f"Zoho-oauthtoken {sb.token}"}
+        url = f"{sb.url}/sandbox/jobs?{query}"
         request = urllib.request.Request(url, method="POST", headers=auth)
         try:
             with urllib.request.urlopen(request) as response:
@@ -140,9 +127,9 @@ def test_sandbox_starts_jobs_on_demand_over_http(server, clock) -> None:
     status, body = post("count=3&like=upsert&span=0.5")
     assert status == 201 and len(body["details"]["ids"]) == 3
     job_id = body["details"]["ids"][0]
-    assert job_id in server.jobs and len(set(body["details"]["ids"])) == 3
-    settings = Settings(api_domain=server.url, request_timeout=5.0)
-    with ZohoClient(settings, StaticToken(server.token, "the test")) as client:
+    assert job_id in sb.jobs and len(set(body["details"]["ids"])) == 3
+    settings = Settings(api_domain=sb.url, request_timeout=5.0)
+    with ZohoClient(settings, StaticToken(sb.token, "the test")) as client:
         assert client.get_job(job_id).doc["status"] == "ADDED"
         clock.now += DURATION * 0.5  # span 0.5: done in half a job_duration
         doc = client.get_job(job_id).doc
@@ -158,25 +145,25 @@ def test_sandbox_starts_jobs_on_demand_over_http(server, clock) -> None:
 
 @pytest.fixture
 def fast(run):
-    with Sandbox(job_duration=1.2) as server:
+    with Sandbox(job_duration=1.2) as sb:
 
         def zbulk(*args: str, **environ: str | None):
-            environ.setdefault("ZBULK_API_DOMAIN", server.url)
-            environ.setdefault("ZBULK_TOKEN", server.token)
+            environ.setdefault("ZBULK_API_DOMAIN", sb.url)
+            environ.setdefault("ZBULK_TOKEN", sb.token)
             return run(*args, **environ)
 
-        zbulk.server = server  # type: ignore[attr-defined]
+        zbulk.sb = sb  # type: ignore[attr-defined]
         yield zbulk
 
 
 def test_recent_follows_every_unfinished_job_in_the_history(fast) -> None:
     done, large, failing = DEMO_JOBS["completed"], DEMO_JOBS["large"], DEMO_JOBS["failing"]
     assert fast("job", "show", "--brief", done, large, failing).code == 0
-    fast.server.restart_jobs()
+    fast.sb.restart_jobs()
     r = fast("job", "watch", "--recent", "--interval", "0.1", "--max-interval", "0.3")
     assert r.code == ExitCode.ERROR, r.err  # the failing one is among them
     assert large in r.out and failing in r.out and done not in r.out
-    asked = {q.path.rsplit("/", 1)[-1] for q in fast.server.requests if "/write/" in q.path}
+    asked = {q.path.rsplit("/", 1)[-1] for q in fast.sb.requests if "/write/" in q.path}
     assert done in asked  # by `job show` only: once, before the watch
     r = fast("job", "watch", "--recent")
     assert r.code == 0 and "nothing to watch" in r.err  # every job now last seen finished
@@ -196,4 +183,4 @@ def test_recent_follows_every_unfinished_job_in_the_history(fast) -> None:
 def test_bad_watch_arguments_are_usage_errors(fast, args) -> None:
     r = fast("job", "watch", *args)
     assert r.code == ExitCode.USAGE, r.err
-    assert "Traceback" not in r.err and fast.server.request_count() == 0
+    assert "Traceback" not in r.err and fast.sb.request_count() == 0
