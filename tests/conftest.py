@@ -15,12 +15,9 @@
 
 from __future__ import annotations
 
-import compileall
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,27 +25,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import zygote
+from procs import Result
 from sandbox_support import DURATION, TOKEN, Clock
 
 if TYPE_CHECKING:
     from zbulk.sandbox import Sandbox
 
-# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set (as on some machines): pytest
-# keeps each test module's assertion-rewritten code in __pycache__, so later runs and every
-# xdist worker skip the rewrite (~4 s of CPU for this suite), and zbulk's own modules are
-# compiled once here rather than in each of the zbulk processes the tests start.
-sys.dont_write_bytecode = False
-compileall.compile_dir(Path(__file__).resolve().parent.parent / "zbulk", quiet=1)
-
 _CLEARED = ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "CLICOLOR_FORCE")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
 
 
 @pytest.fixture(autouse=True)
@@ -169,9 +152,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def sb(make_sandbox: Callable[..., Sandbox], clock: Clock) -> Sandbox:
-    """A sandbox on ``clock`` (demo jobs last DURATION on it), with the token TOKEN."""
-    return make_sandbox(token=TOKEN, job_duration=DURATION, clock=clock)
+def sb(
+    make_sandbox: Callable[..., Sandbox], clock: Clock, request: pytest.FixtureRequest
+) -> Sandbox:
+    """A sandbox on ``clock`` (demo jobs start at its START and last DURATION on it), with
+    the token TOKEN; a module's ``pytestmark = pytest.mark.sandbox(job_duration=…)`` sets
+    another duration."""
+    marker = request.node.get_closest_marker("sandbox")
+    duration = marker.kwargs.get("job_duration", DURATION) if marker else DURATION
+    return make_sandbox(token=TOKEN, job_duration=duration, clock=clock)
 
 
 STEP = 1.8  # seconds of job time per request: the large job completes at the 7th poll
@@ -216,35 +205,6 @@ def fast(
     return zbulk
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Before xdist starts its workers (in the controller, on a run that has them): start
-    the zygote they share, and write pytest's rewritten test modules to __pycache__ if any
-    is missing (a fresh clone), so the rewrite (~3 s of CPU) is done once, not again in
-    every worker. In a worker: end it without Python's teardown."""
-    if hasattr(config, "workerinput"):
-        # A worker has sent its results (and coverage data) by the time exit handlers run,
-        # and the controller waits for the slowest worker's teardown of its heap: 0.1-0.5
-        # s. Handlers registered later (a zygote's stop) run before this one; the ones
-        # registered earlier (logging's flush, weakref finalizers) are skipped.
-        import atexit
-
-        atexit.register(_exit_now)
-        return
-    if not getattr(config.option, "numprocesses", None):
-        return
-    zygote.share()  # one zygote for every worker (each would start its own: ~0.4 s of CPU)
-    import importlib
-
-    here = Path(__file__).resolve().parent
-    files = sorted(here.glob("test_*.py")) + sorted(here.glob("*/test_*.py"))
-    tag = f"{sys.implementation.cache_tag}-pytest-{pytest.__version__}.pyc"
-    for path in files:
-        if not (path.parent / "__pycache__" / f"{path.stem}.{tag}").exists():
-            name = path.stem if path.parent == here else f"{path.parent.name}.{path.stem}"
-            with contextlib.suppress(Exception):  # a module that fails to import: the
-                importlib.import_module(name)  # workers report it as a collection error
-
-
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto`` (in addopts): three workers per core, at most eight. Much of the suite
     waits (on sandboxes, terminals, deadlines) rather than computes, so workers beyond the
@@ -272,27 +232,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(f"{outcome:8} {nodeid}")
 
 
-def _exit_now() -> None:
-    """The last of a worker's exit handlers: end the process without Python's teardown."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(0)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked e2e first (in their files' order): they wait seconds each on real jobs
     and terminals, and run late they made the run's tail, one worker waiting while the
     others had finished. First, their waits overlap the tests that compute."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """What collection built (modules, test items, fixtures) lives for the whole run: move
-    it out of the collector's sight, and collect the youngest generation less often. The
-    time each process spent in the collector, summed (gc.callbacks, one full run): 4.3 s,
-    then 2.1 s with the freeze, 1.7 s with the threshold too."""
-    import gc
-
-    gc.freeze()
-    gc.set_threshold(10_000)

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import zygote
-from zygote import SCRIPT
+import procs
+from procs import SCRIPT
 
 _READ = {"x86_64": "0", "aarch64": "63"}.get(os.uname().machine)
 
@@ -43,25 +43,24 @@ def run_pty(
     timeout: float = 60,
     answers: list[tuple[str, str]] | None = None,
     send: int = signal.SIGINT,
-    start_up: bool = False,
 ) -> tuple[int, str]:
     """Run with stdin, stdout and stderr on a fresh pseudo-terminal 120×40 that is the
     process's controlling terminal (getpass opens /dev/tty to turn echo off), Ctrl-C as a
     terminal's even if this test run ignores SIGINT; ``answers`` are (prompt, reply) pairs
     typed in order as each prompt appears; Ctrl-C (SIGINT to the process group, or the
     signal ``send``, as a terminal's hang-up or a ``kill``) as soon as
-    ``interrupt_when(output so far)`` is true. ``start_up``: exec the script, no zygote."""
+    ``interrupt_when(output so far)`` is true."""
     pending = list(answers or [])
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    proc = (subprocess.Popen if start_up else zygote.Popen)(
+    proc = subprocess.Popen(
         [str(SCRIPT), *args],
         stdin=slave,
         stdout=slave,
         stderr=slave,
         env=env,
         close_fds=True,
-        preexec_fn=zygote.terminal_session,
+        preexec_fn=procs.terminal_session,
     )
     os.close(slave)
     chunks: list[bytes] = []

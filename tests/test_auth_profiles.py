@@ -15,9 +15,8 @@ from pathlib import Path
 
 import keyring
 import pytest
-import zygote
 from keyring_backends import HungKeyring
-from zygote import SCRIPT
+from procs import SCRIPT
 
 from zbulk.auth import oauth, profiles, stores
 from zbulk.auth.oauth import OAuthApp
@@ -209,7 +208,7 @@ def test_thirty_parallel_logins_all_survive(sandbox, tmp_path) -> None:
     env.update(ZBULK_CONFIG_DIR=str(directory), ZBULK_STATE_DIR=str(tmp_path / "state"))
     names = [f"p{i}" for i in range(30)]
     procs = [
-        zygote.Popen(
+        subprocess.Popen(
             [
                 str(SCRIPT),
                 "--profile",
@@ -235,7 +234,7 @@ def test_thirty_parallel_logins_all_survive(sandbox, tmp_path) -> None:
     assert sorted(record["profiles"]) == sorted(names)
     assert sorted(p.stem for p in (directory / "secrets").glob("*.json")) == sorted(names)
     assert (directory / "config.toml").read_text() == before
-    r = zygote.run([str(SCRIPT), "auth", "logout", "--all"], env=env, capture_output=True,
+    r = subprocess.run([str(SCRIPT), "auth", "logout", "--all"], env=env, capture_output=True,
                        text=True, timeout=60)  # fmt: skip
     assert r.returncode == 0 and r.stderr.count("Logged out profile") == 30
     assert not list((directory / "secrets").glob("*.json"))
@@ -419,7 +418,7 @@ def test_sandbox_command_says_how_to_try_the_device_flow(tmp_path) -> None:
     import signal
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")}
-    proc = zygote.Popen([str(SCRIPT), "sandbox", "--port", "0"], env=env | {
+    proc = subprocess.Popen([str(SCRIPT), "sandbox", "--port", "0"], env=env | {
         "ZBULK_CONFIG_DIR": str(tmp_path)}, stdout=subprocess.PIPE, text=True,
         start_new_session=True)  # fmt: skip
     lines = []
@@ -451,7 +450,7 @@ def test_a_remembered_backend_that_cannot_answer(env, tmp_path, backend: str) ->
                 if k not in ("ZBULK_TOKEN", "PYTHON_KEYRING_BACKEND")}  # fmt: skip
     proc_env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-bus"
     proc_env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")  # no keyringrc.cfg
-    r = zygote.run([str(SCRIPT), "auth", "token"], env=proc_env, capture_output=True,
+    r = subprocess.run([str(SCRIPT), "auth", "token"], env=proc_env, capture_output=True,
                        text=True, timeout=60)  # fmt: skip
     assert r.returncode == ExitCode.CREDENTIALS, r.stderr
     assert "keyring" in r.stderr and "Traceback" not in r.stderr

@@ -1,9 +1,8 @@
 """zbulk as its own process, on a pipe and on a pseudo-terminal.
 
-Most runs come from the fork server (tests/zygote.py): a real process running the
-installed script's entry point. The start-up canaries (``start_up=True``, and the tests
-that call ``subprocess`` themselves) exec the installed script, so the interpreter's own
-start (lazy imports, stdio it sets up, ``python -m zbulk``) is covered too."""
+Each run execs the installed script, so the interpreter's own start (lazy imports, the
+stdio it sets up, ``python -m zbulk``) is covered too. Only what needs a process of its own
+is here: real pipes and terminals, signals, exit status as the OS sees it."""
 
 from __future__ import annotations
 
@@ -16,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+import procs
 import pytest
-import zygote
+from procs import SCRIPT
 from ptys import run_pty
-from zygote import SCRIPT
 
 from zbulk.sandbox import DEMO_JOBS, Fault
 
@@ -47,11 +46,9 @@ def proc_env(sandbox, tmp_path) -> dict[str, str]:
     return env
 
 
-def run_pipe(
-    args: list[str], env: dict[str, str], *, start_up: bool = False
-) -> subprocess.CompletedProcess[str]:
-    """Run with stdout and stderr on pipes; ``start_up``: exec the script, no zygote."""
-    return (subprocess.run if start_up else zygote.run)(
+def run_pipe(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run with stdout and stderr on pipes."""
+    return subprocess.run(
         [str(SCRIPT), *args],
         env=env,
         capture_output=True,
@@ -62,7 +59,7 @@ def run_pipe(
 
 
 def test_pipe_gets_plain_text(proc_env) -> None:
-    r = run_pipe(["job", "show", DEMO_JOBS["upsert"]], proc_env, start_up=True)
+    r = run_pipe(["job", "show", DEMO_JOBS["upsert"]], proc_env)
     assert r.returncode == 0, r.stderr
     assert "Field mappings" in r.stdout
     assert "\x1b" not in r.stdout and "\r" not in r.stdout
@@ -70,7 +67,7 @@ def test_pipe_gets_plain_text(proc_env) -> None:
 
 
 def test_pty_gets_colour(proc_env) -> None:
-    code, text = run_pty(["job", "show", DEMO_JOBS["upsert"]], proc_env, start_up=True)
+    code, text = run_pty(["job", "show", DEMO_JOBS["upsert"]], proc_env)
     assert code == 0, text
     assert COLOUR.search(text), text[:500]
     assert "Field mappings" in text
@@ -145,14 +142,14 @@ def test_broken_pipe_is_quiet(proc_env, sandbox) -> None:
 
 
 def test_sandbox_command_serves_until_interrupted(proc_env) -> None:
-    proc = zygote.Popen(
+    proc = subprocess.Popen(
         [str(SCRIPT), "sandbox", "--port", "0", "--token", "tok"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=proc_env,
         start_new_session=True,
-        preexec_fn=zygote.default_sigint,
+        preexec_fn=procs.default_sigint,
     )
     assert proc.stdout is not None and proc.stderr is not None
     try:
@@ -179,10 +176,10 @@ def test_large_output_is_complete_through_a_pipe(proc_env, sandbox) -> None:
 
     doc = huge_job(16, 500)
     sandbox.put_document(doc["id"], doc)
-    r = run_pipe(["job", "show", "--json", doc["id"]], proc_env, start_up=True)
+    r = run_pipe(["job", "show", "--json", doc["id"]], proc_env)
     assert r.returncode == 0 and json.loads(r.stdout) == doc
     assert len(r.stdout) > 3 * 65536
-    r = run_pipe(["job", "show", doc["id"]], proc_env, start_up=True)
+    r = run_pipe(["job", "show", doc["id"]], proc_env)
     assert r.returncode == 0 and r.stdout.count("Field_") == 8_000
     assert len(r.stdout) > 3 * 65536 and r.stdout.rstrip().endswith("Field_499")
 
@@ -253,7 +250,6 @@ def test_interactive_login_asks_and_hides_the_token(proc_env, sandbox) -> None:
         ["auth", "login", "--dc", sandbox.url, "--insecure-storage"],
         env,
         answers=[("Choice", "1"), ("Access token", sandbox.token)],
-        start_up=True,
     )
     assert code == 0, text
     assert "paste an access token" in text and "Logged in" in text

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from zygote import SCRIPT
+from procs import SCRIPT
 
 from zbulk.sandbox import DEMO_JOBS
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import zygote
+from procs import SCRIPT
 from ptys import run_pty
-from zygote import SCRIPT
 
 from zbulk.sandbox import DEMO_JOBS, Sandbox
 
@@ -142,7 +142,7 @@ def test_notify_on_a_pipe_runs_notify_send_once_at_the_end(quick, fake_notify_se
     _, env = quick
     path, log = fake_notify_send
     ids = [DEMO_JOBS["completed"], DEMO_JOBS["recorded_v21"]]
-    r = zygote.run([str(SCRIPT), "job", "watch", "--notify", *ids], env=dict(env, PATH=path),
+    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify", *ids], env=dict(env, PATH=path),
                    capture_output=True, text=True, timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
     calls = log.read_text().split("---\n")[:-1]
@@ -157,7 +157,7 @@ def test_notify_each_on_a_pipe_runs_notify_send_per_job(brief, fake_notify_send)
     server.restart_jobs()
     path, log = fake_notify_send
     ids = [DEMO_JOBS["defaults"], DEMO_JOBS["failing"]]
-    r = zygote.run([str(SCRIPT), "job", "watch", "--notify=each", "--interval", "0.3", *ids],
+    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify=each", "--interval", "0.3", *ids],
                    env=dict(env, PATH=path), capture_output=True, text=True,
                    timeout=60)  # fmt: skip
     assert r.returncode == 1, r.stderr
@@ -172,7 +172,7 @@ def test_notify_without_any_tool_is_silently_skipped(quick, tmp_path) -> None:
     _, env = quick
     empty = tmp_path / "empty"
     empty.mkdir()
-    r = zygote.run([str(SCRIPT), "job", "watch", "--notify", DEMO_JOBS["completed"]],
+    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify", DEMO_JOBS["completed"]],
                    env=dict(env, PATH=str(empty)), capture_output=True, text=True,
                    timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr

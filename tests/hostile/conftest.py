@@ -8,42 +8,15 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import zygote
-from zygote import SCRIPT
+from procs import SCRIPT, Result
 
 from hostile.server import HostileServer
 
 TOKEN = "hostile-tok-7d1e5c"
 JOB = "4150868000000000901"
-ESC = "\x1b"
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-    seconds: float
-    peak_mib: float  # VmHWM of the child, polled while it ran
-    ended: float = 0.0  # time.monotonic() when it had exited
-
-    def since(self, server: HostileServer) -> float:
-        """Seconds from the first request the server saw to the end of the process: what
-        zbulk's deadlines bound (start-up, slow on a loaded machine, is not part of it)."""
-        assert server.seen, "no request arrived"
-        return self.ended - server.seen[0].at
-
-    def clean(self, code: int) -> Run:
-        """The contract's exit code, no traceback, no escape sequence on stdout, no token."""
-        assert self.code == code, f"exit {self.code}, expected {code}\n{self.err}"
-        assert "Traceback" not in self.out + self.err, self.err
-        assert ESC not in self.out
-        assert TOKEN not in self.out + self.err
-        return self
 
 
 def _peak(pid: int, proc: subprocess.Popen[bytes], found: list[float]) -> None:
@@ -60,10 +33,10 @@ def _peak(pid: int, proc: subprocess.Popen[bytes], found: list[float]) -> None:
 
 def run_script(args: list[str], env: dict[str, str], *, timeout: float = 60,
                preexec_fn: Callable[[], None] | None = None,
-               cwd: Path | None = None) -> Run:  # fmt: skip
+               cwd: Path | None = None) -> Result:  # fmt: skip
     assert SCRIPT.exists(), f"install zbulk first (pip install -e .): {SCRIPT} is missing"
     started = time.monotonic()
-    proc = zygote.Popen(
+    proc = subprocess.Popen(
         [str(SCRIPT), *args], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, preexec_fn=preexec_fn, cwd=cwd,
     )  # fmt: skip
@@ -80,8 +53,15 @@ def run_script(args: list[str], env: dict[str, str], *, timeout: float = 60,
         ) from None
     ended = time.monotonic()
     watcher.join(1)
-    return Run(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-               ended - started, found[0], ended)  # fmt: skip
+    return Result(
+        proc.returncode,
+        out.decode("utf-8", "replace"),
+        err.decode("utf-8", "replace"),
+        ended - started,
+        found[0],
+        ended,
+        (TOKEN,),
+    )
 
 
 def clean_env(tmp_path: Path, api_domain: str) -> dict[str, str]:
@@ -107,10 +87,10 @@ def henv(tmp_path: Path, hostile: HostileServer) -> dict[str, str]:
 
 
 @pytest.fixture
-def zb(henv: dict[str, str]) -> Callable[..., Run]:
+def zb(henv: dict[str, str]) -> Callable[..., Result]:
     """Run the installed zbulk against the hostile server."""
 
-    def _zb(*args: str, **kw: object) -> Run:
+    def _zb(*args: str, **kw: object) -> Result:
         env = dict(henv)
         env.update(kw.pop("env", {}))  # type: ignore[arg-type]
         return run_script(list(args), env, **kw)  # type: ignore[arg-type]
@@ -123,13 +103,13 @@ def job_path(job_id: str = JOB) -> str:
 
 
 @pytest.fixture
-def inproc(run: Callable[..., object], hostile: HostileServer) -> Callable[..., Run]:
+def inproc(run: Callable[..., object], hostile: HostileServer) -> Callable[..., Result]:
     """Run zbulk in this process against the hostile server (for the many variants of a
     case whose key form runs the installed script)."""
 
-    def _inproc(*args: str) -> Run:
+    def _inproc(*args: str) -> Result:
         started = time.monotonic()
         r = run(*args, ZBULK_API_DOMAIN=hostile.url, ZBULK_TOKEN=TOKEN)
-        return Run(r.code, r.out, r.err, time.monotonic() - started, 0.0)  # type: ignore[attr-defined]
+        return Result(r.code, r.out, r.err, time.monotonic() - started, secrets=(TOKEN,))  # type: ignore[attr-defined]
 
     return _inproc
