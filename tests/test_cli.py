@@ -18,15 +18,23 @@ def test_version(run) -> None:
     assert r.code == 0 and r.out.strip() == f"zbulk {__version__}"
 
 
-def test_version_alone_builds_no_command(run) -> None:
-    """``zbulk --version`` reads no command's signature (a quarter of its start-up); with
-    anything else on the line the whole tree is there, so ``--help`` still lists it."""
+def test_commands_are_made_as_they_are_run(run, monkeypatch) -> None:
+    """``zbulk --version`` reads no command's signature (a quarter of its start-up), and
+    ``zbulk job show`` makes the ``job`` group and its ``show`` only; help lists them all."""
     from zbulk import cli
 
-    assert cli._command_tree(["--version"]).commands == {}
-    assert "job" in cli._command_tree(["--version", "--help"]).commands
+    monkeypatch.setattr(cli, "_ROOT", [])
+    r = run("--version")
+    assert r.code == 0 and r.out.strip() == f"zbulk {__version__}"
+    assert cli.command_tree().commands == {}
+    r = run("job", "show", "--help")
+    assert r.code == 0 and "--json" in r.out
+    assert list(cli.command_tree().commands) == ["job"]
+    assert list(cli.command_tree().commands["job"].commands) == ["show"]
     r = run("--version", "--help")
     assert r.code == 0 and r.out.strip() == f"zbulk {__version__}"
+    r = run("--help")
+    assert r.code == 0 and all(f"  {name} " in r.out for name in ("job", "auth", "demo"))
 
 
 def test_help_lists_commands(run) -> None:

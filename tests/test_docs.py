@@ -47,16 +47,9 @@ def test_documented_versions_are_the_sandbox_versions() -> None:
 
 
 def _all_commands() -> list[tuple[str, object]]:
-    from zbulk.cli import _command_tree
+    from zbulk.cli import walk
 
-    found = []
-    stack = [("", _command_tree())]
-    while stack:
-        path, cmd = stack.pop()
-        found.append((path, cmd))
-        for name, sub in getattr(cmd, "commands", {}).items():
-            stack.append((f"{path} {name}".strip(), sub))
-    return found
+    return list(walk())
 
 
 def test_readme_command_table_matches_the_app() -> None:
@@ -79,7 +72,8 @@ def test_readme_command_table_matches_the_app() -> None:
     for path, cmd in _all_commands():
         if getattr(cmd, "commands", None):
             continue
-        opts = {o for p in cmd.params for o in getattr(p, "opts", ()) if o.startswith("--")}
+        opts = {o for p in cmd.params if not getattr(p, "hidden", False)  # the global ones
+                for o in getattr(p, "opts", ()) if o.startswith("--")}  # fmt: skip
         app[path] = opts - {"--help"}
     documented.pop("", None)
     assert set(documented) == set(app), set(documented) ^ set(app)

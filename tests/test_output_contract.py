@@ -19,7 +19,7 @@ from keyring_backends import MemoryKeyring
 from procs import SCRIPT
 from ptys import run_pty
 
-from zbulk.cli import _command_tree, hoist_globals, main
+from zbulk.cli import command_tree, main, walk
 from zbulk.errors import SEVERITY, ExitCode
 from zbulk.output import Output, fallback
 from zbulk.sandbox import DEMO_JOBS, Sandbox
@@ -314,21 +314,18 @@ def test_global_options_after_the_subcommand(zbulk, sandbox) -> None:
     assert r.code == ExitCode.USAGE
 
 
-def test_hoist_leaves_values_and_own_options_alone() -> None:
-    root = _command_tree()
-    assert hoist_globals(root, ["job", "show", "1", "-v"]) == ["-v", "job", "show", "1"]
-    assert hoist_globals(root, ["job", "show", "1", "--profile=x"]) == [
-        "--profile=x", "job", "show", "1"
-    ]  # fmt: skip
-    # A value that looks like a global option stays the value of its option.
-    args = ["job", "results", "1", "--output-dir", "-v"]
-    assert hoist_globals(root, args) == args
-    assert hoist_globals(root, ["--profile", "job", "job", "recent"]) == [
-        "--profile", "job", "job", "recent"
-    ]  # fmt: skip
-    assert hoist_globals(root, ["job", "recent", "--", "-v"]) == ["job", "recent", "--", "-v"]
-    # A value-taking option without its value stays where it is (its own usage error).
-    assert hoist_globals(root, ["job", "recent", "--profile"]) == ["job", "recent", "--profile"]
+def test_global_options_leave_values_and_own_options_alone(zbulk, sandbox, tmp_path) -> None:
+    """A value that looks like a global option stays the value of its option; a global
+    option after ``--`` is an argument; one without its value is a usage error."""
+    r = zbulk("job", "results", DONE, "--output-dir", str(tmp_path / "-v"))
+    assert r.code == 0, r.err
+    assert (tmp_path / "-v").is_dir() and "zbulk: GET" not in r.err  # not verbose
+    r = zbulk("job", "show", DONE, "--profile=x", "-v")
+    assert r.code == ExitCode.CREDENTIALS or r.code == 0, r.err
+    r = zbulk("job", "show", "--", "-v")
+    assert r.code == ExitCode.USAGE and "-v" in r.err  # a job id, and not digits
+    r = zbulk("job", "recent", "--profile")
+    assert r.code == ExitCode.USAGE and "--profile" in r.err
 
 
 def test_login_with_profile_after_the_subcommand(run, sandbox, env, monkeypatch) -> None:
@@ -381,7 +378,7 @@ def test_every_hint_runs_as_printed(fast, run, monkeypatch) -> None:
     assert ("auth", "login", "--profile", "ops") in commands
     assert ("job", "results", DEMO_JOBS["large"], "--failed") in commands
     assert ("job", "watch", DEMO_JOBS["large"]) in commands
-    root = _command_tree()
+    root = command_tree()
     # The printed `zbulk job watch ID` polls at 2 s and more: let the job finish first (a
     # quick watch, not a hint), so the hint's own run is one poll of a finished job.
     quick = fast("job", "watch", "--interval", "0.1", "--max-interval", "0.1", DEMO_JOBS["large"])
@@ -389,13 +386,13 @@ def test_every_hint_runs_as_printed(fast, run, monkeypatch) -> None:
     for command in sorted(commands, key=lambda c: c[:2] != ("job", "watch")):  # watch first
         if command[:2] == ("auth", "login") or command == ("demo",):
             # Interactive (a terminal, a browser) or a long tour: parsed exactly as printed.
-            args = hoist_globals(root, list(command))
+            args = list(command)
             path = [a for a in args if a in ("auth", "login", "demo")]
-            root.make_context("zbulk", args[: args.index(path[0]) + 1])  # the global options
+            ctx = root.make_context("zbulk", args[: args.index(path[0]) + 1])
             leaf = root
             for name in path:
-                leaf = leaf.commands[name]
-            leaf.make_context(path[-1], args[args.index(path[-1]) + 1 :])
+                leaf = leaf.get_command(ctx, name)
+            leaf.make_context(path[-1], args[args.index(path[-1]) + 1 :], parent=ctx)
             continue
         r = fast(*command)
         assert r.code in (0, ExitCode.SKIPPED), (command, r.err)
@@ -406,14 +403,7 @@ def test_every_hint_runs_as_printed(fast, run, monkeypatch) -> None:
 
 
 def _all_commands() -> list[tuple[str, object]]:
-    found = []
-    stack = [("", _command_tree())]
-    while stack:
-        path, cmd = stack.pop()
-        found.append((path, cmd))
-        for name, sub in getattr(cmd, "commands", {}).items():
-            stack.append((f"{path} {name}".strip(), sub))
-    return found
+    return list(walk())
 
 
 def test_help_teaches(run) -> None:

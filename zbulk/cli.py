@@ -3,8 +3,8 @@
 ``main()`` is the one place where errors become messages and exit codes; no
 traceback reaches the user: an unexpected exception becomes one ``internal error``
 line and exit 70 (the traceback only with ``-v``). Global options are accepted
-before or after the subcommand (``zbulk job show ID -v``): ``main()`` moves them
-in front of it before parsing.
+before or after the subcommand (``zbulk job show ID -v``): every command is made with
+them as options of its own (``global_options``), which set the same values as the root's.
 """
 
 from __future__ import annotations
@@ -12,24 +12,22 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 import typer.main
-from typer.core import TyperGroup
 
 from zbulk import __version__
-from zbulk.commands import auth, completion, imports, job, sandbox
-from zbulk.commands import config as config_command
+from zbulk.commands import LazyGroup
+from zbulk.commands.completion import COMPLETE_VAR
 from zbulk.commands.help import epilog, examples
 from zbulk.commands.options import duration
 from zbulk.context import AppContext
 
-# The commands people use most come first in ``zbulk --help``.
-ORDER = ("job", "auth", "config", "sandbox", "demo", "completion")
-# Root options that may also follow the subcommand: those taking a value, and flags.
-GLOBAL_VALUE_OPTIONS = ("--profile", "--api-domain", "--api-version", "--request-timeout")
 GLOBAL_FLAGS = ("-v", "--verbose")
+# The root's options that every command also takes (AppContext's attributes).
+GLOBAL_NAMES = ("profile", "api_domain", "api_version", "request_timeout", "verbose")
 
 ROOT_EXAMPLES = """\b
 Examples:
@@ -43,7 +41,7 @@ Examples:
 """
 
 
-class _Root(TyperGroup):
+class _Root(LazyGroup):
     """The root command. Ctrl-C and a closed stdout become zbulk errors here, before the
     command framework turns them into bare exit codes, so ``main()`` handles them too."""
 
@@ -57,10 +55,6 @@ class _Root(TyperGroup):
         except BrokenPipeError:
             raise OutputClosed() from None
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
-        names = list(self.commands)
-        return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
-
     def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
         from zbulk.errors import Interrupted, OutputClosed
 
@@ -70,6 +64,42 @@ class _Root(TyperGroup):
             raise Interrupted() from None
         except BrokenPipeError:
             raise OutputClosed() from None
+
+
+def _group(module_name: str, *more: str) -> Any:
+    """The command group defined by ``zbulk.commands.<module_name>`` (and commands of it
+    in the ``more`` modules)."""
+    import importlib
+
+    from zbulk.commands import group
+
+    module = importlib.import_module(f"zbulk.commands.{module_name}")
+    for name in more:
+        importlib.import_module(f"zbulk.commands.{name}")
+    return group(module_name, module.HELP, module.commands)
+
+
+def _command(module_name: str, function: str) -> Any:
+    """A top-level command: ``function`` of ``zbulk.commands.<module_name>``."""
+    import importlib
+
+    from zbulk.commands import Commands
+
+    module = importlib.import_module(f"zbulk.commands.{module_name}")
+    one = Commands()
+    one.command(function)(getattr(module, function))
+    return one.build(function)
+
+
+# The commands people use most come first in ``zbulk --help``.
+_Root.SOURCES = {
+    "job": lambda: _group("job", "imports"),
+    "auth": lambda: _group("auth"),
+    "config": lambda: _group("config"),
+    "sandbox": lambda: _command("sandbox", "sandbox"),
+    "demo": lambda: _command("sandbox", "demo"),
+    "completion": lambda: _command("completion", "completion"),
+}
 
 
 app = typer.Typer(
@@ -83,16 +113,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(job.app, name="job")
-job.app.command("import", epilog=epilog(imports.IMPORT_EPILOG))(imports.import_command)
-job.app.command("retry", epilog=epilog(imports.RETRY_EPILOG))(imports.retry_command)
-app.add_typer(auth.app, name="auth")
-app.add_typer(config_command.app, name="config")
-app.command("sandbox")(sandbox.sandbox)
-app.command("demo")(sandbox.demo)
-app.command("completion")(completion.completion)
-if os.environ.get(completion.COMPLETE_VAR):  # a Tab press: add_completion=False skipped this
-    completion.enable_requests()
+if os.environ.get(COMPLETE_VAR):  # a Tab press: add_completion=False skipped this
+    from zbulk.commands.completion import enable_requests
+
+    enable_requests()
 
 
 def _version(value: bool) -> None:
@@ -163,94 +187,70 @@ def root(
     ctx.obj = AppContext(profile, api_domain, api_version, request_timeout, verbose)
 
 
-# ``zbulk --version`` alone: the root's options are all it needs (building every command
-# costs a fresh process ~25 ms here, a quarter of its run).
-_ROOT_ONLY = ("", "")
-
-
-def _selection(args: list[str]) -> tuple[str, str] | None:
-    """The group and command ``args`` name (``job show``), if both exist; ``_ROOT_ONLY``
-    for ``--version`` alone; else None."""
-    if args == ["--version"]:
-        return _ROOT_ONLY
-    words: list[str] = []
-    i = 0
-    while i < len(args) and len(words) < 2:
-        word = args[i]
-        if word == "--":
-            break
-        if word in GLOBAL_VALUE_OPTIONS:
-            i += 1  # its value
-        elif not word.startswith("-"):
-            words.append(word)
-        i += 1
-    group = next((g for g in app.registered_groups if words and g.name == words[0]), None)
-    if group is None or len(words) < 2 or group.typer_instance is None:
-        return None
-    if not any(c.name == words[1] for c in group.typer_instance.registered_commands):
-        return None
-    return words[0], words[1]
-
-
-def _only(selection: tuple[str, str] | None) -> Any:
-    """``app`` reduced to the one group command ``selection`` names (to none for
-    ``_ROOT_ONLY``), or ``app``.
-
-    Building the command tree costs time for every command it holds (typer reads each
-    signature), and every invocation pays it: a run of ``zbulk job show`` needs only
-    that command. Help listings, Tab completion and anything else get the whole app.
-    """
+def global_options() -> list[Any]:
+    """The root's options, for a command to accept after its name (``zbulk job show ID
+    -v``): copies of the root's own parameters (as typer made them), each setting what the
+    root's would on the run's ``AppContext``. Hidden in the command's help: ``zbulk --help``
+    documents them once."""
     import copy
 
-    if selection is None:
-        return app
-    groups = []
-    if selection != _ROOT_ONLY:
-        group = next(g for g in app.registered_groups if g.name == selection[0])
-        assert group.typer_instance is not None
-        commands = [c for c in group.typer_instance.registered_commands
-                    if c.name == selection[1]]  # fmt: skip
-        sub = copy.copy(group.typer_instance)
-        sub.registered_commands = commands
-        sub.registered_groups = []
-        only_group = copy.copy(group)
-        only_group.typer_instance = sub
-        groups.append(only_group)
-    root = copy.copy(app)
-    root.registered_groups = groups
-    root.registered_commands = []
-    return root
+    def keep(attribute: str) -> Any:
+        def callback(ctx: typer.Context, param: Any, value: Any) -> Any:
+            obj = ctx.find_root().obj
+            if value not in (None, False) and isinstance(obj, AppContext):
+                if attribute == "request_timeout" and not isinstance(value, float):
+                    value = duration()(value)
+                setattr(obj, attribute, value)
+            return value
+
+        return callback
+
+    made = []
+    for param in command_tree().params:
+        if param.name in GLOBAL_NAMES:
+            option = copy.copy(param)
+            option.hidden, option.expose_value = True, False
+            option.callback = keep(param.name)
+            made.append(option)
+    return made
 
 
-_TREES: dict[tuple[str, str] | None, Any] = {}
+def _finish(command: Any, path: str) -> None:
+    """What every command gets once made: plain placeholders in its help, its examples and
+    the exit codes as its epilog, a full one-line summary in listings (click would cut it
+    at 45 characters), and the global options, so they may follow the subcommand."""
+    if not command.short_help and command.help:
+        command.short_help = command.help.strip().split("\n\n")[0].replace("\n", " ")
+    if not command.epilog:
+        command.epilog = epilog(examples(path))
+    _plain_metavars(command)
+    own = {name for param in command.params for name in getattr(param, "opts", ())}
+    command.params.extend(g for g in global_options() if not own.intersection(g.opts))
 
 
-def _command_tree(args: list[str] | None = None) -> Any:
-    """The click command behind ``app`` (only the part ``args`` needs), with full
-    one-line summaries in listings (click would cut them at 45 characters).
+_Root.FINISH = staticmethod(_finish)
 
-    A process builds each tree once: a second ``main()`` in the same process (the tests
-    call it in-process a thousand times) reuses it, as click allows."""
-    selection = _selection(args) if args else None
-    if selection not in _TREES:
-        _TREES[selection] = _build_tree(selection)
-    return _TREES[selection]
+_ROOT: list[Any] = []
 
 
-def _build_tree(selection: tuple[str, str] | None) -> Any:
-    command = typer.main.get_command(_only(selection))
-    stack = [("", command)]
-    while stack:
-        path, group = stack.pop()
-        _plain_metavars(group)
-        for name, sub in getattr(group, "commands", {}).items():
-            if not sub.short_help and sub.help:
-                sub.short_help = sub.help.strip().split("\n\n")[0].replace("\n", " ")
-            sub_path = f"{path} {name}".strip()
-            if not sub.epilog:
-                sub.epilog = epilog(examples(sub_path))
-            stack.append((sub_path, sub))
-    return command
+def command_tree() -> Any:
+    """The click command behind ``app``: the root, its subcommands made as they are asked
+    for. A process makes it once (the tests call ``main()`` in-process a thousand times)."""
+    if not _ROOT:
+        root = typer.main.get_command(app)
+        _plain_metavars(root)
+        _ROOT.append(root)
+    return _ROOT[0]
+
+
+def walk(command: Any = None, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every command under ``command`` (the root by default) with its path, each made:
+    for help pages, docs and tests, never on a command's own run."""
+    command = command_tree() if command is None else command
+    yield path, command
+    ctx = typer.Context(command, info_name=path or "zbulk")
+    for name in getattr(command, "list_commands", lambda _ctx: [])(ctx):
+        yield from walk(command.get_command(ctx, name), f"{path} {name}".strip())
 
 
 def _plain_metavars(command: Any) -> None:
@@ -262,50 +262,8 @@ def _plain_metavars(command: Any) -> None:
             shown = name if param.required else f"[{name}]"
             param.make_metavar = lambda ctx=None, *, usage=False, shown=shown: shown
         elif param.metavar is None and not (param.is_flag or param.count):
-            choices = getattr(param.type, "choices", None)
+            choices = getattr(getattr(param, "type", None), "choices", None)
             param.metavar = "|".join(map(str, choices)) if choices else param.name.upper()
-
-
-def _takes_value(command: Any, name: str) -> bool | None:
-    """Whether ``command``'s option ``name`` takes a value; None if it has no such option."""
-    for param in getattr(command, "params", ()):
-        if name in getattr(param, "opts", ()) or name in getattr(param, "secondary_opts", ()):
-            return param.param_type_name == "option" and not (param.is_flag or param.count)
-    return None
-
-
-def hoist_globals(root: Any, args: list[str]) -> list[str]:
-    """``args`` with the global options that follow the subcommand moved before it
-    (unless that subcommand has an option of the same name)."""
-    moved: list[str] = []
-    kept: list[str] = []
-    command = root
-    i = 0
-    while i < len(args):
-        word = args[i]
-        if word == "--":
-            kept.extend(args[i:])
-            break
-        name, has_value, _ = word.partition("=")
-        if command is not root and _takes_value(command, name) is None:
-            if name in GLOBAL_FLAGS and not has_value:
-                moved.append(word)
-                i += 1
-                continue
-            if name in GLOBAL_VALUE_OPTIONS and (has_value or i + 1 < len(args)):
-                take = 1 if has_value else 2
-                moved.extend(args[i : i + take])
-                i += take
-                continue
-        kept.append(word)
-        i += 1
-        if word.startswith("-"):
-            if not has_value and _takes_value(command, name):
-                kept.extend(args[i : i + 1])  # the option's value, whatever it looks like
-                i += 1
-        else:
-            command = getattr(command, "commands", {}).get(word, command)
-    return moved + kept
 
 
 def _verbose(args: list[str]) -> bool:
@@ -324,9 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     verbose = _verbose(args)
     try:
         try:
-            command = _command_tree(args)
-            args = hoist_globals(command, args) if args else ["--help"]
-            result = command.main(args=args, prog_name="zbulk", standalone_mode=False)
+            command = command_tree()
+            result = command.main(args=args or ["--help"], prog_name="zbulk", standalone_mode=False)
             code = int(result) if isinstance(result, int) else ExitCode.OK
             Output().flush()
             return code

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zbulk.commands import Commands
 from zbulk.commands.options import JsonFlag
 
 if TYPE_CHECKING:
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
     from zbulk.context import AppContext
     from zbulk.output import Output
 
-app = typer.Typer(help="Log in to Zoho and manage stored credentials.", no_args_is_help=True)
+HELP = "Log in to Zoho and manage stored credentials."
+commands = Commands()
 
 MODES = {"1": "token", "2": "self_client", "3": "device"}
 
@@ -39,7 +41,7 @@ def _ask(label: str, *, hidden: bool, env_name: str | None = None) -> str:
     return value
 
 
-@app.command("login")
+@commands.command("login")
 def login(
     ctx: typer.Context,
     with_token: Annotated[
@@ -204,7 +206,7 @@ def _switched(out: Output, dc: DataCentre) -> None:
     out.note(f"Your account is in data centre {dc.name}; continuing there.")
 
 
-@app.command("status")
+@commands.command("status")
 def status(
     ctx: typer.Context,
     as_json: JsonFlag = False,
@@ -225,7 +227,7 @@ def status(
     return ExitCode.OK if usable else ExitCode.CREDENTIALS
 
 
-@app.command("token")
+@commands.command("token")
 def token(ctx: typer.Context) -> int:
     """Print a valid access token (refreshed if needed), e.g. for curl."""
     app_ctx = _ctx(ctx)
@@ -233,7 +235,7 @@ def token(ctx: typer.Context) -> int:
     return 0
 
 
-@app.command("logout")
+@commands.command("logout")
 def logout(
     ctx: typer.Context,
     all_profiles: Annotated[bool, typer.Option("--all", help="Every profile.")] = False,

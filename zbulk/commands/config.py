@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zbulk.commands import Commands
 from zbulk.commands.options import JsonFlag
 
 if TYPE_CHECKING:
@@ -21,13 +22,13 @@ if TYPE_CHECKING:
 
     from zbulk.context import AppContext
 
-app = typer.Typer(
-    help="Read and edit config.toml, keeping its comments and layout.\n\n"
+HELP = (
+    "Read and edit config.toml, keeping its comments and layout.\n\n"
     "KEY is [PROFILE.]SETTING, SETTING one of api_domain, api_version, request_timeout, "
     "insecure_storage_warning (without PROFILE: the profile in use), or "
-    "data_centres.NAME.accounts / data_centres.NAME.api_domain.",
-    no_args_is_help=True,
+    "data_centres.NAME.accounts / data_centres.NAME.api_domain."
 )
+commands = Commands()
 
 KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="[PROFILE.]SETTING")]
 
@@ -60,7 +61,7 @@ class ConfigListReport:
             yield Text(f"{key}={_text(value)}")
 
 
-@app.command("list")
+@commands.command("list")
 def list_(ctx: typer.Context, as_json: JsonFlag = False) -> int:
     """Every setting zbulk reads from config.toml, one KEY=VALUE a line (--json: one
     object)."""
@@ -70,7 +71,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> int:
     return 0
 
 
-@app.command("get")
+@commands.command("get")
 def get(ctx: typer.Context, key: KeyArg) -> int:
     """Print a setting's value from config.toml (exit 1 and nothing printed when unset)."""
     from zbulk import config
@@ -86,7 +87,7 @@ def get(ctx: typer.Context, key: KeyArg) -> int:
     return 0
 
 
-@app.command("set")
+@commands.command("set")
 def set_(
     ctx: typer.Context,
     key: KeyArg,
@@ -101,7 +102,7 @@ def set_(
     return 0
 
 
-@app.command("unset")
+@commands.command("unset")
 def unset(ctx: typer.Context, key: KeyArg) -> int:
     """Remove a setting from config.toml (nothing else changes)."""
     from zbulk import config
@@ -113,7 +114,7 @@ def unset(ctx: typer.Context, key: KeyArg) -> int:
     return 0
 
 
-@app.command("path")
+@commands.command("path")
 def path(ctx: typer.Context) -> int:
     """Print where config.toml is (it may not exist yet)."""
     from zbulk import config

@@ -1,5 +1,7 @@
 """``zbulk job import`` and ``zbulk job retry``: check a file, upload it, create a job.
 
+Both are commands of the ``job`` group (``zbulk.commands.job.commands``).
+
 Both change data at Zoho, so both: run the whole pre-flight before sending anything;
 print the exact requests and send nothing with ``--dry-run``; ask on a terminal (``--yes``
 for scripts; neither is a usage error, with nothing sent); and never send a create twice.
@@ -14,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from zbulk.commands.help import epilog
+from zbulk.commands.job import commands
 from zbulk.commands.options import JobId, JsonFlag
 
 if TYPE_CHECKING:
@@ -77,6 +81,7 @@ OrgOption = Annotated[
 ]
 
 
+@commands.command("import", epilog=epilog(IMPORT_EPILOG))
 def import_command(
     ctx: typer.Context,
     file: Annotated[
@@ -174,6 +179,7 @@ def import_command(
     return submit(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org, as_json=as_json)
 
 
+@commands.command("retry", epilog=epilog(RETRY_EPILOG))
 def retry_command(
     ctx: typer.Context,
     job_id: JobId,

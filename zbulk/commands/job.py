@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 import typer.core
 
+from zbulk.commands import Commands
 from zbulk.commands.options import JobIds, JsonFlag, complete_job_ids, duration
 
 if TYPE_CHECKING:
@@ -21,13 +22,11 @@ if TYPE_CHECKING:
     from zbulk.source import SourceFile
     from zbulk.watch import Watched
 
-app = typer.Typer(
-    help="Show, follow and diagnose bulk write jobs.",
-    no_args_is_help=True,
-)
+HELP = "Show, follow and diagnose bulk write jobs."
+commands = Commands()
 
 
-@app.command("show")
+@commands.command("show")
 def show(
     ctx: typer.Context,
     job_ids: JobIds,
@@ -137,7 +136,7 @@ def _concurrency(value: object) -> int:
     return number
 
 
-@app.command("watch", cls=_WatchCommand)
+@commands.command("watch", cls=_WatchCommand)
 def watch(
     ctx: typer.Context,
     job_ids: Annotated[
@@ -350,7 +349,7 @@ def _end_message(jobs: list[Watched]) -> str:
     return f"watch of {len(jobs)} jobs ended: " + ", ".join(f"{n} {s}" for s, n in ends.items())
 
 
-@app.command("results")
+@commands.command("results")
 def results(
     ctx: typer.Context,
     job_id: Annotated[
@@ -503,7 +502,7 @@ def _offline(
     return summary
 
 
-@app.command("recent")
+@commands.command("recent")
 def recent(
     ctx: typer.Context,
     as_json: JsonFlag = False,
