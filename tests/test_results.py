@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from zbulk.client import token_may_go_to
-from zbulk.errors import NetworkError
+from zbulk.errors import ResultFileError
 from zbulk.results import parse_errors, summarise_zip
 
 HEADER = "Last_Name,Email,STATUS,RECORD_ID,ERRORS\r\n"
@@ -128,7 +128,7 @@ def test_missing_columns(tmp_path: Path) -> None:
     short = make_zip(tmp_path, {"a.csv": (HEADER + "Ada,x,skipped\r\n").encode()}, "s.zip")
     assert summarise_zip(short).files[0].statuses["skipped"] == 1
     no_status = make_zip(tmp_path, {"a.csv": b"Last_Name,RECORD_ID\r\nAda,1\r\n"}, "n.zip")
-    with pytest.raises(NetworkError, match="no STATUS column"):
+    with pytest.raises(ResultFileError, match="no STATUS column"):
         summarise_zip(no_status)
 
 
@@ -144,7 +144,7 @@ def test_missing_columns(tmp_path: Path) -> None:
     ],
 )
 def test_hostile_members(tmp_path: Path, members: dict[str, bytes], message: str) -> None:
-    with pytest.raises(NetworkError, match=message):
+    with pytest.raises(ResultFileError, match=message):
         summarise_zip(make_zip(tmp_path, members))
 
 
@@ -156,7 +156,7 @@ def test_non_csv_members_are_skipped_with_a_warning(tmp_path: Path) -> None:
 
 def test_zip_bomb_is_refused(tmp_path: Path) -> None:
     path = make_zip(tmp_path, {"a.csv": b"STATUS\r\n" + b"0" * 50_000_000})
-    with pytest.raises(NetworkError, match="ZIP bomb"):
+    with pytest.raises(ResultFileError, match="ZIP bomb"):
         summarise_zip(path)
 
 
@@ -164,7 +164,7 @@ def test_zip_bomb_is_refused(tmp_path: Path) -> None:
 def test_corrupt_or_empty_zip(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "bad.zip"
     path.write_bytes(data)
-    with pytest.raises(NetworkError, match="not a readable ZIP"):
+    with pytest.raises(ResultFileError, match="not a readable ZIP"):
         summarise_zip(path)
 
 
@@ -176,5 +176,5 @@ def test_damaged_member(tmp_path: Path) -> None:
     data[60:90] = b"\xff" * 30  # inside the compressed stream
     path = tmp_path / "damaged.zip"
     path.write_bytes(bytes(data))
-    with pytest.raises(NetworkError, match=r"damaged|not a readable ZIP|STATUS"):
+    with pytest.raises(ResultFileError, match=r"damaged|not a readable ZIP|STATUS"):
         summarise_zip(path)

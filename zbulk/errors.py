@@ -41,36 +41,39 @@ SEVERITY: tuple[ExitCode, ...] = (
 
 
 class ZbulkError(Exception):
-    """Base of every error a user may see. ``hint`` names the next thing to try."""
-
-    exit_code: ExitCode = ExitCode.ERROR
+    """Base of every error a user may see: what went wrong (the class and ``message``) and
+    the next thing to try (``hint``). The exit status follows from the class, in
+    ``EXIT_CODES`` below."""
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
 
+    @property
+    def exit_code(self) -> ExitCode:
+        return exit_code_of(self)
+
 
 class UsageError(ZbulkError):
-    exit_code = ExitCode.USAGE
+    """Bad arguments, options, settings or input files: nothing was sent."""
 
 
 class CredentialsError(ZbulkError):
-    exit_code = ExitCode.CREDENTIALS
+    """No credentials, or the API or accounts server refused them."""
 
 
 class NotFoundError(ZbulkError):
-    exit_code = ExitCode.NOT_FOUND
+    """Zoho has no such job (``RESOURCE_NOT_FOUND``)."""
 
 
 class NetworkError(ZbulkError):
-    exit_code = ExitCode.NETWORK
+    """The API could not be reached, timed out, failed (5xx, 429 after retries), or
+    answered with something other than the JSON it promises."""
 
 
 class ApiError(ZbulkError):
     """An error answer from the API that no narrower class covers."""
-
-    exit_code = ExitCode.ERROR
 
     def __init__(
         self,
@@ -85,19 +88,36 @@ class ApiError(ZbulkError):
         self.code = code
 
 
+class ResultFileError(ZbulkError):
+    """Zoho's result file (a ZIP of CSVs) is damaged, unsafe or not what Zoho writes.
+    Downloaded from Zoho, that is the server's trouble (exit 5); a file the user gave with
+    ``--file`` is bad input (exit 2)."""
+
+    def __init__(self, message: str, hint: str | None = None, *, given: bool = False) -> None:
+        super().__init__(message, hint)
+        self.given = given
+
+
+class LocalFileError(ZbulkError):
+    """A file zbulk writes on this machine could not be written (or would replace one)."""
+
+
 class Interrupted(ZbulkError):
-    """Ctrl-C. Nothing zbulk does changes a job, so jobs at Zoho keep running."""
+    """Ctrl-C. zbulk never cancels a job: jobs at Zoho keep running. ``done`` says what
+    this run had already changed at Zoho, if anything ("job 123 was created")."""
 
-    exit_code = ExitCode.INTERRUPTED
-
-    def __init__(self) -> None:
-        super().__init__("interrupted: nothing was changed at Zoho; bulk jobs there keep running")
+    def __init__(self, done: str | None = None, *, nothing_sent: bool = False) -> None:
+        if nothing_sent:
+            message = "interrupted: nothing was sent, nothing was changed at Zoho"
+        elif done:
+            message = f"interrupted: {done}; bulk jobs at Zoho keep running"
+        else:
+            message = "interrupted: bulk jobs at Zoho keep running"
+        super().__init__(message)
 
 
 class OutputClosed(ZbulkError):
     """The reader of stdout went away (``zbulk … | head -1``)."""
-
-    exit_code = ExitCode.BROKEN_PIPE
 
     def __init__(self) -> None:
         super().__init__("stdout was closed")
@@ -105,8 +125,6 @@ class OutputClosed(ZbulkError):
 
 class OutputFailed(ZbulkError):
     """stdout could not be written: a full disk (``>/dev/full``), a closed descriptor."""
-
-    exit_code = ExitCode.ERROR
 
     def __init__(self, exc: OSError | None) -> None:
         reason = "it is closed" if exc is None else (exc.strerror or str(exc))
@@ -116,4 +134,28 @@ class OutputFailed(ZbulkError):
 class WatchTimeout(ZbulkError):
     """``job watch --timeout`` ran out before the job finished."""
 
-    exit_code = ExitCode.TIMEOUT
+
+# The one table from what went wrong to the exit status (the contract's), most specific
+# class first: ``exit_code_of`` takes the first that the error is an instance of.
+EXIT_CODES: tuple[tuple[type[ZbulkError], ExitCode], ...] = (
+    (UsageError, ExitCode.USAGE),
+    (CredentialsError, ExitCode.CREDENTIALS),
+    (NotFoundError, ExitCode.NOT_FOUND),
+    (NetworkError, ExitCode.NETWORK),
+    (ApiError, ExitCode.ERROR),
+    (LocalFileError, ExitCode.ERROR),
+    (Interrupted, ExitCode.INTERRUPTED),
+    (OutputClosed, ExitCode.BROKEN_PIPE),
+    (OutputFailed, ExitCode.ERROR),
+    (WatchTimeout, ExitCode.TIMEOUT),
+)
+
+
+def exit_code_of(exc: ZbulkError) -> ExitCode:
+    """The exit status for ``exc``: ``EXIT_CODES``' first match, else ERROR (1)."""
+    if isinstance(exc, ResultFileError):
+        return ExitCode.USAGE if exc.given else ExitCode.NETWORK
+    for kind, code in EXIT_CODES:
+        if isinstance(exc, kind):
+            return code
+    return ExitCode.ERROR

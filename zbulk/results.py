@@ -6,7 +6,7 @@ uploaded file (``source``), each result row is lined up with its uploaded row (s
 
 Hostile files are expected: names that escape the folder, non-CSV members, encrypted or
 oddly compressed members, ZIP bombs, odd encodings, missing columns and huge cells each end
-in a clear ZbulkError. Memory does not grow with the number of rows: counts are kept per
+in a clear ResultFileError. Memory does not grow with the number of rows: counts are kept per
 status and per error group (both bounded), and failed rows are never held, only read again.
 
 Files written are the user's: never through a symlink, never over an existing file without
@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
 from zbulk.codes import explain
-from zbulk.errors import NetworkError, ZbulkError
+from zbulk.errors import LocalFileError, ResultFileError
 from zbulk.source import ERRORS as SOURCE_ERRORS
 from zbulk.source import Encoding, SourceError, SourceFile, detect_delimiter, header_line
 
@@ -57,10 +57,6 @@ WHOLE_ROWS_NOTE = ("Zoho's result file keeps only the first three mapped columns
                    "add --source FILE (the CSV or ZIP you uploaded) for whole rows")  # fmt: skip
 READABLE = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
                       zipfile.ZIP_LZMA})  # fmt: skip
-
-
-class LocalFileError(ZbulkError):
-    """A file zbulk writes could not be written: the cause is on this machine (exit 1)."""
 
 
 def local_error(path: Path | str, exc: OSError) -> LocalFileError:
@@ -219,22 +215,22 @@ def _members(archive: zipfile.ZipFile, warnings: list[str]) -> list[zipfile.ZipI
             continue
         path = PurePosixPath(info.filename.replace("\\", "/"))
         if path.is_absolute() or ".." in path.parts or ":" in info.filename:
-            raise NetworkError(f"the result file holds an unsafe name {info.filename!r}; "
+            raise ResultFileError(f"the result file holds an unsafe name {info.filename!r}; "
                                "refusing to read it")  # fmt: skip
         if path.suffix.lower() != ".csv":
             warnings.append(f"skipped {info.filename!r}: not a CSV file")
             continue
         if info.flag_bits & 0x1:
-            raise NetworkError(f"{info.filename!r} in the result file is encrypted; "
+            raise ResultFileError(f"{info.filename!r} in the result file is encrypted; "
                                "zbulk cannot read it")  # fmt: skip
         if info.compress_type not in READABLE:
             method = info.compress_type
-            raise NetworkError(f"{info.filename!r} in the result file uses a compression "
+            raise ResultFileError(f"{info.filename!r} in the result file uses a compression "
                                f"method zbulk cannot read (method {method})")  # fmt: skip
         total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
         if total > MAX_UNCOMPRESSED or ratio > MAX_RATIO:
-            raise NetworkError(
+            raise ResultFileError(
                 f"the result file unpacks to more than it plausibly holds ({info.filename!r}: "
                 f"{info.file_size:,} bytes from {info.compress_size:,}); refusing a ZIP bomb"
             )
@@ -268,12 +264,12 @@ def _reading(info: zipfile.ZipInfo) -> Iterator[None]:
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             limit = MAX_CELL // (1 << 20)
-            raise NetworkError(f"{info.filename!r} in the result file holds a cell larger "
+            raise ResultFileError(f"{info.filename!r} in the result file holds a cell larger "
                                f"than {limit} MiB; refusing to read it") from None  # fmt: skip
-        raise NetworkError(f"the result file is damaged ({info.filename!r}: {exc})") from None
+        raise ResultFileError(f"the result file is damaged ({info.filename!r}: {exc})") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
             NotImplementedError, RuntimeError) as exc:  # fmt: skip
-        raise NetworkError(f"the result file is damaged ({info.filename!r}: {exc})") from None
+        raise ResultFileError(f"the result file is damaged ({info.filename!r}: {exc})") from None
 
 
 Opened = tuple[Iterator[list[str]], list[str], str]  # rows, header, encoding
@@ -295,7 +291,7 @@ def _open_csv(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     reader = csv.reader(text, delimiter=delimiter)
     header = next(reader, None)
     if not header or "STATUS" not in [h.strip().upper() for h in header]:
-        raise NetworkError(f"{info.filename!r} in the result file has no STATUS column")
+        raise ResultFileError(f"{info.filename!r} in the result file has no STATUS column")
     return reader, header, encoding
 
 
@@ -305,7 +301,17 @@ def _columns(header: list[str]) -> dict[str, int | None]:
             for name in ("STATUS", "RECORD_ID", "ERRORS")}  # fmt: skip
 
 
-def summarise_zip(
+def summarise_zip(path: Path, *, given: bool = False, **options: Any) -> Summary:
+    """``_summarise_zip``; ``given``: the user gave the file (``--file``), so a damaged one
+    is their input (exit 2), not a download gone wrong (exit 5)."""
+    try:
+        return _summarise_zip(path, **options)
+    except ResultFileError as exc:
+        exc.given = given
+        raise
+
+
+def _summarise_zip(
     path: Path,
     *,
     output_dir: Path | None = None,
@@ -329,7 +335,7 @@ def summarise_zip(
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise NetworkError(
+        raise ResultFileError(
             f"the result file is not a readable ZIP: {exc}",
             hint="download it again; the link may have expired",
         ) from None
@@ -339,7 +345,7 @@ def summarise_zip(
         with archive:
             members = _members(archive, warnings)
             if not members:
-                raise NetworkError("the result file holds no CSV file",
+                raise ResultFileError("the result file holds no CSV file",
                                    hint="; ".join(warnings) or None)  # fmt: skip
             named = [name_member(info, resources or []) for info in members]
             paired = (pair_sources(source, [i.filename for i in members],

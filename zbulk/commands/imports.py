@@ -555,9 +555,9 @@ def _confirm(question: str) -> bool:
         sys.stderr.flush()
         answer = sys.stdin.readline()
     except KeyboardInterrupt:
-        raise Interrupted() from None
+        raise Interrupted(nothing_sent=True) from None
     if not answer:
-        raise Interrupted()
+        raise Interrupted(nothing_sent=True)
     return answer.strip().lower() in ("y", "yes")
 
 

@@ -483,21 +483,18 @@ def _offline(
     file: Path, output_dir: Path | None, force: bool, sources: list[SourceFile] | None
 ) -> Summary:
     """A result ZIP from disk: no credentials, no network. Problems with the file are the
-    user's input (exit 2), not a download gone wrong."""
+    user's input (``ResultFileError(given=True)``: exit 2), not a download gone wrong."""
     import re
 
-    from zbulk.errors import NetworkError, UsageError
+    from zbulk.errors import UsageError
     from zbulk.results import summarise_zip
 
     if not file.is_file():
         raise UsageError(f"--file {file}: no such file",
                          hint="give the result ZIP you downloaded from Zoho")  # fmt: skip
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", file.stem) or "result"
-    try:
-        summary = summarise_zip(file, output_dir=output_dir, job_id=name, force=force,
-                                source=sources)  # fmt: skip
-    except NetworkError as exc:
-        raise UsageError(f"{file}: {exc.message}", hint=exc.hint) from None
+    summary = summarise_zip(file, output_dir=output_dir, job_id=name, force=force,
+                            source=sources, given=True)  # fmt: skip
     summary.label = f"Job {name}" if name.isdigit() else file.name
     return summary
 
