@@ -233,30 +233,38 @@ def _arg(column: str) -> str:
 # -- values ----------------------------------------------------------------------------------
 
 
-def _date_checker(fmt: str) -> Checker:
-    pattern = re.escape(fmt)
-    for java in sorted(_JAVA_DATE, key=len, reverse=True):
-        pattern = pattern.replace(re.escape(java), "\x00" + java + "\x00")
-    parts = pattern.split("\x00")
-    compiled = re.compile("".join(_JAVA_DATE.get(p, p) for p in parts))
-    hint = f"write it as {fmt}, or give the column's format in a mapping file"
+def _date_checker(fmt: str) -> Checker | None:
+    """A checker for dates written as ``fmt`` (Java's letters, as Zoho's mappings take them:
+    yyyy, yy, MM, M, dd, d, HH, mm, ss); None for a format with other letters (unsure)."""
+    parts = re.split(r"(yyyy|yy|MM|M|dd|d|HH|mm|ss)", fmt)
+    pattern, named = "", set()
+    for n, part in enumerate(parts):
+        if n % 2 == 0:
+            if re.search(r"[A-Za-z]", part):
+                return None
+            pattern += re.escape(part)
+            continue
+        regex = _JAVA_DATE[part]
+        name = regex[4]  # the group's name: y, m or d
+        if regex.startswith("(?P<") and name in named:
+            regex = "(?:" + regex[regex.index(">") + 1 :]
+        named.add(name)
+        pattern += regex
+    compiled = re.compile(pattern)
 
     def check(value: str) -> str | None:
         found = compiled.fullmatch(value)
         if found is None:
             return "INVALID_DATE"
         groups = found.groupdict()
-        try:
-            y = int(groups["y"]) if groups.get("y") else 2000
-            mo = int(groups["m"]) if groups.get("m") else 1
-            d = int(groups["d"]) if groups.get("d") else 1
-        except ValueError:
-            return "INVALID_DATE"
-        if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y if y > 99 else 2000 + y, mo)[1]):
+        y = int(groups.get("y") or 2000)
+        mo = int(groups.get("m") or 1)
+        d = int(groups.get("d") or 1)
+        year = y if y > 99 else 2000 + y
+        if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(year, mo)[1]):
             return "INVALID_DATE"
         return None
 
-    check.__doc__ = hint
     return check
 
 
@@ -306,7 +314,9 @@ def _checker(f: FieldInfo, m: FieldMap) -> Checker | None:
     elif kind == "email":
         checks.append(lambda v: None if _EMAIL.fullmatch(v) else "INVALID_EMAIL")
     elif kind == "date":
-        checks.append(_date_checker(m.format or "yyyy-MM-dd"))
+        dates = _date_checker(m.format or "yyyy-MM-dd")
+        if dates is not None:
+            checks.append(dates)
     elif kind == "datetime":
         checks.append(lambda v: None if _DATETIME.fullmatch(v) else "DATETIME")
     elif kind == "phone":
