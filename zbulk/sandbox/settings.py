@@ -49,14 +49,14 @@ def _error(code: str, message: str, details: dict[str, Any]) -> Answer:
     return 400, compact(body), _ERROR_TYPE, {}
 
 
-def _module_param(request: Request) -> tuple[Module | None, Answer | None]:
+def _module_param(request: Request, param_key: str) -> tuple[Module | None, Answer | None]:
     values = parse_qs(request.query).get("module") or []
     name = values[-1] if values else ""
     if not name:
         return None, _error(
             "REQUIRED_PARAM_MISSING",
             "One of the expected parameter is missing",
-            {"param_name": "module"},
+            {param_key: "module"},  # fields.json says param_name, layouts.json param
         )
     module = MODULES.get(name)
     if module is None:
@@ -75,7 +75,7 @@ def modules_answer(request: Request) -> Answer:
 
 
 def fields_answer(request: Request) -> Answer:
-    module, refused = _module_param(request)
+    module, refused = _module_param(request, "param_name")
     if refused is not None or module is None:
         return refused or _error("INVALID_MODULE", "invalid module", {"api_name": "module"})
     docs = [field_doc(module, f, i) for i, f in enumerate(module.fields)]
@@ -83,7 +83,7 @@ def fields_answer(request: Request) -> Answer:
 
 
 def layouts_answer(request: Request) -> Answer:
-    module, refused = _module_param(request)
+    module, refused = _module_param(request, "param")
     if refused is not None or module is None:
         return refused or _error("INVALID_MODULE", "invalid module", {"api_name": "module"})
     docs = [layout_doc(module, lay) for lay in module.layouts]
@@ -260,7 +260,6 @@ def layout_doc(module: Module, lay: Layout) -> dict[str, Any]:
         "modified_time": _TIME,
         "created_by": user,
         "modified_by": user,
-        "created_for": None,
         "profiles": [
             {
                 "default": lay.default,
