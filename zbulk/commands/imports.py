@@ -34,6 +34,7 @@ IMPORT_EPILOG = """\b
 Examples:
   zbulk job import leads.csv --module Leads --operation insert --dry-run
   zbulk job import leads.csv --module Leads --operation insert --yes --watch
+  zbulk job import leads.csv --module Leads --operation insert --skip-invalid --yes
   zbulk job import contacts.csv --module Contacts --operation upsert --find-by Email \\
       --map "E-mail=Email" --map "Notes="
   zbulk job import deals.zip --module Deals --operation update --find-by id \\
@@ -42,7 +43,10 @@ Examples:
 \b
 Scopes: ZohoCRM.bulk.CREATE (or ZohoCRM.bulk.ALL), ZohoCRM.modules.ALL (or
 ZohoCRM.modules.<module>.CREATE), ZohoFiles.files.ALL (the upload), and ZohoCRM.org.READ
-unless the org id is given (--org, ZBULK_ORG_ID, or org_id in the profile).
+unless the org id is given (--org, ZBULK_ORG_ID, or org_id in the profile). The check
+against the org's fields reads ZohoCRM.settings.modules.READ, .fields.READ and
+.layouts.READ (or ZohoCRM.settings.ALL); without them zbulk warns once and checks the file
+alone.
 """
 
 RETRY_EPILOG = """\b
