@@ -248,6 +248,25 @@ def test_a_refusal_on_kept_metadata_reads_it_again_once(zbulk, fast, tmp_path, e
     assert sent(fast, SETTINGS) == reads + 3
 
 
+def test_an_unknown_module_on_the_kept_list_reads_it_again(zbulk, fast, tmp_path, env):
+    assert imp(zbulk, write(tmp_path, GOOD)).code == 0
+    for p in (Path(env["ZBULK_STATE_DIR"]) / "metadata").iterdir():
+        doc = json.loads(p.read_text())
+        if isinstance(doc["data"], list):  # the modules: as if Contacts were new since
+            doc["data"] = [m for m in doc["data"] if m["api_name"] != "Contacts"]
+            p.write_text(json.dumps(doc))
+    path = write(tmp_path, "Last_Name\nLovelace\n", "contacts.csv")
+    r = imp(zbulk, path, module="Contacts")
+    assert r.code == 0, r.err
+
+
+def test_an_endpoint_answering_404_warns_once_and_checks_the_file(zbulk, fast, tmp_path):
+    fast.add_fault(Fault("status", status=404, times=None, path_prefix=SETTINGS + "fields"))
+    r = imp(zbulk, write(tmp_path, GOOD))
+    assert r.code == 0, r.err
+    assert r.err.count("warning:") == 1 and "ZohoCRM.settings.fields.READ" in r.err
+
+
 def test_a_server_error_uses_the_kept_copy_else_exits_5(zbulk, fast, tmp_path) -> None:
     path = write(tmp_path, GOOD)
     fast.add_fault(Fault("status", status=500, times=None, path_prefix=SETTINGS))

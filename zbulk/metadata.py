@@ -251,6 +251,7 @@ class Loader:
     warn: Callable[[str], None] = lambda message: None
     env: Mapping[str, str] | None = None
     now: Callable[[], float] = time.time
+    modules_from_cache: bool = False
 
     def _cached(self, endpoint: str, name: str, fetch: Callable[[], Any]) -> tuple[Any, bool]:
         """(data, from the cache): fresh within TTL unless ``refresh``; a failing server
@@ -309,7 +310,7 @@ class Loader:
                     )
             return out
 
-        data, _ = self._cached("modules", "modules", fetch)
+        data, self.modules_from_cache = self._cached("modules", "modules", fetch)
         return [m for m in data if isinstance(m, dict) and isinstance(m.get("api_name"), str)]
 
     def module(self, module: str) -> Metadata:
@@ -381,7 +382,13 @@ def load(
     (after one warning) when the token cannot read it."""
     loader = Loader(client, org, api_domain, refresh, warn)
     try:
-        resolve_module(module, loader.modules())
+        try:
+            resolve_module(module, loader.modules())
+        except UsageError:
+            if not (loader.modules_from_cache and client is not None):
+                raise
+            loader.refresh = True  # a refusal on the kept list: read it again, once
+            resolve_module(module, loader.modules())
         return loader.module(module)
     except Unavailable as exc:
         warn(exc.warning())
