@@ -90,9 +90,13 @@ def _stop(out: Output, plan: Plan, report: Report, as_json: bool) -> None:
         out.write_line(json_text({"preflight": report.as_json()}))
     else:
         _show(out, plan, report)
+    fit = (
+        "are not all field API names"
+        if report.metadata == "unavailable"
+        else (f"do not fit the fields of {plan.module}")
+    )
     raise UsageError(
-        f"the columns of {plan.source.path.name} do not fit the fields of {plan.module} "
-        "(see above); nothing was sent",
+        f"the columns of {plan.source.path.name} {fit} (see above); nothing was sent",
         hint="fix the columns (rename the headers, or --map COLUMN=API_NAME) and run the "
         "command again; --dry-run checks without sending",
     )
