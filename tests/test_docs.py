@@ -119,3 +119,18 @@ def test_readme_examples_run_as_printed(sandbox, env, tmp_path: Path) -> None:
     assert (tmp_path / "offline" / "4150868000006801004-Accounts-failed.csv").read_bytes() == (
         tmp_path / "fix" / "4150868000006801004-Accounts-failed.csv"
     ).read_bytes()
+
+
+def test_the_import_check_against_the_org_is_documented() -> None:
+    """The README's import section and ``job import --help`` name the check's options and
+    the scopes it reads."""
+    from typer.testing import CliRunner
+
+    from zbulk.cli import app
+
+    imports = README.split("### `zbulk job import` and `zbulk job retry`", 1)[1].split("\n## ")[0]
+    helped = CliRunner().invoke(app, ["job", "import", "--help"], env={"COLUMNS": "200"}).output
+    for text in ("--skip-invalid", "--no-metadata", "--refresh-metadata", "-rejected.csv",
+                 "ZohoCRM.settings.modules.READ", "ZohoCRM.settings.ALL"):  # fmt: skip
+        assert text in imports, text
+        assert text.replace("ZohoCRM.settings.modules", ".modules") in helped or text in helped

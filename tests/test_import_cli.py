@@ -46,7 +46,17 @@ def paths(sandbox) -> list[str]:
 
 
 def test_import_prints_the_job_id_alone_and_records_it(zbulk, fast, leads) -> None:
-    r = zbulk("job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes")
+    r = zbulk(
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
+    )
     assert r.code == 0, r.err
     job_id = r.out.strip()
     assert r.out == job_id + "\n" and job_id.isdigit()
@@ -65,7 +75,16 @@ def test_import_prints_the_job_id_alone_and_records_it(zbulk, fast, leads) -> No
 
 def test_json_prints_the_created_response(zbulk, fast, leads) -> None:
     r = zbulk(
-        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes", "--json"
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
+        "--json",
     )
     assert r.code == 0, r.err
     doc = json.loads(r.out)
@@ -74,7 +93,15 @@ def test_json_prints_the_created_response(zbulk, fast, leads) -> None:
 
 def test_dry_run_sends_nothing_at_all(zbulk, sandbox, leads) -> None:
     r = zbulk(
-        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--dry-run"
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--dry-run",
     )
     assert r.code == 0, r.err
     assert sandbox.requests == []
@@ -86,6 +113,7 @@ def test_dry_run_sends_nothing_at_all(zbulk, sandbox, leads) -> None:
         "job",
         "import",
         str(leads),
+        "--no-metadata",
         "--module",
         "Leads",
         "--operation",
@@ -113,6 +141,7 @@ def test_dry_run_needs_no_credentials(run, sandbox, leads) -> None:
         "job",
         "import",
         str(leads),
+        "--no-metadata",
         "--module",
         "Leads",
         "--operation",
@@ -126,7 +155,9 @@ def test_dry_run_needs_no_credentials(run, sandbox, leads) -> None:
 
 def test_no_terminal_and_no_yes_is_a_usage_error(zbulk, sandbox, leads) -> None:
     assert not sys.stdin.isatty()
-    r = zbulk("job", "import", str(leads), "--module", "Leads", "--operation", "insert")
+    r = zbulk(
+        "job", "import", str(leads), "--no-metadata", "--module", "Leads", "--operation", "insert"
+    )
     assert r.code == ExitCode.USAGE
     assert "confirm on a terminal, or pass --yes; nothing was sent" in r.err
     assert sandbox.requests == []
@@ -145,7 +176,7 @@ def test_preflight_problems_exit_2_and_nothing_is_sent(zbulk, sandbox, tmp_path)
 
 
 def test_bad_options_are_usage_errors(zbulk, sandbox, leads) -> None:
-    base = ["job", "import", str(leads), "--module", "Leads", "--yes"]
+    base = ["job", "import", str(leads), "--no-metadata", "--module", "Leads", "--yes"]
     assert zbulk(*base, "--operation", "merge").code == ExitCode.USAGE
     assert zbulk(*base, "--operation", "insert", "--org", "abc").code == ExitCode.USAGE
     assert zbulk(*base, "--operation", "insert", "--map", "novalue").code == ExitCode.USAGE
@@ -155,7 +186,17 @@ def test_bad_options_are_usage_errors(zbulk, sandbox, leads) -> None:
 
 
 def test_the_org_is_asked_once_then_kept(zbulk, fast, leads) -> None:
-    args = ["job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes"]
+    args = [
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
+    ]
     assert zbulk(*args).code == 0
     assert zbulk(*args).code == 0
     assert paths(fast).count(ORG) == 1
@@ -172,6 +213,7 @@ def test_upload_host_5xx_is_retried_then_reported(zbulk, fast, leads) -> None:
         "job",
         "import",
         str(leads),
+        "--no-metadata",
         "--module",
         "Leads",
         "--operation",
@@ -196,6 +238,7 @@ def test_upload_host_401_is_a_credentials_error(zbulk, fast, leads) -> None:
         "job",
         "import",
         str(leads),
+        "--no-metadata",
         "--module",
         "Leads",
         "--operation",
@@ -228,6 +271,7 @@ def test_each_documented_create_refusal_exits_1(zbulk, fast, leads, code, messag
         "job",
         "import",
         str(leads),
+        "--no-metadata",
         "--module",
         "Leads",
         "--operation",
@@ -246,6 +290,7 @@ def test_the_sandbox_refuses_a_mapping_without_mandatory_fields(zbulk, fast, lea
         "job",
         "import",
         str(leads),
+        "--no-metadata",
         "--module",
         "Leads",
         "--operation",
@@ -261,6 +306,7 @@ def test_the_sandbox_refuses_a_mapping_without_mandatory_fields(zbulk, fast, lea
         "job",
         "import",
         str(leads),
+        "--no-metadata",
         "--module",
         "Leads",
         "--operation",
@@ -283,6 +329,7 @@ def test_a_timeout_after_the_create_was_sent_is_not_retried(zbulk, fast, leads) 
         "job",
         "import",
         str(leads),
+        "--no-metadata",
         "--module",
         "Leads",
         "--operation",
@@ -305,6 +352,7 @@ def test_watch_follows_then_summarises(zbulk, sandbox, leads) -> None:
         "job",
         "import",
         str(leads),
+        "--no-metadata",
         "--module",
         "Leads",
         "--operation",
@@ -319,7 +367,17 @@ def test_watch_follows_then_summarises(zbulk, sandbox, leads) -> None:
 
 
 def test_the_whole_loop(zbulk, fast, leads, tmp_path) -> None:
-    r = zbulk("job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes")
+    r = zbulk(
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
+    )
     job_id = r.out.strip()
     assert zbulk("job", "watch", job_id).code == 0
     r = zbulk("job", "results", "--failed", "--json", job_id)
@@ -394,15 +452,41 @@ def test_retry_keeps_find_by_and_ignore_empty(zbulk, fast, tmp_path) -> None:
 
 def test_retry_refusals(zbulk, fast, leads, tmp_path) -> None:
     job_id = zbulk(
-        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes"
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
     ).out.strip()
     missing = tmp_path / "missing.csv"
     missing.write_text("Last_Name\nx\n")
     r = zbulk("job", "retry", job_id, "--source", str(leads), "--from", str(missing), "--yes")
     assert r.code == ExitCode.USAGE and "column First_Name: is mapped to First_Name" in r.err
-    r = zbulk("job", "retry", job_id, "--source", str(missing), "--from", str(leads), "--yes")
+    r = zbulk(
+        "job",
+        "retry",
+        job_id,
+        "--source",
+        str(missing),
+        "--from",
+        str(leads),
+        "--yes",
+    )
     assert r.code == ExitCode.USAGE and "is it the file the job was created from?" in r.err
-    r = zbulk("job", "retry", job_id, "--source", str(leads), "--from", str(leads), "--edit")
+    r = zbulk(
+        "job",
+        "retry",
+        job_id,
+        "--source",
+        str(leads),
+        "--from",
+        str(leads),
+        "--edit",
+    )
     assert r.code == ExitCode.USAGE and "choose one of --edit and --from" in r.err
     r = zbulk("job", "retry", "12ab", "--source", str(leads))
     assert r.code == ExitCode.USAGE
@@ -411,7 +495,15 @@ def test_retry_refusals(zbulk, fast, leads, tmp_path) -> None:
 def test_retry_of_a_job_still_running(zbulk, sandbox, leads) -> None:
     sandbox.import_duration = 60
     job_id = zbulk(
-        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes"
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
     ).out.strip()
     r = zbulk("job", "retry", job_id, "--source", str(leads), "--yes")
     assert r.code == ExitCode.ERROR and f"zbulk job watch {job_id}" in r.err
@@ -447,6 +539,7 @@ def test_nothing_is_sent_before_confirmation(term_env, fast, leads) -> None:
         "job",
         "import",
         str(leads),
+        "--no-metadata",
         "--module",
         "Leads",
         "--operation",
@@ -465,7 +558,16 @@ def test_nothing_is_sent_before_confirmation(term_env, fast, leads) -> None:
 
 @pytest.mark.e2e
 def test_confirmation_names_the_org_asked_of_the_api(term_env, fast, leads) -> None:
-    args = ["job", "import", str(leads), "--module", "Leads", "--operation", "insert"]
+    args = [
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+    ]
     code, text = run_pty(args, term_env, answers=[("[y/N]", "no")])
     assert f"for org Zylker Sandbox ({ORG_ID})? [y/N]" in text and code == ExitCode.ERROR
     assert paths(fast) == [ORG]  # a read, and nothing that changes anything
@@ -477,6 +579,7 @@ def test_ctrl_c_at_the_confirmation_sends_nothing(term_env, fast, leads) -> None
         "job",
         "import",
         str(leads),
+        "--no-metadata",
         "--module",
         "Leads",
         "--operation",
@@ -504,7 +607,15 @@ def fixer(tmp_path: Path, body: str) -> str:
 
 def test_retry_sends_the_failed_rows_whole(zbulk, fast, leads) -> None:
     job_id = zbulk(
-        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes"
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
     ).out.strip()
     before = len(paths(fast))
     r = zbulk("job", "retry", job_id, "--source", str(leads), "--dry-run", "--json")
@@ -522,7 +633,15 @@ def test_retry_sends_the_failed_rows_whole(zbulk, fast, leads) -> None:
 
 def test_retry_edit_then_every_row_is_added(zbulk, fast, leads, tmp_path) -> None:
     job_id = zbulk(
-        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes"
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
     ).out.strip()
     editor = fixer(
         tmp_path,
@@ -556,7 +675,15 @@ def test_retry_edit_then_every_row_is_added(zbulk, fast, leads, tmp_path) -> Non
 
 def test_retry_edit_with_a_failing_editor_sends_nothing(zbulk, fast, leads, tmp_path) -> None:
     job_id = zbulk(
-        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes"
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
     ).out.strip()
     before = len(paths(fast))
     r = zbulk(
@@ -609,7 +736,15 @@ def test_device_login_asks_for_the_import_scopes() -> None:
 
 def test_retry_without_a_terminal_or_yes_reads_nothing(zbulk, fast, leads) -> None:
     job_id = zbulk(
-        "job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes"
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
     ).out.strip()
     before = len(fast.requests)
     r = zbulk("job", "retry", job_id, "--source", str(leads))
@@ -619,7 +754,17 @@ def test_retry_without_a_terminal_or_yes_reads_nothing(zbulk, fast, leads) -> No
 
 def test_the_org_id_set_in_the_profile_is_used(zbulk, fast, leads) -> None:
     assert zbulk("config", "set", "org_id", ORG_ID).code == 0
-    r = zbulk("job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes")
+    r = zbulk(
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
+    )
     assert r.code == 0, r.err
     assert paths(fast) == [UPLOAD, CREATE]
     r = zbulk("config", "set", "org_id", "not-digits")

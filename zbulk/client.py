@@ -588,6 +588,49 @@ class ZohoClient:
             hint = "the token needs the ZohoCRM.bulk.ALL scope and a user allowed to use bulk APIs"
         return ApiError(f"HTTP {status} from the API ({said})", hint, status=status, code=code)
 
+    # -- the org's metadata (the import pre-flight): zbulk.metadata ----------------------
+
+    def get_settings(self, what: str, module: str | None = None) -> Fetched:
+        """``GET /crm/{version}/settings/{modules|fields|layouts}[?module=M]``. A 401 that
+        says ``OAUTH_SCOPE_MISMATCH`` is an ApiError with that code, and the token is not
+        refreshed for it (a new token has the same scopes); other 401s are as ``get_json``."""
+        from urllib.parse import quote
+
+        if what not in ("modules", "fields", "layouts"):
+            raise ValueError(what)
+        s = self.settings
+        url = f"{s.api_domain}/crm/{s.api_version}/settings/{what}"
+        if module is not None:
+            url += "?module=" + quote(module, safe="")
+        for last in (False, True):
+            with self._exchange(url) as response:
+                status = response.status_code
+                body = self._read_body(response)
+                doc = _parse_object(body)
+                code = doc.get("code") if doc is not None else None
+                renew = status == 401 and code != "OAUTH_SCOPE_MISMATCH" and not last
+                if renew and self.tokens.rejected():
+                    continue
+                if status >= 400 and (code == "OAUTH_SCOPE_MISMATCH" or status == 404):
+                    raise ApiError(
+                        f"HTTP {status} from the API ({code or 'not found'})",
+                        status=status,
+                        code=code if isinstance(code, str) else None,
+                    )
+                if status >= 400 or (doc is not None and doc.get("status") == "error"):
+                    error = self._error_for(response, body)
+                    raise error
+                if doc is None:
+                    if status == 204:  # Zoho's "nothing": a module without fields or layouts
+                        return Fetched({}, body)
+                    raise NetworkError(
+                        f"the answer from {_host(url)} is not the JSON promised "
+                        f"(HTTP {status}, {_describe(response, body)})",
+                        hint="try again; if it persists, run with -v and check --api-domain",
+                    )
+                return Fetched(doc, body)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     # -- changes at Zoho (job import, job retry): POSTs ---------------------------------
 
     def get_org(self) -> Fetched:

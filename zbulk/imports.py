@@ -495,13 +495,17 @@ def build_mappings(
         default = column.get("default")
         if default is not None and not isinstance(default, dict):
             default = {"value": default}
+        find_by = _opt_str(column.get("find_by"))
+        lookup = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)\.([A-Za-z][A-Za-z0-9_]*)", api_name)
+        if lookup and find_by is None:  # Zoho's lookup headers: Field.id, Field.Other_Field
+            api_name, find_by = lookup[1], lookup[2]
         mappings.append(
             FieldMap(
                 api_name,
                 i,
                 name,
                 _opt_str(column.get("format")),
-                _opt_str(column.get("find_by")),
+                find_by,
                 _opt_str(column.get("module")),
                 default,
             )
@@ -543,6 +547,20 @@ def check_find_by(
         problems.append(Problem(f"--find-by {find_by}: no column is mapped to {find_by}"))
 
 
+def resolve_find_by(find_by: str | None, mappings: Sequence[FieldMap]) -> str | None:
+    """``--find-by`` matched case-insensitively to a mapped API name (``email`` → ``Email``,
+    ``ID`` → ``id``); as given when nothing matches (the pre-flight then says so)."""
+    if not find_by:
+        return find_by
+    if find_by.lower() == "id":
+        return "id"
+    names = {m.api_name for m in mappings}
+    if find_by in names:
+        return find_by
+    folded = [n for n in names if n.lower() == find_by.lower()]
+    return folded[0] if len(folded) == 1 else find_by
+
+
 def prepare(
     path: Path,
     *,
@@ -566,6 +584,7 @@ def prepare(
     spec = read_mapping_file(mapping_file) if mapping_file is not None else {}
     source, problems = inspect(path, encoding)
     mappings = build_mappings(source, given, spec, problems) if source.headers else []
+    find_by = resolve_find_by(find_by, mappings)
     check_find_by(operation, find_by, mappings, problems)
     if problems:
         raise PreflightError(path, problems)

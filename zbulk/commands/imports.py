@@ -38,6 +38,7 @@ IMPORT_EPILOG = """\b
 Examples:
   zbulk job import leads.csv --module Leads --operation insert --dry-run
   zbulk job import leads.csv --module Leads --operation insert --yes --watch
+  zbulk job import leads.csv --module Leads --operation insert --skip-invalid --yes
   zbulk job import contacts.csv --module Contacts --operation upsert --find-by Email \\
       --map "E-mail=Email" --map "Notes="
   zbulk job import deals.zip --module Deals --operation update --find-by id \\
@@ -46,7 +47,10 @@ Examples:
 \b
 Scopes: ZohoCRM.bulk.CREATE (or ZohoCRM.bulk.ALL), ZohoCRM.modules.ALL (or
 ZohoCRM.modules.<module>.CREATE), ZohoFiles.files.ALL (the upload), and ZohoCRM.org.READ
-unless the org id is given (--org, ZBULK_ORG_ID, or org_id in the profile).
+unless the org id is given (--org, ZBULK_ORG_ID, or org_id in the profile). The check
+against the org's fields reads ZohoCRM.settings.modules.READ, .fields.READ and
+.layouts.READ (or ZohoCRM.settings.ALL); without them zbulk warns once and checks the file
+alone.
 """
 
 RETRY_EPILOG = """\b
@@ -151,6 +155,40 @@ def import_command(
             show_default=False,
         ),
     ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid",
+            help="Upload only the rows that pass the check against the org's fields; the "
+            "others go to <file>-rejected.csv.",
+        ),
+    ] = False,
+    no_metadata: Annotated[
+        bool,
+        typer.Option(
+            "--no-metadata",
+            help="Do not read the org's modules and fields: check the file alone.",
+        ),
+    ] = False,
+    refresh_metadata: Annotated[
+        bool,
+        typer.Option(
+            "--refresh-metadata",
+            help="Read the org's modules and fields again (they are kept for a day).",
+        ),
+    ] = False,
+    output_dir: Annotated[
+        Path,
+        typer.Option(
+            "--output-dir",
+            metavar="DIR",
+            help="Where <file>-rejected.csv goes. [default: the current directory]",
+            show_default=False,
+        ),
+    ] = Path(),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace files already in --output-dir.")
+    ] = False,
     dry_run: DryRun = False,
     yes: Yes = False,
     watch: WatchFlag = False,
@@ -161,8 +199,15 @@ def import_command(
 
     Everything is checked before anything is sent: Zoho's limits (25 MB, 25,000 records,
     one CSV per ZIP), the delimiter (, ; : |), headers, the encoding, empty records, the
-    mapping. Prints the new job's id (with --json, Zoho's answer).
+    mapping; then, against the org's modules and fields (read from Zoho, kept for a day):
+    the module, each mapped field (a label suggests its API name), read-only and mandatory
+    fields, find_by, and every value (lengths, numbers, emails, dates, lookup ids,
+    duplicates on unique fields). Rows that would be rejected stop the import (exit 2,
+    nothing sent) and go to <file>-rejected.csv; --skip-invalid sends the others. Prints
+    the new job's id (with --json, Zoho's answer).
     """
+    import tempfile
+
     from zbulk.imports import prepare
 
     plan = prepare(
@@ -176,7 +221,20 @@ def import_command(
         encoding=encoding,
         callback=callback,
     )
-    return submit(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org, as_json=as_json)
+    if find_by and plan.find_by != find_by:
+        _app(ctx).output.note(f"--find-by {find_by}: the field {plan.find_by}")
+    with tempfile.TemporaryDirectory(prefix="zbulk-") as workdir:
+        from zbulk.commands.preflight import check_against_org, file_only
+
+        if no_metadata:
+            plan = file_only(_app(ctx).output, plan, as_json)
+        else:
+            plan = check_against_org(
+                _app(ctx), plan, org=org, refresh=refresh_metadata, skip_invalid=skip_invalid,
+                output_dir=output_dir, force=force, as_json=as_json, workdir=Path(workdir),
+                dry_run=dry_run,
+            )  # fmt: skip
+        return submit(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org, as_json=as_json)
 
 
 @commands.command("retry", epilog=epilog(RETRY_EPILOG))

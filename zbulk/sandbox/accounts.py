@@ -148,12 +148,11 @@ class Accounts:
             found = self._access.get(token)
             return found is not None and self._clock() < found[0]
 
-    def bulk_scope(self, token: str) -> bool:
-        """True if the minted access token's scope covers the bulk API."""
+    def scope_of(self, token: str) -> str:
+        """The scopes a minted access token was granted ("" for an unknown token)."""
         with self._lock:
             found = self._access.get(token)
-        scopes = (found[1] if found else "").replace(" ", ",").split(",")
-        return any(s in BULK_SCOPES or s == "ZohoCRM.ALL" for s in scopes)
+        return found[1] if found else ""
 
     def expire_access_tokens(self) -> None:
         with self._lock:

@@ -27,9 +27,11 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from zbulk.sandbox.accounts import Accounts, AccountsMixin
+from zbulk.sandbox.accounts import BULK_SCOPES, Accounts, AccountsMixin
 from zbulk.sandbox.jobs import VERSION_PATTERN, Answer, Catalogue, compact
 from zbulk.sandbox.results import DOWNLOAD_ROUTE, SOURCE_ROUTE, Downloads, ResultsMixin
+from zbulk.sandbox.settings import SCOPES as SETTINGS_SCOPES
+from zbulk.sandbox.settings import fields_answer, layouts_answer, modules_answer
 from zbulk.sandbox.uploads import ImportsMixin
 
 JOB_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write/(?P<job_id>\d+)"
@@ -175,6 +177,7 @@ class Route:
     handler: Handler
     methods: frozenset[str]
     auth: bool
+    scopes: tuple[str, ...] | None = None  # any one of these; None: the bulk API's
 
 
 class _Server(ThreadingHTTPServer):
@@ -266,6 +269,17 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_COPY = _dispatch
 
 
+def _scope_allows(granted: str | None, wanted: tuple[str, ...] | None) -> bool:
+    """Whether a token's scopes (None: every scope) hold one of ``wanted`` (None: a bulk
+    API scope)."""
+    if granted is None:
+        return True
+    scopes = {s for s in granted.replace(" ", ",").split(",") if s}
+    if wanted is None:
+        return any(s in BULK_SCOPES or s == "ZohoCRM.ALL" for s in scopes)
+    return bool(scopes & set(wanted))
+
+
 def _accepts_gzip(accept_encoding: str) -> bool:
     """Whether an Accept-Encoding header allows gzip (``gzip;q=0`` does not)."""
     for part in accept_encoding.lower().split(","):
@@ -293,9 +307,13 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         client_secret: str = "sandbox-secret",  # noqa: S107 (the sandbox's own)
         token_ttl: float = 3600.0,
         device_interval: float = 5.0,
+        token_scopes: str | None = None,
     ) -> None:
         self.host, self.port, self.job_duration = host, port, job_duration
         self.token = token if token is not None else "sandbox-" + secrets.token_urlsafe(24)
+        # The scopes of ``token`` (comma-separated, as Zoho's token answers say): None for
+        # every scope; e.g. "ZohoCRM.bulk.ALL,ZohoFiles.files.ALL" for one without settings.
+        self.token_scopes = token_scopes
         self.requests: list[RecordedRequest] = []
         self._catalogue = Catalogue(clock, job_duration)
         self._lock = threading.Lock()
@@ -322,6 +340,10 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
             self.add_route(pattern, _respond(answer), methods, auth=False)
         for pattern, methods, answer in self._init_imports(clock):  # jobs made of uploads
             self.add_route(pattern, _respond_api(answer), methods)
+        for pattern, answer in zip(
+            SETTINGS_SCOPES, (modules_answer, fields_answer, layouts_answer), strict=True
+        ):
+            self.add_route(pattern, _respond_api(answer), scopes=SETTINGS_SCOPES[pattern])
 
     def bind(self) -> Sandbox:
         """Bind the listening socket (once; OSError if taken); demo jobs start now."""
@@ -382,10 +404,17 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         return self._catalogue.ids
 
     def add_route(
-        self, pattern: str, handler: Handler, methods: str = "GET", auth: bool = True
+        self,
+        pattern: str,
+        handler: Handler,
+        methods: str = "GET",
+        auth: bool = True,
+        scopes: tuple[str, ...] | None = None,
     ) -> None:
-        """Serve paths fully matching ``pattern`` with ``handler``; ``methods`` space-separated."""
-        self._routes.append(Route(re.compile(pattern), handler, frozenset(methods.split()), auth))
+        """Serve paths fully matching ``pattern`` with ``handler``; ``methods`` space-separated;
+        ``scopes``: the token needs one of them (None: a bulk API scope)."""
+        route = Route(re.compile(pattern), handler, frozenset(methods.split()), auth, scopes)
+        self._routes.append(route)
 
     def add_fault(self, fault: Fault) -> None:
         with self._lock:
@@ -468,7 +497,8 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
             ours = secrets.compare_digest(token.encode(), self.token.encode())
             if not (ours or self._accounts.valid_access_token(token)):
                 return error("INVALID_TOKEN")
-            if not (ours or self._accounts.bulk_scope(token)):
+            granted = self.token_scopes if ours else self._accounts.scope_of(token)
+            if not _scope_allows(granted, route.scopes):
                 return error("OAUTH_SCOPE_MISMATCH")
         return route.handler(Request(method, path, headers, body, match, query))
 

@@ -8,8 +8,10 @@
 - ``POST /crm/bulk/{v}/write``: checks the body as Zoho does (MISSING_REQUIRED_KEY,
   INVALID_DATA, INVALID_CALLBACK_METHOD, MODULE_NOT_AVAILABLE, INVALID_FILE_ID,
   INVALID_FIELD, COLUMN_INDEX_NOT_FOUND, MANDATORY_FIELDS_NOT_MAPPED), then runs the job over
-  the uploaded rows at once against ``MODULES`` (mandatory fields, email, date and number
-  formats, unique fields; update and upsert match on ``find_by``), keeping the records made,
+  the uploaded rows at once against the field definitions of ``zbulk.sandbox.modules`` (the
+  ones its metadata endpoints describe: mandatory fields, lengths, email, date, date-time,
+  boolean, number and lookup id formats, unique fields; update and upsert match on
+  ``find_by``, once per record in a file), keeping the records made,
   so a later job sees them. The job's document then moves from ADDED through IN PROGRESS
   to COMPLETED over ``import_duration`` seconds, its counts saying what happened, and its
   result file (``<Module>-<file stem>.csv``: the first three mapped columns under the
@@ -40,6 +42,7 @@ from zbulk.sandbox.jobs import (
     compact,
     download_path,
 )
+from zbulk.sandbox.modules import MODULES, NUMBER_TYPES, Field
 from zbulk.sandbox.results import TRAILING
 
 if TYPE_CHECKING:
@@ -65,74 +68,10 @@ _JOB_BASE = 4150868000007000000
 _RECORD_BASE = 4150868000020000000
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _DATE_PARTS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
-
-
-@dataclass(frozen=True)
-class FieldDef:
-    api_name: str
-    kind: str = "text"  # text, email, date, number, integer
-    mandatory: bool = False
-    unique: bool = False
-    max_length: int = 255
-
-
-def _f(api_name: str, kind: str = "text", **extra: Any) -> FieldDef:
-    return FieldDef(api_name, kind, **extra)
-
-
-MODULES: dict[str, tuple[FieldDef, ...]] = {
-    "Leads": (
-        _f("Last_Name", mandatory=True, max_length=80),
-        _f("First_Name", max_length=40),
-        _f("Email", "email", unique=True),
-        _f("Company"),
-        _f("Phone"),
-        _f("Mobile"),
-        _f("Website"),
-        _f("Lead_Source"),
-        _f("Lead_Status"),
-        _f("Industry"),
-        _f("Annual_Revenue", "number"),
-        _f("No_of_Employees", "integer"),
-        _f("City"),
-        _f("Country"),
-        _f("Date_3", "date"),
-        _f("Owner"),
-        _f("Layout"),
-        _f("Description", max_length=32000),
-    ),
-    "Contacts": (
-        _f("Last_Name", mandatory=True, max_length=80),
-        _f("First_Name", max_length=40),
-        _f("Email", "email", unique=True),
-        _f("Phone"),
-        _f("Mobile"),
-        _f("Date_of_Birth", "date"),
-        _f("Mailing_City"),
-        _f("Account_Name"),
-        _f("Lead_Source"),
-        _f("Description", max_length=32000),
-    ),
-    "Accounts": (
-        _f("Account_Name", mandatory=True, unique=True, max_length=200),
-        _f("Phone"),
-        _f("Website"),
-        _f("Industry"),
-        _f("Annual_Revenue", "number"),
-        _f("Employees", "integer"),
-        _f("Billing_City"),
-        _f("Account_Type"),
-    ),
-    "Deals": (
-        _f("Deal_Name", mandatory=True, max_length=120),
-        _f("Stage", mandatory=True),
-        _f("Closing_Date", "date"),
-        _f("Amount", "number"),
-        _f("Account_Name"),
-        _f("Pipeline"),
-        _f("Lead_Source"),
-    ),
-}
+_INT_RANGE = {"integer": 2**31 - 1, "bigint": 2**63 - 1}
+_BOOLEANS = frozenset({"true", "false"})
+_NOT_MEASURED = frozenset({"boolean", "date", "datetime", "picklist", "multiselectpicklist",
+                           "lookup", "ownerlookup"})  # fmt: skip
 
 
 class Refused(Exception):
@@ -201,7 +140,7 @@ class Imports:
         self.records: dict[str, dict[str, dict[str, str]]] = {m: {} for m in MODULES}
         # per module and unique field: value (lower case) -> record id
         self._unique: dict[str, dict[str, dict[str, str]]] = {
-            m: {f.api_name: {} for f in fields if f.unique} for m, fields in MODULES.items()
+            name: {f.api_name: {} for f in m.fields if f.unique} for name, m in MODULES.items()
         }
 
     # uploads
@@ -285,7 +224,7 @@ class Imports:
         module = module.get("api_name") if isinstance(module, dict) else module
         if not module:
             raise _missing("module")
-        if module not in MODULES:
+        if module not in MODULES or not MODULES[module].creatable:
             raise Refused(
                 400,
                 "MODULE_NOT_AVAILABLE",
@@ -323,7 +262,7 @@ class Imports:
                 "more than 25000 records in the file",
                 {"api_name": "file_id"},
             )
-        fields = {f.api_name: f for f in MODULES[module]}
+        fields = MODULES[module].by_name
         mappings = _mappings(resource, headers, fields)
         find_by = resource.get("find_by")
         if operation != "insert":
@@ -339,9 +278,7 @@ class Imports:
                 )
         if operation != "update":
             mapped = {m["api_name"] for m in mappings}
-            missing = [
-                f.api_name for f in MODULES[module] if f.mandatory and f.api_name not in mapped
-            ]
+            missing = [name for name in MODULES[module].mandatory() if name not in mapped]
             if missing:
                 raise Refused(
                     400,
@@ -365,10 +302,19 @@ class Imports:
                 member,
                 [headers[m["index"]] for m in shown],
             )
+            keys: set[str] = set()  # find_by values met in this file
             for cells in rows:
                 job.rows.append(
                     self._process(
-                        module, operation, find_by, mappings, headers, cells, shown, ignore_empty
+                        module,
+                        operation,
+                        find_by,
+                        mappings,
+                        headers,
+                        cells,
+                        shown,
+                        ignore_empty,
+                        keys,
                     )
                 )
             self._jobs[job_id] = job
@@ -384,8 +330,11 @@ class Imports:
         cells: list[str],
         shown: list[dict[str, Any]],
         ignore_empty: bool,
+        keys: set[str],
     ) -> Row:
-        fields = {f.api_name: f for f in MODULES[module]}
+        definition = MODULES[module]
+        fields = definition.by_name
+        mandatory = set(definition.mandatory())
         store = self.records[module]
         values: dict[str, str] = {}
         column: dict[str, str] = {}
@@ -401,15 +350,22 @@ class Imports:
         target = None
         if operation != "insert" and find_by:
             key = values.get(find_by, "")
+            folded = key if find_by == "id" or fields[find_by].casesensitive else key.lower()
+            if key and folded in keys:  # a second row for one record in the same file
+                return Row(row_cells, "skipped", "", f"DUPLICATE_DATA-{column[find_by]}")
+            keys.add(folded)
             target = key if find_by == "id" and key in store else self._find(module, find_by, key)
             if target is None and operation == "update":
                 return Row(row_cells, "skipped", "", f"RESOURCE_NOT_FOUND-{column[find_by]}")
         errors: dict[str, list[str]] = {}
-        for api_name, value in values.items():
+        for m in mappings:
+            api_name = m["api_name"]
+            value = values[api_name]
             f = fields.get(api_name)
             if f is None:
                 continue
-            code = _check(f, value, target is None, self._mapping_format(mappings, api_name))
+            required = api_name in mandatory and target is None
+            code = _check(f, value, required, m.get("format"), m.get("find_by"))
             if code is None and f.unique and value:
                 other = self._find(module, api_name, value)
                 if other is not None and other != target:
@@ -427,27 +383,23 @@ class Imports:
         else:
             record_id = target
             for api_name, by_value in index.items():
-                old = store[target].get(api_name, "").lower()
+                old = _fold(fields[api_name], store[target].get(api_name, ""))
                 if old and by_value.get(old) == target:
                     del by_value[old]
             store[target].update(kept)
         for api_name, by_value in index.items():
             value = store[record_id].get(api_name, "")
             if value:
-                by_value[value.lower()] = record_id
+                by_value[_fold(fields[api_name], value)] = record_id
         return Row(row_cells, "added" if target is None else "updated", record_id)
 
-    @staticmethod
-    def _mapping_format(mappings: list[dict[str, Any]], api_name: str) -> str | None:
-        for m in mappings:
-            if m["api_name"] == api_name:
-                return m.get("format")
-        return None
-
     def _find(self, module: str, api_name: str, value: str) -> str | None:
-        """The record whose unique field ``api_name`` holds ``value`` (any case)."""
+        """The record whose unique field ``api_name`` holds ``value`` (in any case, unless
+        the field is case-sensitive)."""
         by_value = self._unique[module].get(api_name)
-        return None if not value or by_value is None else by_value.get(value.lower())
+        if not value or by_value is None:
+            return None
+        return by_value.get(_fold(MODULES[module].by_name[api_name], value))
 
     # answers
     def answer(self, job_id: str, version: str, base_url: str) -> Answer | None:
@@ -544,7 +496,7 @@ class Imports:
 
 
 def _mappings(
-    resource: dict[str, Any], headers: list[str], fields: dict[str, FieldDef]
+    resource: dict[str, Any], headers: list[str], fields: dict[str, Field]
 ) -> list[dict[str, Any]]:
     given = resource.get("field_mappings")
     if given is None:  # the headers are the fields' API names
@@ -567,6 +519,13 @@ def _mappings(
                 f"invalid mapping. invalid api_name {api_name}.",
                 {"api_name": api_name},
             )
+        if api_name in fields and fields[api_name].read_only:
+            raise Refused(
+                400,
+                "INVALID_DATA",
+                f"the field {api_name} is read only",
+                {"api_name": api_name},
+            )
         if index is not None and not (
             isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(headers)
         ):
@@ -580,14 +539,23 @@ def _mappings(
     return checked
 
 
-def _check(f: FieldDef, value: str, inserting: bool, fmt: str | None) -> str | None:
+def _fold(f: Field, value: str) -> str:
+    return value if f.casesensitive else value.lower()
+
+
+def _check(
+    f: Field, value: str, required: bool, fmt: str | None, find_by: str | None
+) -> str | None:
+    """The sandbox's verdict on one value of a field: None, or the error code Zoho's result
+    file would give. (zbulk's pre-flight has its own checks; these are "Zoho's".)"""
     if not value:
-        return "MANDATORY_NOT_FOUND" if f.mandatory and inserting else None
-    if len(value) > f.max_length:
+        return "MANDATORY_NOT_FOUND" if required else None
+    kind = f.data_type
+    if kind not in _NOT_MEASURED and len(value) > f.length:
         return "INVALID_DATA"
-    if f.kind == "email" and not _EMAIL.fullmatch(value):
+    if kind == "email" and not _EMAIL.fullmatch(value):
         return "INVALID_DATA"
-    if f.kind == "date":
+    if kind == "date":
         pattern = fmt or "yyyy-MM-dd"
         for java, py in _DATE_PARTS.items():
             pattern = pattern.replace(java, py)
@@ -595,12 +563,33 @@ def _check(f: FieldDef, value: str, inserting: bool, fmt: str | None) -> str | N
             datetime.strptime(value, pattern)
         except ValueError:
             return "INVALID_DATA"
-    if f.kind in ("number", "integer"):
+    if kind == "datetime":
         try:
-            number = float(value.replace(",", "")) if f.kind == "number" else int(value)
+            stamp = datetime.fromisoformat(value)
         except ValueError:
             return "INVALID_DATA"
-        if number != number or number in (float("inf"), float("-inf")):
+        if stamp.tzinfo is None:
+            return "INVALID_DATA"
+    if kind == "boolean" and value.lower() not in _BOOLEANS:
+        return "INVALID_DATA"
+    if (
+        kind in ("lookup", "ownerlookup")
+        and find_by in (None, "id")
+        and not (value.isascii() and value.isdigit())
+    ):
+        return "INVALID_DATA"
+    if kind in NUMBER_TYPES:
+        if "_" in value or value != value.strip():
+            return "INVALID_DATA"
+        try:
+            if kind in _INT_RANGE:
+                if abs(int(value)) > _INT_RANGE[kind]:
+                    return "INVALID_DATA"
+            else:
+                number = float(value.replace(",", ""))
+                if number != number or number in (float("inf"), float("-inf")):
+                    return "INVALID_DATA"
+        except ValueError:
             return "INVALID_DATA"
     return None
 
