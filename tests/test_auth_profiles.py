@@ -389,7 +389,7 @@ def test_device_login_approved_on_the_web_page(run, env, memory_keyring) -> None
 
     from zbulk.sandbox import Sandbox
 
-    with Sandbox(device_interval=0.05) as server:
+    with Sandbox(device_interval=0.05, device_pace=0.05) as server:
         path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
         path.parent.mkdir(parents=True)
         path.write_text(

@@ -293,6 +293,7 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         client_secret: str = "sandbox-secret",  # noqa: S107 (the sandbox's own)
         token_ttl: float = 3600.0,
         device_interval: float = 5.0,
+        device_pace: float = 30.0,
     ) -> None:
         self.host, self.port, self.job_duration = host, port, job_duration
         self.token = token if token is not None else "sandbox-" + secrets.token_urlsafe(24)
@@ -316,7 +317,8 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         self.in_flight = self.max_in_flight = 0
         self.latency = 0.0
         self._accounts = Accounts(
-            lambda: self.url, clock, client_id, client_secret, token_ttl, device_interval
+            lambda: self.url, clock, client_id, client_secret, token_ttl, device_interval,
+            device_pace,
         )
         for pattern, methods, answer in self._accounts.routes:
             self.add_route(pattern, _respond(answer), methods, auth=False)
