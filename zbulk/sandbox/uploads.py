@@ -11,7 +11,8 @@
   the uploaded rows at once against ``MODULES`` (mandatory fields, email, date and number
   formats, unique fields; update and upsert match on ``find_by``), keeping the records made,
   so a later job sees them. The job's document then moves from ADDED through IN PROGRESS
-  to COMPLETED over ``import_duration`` seconds, its counts saying what happened, and its
+  to COMPLETED over ``import_duration`` seconds; its counts (``file``) appear only at the
+  end, as in Zoho's one recorded IN PROGRESS answer, saying what happened, and its
   result file (``<Module>-<file stem>.csv``: the first three mapped columns under the
   uploaded headers, then STATUS, RECORD_ID, ERRORS) saying it row by row.
 """
@@ -490,7 +491,7 @@ class Imports:
             "ignore_empty": bool(resource.get("ignore_empty", body.get("ignore_empty"))),
             "field_mappings": mappings,
         }
-        if status != "ADDED":
+        if status == "COMPLETED":  # as Zoho's recorded IN PROGRESS answer: no counts before
             counts = {
                 s: sum(r.status == s for r in job.rows[:done])
                 for s in ("added", "updated", "skipped")
