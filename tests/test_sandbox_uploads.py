@@ -301,3 +301,19 @@ def test_dates_in_a_mapping_format_and_windows_1252(sb) -> None:
     assert doc["resource"][0]["file"]["added_count"] == 1
     assert json.dumps(sb.records["Deals"], ensure_ascii=False).count("München") == 1
     assert TOKEN not in json.dumps(doc)
+
+
+def test_a_created_jobs_result_link_lasts_seven_days(sb, clock) -> None:
+    """Zoho's result links last up to seven days; a job created here ends at
+    ``import_duration`` and its file is then served for seven days on the sandbox clock."""
+    sb.import_duration = 10.0
+    job_id = create(sb, body(file_id(sb, ROWS), None)).json()["details"]["id"]
+    clock.now += 10
+    doc = job(sb, job_id)
+    assert doc["status"] == "COMPLETED"
+    assert result_rows(sb, doc)[0] == "Leads-leads.csv"
+    clock.now += 7 * 24 * 3600 - 1
+    assert result_rows(sb, doc)[0] == "Leads-leads.csv"
+    clock.now += 1
+    r = requests.get(doc["result"]["download_url"], headers=auth(), timeout=10)
+    assert (r.status_code, r.json()) == (403, {"info": "Forbidden", "x-info": "Link not valid"})

@@ -440,8 +440,8 @@ class ZohoClient:
                     if isinstance(error, ApiError | NotFoundError):
                         raise ApiError(
                             f"the result file could not be downloaded: {error.message}",
-                            hint="result links last about a day after the job ends; once "
-                            "expired, Zoho does not give the file again",
+                            hint="result links last up to seven days after the job ends; "
+                            "once expired, Zoho does not give the file again",
                             status=response.status_code,
                         )
                     raise error

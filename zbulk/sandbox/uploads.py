@@ -14,7 +14,8 @@
   to COMPLETED over ``import_duration`` seconds; its counts (``file``) appear only at the
   end, as in Zoho's one recorded IN PROGRESS answer, saying what happened, and its
   result file (``<Module>-<file stem>.csv``: the first three mapped columns under the
-  uploaded headers, then STATUS, RECORD_ID, ERRORS) saying it row by row.
+  uploaded headers, then STATUS, RECORD_ID, ERRORS) saying it row by row, for seven days
+  after the job ends (``LINK_LIFETIME``, on the sandbox clock); then 403 "Link not valid".
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from zbulk.sandbox.jobs import (
     compact,
     download_path,
 )
-from zbulk.sandbox.results import TRAILING
+from zbulk.sandbox.results import EXPIRED_BODY, EXPIRED_STATUS, TRAILING
 
 if TYPE_CHECKING:
     from zbulk.sandbox.server import Request
@@ -51,6 +52,7 @@ ORG_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/org"
 CREATE_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write"
 MAX_UPLOAD = 25 * 1024 * 1024
 MAX_RECORDS = 25_000
+LINK_LIFETIME = 7 * 24 * 3600.0  # a result link lasts up to seven days (Zoho's OpenAPI file)
 ORG = {
     "id": "4150868000000225001",
     "company_name": "Zylker Sandbox",
@@ -526,6 +528,8 @@ class Imports:
             job = self._jobs.get(job_id)
         if job is None or self._progress(job)[0] != "COMPLETED":
             return None
+        if self._clock() - job.started - max(self.duration, 0.0) >= LINK_LIFETIME:
+            return EXPIRED_STATUS, compact(EXPIRED_BODY), "application/json;charset=utf-8", {}
         buffer = io.BytesIO()
         stem = job.file_name.rsplit("/", 1)[-1].removesuffix(".csv").removesuffix(".CSV")
         name = f"{job.module}-{stem}.csv"
