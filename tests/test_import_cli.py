@@ -624,3 +624,18 @@ def test_the_org_id_set_in_the_profile_is_used(zbulk, fast, leads) -> None:
     assert paths(fast) == [UPLOAD, CREATE]
     r = zbulk("config", "set", "org_id", "not-digits")
     assert r.code == ExitCode.USAGE and "an org id is all digits" in r.err
+
+
+def test_an_upload_refused_with_http_200_exits_1(zbulk, fast, leads) -> None:
+    """Zoho's recorded INVALID_FILE_FORMAT comes with HTTP 200: still a refusal (exit 1),
+    and no job is created."""
+    body = json.dumps({"code": "INVALID_FILE_FORMAT",
+                       "details": {"created_time": "2021-05-11T12:03:47+05:30"},
+                       "message": "invalid file format. only zip format is supported",
+                       "status": "error"})  # fmt: skip
+    fast.add_fault(Fault("status", status=200, body=body, path_prefix=UPLOAD))
+    r = zbulk("job", "import", str(leads), "--module", "Leads", "--operation", "insert",
+              "--yes", "--org", ORG_ID)  # fmt: skip
+    assert r.code == ExitCode.ERROR and r.out == ""
+    assert "Zoho refused the upload (HTTP 200): INVALID_FILE_FORMAT" in r.err
+    assert CREATE not in paths(fast)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from typing import Any
 
@@ -82,9 +83,9 @@ def test_org(sb) -> None:
     [
         ({**auth(), "X-CRM-ORG": ORG_ID}, zipped({"a.csv": "x"}), 400, None),
         ({**auth(), "feature": "bulk-write", "X-CRM-ORG": "1"}, zipped({"a.csv": "x"}), 400, None),
-        (HEADERS, b"Last_Name\nx\n", 400, "INVALID_FILE_FORMAT"),
+        (HEADERS, b"Last_Name\nx\n", 200, "INVALID_FILE_FORMAT"),  # as Zoho's recorded one
         (HEADERS, zipped({"a.txt": "x"}), 400, "FILE_NOT_SUPPORTED"),
-        (HEADERS, b"x" * (25 * 1024 * 1024 + 1), 400, "FILE_TOO_LARGE"),
+        (HEADERS, b"x" * (25 * 1024 * 1024 + 1), 413, "FILE_TOO_LARGE"),
         (auth("wrong"), zipped({"a.csv": "x"}), 401, "INVALID_TOKEN"),
     ],
 )
@@ -96,6 +97,29 @@ def test_upload_refusals(sb, headers, data, status, code) -> None:
         assert doc["x-error"] == "check if headers [feature, X-CRM-ORG] are present and valid"
     else:
         assert doc["code"] == code and doc["status"] == "error"
+
+
+def test_upload_errors_as_zoho_answers_them(sb) -> None:
+    """INVALID_FILE_FORMAT as Zoho's recorded answer (HTTP 200, details.created_time);
+    FILE_TOO_LARGE as its docs say (HTTP 413), a big ZIP of CSV as much as a big blob."""
+    r = upload(sb, b"Last_Name\nx\n")
+    doc = r.json()
+    assert r.status_code == 200 and list(doc) == ["code", "details", "message", "status"]
+    assert (doc["code"], doc["message"], doc["status"]) == (
+        "INVALID_FILE_FORMAT", "invalid file format. only zip format is supported", "error")
+    assert list(doc["details"]) == ["created_time"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30", doc["details"]["created_time"])
+    big = upload(sb, zipped({"a.csv": "Last_Name\n" + "x" * (26 * 1024 * 1024)}))
+    assert (big.status_code, big.json()["code"]) == (413, "FILE_TOO_LARGE")
+
+
+def test_more_than_200_columns_is_header_limit_exceeded(sb) -> None:
+    wide = ",".join(["Last_Name", *(f"C{i}" for i in range(200))])
+    r = create(sb, body(file_id(sb, wide + "\n" + "x," * 200 + "x\n"), None))
+    assert r.status_code == 400 and r.json()["code"] == "HEADER_LIMIT_EXCEEDED"
+    fits = ",".join(["Last_Name", *(f"C{i}" for i in range(199))])
+    r = create(sb, body(file_id(sb, fits + "\nx\n"), [{"api_name": "Last_Name", "index": 0}]))
+    assert r.status_code == 201, r.text
 
 
 def test_upload_without_the_file_field(sb) -> None:

@@ -2,10 +2,12 @@
 
 - ``POST /crm/{v}/upload`` (multipart, field ``file``; headers ``feature: bulk-write`` and
   ``X-CRM-ORG`` with the sandbox org's id): a ZIP of at most 25 MB, else the OpenAPI file's
-  INVALID_FILE_FORMAT, FILE_TOO_LARGE, FILE_NOT_SUPPORTED. Answers ``FILE_UPLOAD_SUCCESS``
-  with a ``file_id``.
+  INVALID_FILE_FORMAT (HTTP 200 with ``details.created_time``, as Zoho's recorded answer),
+  FILE_TOO_LARGE (HTTP 413, as the docs say), FILE_NOT_SUPPORTED (400). Answers
+  ``FILE_UPLOAD_SUCCESS`` with a ``file_id``.
 - ``GET /crm/{v}/org``: the sandbox org, its ``zgid`` the id uploads carry.
-- ``POST /crm/bulk/{v}/write``: checks the body as Zoho does (MISSING_REQUIRED_KEY,
+- ``POST /crm/bulk/{v}/write``: checks the body as Zoho does (HEADER_LIMIT_EXCEEDED over
+  200 columns, MISSING_REQUIRED_KEY,
   INVALID_DATA, INVALID_CALLBACK_METHOD, MODULE_NOT_AVAILABLE, INVALID_FILE_ID,
   INVALID_FIELD, COLUMN_INDEX_NOT_FOUND, MANDATORY_FIELDS_NOT_MAPPED), then runs the job over
   the uploaded rows at once against ``MODULES`` (mandatory fields, email, date and number
@@ -52,6 +54,7 @@ ORG_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/org"
 CREATE_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write"
 MAX_UPLOAD = 25 * 1024 * 1024
 MAX_RECORDS = 25_000
+MAX_HEADERS = 200  # column headers per file (HEADER_LIMIT_EXCEEDED)
 LINK_LIFETIME = 7 * 24 * 3600.0  # a result link lasts up to seven days (Zoho's OpenAPI file)
 ORG = {
     "id": "4150868000000225001",
@@ -219,15 +222,17 @@ class Imports:
                 "http_status": "400",
             }
             return 400, compact(doc), "application/json;charset=utf-8", {}
+        created = datetime.now(UTC).astimezone(ORG_TZ).isoformat(timespec="seconds")
         try:
             name, data = _file_part(headers.get("Content-Type") or "", body)
             members = _zip_members(data)
         except Refused as exc:
+            if exc.code == "INVALID_FILE_FORMAT":  # Zoho's recorded answer: HTTP 200
+                exc.status, exc.details = 200, {"created_time": created}
             return exc.status, exc.body(), "application/json;charset=utf-8", {}
         with self._lock:
             file_id = str(_FILE_BASE + next(self._ids))
             self._files[file_id] = Uploaded(file_id, name, members)
-        created = datetime.now(UTC).astimezone(ORG_TZ).isoformat(timespec="seconds")
         doc = {
             "status": "success",
             "code": "FILE_UPLOAD_SUCCESS",
@@ -319,6 +324,13 @@ class Imports:
             raise Refused(
                 400, "INVALID_DATA", f"the file cannot be read: {exc}", {"api_name": "file_id"}
             ) from None
+        if len(headers) > MAX_HEADERS:
+            raise Refused(
+                400,
+                "HEADER_LIMIT_EXCEEDED",
+                f"the file has {len(headers)} column headers; at most {MAX_HEADERS} are allowed",
+                {"api_name": "file_id"},
+            )
         if len(rows) > MAX_RECORDS:
             raise Refused(
                 400,
@@ -633,7 +645,7 @@ def _file_part(content_type: str, body: bytes) -> tuple[str, bytes]:
 
 def _zip_members(data: bytes) -> list[tuple[str, bytes]]:
     if len(data) > MAX_UPLOAD:
-        raise Refused(400, "FILE_TOO_LARGE", "File size too large to process", {})
+        raise Refused(413, "FILE_TOO_LARGE", "File size too large to process", {})
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = [i for i in archive.infolist() if not i.is_dir()]
@@ -644,7 +656,7 @@ def _zip_members(data: bytes) -> list[tuple[str, bytes]]:
     if not infos or any(not i.filename.lower().endswith(".csv") for i in infos):
         raise Refused(400, "FILE_NOT_SUPPORTED", "File not supported for bulk write", {})
     if sum(i.file_size for i in infos) > MAX_UPLOAD:
-        raise Refused(400, "FILE_TOO_LARGE", "File size too large to process", {})
+        raise Refused(413, "FILE_TOO_LARGE", "File size too large to process", {})
     with archive:
         return [(i.filename, archive.read(i)) for i in infos]
 
