@@ -639,3 +639,13 @@ def test_an_upload_refused_with_http_200_exits_1(zbulk, fast, leads) -> None:
     assert r.code == ExitCode.ERROR and r.out == ""
     assert "Zoho refused the upload (HTTP 200): INVALID_FILE_FORMAT" in r.err
     assert CREATE not in paths(fast)
+
+
+@pytest.mark.parametrize("version", ["v2", "v2.1", "v8"])
+def test_import_at_each_api_version_sends_its_module_shape(zbulk, fast, leads, version) -> None:
+    r = zbulk("--api-version", version, "job", "import", str(leads), "--module", "Leads",
+              "--operation", "insert", "--yes", "--org", ORG_ID)  # fmt: skip
+    assert r.code == 0, r.err
+    shown = zbulk("--api-version", version, "job", "show", "--json", r.out.strip())
+    module = json.loads(shown.out)["resource"][0]["module"]
+    assert module == "Leads" if version == "v2" else module["api_name"] == "Leads"

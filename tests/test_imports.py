@@ -282,3 +282,13 @@ def test_zip_built_streams_the_csv_and_multipart_has_its_length(tmp_path: Path) 
 )
 def test_upload_host_per_data_centre(domain: str, url: str) -> None:
     assert upload_url(domain, "v8") == url
+
+
+def test_the_create_body_takes_each_versions_module_shape(tmp_path: Path) -> None:
+    """v2 takes ``"module": "Leads"`` (Zoho's v2 Postman collection); v2.1 on an object."""
+    path = tmp_path / "leads.csv"
+    path.write_text("Last_Name\nLovelace\n")
+    plan = prepare(path, module="Leads", operation="insert")
+    assert plan.create_body("1", "v2")["resource"][0]["module"] == "Leads"
+    for version in ("v2.1", "v3", "v8"):
+        assert plan.create_body("1", version)["resource"][0]["module"] == {"api_name": "Leads"}

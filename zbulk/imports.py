@@ -144,12 +144,13 @@ class Plan:
     callback: str | None = None
     character_encoding: str | None = None
 
-    def create_body(self, file_id: str) -> dict[str, Any]:
-        resource: dict[str, Any] = {
-            "type": "data",
-            "module": {"api_name": self.module},
-            "file_id": file_id,
-        }
+    def create_body(self, file_id: str, api_version: str = "v8") -> dict[str, Any]:
+        """The create request's body for ``api_version``: v2 takes the module as a string
+        (Zoho's v2 Postman collection), v2.1 on as ``{"api_name": …}``."""
+        module: str | dict[str, str] = {"api_name": self.module}
+        if api_version == "v2":
+            module = self.module
+        resource: dict[str, Any] = {"type": "data", "module": module, "file_id": file_id}
         if self.find_by:
             resource["find_by"] = self.find_by
         resource["field_mappings"] = [m.as_json() for m in self.mappings]

@@ -497,7 +497,7 @@ def upload_and_create(
         file_id = str(file_id)
     if not isinstance(file_id, str) or not file_id:
         raise ApiError("the upload's answer holds no file_id: no job was created")
-    body = plan.create_body(file_id)
+    body = plan.create_body(file_id, client.settings.api_version)
     return client.create_job(body), body
 
 
@@ -609,7 +609,7 @@ def _print_requests(
             "method": "POST",
             "url": create,
             "headers": {"Authorization": auth, "Content-Type": "application/json"},
-            "body": plan.create_body("<file_id from the upload's answer>"),
+            "body": plan.create_body("<file_id from the upload's answer>", settings.api_version),
         }
     )
     if as_json:

@@ -12,7 +12,9 @@
   INVALID_FIELD, COLUMN_INDEX_NOT_FOUND, MANDATORY_FIELDS_NOT_MAPPED), then runs the job over
   the uploaded rows at once against ``MODULES`` (mandatory fields, email, date and number
   formats, unique fields; update and upsert match on ``find_by``), keeping the records made,
-  so a later job sees them. The job's document then moves from ADDED through IN PROGRESS
+  so a later job sees them. The module is a string at v2 and an object from v2.1 on (the
+  other shape is INVALID_DATA); the job is served in the shape of the version asked (as
+  ``jobs.shape`` shapes every job). The job's document then moves from ADDED through IN PROGRESS
   to COMPLETED over ``import_duration`` seconds; its counts (``file``) appear only at the
   end, as in Zoho's one recorded IN PROGRESS answer, saying what happened, and its
   result file (``<Module>-<file stem>.csv``: the first three mapped columns under the
@@ -43,6 +45,7 @@ from zbulk.sandbox.jobs import (
     Answer,
     compact,
     download_path,
+    shape,
 )
 from zbulk.sandbox.results import EXPIRED_BODY, EXPIRED_STATUS, TRAILING
 
@@ -242,9 +245,9 @@ class Imports:
         return 200, compact(doc), "application/json", {}
 
     # creates
-    def create(self, body: bytes, base_url: str) -> Answer:
+    def create(self, body: bytes, base_url: str, version: str = "v8") -> Answer:
         try:
-            job = self._create(body)
+            job = self._create(body, version)
         except Refused as exc:
             return exc.status, exc.body(), "application/json;charset=utf-8", {}
         doc = {
@@ -255,7 +258,7 @@ class Imports:
         }
         return 201, compact(doc), "application/json", {}
 
-    def _create(self, raw: bytes) -> Created:
+    def _create(self, raw: bytes, version: str) -> Created:
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -290,9 +293,17 @@ class Imports:
             )
         resource = resources[0]
         module = resource.get("module")
-        module = module.get("api_name") if isinstance(module, dict) else module
-        if not module:
+        if module is None:
             raise _missing("module")
+        # v2 takes the module as a string (Zoho's v2 Postman collection); v2.1 on, an object.
+        if version == "v2" and not isinstance(module, str):
+            raise Refused(400, "INVALID_DATA", "invalid data", {"api_name": "module"})
+        if version != "v2":
+            if not isinstance(module, dict):
+                raise Refused(400, "INVALID_DATA", "invalid data", {"api_name": "module"})
+            module = module.get("api_name")
+        if not module or not isinstance(module, str):
+            raise _missing("api_name", " of module")
         if module not in MODULES:
             raise Refused(
                 400,
@@ -471,7 +482,7 @@ class Imports:
             job = self._jobs.get(job_id)
         if job is None:
             return None
-        return 200, compact(self.document(job, base_url)), "application/json", {}
+        return 200, compact(shape(self.document(job, base_url), version)), "application/json", {}
 
     def _progress(self, job: Created) -> tuple[str, int]:
         if self.duration <= 0:
@@ -488,11 +499,11 @@ class Imports:
         body, resource = job.body, job.body["resource"][0]
         mappings = []
         for m in resource.get("field_mappings") or []:
+            # parent_column_index is only a subform column's (an int32, never null): left out
             doc = {
                 k: m.get(k)
                 for k in ("api_name", "index", "format", "find_by", "module", "default_value")
             }
-            doc["parent_column_index"] = None
             mappings.append(doc)
         res: dict[str, Any] = {
             "status": status,
@@ -718,7 +729,7 @@ class ImportsMixin:
         return 200, compact({"org": [dict(ORG)]}), "application/json", {}
 
     def _post_create(self, request: Request) -> Answer:
-        return self._imports.create(request.body, self.url)
+        return self._imports.create(request.body, self.url, request.match["version"])
 
     def _created_job(self, job_id: str, version: str) -> Answer | None:
         return self._imports.answer(job_id, version, self.url)
