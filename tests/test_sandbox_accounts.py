@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from zbulk.sandbox import DEMO_JOBS, DeviceRequest, Fault, Sandbox
+from zbulk.sandbox.accounts import IMPORT_SCOPE
 
 TOKEN = "tok-123"
 START = 1000.0
@@ -99,7 +100,7 @@ def test_defaults_and_code_format(sb: Sandbox) -> None:
 
 
 def test_grant_code_gives_working_tokens_once(sb: Sandbox) -> None:
-    code = sb.issue_grant_code("ZohoCRM.bulk.READ")
+    code = sb.issue_grant_code("ZohoCRM.bulk.CREATE")
     body = exchange(sb, code, redirect_uri="https://example.com/ignored")
     assert list(body) == TOKEN_KEYS
     assert re.fullmatch(r"1000\.[0-9a-f]+", body["access_token"])
@@ -199,7 +200,7 @@ def test_refresh_counts_and_mints(sb: Sandbox) -> None:
     rt = login(sb)["refresh_token"]
     first, second = refresh(sb, rt), refresh(sb, rt)
     assert list(first) == ["access_token", "scope", "api_domain", "token_type", "expires_in"]
-    assert first["scope"] == "ZohoCRM.bulk.ALL"
+    assert first["scope"] == IMPORT_SCOPE  # a grant code's scopes, by default import's
     assert first["access_token"] != second["access_token"]
     assert (first["api_domain"], first["token_type"], first["expires_in"]) == (
         sb.url,
@@ -464,3 +465,94 @@ def test_device_polls_closer_than_30_seconds_slow_down(sb: Sandbox, now: list[fl
     assert poll(sb, code) == {"error": "slow_down"}
     now[0] = START + 30
     assert poll(sb, code) == {"error": "authorization_pending"}
+
+
+# --- issue 26 item 13: scopes per endpoint, as Zoho's pages say -----------------------------
+
+
+def token_with(sb: Sandbox, scope: str) -> str:
+    return exchange(sb, sb.issue_grant_code(scope))["access_token"]
+
+
+def upload_status(sb: Sandbox, token: str) -> tuple[int, str | None]:
+    import io
+    import zipfile
+
+    from zbulk.sandbox.jobs import ORG_ID
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("leads.csv", "Last_Name\nLovelace\n")
+    headers = {"Authorization": f"Zoho-oauthtoken {token}", "feature": "bulk-write",
+               "X-CRM-ORG": ORG_ID}  # fmt: skip
+    r = requests.post(f"{sb.url}/crm/v8/upload", headers=headers, timeout=5,
+                      files={"file": ("leads.zip", buffer.getvalue())})  # fmt: skip
+    doc = r.json()
+    return r.status_code, doc.get("code") if doc.get("status") == "error" else doc["details"][
+        "file_id"]  # fmt: skip
+
+
+def create_status(sb: Sandbox, token: str, module: str = "Leads") -> tuple[int, str | None]:
+    file_id = upload_status(sb, TOKEN)[1]
+    body = {"operation": "insert", "resource": [{"type": "data", "module": {"api_name": module},
+            "file_id": file_id}]}  # fmt: skip
+    r = requests.post(f"{sb.url}/crm/bulk/v8/write", json=body, timeout=5,
+                      headers={"Authorization": f"Zoho-oauthtoken {token}"})  # fmt: skip
+    return r.status_code, r.json()["code"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "allowed"),
+    [
+        ("ZohoCRM.bulk.CREATE", True),
+        ("ZohoCRM.bulk.ALL", True),
+        ("zohocrm.bulk.create", True),  # Zoho reads scopes without regard to case
+        ("ZohoCRM.bulk.READ", False),  # the bulk *read* API's scope
+        ("ZohoCRM.modules.ALL,ZohoFiles.files.ALL", False),
+    ],
+)
+def test_job_details_need_bulk_create_or_all(sb: Sandbox, scope: str, allowed: bool) -> None:
+    want = (200, None) if allowed else (401, "OAUTH_SCOPE_MISMATCH")
+    assert api_status(sb, token_with(sb, scope)) == want
+
+
+@pytest.mark.parametrize(
+    ("scope", "allowed"),
+    [
+        ("ZohoFiles.files.ALL", True),
+        ("ZohoCRM.bulk.ALL", False),
+        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoCRM.org.READ", False),
+    ],
+)
+def test_upload_needs_zohofiles(sb: Sandbox, scope: str, allowed: bool) -> None:
+    status, said = upload_status(sb, token_with(sb, scope))
+    assert (status == 200 and said is not None) if allowed else (status, said) == (
+        401, "OAUTH_SCOPE_MISMATCH")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("scope", "allowed"),
+    [
+        ("ZohoCRM.bulk.CREATE,ZohoCRM.modules.ALL", True),
+        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.Leads.CREATE", True),
+        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.leads.ALL", True),
+        ("ZohoCRM.bulk.ALL", False),  # no module scope
+        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.Contacts.ALL", False),  # another module's
+        ("ZohoCRM.modules.ALL", False),  # no bulk scope
+        ("ZohoCRM.bulk.READ,ZohoCRM.modules.ALL", False),
+    ],
+)
+def test_create_needs_bulk_create_and_the_modules_scope(
+    sb: Sandbox, scope: str, allowed: bool
+) -> None:
+    want = (201, "SUCCESS") if allowed else (401, "OAUTH_SCOPE_MISMATCH")
+    assert create_status(sb, token_with(sb, scope)) == want
+
+
+def test_the_default_grant_code_can_import(sb: Sandbox) -> None:
+    token = login(sb)["access_token"]
+    assert upload_status(sb, token)[0] == 200
+    assert create_status(sb, token) == (201, "SUCCESS")
+    r = requests.get(f"{sb.url}/crm/v8/org", timeout=5,
+                     headers={"Authorization": f"Zoho-oauthtoken {token}"})  # fmt: skip
+    assert r.status_code == 200

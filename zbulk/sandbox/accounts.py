@@ -28,7 +28,15 @@ if TYPE_CHECKING:
 
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 (a path)
 REVOKE_PATH = "/oauth/v2/token/revoke"
-BULK_SCOPES = ("ZohoCRM.bulk.ALL", "ZohoCRM.bulk.write", "ZohoCRM.bulk.READ")
+# The scopes each endpoint takes, any one of them, as Zoho's pages say: job details (and
+# their result file) ZohoCRM.bulk.CREATE or .ALL (READ is the bulk *read* API's scope); a
+# create, those and the module's scope (``module_scope``); an upload, ZohoFiles.files.ALL.
+JOB_SCOPES = ("ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL")
+CREATE_SCOPES = JOB_SCOPES
+UPLOAD_SCOPES = ("ZohoFiles.files.ALL",)
+ORG_SCOPES = ("ZohoCRM.org.READ", "ZohoCRM.org.ALL")
+# What a grant code carries unless a test asks otherwise: what job import needs.
+IMPORT_SCOPE = "ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoFiles.files.ALL,ZohoCRM.org.READ"
 GRANT_CODE_TTL = 180.0
 DEVICE_CODE_TTL = 300
 REFRESH_LIMIT, REFRESH_WINDOW = 10, 600.0
@@ -84,6 +92,21 @@ class _RefreshToken:
     scope: str
     recent: deque[float]  # when it was used, in the last REFRESH_WINDOW
     minted: deque[str] = field(default_factory=deque)  # its access tokens, oldest first
+
+
+def granted_scopes(scope: str) -> frozenset[str]:
+    return frozenset(s.strip().lower() for s in scope.replace(" ", ",").split(",") if s.strip())
+
+
+def allows(granted: frozenset[str] | None, wanted: tuple[str, ...]) -> bool:
+    """Whether ``granted`` (None: the sandbox's own token, every scope) holds one of ``wanted``."""
+    return granted is None or any(w.lower() in granted for w in wanted)
+
+
+def module_scope(module: str) -> tuple[str, ...]:
+    """The scopes that let a bulk write job create records of ``module``."""
+    return ("ZohoCRM.modules.ALL", f"ZohoCRM.modules.{module}.ALL",
+            f"ZohoCRM.modules.{module}.CREATE")  # fmt: skip
 
 
 def params(request: Request) -> dict[str, str]:
@@ -155,12 +178,11 @@ class Accounts:
             found = self._access.get(token)
             return found is not None and self._clock() < found[0]
 
-    def bulk_scope(self, token: str) -> bool:
-        """True if the minted access token's scope covers the bulk API."""
+    def scopes(self, token: str) -> frozenset[str]:
+        """The scopes a minted access token was granted (lower case: Zoho reads them so)."""
         with self._lock:
             found = self._access.get(token)
-        scopes = (found[1] if found else "").replace(" ", ",").split(",")
-        return any(s in BULK_SCOPES or s == "ZohoCRM.ALL" for s in scopes)
+        return granted_scopes(found[1] if found else "")
 
     def expire_access_tokens(self) -> None:
         with self._lock:
@@ -367,8 +389,9 @@ class AccountsMixin:
     def client_secret(self) -> str:
         return self._accounts.client_secret
 
-    def issue_grant_code(self, scope: str = "ZohoCRM.bulk.ALL") -> str:
-        """A fresh single-use grant code, as the self client console gives; valid 180 s."""
+    def issue_grant_code(self, scope: str = IMPORT_SCOPE) -> str:
+        """A fresh single-use grant code, as the self client console gives; valid 180 s.
+        By default it carries the scopes job import needs (``IMPORT_SCOPE``)."""
         return self._accounts.issue_grant_code(scope)
 
     @property

@@ -27,7 +27,7 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from zbulk.sandbox.accounts import Accounts, AccountsMixin
+from zbulk.sandbox.accounts import JOB_SCOPES, Accounts, AccountsMixin, allows
 from zbulk.sandbox.jobs import VERSION_PATTERN, Answer, Catalogue, compact
 from zbulk.sandbox.results import DOWNLOAD_ROUTE, SOURCE_ROUTE, Downloads, ResultsMixin
 from zbulk.sandbox.uploads import ImportsMixin
@@ -153,6 +153,7 @@ class Request:
     body: bytes
     match: re.Match[str]
     query: str = ""
+    scopes: frozenset[str] | None = None  # the token's (lower case); None: the sandbox's own
 
 
 Handler = Callable[[Request], Response]
@@ -175,6 +176,7 @@ class Route:
     handler: Handler
     methods: frozenset[str]
     auth: bool
+    scopes: tuple[str, ...] = JOB_SCOPES  # a minted token needs one of them
 
 
 class _Server(ThreadingHTTPServer):
@@ -322,8 +324,8 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         )
         for pattern, methods, answer in self._accounts.routes:
             self.add_route(pattern, _respond(answer), methods, auth=False)
-        for pattern, methods, answer in self._init_imports(clock):  # jobs made of uploads
-            self.add_route(pattern, _respond_api(answer), methods)
+        for pattern, methods, answer, scopes in self._init_imports(clock):  # jobs of uploads
+            self.add_route(pattern, _respond_api(answer), methods, scopes=scopes)
 
     def bind(self) -> Sandbox:
         """Bind the listening socket (once; OSError if taken); demo jobs start now."""
@@ -384,10 +386,14 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         return self._catalogue.ids
 
     def add_route(
-        self, pattern: str, handler: Handler, methods: str = "GET", auth: bool = True
+        self, pattern: str, handler: Handler, methods: str = "GET", auth: bool = True,
+        scopes: tuple[str, ...] = JOB_SCOPES,
     ) -> None:
-        """Serve paths fully matching ``pattern`` with ``handler``; ``methods`` space-separated."""
-        self._routes.append(Route(re.compile(pattern), handler, frozenset(methods.split()), auth))
+        """Serve paths fully matching ``pattern`` with ``handler``; ``methods`` space-separated;
+        with ``auth``, a minted access token needs one of ``scopes`` (else
+        OAUTH_SCOPE_MISMATCH)."""
+        route = Route(re.compile(pattern), handler, frozenset(methods.split()), auth, scopes)
+        self._routes.append(route)
 
     def add_fault(self, fault: Fault) -> None:
         with self._lock:
@@ -462,6 +468,7 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
             return error("INVALID_URL_PATTERN")
         if method not in route.methods:
             return error("INVALID_REQUEST_METHOD")
+        granted: frozenset[str] | None = None  # the sandbox's own token: every scope
         if route.auth:
             scheme, _, token = (headers.get("Authorization") or "").strip().partition(" ")
             if scheme != AUTH_SCHEME:
@@ -470,9 +477,10 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
             ours = secrets.compare_digest(token.encode(), self.token.encode())
             if not (ours or self._accounts.valid_access_token(token)):
                 return error("INVALID_TOKEN")
-            if not (ours or self._accounts.bulk_scope(token)):
+            granted = None if ours else self._accounts.scopes(token)
+            if not allows(granted, route.scopes):
                 return error("OAUTH_SCOPE_MISMATCH")
-        return route.handler(Request(method, path, headers, body, match, query))
+        return route.handler(Request(method, path, headers, body, match, query, granted))
 
     def _download(self, request: Request) -> Response:
         found = self._get_download(request)

@@ -1,5 +1,9 @@
 """Creating jobs in the sandbox, and jobs that really run over the rows uploaded.
 
+Each takes a token with its scopes, as Zoho's pages say (``accounts``): an upload
+ZohoFiles.files.ALL; the org ZohoCRM.org.READ; a create ZohoCRM.bulk.CREATE (or .ALL) and the
+module's (ZohoCRM.modules.ALL, or ZohoCRM.modules.<module>.ALL or .CREATE).
+
 - ``POST /crm/{v}/upload`` (multipart, field ``file``; headers ``feature: bulk-write`` and
   ``X-CRM-ORG`` with the sandbox org's id): a ZIP of at most 25 MB, else the OpenAPI file's
   INVALID_FILE_FORMAT (HTTP 200 with ``details.created_time``, as Zoho's recorded answer),
@@ -36,6 +40,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from zbulk.sandbox.accounts import (
+    CREATE_SCOPES,
+    ORG_SCOPES,
+    UPLOAD_SCOPES,
+    allows,
+    module_scope,
+)
 from zbulk.sandbox.jobs import (
     _CREATED_BY,
     _MODULE_IDS,
@@ -245,9 +256,11 @@ class Imports:
         return 200, compact(doc), "application/json", {}
 
     # creates
-    def create(self, body: bytes, base_url: str, version: str = "v8") -> Answer:
+    def create(
+        self, body: bytes, base_url: str, version: str = "v8", scopes: frozenset[str] | None = None
+    ) -> Answer:
         try:
-            job = self._create(body, version)
+            job = self._create(body, version, scopes)
         except Refused as exc:
             return exc.status, exc.body(), "application/json;charset=utf-8", {}
         doc = {
@@ -258,7 +271,7 @@ class Imports:
         }
         return 201, compact(doc), "application/json", {}
 
-    def _create(self, raw: bytes, version: str) -> Created:
+    def _create(self, raw: bytes, version: str, scopes: frozenset[str] | None) -> Created:
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -304,6 +317,8 @@ class Imports:
             module = module.get("api_name")
         if not module or not isinstance(module, str):
             raise _missing("api_name", " of module")
+        if not allows(scopes, module_scope(module)):  # the bulk scope was the route's
+            raise Refused(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", {})
         if module not in MODULES:
             raise Refused(
                 400,
@@ -699,13 +714,13 @@ class ImportsMixin:
             self, pattern: str, handler: Any, methods: str = "GET", auth: bool = True
         ) -> None: ...
 
-    def _init_imports(self, clock: Callable[[], float]) -> list[tuple[str, str, Any]]:
-        """Start the store; the routes (pattern, methods, answer) for the server to add."""
+    def _init_imports(self, clock: Callable[[], float]) -> list[tuple[str, str, Any, Any]]:
+        """Start the store; the routes (pattern, methods, answer, scopes) for the server."""
         self._imports = Imports(clock)
         return [
-            (UPLOAD_ROUTE, "POST", self._post_upload),
-            (ORG_ROUTE, "GET", self._get_org),
-            (CREATE_ROUTE, "POST", self._post_create),
+            (UPLOAD_ROUTE, "POST", self._post_upload, UPLOAD_SCOPES),
+            (ORG_ROUTE, "GET", self._get_org, ORG_SCOPES),
+            (CREATE_ROUTE, "POST", self._post_create, CREATE_SCOPES),
         ]
 
     @property
@@ -729,7 +744,8 @@ class ImportsMixin:
         return 200, compact({"org": [dict(ORG)]}), "application/json", {}
 
     def _post_create(self, request: Request) -> Answer:
-        return self._imports.create(request.body, self.url, request.match["version"])
+        version = request.match["version"]
+        return self._imports.create(request.body, self.url, version, request.scopes)
 
     def _created_job(self, job_id: str, version: str) -> Answer | None:
         return self._imports.answer(job_id, version, self.url)
