@@ -593,7 +593,12 @@ class ZohoClient:
     def get_org(self) -> Fetched:
         """The org behind the token (``GET /crm/{version}/org``; scope ZohoCRM.org.READ)."""
         s = self.settings
-        return self.get_json(f"{s.api_domain}/crm/{s.api_version}/org")
+        try:
+            return self.get_json(f"{s.api_domain}/crm/{s.api_version}/org")
+        except CredentialsError as exc:
+            exc.hint = ("reading the org id needs a token with the ZohoCRM.org.READ scope: log "
+                        "in again with it (`zbulk auth login`), or give the id with --org")  # fmt: skip
+            raise
 
     def upload(self, url: str, path: Path, filename: str, org_id: str) -> Fetched:
         """Upload a ZIP to Zoho's upload host as a streamed multipart form (field ``file``),
@@ -713,9 +718,10 @@ class ZohoClient:
                 hint="try again; if it persists, run with -v",
             )
         error = self._error_for(response, raw)
-        scope = "ZohoFiles.files.ALL" if what == "upload" else "ZohoCRM.bulk.CREATE"
+        scope = ("ZohoFiles.files.ALL" if what == "upload" else "ZohoCRM.bulk.CREATE (or "
+                 ".ALL) and ZohoCRM.modules.ALL (or ZohoCRM.modules.<module>.CREATE)")  # fmt: skip
         if isinstance(error, CredentialsError):
-            error.hint = (f"the {what} needs a token with the {scope} scope; log in again with "
+            error.hint = (f"the {what} needs a token with the scopes {scope}; log in again with "
                           "`zbulk auth login`, and check --api-domain")  # fmt: skip
             raise error
         if not isinstance(error, ApiError | NotFoundError):
@@ -730,7 +736,7 @@ class ZohoClient:
             said += " " + json.dumps(details, ensure_ascii=False)
         hint = _REFUSAL_HINTS.get(code or "")
         if code in ("NO_PERMISSION", "OAUTH_SCOPE_MISMATCH"):
-            hint = f"the token needs the {scope} scope and a user allowed to use bulk APIs"
+            hint = f"the token needs the scopes {scope} and a user allowed to use bulk APIs"
         raise ApiError(f"Zoho refused the {what} (HTTP {status}): {said}", hint,
                        status=status, code=code)  # fmt: skip
 

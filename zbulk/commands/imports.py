@@ -41,7 +41,7 @@ Examples:
 
 \b
 Scopes: ZohoCRM.bulk.CREATE (or ZohoCRM.bulk.ALL), ZohoCRM.modules.ALL (or
-ZohoCRM.modules.<module>.CREATE), ZohoFiles.files.ALL (the upload), and ZohoCRM.org.READ
+ZohoCRM.modules.<module>.ALL or .CREATE), ZohoFiles.files.ALL (the upload), and ZohoCRM.org.READ
 unless the org id is given (--org, ZBULK_ORG_ID, or org_id in the profile).
 """
 
@@ -52,7 +52,7 @@ Examples:
   zbulk job retry 4150868000006801003 --source deals.csv --from fixed.csv --yes --watch
 
 \b
-Scopes: those of job import, and ZohoCRM.bulk.READ to read the job and its result file.
+Scopes: those of job import (ZohoCRM.bulk.CREATE or ZohoCRM.bulk.ALL also reads the job).
 """
 
 DryRun = Annotated[
