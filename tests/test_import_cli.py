@@ -649,3 +649,54 @@ def test_import_at_each_api_version_sends_its_module_shape(zbulk, fast, leads, v
     shown = zbulk("--api-version", version, "job", "show", "--json", r.out.strip())
     module = json.loads(shown.out)["resource"][0]["module"]
     assert module == "Leads" if version == "v2" else module["api_name"] == "Leads"
+
+
+# --- issue 26 item 12: the upload host by data centre, exercised through the sandbox -------
+
+
+def test_uploads_go_to_the_upload_host_config_names(zbulk, fast, leads, env) -> None:
+    """`zbulk sandbox` prints a [data_centres.sandbox] table whose upload is a port of its
+    own: with it, the upload goes there and the create to the API port."""
+    from pathlib import Path as P
+
+    api, upload = fast.url, fast.upload_url
+    assert upload != api
+    config = P(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[data_centres.sandbox]\naccounts = "{api}"\napi_domain = "{api}"\n'
+                      f'upload = "{upload}"\n')  # fmt: skip
+    args = ("job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes")
+    r = zbulk(*args, "--org", ORG_ID)
+    assert r.code == 0, r.err
+    hosts = {q.path: q.headers["Host"] for q in fast.requests}
+    assert hosts[UPLOAD] == upload.removeprefix("http://")
+    assert hosts[CREATE] == api.removeprefix("http://")
+    dry = zbulk(*args, "--dry-run", "--json")
+    assert f'"url": "{upload}/crm/v8/upload"' in dry.out.replace('":"', '": "')
+    config.write_text("")  # none configured: a loopback API domain uploads to its own host
+    fast.requests.clear()
+    assert zbulk(*args, "--org", ORG_ID).code == 0
+    assert {q.path: q.headers["Host"] for q in fast.requests}[UPLOAD] == api.removeprefix(
+        "http://")  # fmt: skip
+
+
+def test_an_api_domain_without_an_upload_host_exits_2_before_sending(zbulk, fast, leads) -> None:
+    r = zbulk("job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes",
+              "--org", ORG_ID, ZBULK_API_DOMAIN="https://crm.example.invalid")  # fmt: skip
+    assert r.code == ExitCode.USAGE, r.err
+    assert "no upload host is known for the API domain https://crm.example.invalid" in r.err
+    assert "zbulk config set data_centres.custom.upload" in r.err
+    assert fast.requests == []
+
+
+def test_the_sandbox_upload_port_takes_only_uploads(fast) -> None:
+    import requests
+
+    auth = {"Authorization": f"Zoho-oauthtoken {fast.token}"}
+    r = requests.get(f"{fast.upload_url}/crm/bulk/v8/write/{fast.jobs[0]}", headers=auth,
+                     timeout=5)  # fmt: skip
+    assert (r.status_code, r.json()["code"]) == (404, "INVALID_URL_PATTERN")
+    headers = {**auth, "feature": "bulk-write", "X-CRM-ORG": ORG_ID}
+    files = {"file": ("a.zip", b"PK")}
+    r = requests.post(f"{fast.upload_url}{UPLOAD}", headers=headers, files=files, timeout=5)
+    assert r.json()["code"] == "INVALID_FILE_FORMAT"  # an upload: answered as uploads are

@@ -106,7 +106,10 @@ def test_upload_errors_as_zoho_answers_them(sb) -> None:
     doc = r.json()
     assert r.status_code == 200 and list(doc) == ["code", "details", "message", "status"]
     assert (doc["code"], doc["message"], doc["status"]) == (
-        "INVALID_FILE_FORMAT", "invalid file format. only zip format is supported", "error")
+        "INVALID_FILE_FORMAT",
+        "invalid file format. only zip format is supported",
+        "error",
+    )
     assert list(doc["details"]) == ["created_time"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30", doc["details"]["created_time"])
     big = upload(sb, zipped({"a.csv": "Last_Name\n" + "x" * (26 * 1024 * 1024)}))

@@ -180,7 +180,7 @@ def test_counts_only_at_the_end_elapsed_time_and_no_eta(follow, server: Sandbox)
     texts = [e[3] for e in r.events]
     before_end = [e for e in r.events if not e[3].startswith("40/40")]
     assert [e[3].split("  ")[0] for e in before_end] == ["not counted yet"] * 2  # ADDED, running
-    assert texts[len(before_end):] and all(t.startswith("40/40") for t in texts[2:])
+    assert texts[len(before_end) :] and all(t.startswith("40/40") for t in texts[2:])
     for _, _, _, text, percent, eta in before_end:
         assert "ETA" not in text and eta is None and percent is None and "age 0:" in text
     assert "running 0:" in before_end[-1][3]  # seen waiting, then going: its elapsed time

@@ -648,9 +648,11 @@ DEMO_CSV = (
 DEMO_FIXES = (("Bob,,", "Bob,Builder,"), ("cy-at-example.com", "cy@example.com"), (",abc", ",300"))
 
 
-def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, step: Any) -> None:
+def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, step: Any,
+              upload: str | None = None) -> None:  # fmt: skip
     """``zbulk demo``'s import loop, as the commands do it: import a CSV with planted bad
-    rows, read which failed and why, fix them, send them again. Records no history."""
+    rows, read which failed and why, fix them, send them again (``upload``: the upload
+    host's address, the sandbox's own port). Records no history."""
     import tempfile
 
     from rich.text import Text
@@ -662,7 +664,7 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
     from zbulk.results import MAX_DOWNLOAD, summarise_zip
     from zbulk.source import open_source
 
-    url = upload_url(api_domain, client.settings.api_version)
+    url = upload_url(api_domain, client.settings.api_version, upload)
     with tempfile.TemporaryDirectory(prefix="zbulk-demo-") as name:
         tmp = Path(name)
         leads = tmp / "leads.csv"

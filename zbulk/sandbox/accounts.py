@@ -4,10 +4,10 @@ answered as Zoho does: HTTP 400, ``"status": "failure"``, ``Access Denied``; at 
 ``ACTIVE_LIMIT`` access tokens alive per refresh token, the next one ending the oldest),
 revocation (``/oauth/v2/token/revoke``, which ends the refresh token's access tokens too) and
 the device flow (polls closer than ``device_pace`` seconds, 30 as at Zoho, answered
-``slow_down``), whose code a person can approve on the ``/device`` page. Like Zoho, it answers other OAuth errors as HTTP 200 with a JSON body such as
-``{"error": "invalid_code"}``, and names the scope granted in every token answer. Parameters
-come in the query string, a form body, or both (the body wins). Times are on the sandbox's
-injected clock.
+``slow_down``), whose code a person can approve on the ``/device`` page. Like Zoho, it
+answers other OAuth errors as HTTP 200 with a JSON body such as ``{"error": "invalid_code"}``,
+and names the scope granted in every token answer. Parameters come in the query string, a
+form body, or both (the body wins). Times are on the sandbox's injected clock.
 """
 
 from __future__ import annotations

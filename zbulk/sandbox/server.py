@@ -1,7 +1,9 @@
 """A Zoho-compatible bulk write API on loopback, with faults that tests can inject.
 
 Each request meets the faults, then the URL pattern (404), the method (400), the Authorization
-header (401), then the route's handler. More go in with ``add_route``: OAuth's (``accounts``),
+header (401) and the route's scopes, then the route's handler. Uploads are taken on the API's
+port and on a port of the sandbox's own (``upload_url``, Zoho's upload host), which answers
+nothing else. More go in with ``add_route``: OAuth's (``accounts``),
 result files' (``results``).
 
 Answers are shaped like the recorded ones, bytes and headers: an answer of the API itself
@@ -30,7 +32,7 @@ from typing import Any, Literal
 from zbulk.sandbox.accounts import JOB_SCOPES, Accounts, AccountsMixin, allows
 from zbulk.sandbox.jobs import VERSION_PATTERN, Answer, Catalogue, compact
 from zbulk.sandbox.results import DOWNLOAD_ROUTE, SOURCE_ROUTE, Downloads, ResultsMixin
-from zbulk.sandbox.uploads import ImportsMixin
+from zbulk.sandbox.uploads import UPLOAD_ROUTE, ImportsMixin
 
 JOB_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write/(?P<job_id>\d+)"
 RESTART_ROUTE = r"/sandbox/jobs/(?P<job_id>\d+)/restart"
@@ -183,10 +185,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stop() must not wait for idle keep-alive connections
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+    def __init__(
+        self, address: tuple[str, int], sandbox: Sandbox, upload_only: bool = False
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.sandbox = sandbox
+        self.upload_only = upload_only  # the upload host's port: uploads only
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -220,7 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         self.close_connection |= "Transfer-Encoding" in self.headers  # chunked bodies go unread
         record = RecordedRequest(self.command, self.path, dict(self.headers.items()), 0, 0.0)
-        resp = self.server.sandbox._handle(record, self.headers, body)
+        resp = self.server.sandbox._handle(record, self.headers, body, self.server.upload_only)
         if resp is None:  # a "drop" fault: close without a word
             self.close_connection = True
             return
@@ -296,8 +301,10 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         token_ttl: float = 3600.0,
         device_interval: float = 5.0,
         device_pace: float = 30.0,
+        upload_port: int = 0,
     ) -> None:
         self.host, self.port, self.job_duration = host, port, job_duration
+        self.upload_port = upload_port
         self.token = token if token is not None else "sandbox-" + secrets.token_urlsafe(24)
         self.requests: list[RecordedRequest] = []
         self._catalogue = Catalogue(clock, job_duration)
@@ -307,6 +314,7 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._server: _Server | None = None
+        self._upload_server: _Server | None = None  # Zoho's upload host, on a port of its own
         self._serving = self._stopped = False
         self._downloads = Downloads()
         self.add_route(JOB_ROUTE, self._get_job)
@@ -319,7 +327,12 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         self.in_flight = self.max_in_flight = 0
         self.latency = 0.0
         self._accounts = Accounts(
-            lambda: self.url, clock, client_id, client_secret, token_ttl, device_interval,
+            lambda: self.url,
+            clock,
+            client_id,
+            client_secret,
+            token_ttl,
+            device_interval,
             device_pace,
         )
         for pattern, methods, answer in self._accounts.routes:
@@ -328,9 +341,18 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
             self.add_route(pattern, _respond_api(answer), methods, scopes=scopes)
 
     def bind(self) -> Sandbox:
-        """Bind the listening socket (once; OSError if taken); demo jobs start now."""
+        """Bind the listening sockets, the API's and the upload host's (once; OSError if
+        taken); demo jobs start now."""
         if self._server is None:
             self._server = _Server((self.host, self.port), self)
+            try:
+                self._upload_server = _Server((self.host, self.upload_port), self, True)
+            except OSError:
+                self._server.server_close()
+                self._server = None
+                raise
+            threading.Thread(target=self._upload_server.serve_forever, args=(0.01,),
+                             daemon=True).start()  # fmt: skip
             self.restart_jobs()
         return self
 
@@ -358,6 +380,9 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         if stopped or self._server is None:
             return
         self._stopping.set()
+        if self._upload_server is not None:
+            self._upload_server.shutdown()
+            self._upload_server.server_close()
         if self._serving:
             self._server.shutdown()
         with self._lock:
@@ -381,12 +406,25 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         return f"http://{host}:{self._server.server_address[1]}"
 
     @property
+    def upload_url(self) -> str:
+        """The upload host's address (a port of its own, taking only uploads), as
+        ``[data_centres.NAME] upload`` names it."""
+        if self._upload_server is None:
+            raise RuntimeError("the sandbox is not bound yet: call start() or bind()")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._upload_server.server_address[1]}"
+
+    @property
     def jobs(self) -> list[str]:
         """Ids of the jobs served: the demo ones, then those put with put_document."""
         return self._catalogue.ids
 
     def add_route(
-        self, pattern: str, handler: Handler, methods: str = "GET", auth: bool = True,
+        self,
+        pattern: str,
+        handler: Handler,
+        methods: str = "GET",
+        auth: bool = True,
         scopes: tuple[str, ...] = JOB_SCOPES,
     ) -> None:
         """Serve paths fully matching ``pattern`` with ``handler``; ``methods`` space-separated;
@@ -425,20 +463,25 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
             return sum(r.path.startswith(path_prefix or "") for r in self.requests)
 
     # serving (called from the handler threads)
-    def _handle(self, record: RecordedRequest, headers: Message, body: bytes) -> Response | None:
-        """The answer to a request, or None to drop the connection."""
+    def _handle(
+        self, record: RecordedRequest, headers: Message, body: bytes, upload_only: bool = False
+    ) -> Response | None:
+        """The answer to a request (on the upload host's port: uploads only), or None to drop
+        the connection."""
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             if self.latency > 0:
                 self._stopping.wait(self.latency)
-            return self._answer(record, headers, body)
+            return self._answer(record, headers, body, upload_only)
         finally:
             with self._lock:
                 self.in_flight -= 1
 
-    def _answer(self, record: RecordedRequest, headers: Message, body: bytes) -> Response | None:
+    def _answer(
+        self, record: RecordedRequest, headers: Message, body: bytes, upload_only: bool = False
+    ) -> Response | None:
         path, _, query = record.path.partition("?")
         with self._lock:
             record.time = time.monotonic()
@@ -450,7 +493,9 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
                     self._faults.remove(fault)
         if fault is not None and fault.kind == "stall":  # then answer normally, unless stopped
             fault = Fault("drop") if self._stopping.wait(fault.delay) else None
-        if fault is None:
+        if fault is None and upload_only and not re.fullmatch(UPLOAD_ROUTE, path):
+            resp = error("INVALID_URL_PATTERN")
+        elif fault is None:
             resp = self._route(record.method, path, query, headers, body)
         elif fault.kind == "drop":
             return None
