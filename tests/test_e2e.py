@@ -310,10 +310,10 @@ def test_sandbox_prints_a_data_centre_table_whose_upload_port_takes_the_upload(
 ) -> None:
     """`zbulk sandbox` prints [data_centres.sandbox] with an upload port of its own; with the
     table in config.toml an import uploads there (`-v` logs each request's URL)."""
-    proc = zygote.Popen(
+    proc = subprocess.Popen(
         [str(SCRIPT), "sandbox", "--port", "0", "--token", "tok"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=proc_env,
-        start_new_session=True, preexec_fn=zygote.default_sigint,
+        start_new_session=True, preexec_fn=procs.default_sigint,
     )  # fmt: skip
     assert proc.stdout is not None
     try:

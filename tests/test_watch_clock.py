@@ -152,7 +152,7 @@ def test_progress_text_of_a_job_not_counted_yet() -> None:
     assert progress_text(w) == "not counted yet" == counts_line(w)
 
 
-def test_counts_only_at_the_end_elapsed_time_and_no_eta(follow, server: Sandbox) -> None:
+def test_counts_only_at_the_end_elapsed_time_and_no_eta(follow, sb: Sandbox) -> None:
     """A job created in the sandbox, like Zoho's recorded IN PROGRESS answer, has no counts
     until it ends: the watch says so, shows how long it has been going, and no ETA."""
     import io
@@ -166,15 +166,15 @@ def test_counts_only_at_the_end_elapsed_time_and_no_eta(follow, server: Sandbox)
     with zipfile.ZipFile(buffer, "w") as zf:
         zf.writestr("leads.csv", "Last_Name,Email\n" + "".join(f"N{i},n{i}@x.example\n"
                                                                 for i in range(40)))  # fmt: skip
-    auth = {"Authorization": f"Zoho-oauthtoken {server.token}"}
+    auth = {"Authorization": f"Zoho-oauthtoken {sb.token}"}
     headers = {**auth, "feature": "bulk-write", "X-CRM-ORG": ORG_ID}
     files = {"file": ("l.zip", buffer.getvalue())}
-    up = requests.post(f"{server.url}/crm/v8/upload", files=files, headers=headers, timeout=5)
+    up = requests.post(f"{sb.url}/crm/v8/upload", files=files, headers=headers, timeout=5)
     body = {"operation": "insert", "resource": [{"type": "data", "module": {"api_name": "Leads"},
             "file_id": up.json()["details"]["file_id"]}]}  # fmt: skip
-    created = requests.post(f"{server.url}/crm/bulk/v8/write", json=body, headers=auth, timeout=5)
+    created = requests.post(f"{sb.url}/crm/bulk/v8/write", json=body, headers=auth, timeout=5)
     job_id = created.json()["details"]["id"]
-    server.import_duration = 20.0
+    sb.import_duration = 20.0
     r = follow(job_id, interval=1.0, max_interval=2.0)
     assert r.code == ExitCode.OK
     texts = [e[3] for e in r.events]
