@@ -395,7 +395,7 @@ def approve_when_asked(sandbox: Sandbox, action: str = "approve") -> threading.T
 
 @pytest.fixture
 def quick_sandbox():
-    with Sandbox(device_interval=0.05) as server:
+    with Sandbox(device_interval=0.05, device_pace=0.05) as server:
         yield server
 
 

@@ -389,7 +389,7 @@ def test_device_login_approved_on_the_web_page(run, env, memory_keyring) -> None
 
     from zbulk.sandbox import Sandbox
 
-    with Sandbox(device_interval=0.05) as server:
+    with Sandbox(device_interval=0.05, device_pace=0.05) as server:
         path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
         path.parent.mkdir(parents=True)
         path.write_text(
@@ -504,3 +504,44 @@ def test_the_secret_service_fast_path_steps_aside_without_a_bus(monkeypatch, tmp
     assert _FastSecretService.get_password(SERVICE, "default") is NotImplemented
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     assert _FastSecretService.get_password(SERVICE, "default") is NotImplemented
+
+
+# --- issue 26 item 13: the login instructions name the scopes an import needs ------------
+
+IMPORT_SCOPES = ("ZohoCRM.bulk.ALL", "ZohoCRM.modules.ALL", "ZohoFiles.files.ALL",
+                 "ZohoCRM.org.READ")  # fmt: skip
+
+
+def test_login_help_and_prompt_name_the_scopes_import_needs(
+    run, sandbox, dc, memory_keyring, client_env
+) -> None:
+    assert oauth.SCOPE.split(",") == list(IMPORT_SCOPES)  # what --device asks for
+    text = run("auth", "login", "--help").out
+    assert ",".join(IMPORT_SCOPES) in text and "ZohoCRM.bulk.READ is not enough" in text
+    r = run("auth", "login", "--self-client", "--dc", "sb", **client_env)  # no code, no terminal
+    assert r.code == ExitCode.USAGE and ",".join(IMPORT_SCOPES) in r.err
+
+
+@pytest.mark.parametrize(
+    ("scope", "code", "named"),
+    [
+        (",".join(IMPORT_SCOPES), 0, None),
+        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoCRM.org.READ", ExitCode.CREDENTIALS,
+         "ZohoFiles.files.ALL"),
+        ("ZohoCRM.bulk.ALL,ZohoFiles.files.ALL,ZohoCRM.org.READ", ExitCode.CREDENTIALS,
+         "ZohoCRM.modules.ALL"),
+        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoFiles.files.ALL", ExitCode.CREDENTIALS,
+         "ZohoCRM.org.READ"),
+    ],
+)  # fmt: skip
+def test_the_scopes_named_are_the_ones_an_import_needs(
+    run, sandbox, dc, memory_keyring, client_env, tmp_path, scope, code, named
+) -> None:
+    assert login(run, sandbox, client_env, scope=scope).code == 0
+    leads = tmp_path / "leads.csv"
+    leads.write_text("Last_Name,Email\nLovelace,ada@example.com\n")
+    sandbox.import_duration = 0
+    r = run("job", "import", str(leads), "--module", "Leads", "--operation", "insert", "--yes")
+    assert r.code == code, r.err
+    if named:
+        assert named in r.err

@@ -303,3 +303,41 @@ def test_watch_ctrl_c_says_the_job_goes_on(proc_env) -> None:
     assert code == 130, text
     assert "keep running" in text and "Traceback" not in text
     assert "\x1b[?25l" not in text.rsplit("keep running", 1)[-1]  # cursor not left hidden
+
+
+def test_sandbox_prints_a_data_centre_table_whose_upload_port_takes_the_upload(
+    proc_env, tmp_path
+) -> None:
+    """`zbulk sandbox` prints [data_centres.sandbox] with an upload port of its own; with the
+    table in config.toml an import uploads there (`-v` logs each request's URL)."""
+    proc = subprocess.Popen(
+        [str(SCRIPT), "sandbox", "--port", "0", "--token", "tok"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=proc_env,
+        start_new_session=True, preexec_fn=procs.default_sigint,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        lines: list[str] = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Jobs:"):
+                break
+        start = lines.index("  [data_centres.sandbox]\n")
+        table = "".join(line.strip() + "\n" for line in lines[start : start + 4])
+        url = re.search(r'api_domain = "(http://127\.0\.0\.1:\d+)"', table)[1]  # type: ignore[index]
+        upload = re.search(r'upload = "(http://127\.0\.0\.1:\d+)"', table)[1]  # type: ignore[index]
+        assert upload != url and f'accounts = "{url}"' in table
+        config = Path(proc_env["ZBULK_CONFIG_DIR"])
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "config.toml").write_text(table)
+        leads = tmp_path / "leads.csv"
+        leads.write_text("Last_Name,Email\nLovelace,ada@example.com\n")
+        env = dict(proc_env, ZBULK_API_DOMAIN=url, ZBULK_TOKEN="tok")
+        r = run_pipe(["-v", "job", "import", str(leads), "--module", "Leads", "--operation",
+                      "insert", "--yes"], env)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert f"POST {upload}/crm/v8/upload" in r.stderr
+        assert f"POST {url}/crm/bulk/v8/write" in r.stderr
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=10)

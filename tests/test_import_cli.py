@@ -769,3 +769,90 @@ def test_the_org_id_set_in_the_profile_is_used(zbulk, fast, leads) -> None:
     assert paths(fast) == [UPLOAD, CREATE]
     r = zbulk("config", "set", "org_id", "not-digits")
     assert r.code == ExitCode.USAGE and "an org id is all digits" in r.err
+
+
+def test_an_upload_refused_with_http_200_exits_1(zbulk, fast, leads) -> None:
+    """Zoho's recorded INVALID_FILE_FORMAT comes with HTTP 200: still a refusal (exit 1),
+    and no job is created."""
+    body = json.dumps({"code": "INVALID_FILE_FORMAT",
+                       "details": {"created_time": "2021-05-11T12:03:47+05:30"},
+                       "message": "invalid file format. only zip format is supported",
+                       "status": "error"})  # fmt: skip
+    fast.add_fault(Fault("status", status=200, body=body, path_prefix=UPLOAD))
+    r = zbulk("job", "import", str(leads), "--module", "Leads", "--operation", "insert",
+              "--no-metadata", "--yes", "--org", ORG_ID)  # fmt: skip
+    assert r.code == ExitCode.ERROR and r.out == ""
+    assert "Zoho refused the upload (HTTP 200): INVALID_FILE_FORMAT" in r.err
+    assert CREATE not in paths(fast)
+
+
+@pytest.mark.parametrize("version", ["v2", "v2.1", "v8"])
+def test_import_at_each_api_version_sends_its_module_shape(zbulk, fast, leads, version) -> None:
+    r = zbulk("--api-version", version, "job", "import", str(leads), "--module", "Leads",
+              "--operation", "insert", "--no-metadata", "--yes", "--org", ORG_ID)  # fmt: skip
+    assert r.code == 0, r.err
+    shown = zbulk("--api-version", version, "job", "show", "--json", r.out.strip())
+    module = json.loads(shown.out)["resource"][0]["module"]
+    assert module == "Leads" if version == "v2" else module["api_name"] == "Leads"
+
+
+# --- issue 26 item 12: the upload host by data centre, exercised through the sandbox -------
+
+
+def test_uploads_go_to_the_upload_host_config_names(zbulk, fast, leads, env) -> None:
+    """`zbulk sandbox` prints a [data_centres.sandbox] table whose upload is a port of its
+    own: with it, the upload goes there and the create to the API port."""
+    from pathlib import Path as P
+
+    api, upload = fast.url, fast.upload_url
+    assert upload != api
+    config = P(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[data_centres.sandbox]\naccounts = "{api}"\napi_domain = "{api}"\n'
+                      f'upload = "{upload}"\n')  # fmt: skip
+    args = (
+        "job",
+        "import",
+        str(leads),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--no-metadata",
+        "--yes",
+    )
+    r = zbulk(*args, "--org", ORG_ID)
+    assert r.code == 0, r.err
+    hosts = {q.path: q.headers["Host"] for q in fast.requests}
+    assert hosts[UPLOAD] == upload.removeprefix("http://")
+    assert hosts[CREATE] == api.removeprefix("http://")
+    dry = zbulk(*args, "--dry-run", "--json")
+    assert f'"url": "{upload}/crm/v8/upload"' in dry.out.replace('":"', '": "')
+    config.write_text("")  # none configured: a loopback API domain uploads to its own host
+    fast.requests.clear()
+    assert zbulk(*args, "--org", ORG_ID).code == 0
+    assert {q.path: q.headers["Host"] for q in fast.requests}[UPLOAD] == api.removeprefix(
+        "http://")  # fmt: skip
+
+
+def test_an_api_domain_without_an_upload_host_exits_2_before_sending(zbulk, fast, leads) -> None:
+    r = zbulk("job", "import", str(leads), "--module", "Leads", "--operation", "insert",
+              "--no-metadata", "--yes", "--org", ORG_ID,
+              ZBULK_API_DOMAIN="https://crm.example.invalid")  # fmt: skip
+    assert r.code == ExitCode.USAGE, r.err
+    assert "no upload host is known for the API domain https://crm.example.invalid" in r.err
+    assert "zbulk config set data_centres.custom.upload" in r.err
+    assert fast.requests == []
+
+
+def test_the_sandbox_upload_port_takes_only_uploads(fast) -> None:
+    import requests
+
+    auth = {"Authorization": f"Zoho-oauthtoken {fast.token}"}
+    r = requests.get(f"{fast.upload_url}/crm/bulk/v8/write/{fast.jobs[0]}", headers=auth,
+                     timeout=5)  # fmt: skip
+    assert (r.status_code, r.json()["code"]) == (404, "INVALID_URL_PATTERN")
+    headers = {**auth, "feature": "bulk-write", "X-CRM-ORG": ORG_ID}
+    files = {"file": ("a.zip", b"PK")}
+    r = requests.post(f"{fast.upload_url}{UPLOAD}", headers=headers, files=files, timeout=5)
+    assert r.json()["code"] == "INVALID_FILE_FORMAT"  # an upload: answered as uploads are

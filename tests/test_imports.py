@@ -270,15 +270,80 @@ def test_zip_built_streams_the_csv_and_multipart_has_its_length(tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("domain", "url"),
+    ("domain", "host"),
     [
-        ("https://www.zohoapis.com", "https://upload-accl.zoho.com/crm/v8/upload"),
-        ("https://www.zohoapis.eu", "https://upload-accl.zoho.eu/crm/v8/upload"),
-        ("https://www.zohoapis.in", "https://upload-accl.zoho.in/crm/v8/upload"),
-        ("https://www.zohoapis.com.au", "https://upload.zoho.com/crm/v8/upload"),
-        ("https://www.zohoapis.jp", "https://upload.zoho.com/crm/v8/upload"),
-        ("http://127.0.0.1:8790", "http://127.0.0.1:8790/crm/v8/upload"),
+        ("https://www.zohoapis.com", "https://upload-accl.zoho.com"),
+        ("https://www.zohoapis.eu", "https://upload-accl.zoho.eu"),
+        ("https://www.zohoapis.in", "https://upload-accl.zoho.in"),
+        ("https://www.zohoapis.com.au", "https://content.zohoapis.com.au"),
+        ("https://www.zohoapis.jp", "https://content.zohoapis.jp"),
+        ("https://www.zohoapis.uk", "https://content.zohoapis.uk"),
+        ("https://www.zohoapis.com.cn", "https://content.zohoapis.com.cn"),
+        ("https://www.zohoapis.ca", "https://upload.zohocloud.ca"),
+        ("https://www.zohoapis.sa", "https://files.zoho.sa"),
+        # Zoho's sandbox and developer orgs: their data centre's upload host
+        ("https://sandbox.zohoapis.com", "https://upload-accl.zoho.com"),
+        ("https://developer.zohoapis.eu/", "https://upload-accl.zoho.eu"),
+        ("https://sandbox.zohoapis.com.cn", "https://content.zohoapis.com.cn"),
+        ("https://developer.zohoapis.ca", "https://upload.zohocloud.ca"),
+        ("https://WWW.ZohoAPIs.SA", "https://files.zoho.sa"),
+        ("http://127.0.0.1:8790", "http://127.0.0.1:8790"),  # loopback: its own host
+        ("http://localhost:8790/", "http://localhost:8790"),
     ],
 )
-def test_upload_host_per_data_centre(domain: str, url: str) -> None:
-    assert upload_url(domain, "v8") == url
+def test_upload_host_per_data_centre(env, domain: str, host: str) -> None:
+    assert upload_url(domain, "v8") == f"{host}/crm/v8/upload"
+    assert upload_url(domain, "v2.1") == f"{host}/crm/v2.1/upload"
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["https://crm.example.com", "https://www.zohoapis.com:8443", "https://zohoapis.com",
+     "https://www.zohoapis.com.evil.example", "https://eu.zohoapis.eu"],
+)  # fmt: skip
+def test_no_upload_host_for_other_domains(env, domain: str) -> None:
+    with pytest.raises(UsageError, match="no upload host is known") as caught:
+        upload_url(domain, "v8")
+    assert caught.value.hint and "zbulk config set data_centres." in caught.value.hint
+
+
+def test_a_data_centre_table_names_the_upload_host(env) -> None:
+    from zbulk.client import UrlGate
+
+    config = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        '[data_centres.lab]\naccounts = "https://accounts.lab.example"\n'
+        'api_domain = "https://crm.lab.example/"\nupload = "https://files.lab.example"\n'
+        '[data_centres.us]\napi_domain = "https://www.zohoapis.com"\n'
+        'upload = "https://upload.zoho.com"\n'
+        '[data_centres.sandbox]\napi_domain = "http://127.0.0.1:8790"\n'
+        'upload = "http://127.0.0.1:8791"\n'
+    )
+    assert upload_url("https://crm.lab.example", "v8") == "https://files.lab.example/crm/v8/upload"
+    assert upload_url("https://www.zohoapis.com", "v8") == "https://upload.zoho.com/crm/v8/upload"
+    assert upload_url("http://127.0.0.1:8790", "v8") == "http://127.0.0.1:8791/crm/v8/upload"
+    assert upload_url("https://www.zohoapis.eu", "v8").startswith("https://upload-accl.zoho.eu/")
+    # The token may go to the upload host configured for the API domain, and no further.
+    gate = UrlGate("https://crm.lab.example")
+    assert gate.problem("https://files.lab.example/crm/v8/upload") is None
+    assert gate.problem("https://files.lab.example/x", redirect=True)
+    assert gate.problem("http://files.lab.example/crm/v8/upload")
+    assert UrlGate("https://www.zohoapis.eu").problem("https://files.lab.example/crm/v8/upload")
+    config.write_text(
+        '[data_centres.lab]\napi_domain = "https://crm.lab.example"\n'
+        'upload = "http://files.lab.example"\n'
+    )
+    with pytest.raises(UsageError, match=r"data_centres\.lab\.upload"):
+        upload_url("https://crm.lab.example", "v8")
+    assert UrlGate("https://crm.lab.example").problem("http://files.lab.example/crm/v8/upload")
+
+
+def test_the_create_body_takes_each_versions_module_shape(tmp_path: Path) -> None:
+    """v2 takes ``"module": "Leads"`` (Zoho's v2 Postman collection); v2.1 on an object."""
+    path = tmp_path / "leads.csv"
+    path.write_text("Last_Name\nLovelace\n")
+    plan = prepare(path, module="Leads", operation="insert")
+    assert plan.create_body("1", "v2")["resource"][0]["module"] == "Leads"
+    for version in ("v2.1", "v3", "v8"):
+        assert plan.create_body("1", version)["resource"][0]["module"] == {"api_name": "Leads"}

@@ -19,7 +19,7 @@ from zbulk.sandbox.jobs import ORG_ID
 UPLOAD = "/crm/v8/upload"
 CREATE = "/crm/bulk/v8/write"
 SETTINGS = "/crm/v8/settings/"
-NO_SETTINGS = "ZohoCRM.bulk.ALL,ZohoFiles.files.ALL"
+NO_SETTINGS = "ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoFiles.files.ALL,ZohoCRM.org.READ"
 GOOD = "First_Name,Last_Name,Email,Company\nAda,Lovelace,ada@example.com,Engines\n"
 
 

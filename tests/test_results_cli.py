@@ -75,7 +75,7 @@ def test_not_finished_yet(zbulk) -> None:
 def test_expired_link(zbulk, sandbox) -> None:
     sandbox.expire_downloads()
     r = zbulk("job", "results", DONE)
-    assert r.code == ExitCode.ERROR and "about a day" in r.err
+    assert r.code == ExitCode.ERROR and "up to seven days" in r.err and "a day" not in r.err
 
 
 @pytest.mark.parametrize("status", [403, 404])

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from zbulk.sandbox import DEMO_JOBS, DeviceRequest, Fault, Sandbox
+from zbulk.sandbox.accounts import IMPORT_SCOPE
 
 TOKEN = "tok-123"
 START = 1000.0
@@ -99,7 +100,7 @@ def test_defaults_and_code_format(sb: Sandbox) -> None:
 
 
 def test_grant_code_gives_working_tokens_once(sb: Sandbox) -> None:
-    code = sb.issue_grant_code("ZohoCRM.bulk.READ")
+    code = sb.issue_grant_code("ZohoCRM.bulk.CREATE")
     body = exchange(sb, code, redirect_uri="https://example.com/ignored")
     assert list(body) == TOKEN_KEYS
     assert re.fullmatch(r"1000\.[0-9a-f]+", body["access_token"])
@@ -199,7 +200,7 @@ def test_refresh_counts_and_mints(sb: Sandbox) -> None:
     rt = login(sb)["refresh_token"]
     first, second = refresh(sb, rt), refresh(sb, rt)
     assert list(first) == ["access_token", "scope", "api_domain", "token_type", "expires_in"]
-    assert first["scope"] == "ZohoCRM.bulk.ALL"
+    assert first["scope"] == IMPORT_SCOPE  # a grant code's scopes, by default import's
     assert first["access_token"] != second["access_token"]
     assert (first["api_domain"], first["token_type"], first["expires_in"]) == (
         sb.url,
@@ -269,22 +270,24 @@ def test_device_flow(sb: Sandbox, now: list[float]) -> None:
 
     assert poll(sb, code) == {"error": "authorization_pending"}
     assert (req.polls, req.last_poll) == (1, START)
-    now[0] += 4.9
+    now[0] += 5  # the advertised interval, but Zoho wants 30 s between polls
     assert poll(sb, code) == {"error": "slow_down"}
     assert (req.polls, req.last_poll) == (1, START)  # not a proper poll
+    now[0] += 24.9
+    assert poll(sb, code) == {"error": "slow_down"}
     now[0] += 0.1
     assert poll(sb, code) == {"error": "authorization_pending"}
     assert req.polls == 2
     sb.approve_device(user_code)
     assert req.state == "approved"
     assert poll(sb, code) == {"error": "slow_down"}
-    now[0] += 5
+    now[0] += 30
     body = poll(sb, code)
     assert list(body) == TOKEN_KEYS
     assert api_status(sb, body["access_token"]) == (200, None)
     assert sb.refresh_tokens == [body["refresh_token"]]
     assert "access_token" in refresh(sb, body["refresh_token"])
-    now[0] += 5
+    now[0] += 30
     assert poll(sb, code) == {"error": "invalid_code"}  # used up
     assert poll(sb, "1004.unknown") == {"error": "invalid_code"}
 
@@ -300,11 +303,11 @@ def test_device_denied_expired_and_elsewhere(sb: Sandbox, now: list[float]) -> N
     assert poll(sb, denied["device_code"]) == {"error": "access_denied"}
     other_dc = {"error": "other_dc", "user_location": "eu"}
     assert poll(sb, moved["device_code"]) == other_dc
-    now[0] += 5
+    now[0] += 30
     assert poll(sb, moved["device_code"]) == other_dc  # and on every poll after
     assert sb.device_requests[1].state == "other_dc"
     assert sb.device_requests[1].user_location == "eu"
-    now[0] += 294.9
+    now[0] += 269.9
     assert poll(sb, idle["device_code"]) == {"error": "authorization_pending"}
     now[0] += 0.1
     assert poll(sb, idle["device_code"]) == {"error": "expired"}
@@ -315,7 +318,7 @@ def test_device_denied_expired_and_elsewhere(sb: Sandbox, now: list[float]) -> N
 
 
 def test_fractional_interval(now: list[float]) -> None:
-    with Sandbox(clock=lambda: now[0], device_interval=0.5) as sb:
+    with Sandbox(clock=lambda: now[0], device_interval=0.5, device_pace=0.5) as sb:
         started = device_code(sb)
         assert started["interval"] == 0.5
         assert poll(sb, started["device_code"]) == {"error": "authorization_pending"}
@@ -408,3 +411,148 @@ def test_device_page_approves_by_hand(sb: Sandbox) -> None:
     requests.post(sb.url + "/device", data={"user_code": other["user_code"], "action": "deny"},
                   timeout=5)  # fmt: skip
     assert poll(sb, other["device_code"]) == {"error": "access_denied"}
+
+
+# --- issue 26 item 18: revocation, the active-token cap and device pacing as at Zoho --------
+
+
+def test_revoking_a_refresh_token_revokes_its_access_tokens(sb: Sandbox) -> None:
+    first = login(sb)
+    rt, other = first["refresh_token"], login(sb)
+    minted = refresh(sb, rt)["access_token"]
+    r = requests.post(sb.url + "/oauth/v2/token/revoke", data={"token": rt}, timeout=5)
+    assert r.json() == {"status": "success"}
+    assert api_status(sb, first["access_token"]) == (401, "INVALID_TOKEN")
+    assert api_status(sb, minted) == (401, "INVALID_TOKEN")
+    assert api_status(sb, other["access_token"]) == (200, None)  # another login's: kept
+    sb.revoke_refresh_token(other["refresh_token"])  # the Python door does the same
+    assert api_status(sb, other["access_token"]) == (401, "INVALID_TOKEN")
+
+
+def test_sixteenth_access_token_ends_the_oldest(sb: Sandbox, now: list[float]) -> None:
+    body = login(sb)  # its access token is the first of fifteen
+    rt, tokens = body["refresh_token"], [body["access_token"]]
+    for i in range(14):
+        if i and i % 9 == 0:
+            now[0] += 600  # past the ten-per-ten-minutes limit
+        tokens.append(refresh(sb, rt)["access_token"])
+    assert [api_status(sb, t)[0] for t in tokens] == [200] * 15
+    tokens.append(refresh(sb, rt)["access_token"])  # the sixteenth
+    assert api_status(sb, tokens[0]) == (401, "INVALID_TOKEN")
+    assert [api_status(sb, t)[0] for t in tokens[1:]] == [200] * 15
+    assert api_status(sb, login(sb)["access_token"]) == (200, None)  # per refresh token
+
+
+def test_expired_access_tokens_do_not_count_towards_the_cap(now: list[float]) -> None:
+    with Sandbox(token=TOKEN, clock=lambda: now[0], token_ttl=3600) as sb:
+        body = login(sb)
+        rt, old = body["refresh_token"], [body["access_token"]]
+        for _ in range(9):
+            old.append(refresh(sb, rt)["access_token"])
+        now[0] += 3600  # all ten have expired
+        fresh = [refresh(sb, rt)["access_token"] for _ in range(10)]
+        now[0] += 600
+        fresh += [refresh(sb, rt)["access_token"] for _ in range(5)]
+        assert [api_status(sb, t)[0] for t in fresh] == [200] * 15
+
+
+def test_device_polls_closer_than_30_seconds_slow_down(sb: Sandbox, now: list[float]) -> None:
+    started = device_code(sb)
+    code = started["device_code"]
+    assert started["interval"] == 5  # advertised, yet Zoho wants 30 s between polls
+    assert poll(sb, code) == {"error": "authorization_pending"}
+    now[0] = START + 29.9
+    assert poll(sb, code) == {"error": "slow_down"}
+    now[0] = START + 30
+    assert poll(sb, code) == {"error": "authorization_pending"}
+
+
+# --- issue 26 item 13: scopes per endpoint, as Zoho's pages say -----------------------------
+
+
+def token_with(sb: Sandbox, scope: str) -> str:
+    return exchange(sb, sb.issue_grant_code(scope))["access_token"]
+
+
+def upload_status(sb: Sandbox, token: str) -> tuple[int, str | None]:
+    import io
+    import zipfile
+
+    from zbulk.sandbox.jobs import ORG_ID
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("leads.csv", "Last_Name\nLovelace\n")
+    headers = {"Authorization": f"Zoho-oauthtoken {token}", "feature": "bulk-write",
+               "X-CRM-ORG": ORG_ID}  # fmt: skip
+    r = requests.post(f"{sb.url}/crm/v8/upload", headers=headers, timeout=5,
+                      files={"file": ("leads.zip", buffer.getvalue())})  # fmt: skip
+    doc = r.json()
+    return r.status_code, doc.get("code") if doc.get("status") == "error" else doc["details"][
+        "file_id"]  # fmt: skip
+
+
+def create_status(sb: Sandbox, token: str, module: str = "Leads") -> tuple[int, str | None]:
+    file_id = upload_status(sb, TOKEN)[1]
+    body = {"operation": "insert", "resource": [{"type": "data", "module": {"api_name": module},
+            "file_id": file_id}]}  # fmt: skip
+    r = requests.post(f"{sb.url}/crm/bulk/v8/write", json=body, timeout=5,
+                      headers={"Authorization": f"Zoho-oauthtoken {token}"})  # fmt: skip
+    return r.status_code, r.json()["code"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "allowed"),
+    [
+        ("ZohoCRM.bulk.CREATE", True),
+        ("ZohoCRM.bulk.ALL", True),
+        ("zohocrm.bulk.create", True),  # Zoho reads scopes without regard to case
+        ("ZohoCRM.bulk.READ", False),  # the bulk *read* API's scope
+        ("ZohoCRM.modules.ALL,ZohoFiles.files.ALL", False),
+    ],
+)
+def test_job_details_need_bulk_create_or_all(sb: Sandbox, scope: str, allowed: bool) -> None:
+    want = (200, None) if allowed else (401, "OAUTH_SCOPE_MISMATCH")
+    assert api_status(sb, token_with(sb, scope)) == want
+
+
+@pytest.mark.parametrize(
+    ("scope", "allowed"),
+    [
+        ("ZohoFiles.files.ALL", True),
+        ("ZohoCRM.bulk.ALL", False),
+        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoCRM.org.READ", False),
+    ],
+)
+def test_upload_needs_zohofiles(sb: Sandbox, scope: str, allowed: bool) -> None:
+    status, said = upload_status(sb, token_with(sb, scope))
+    assert (status == 200 and said is not None) if allowed else (status, said) == (
+        401, "OAUTH_SCOPE_MISMATCH")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("scope", "allowed"),
+    [
+        ("ZohoCRM.bulk.CREATE,ZohoCRM.modules.ALL", True),
+        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.Leads.CREATE", True),
+        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.leads.ALL", True),
+        ("ZohoCRM.bulk.ALL", False),  # no module scope
+        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.Contacts.ALL", False),  # another module's
+        ("ZohoCRM.modules.ALL", False),  # no bulk scope
+        ("ZohoCRM.bulk.READ,ZohoCRM.modules.ALL", False),
+    ],
+)
+def test_create_needs_bulk_create_and_the_modules_scope(
+    sb: Sandbox, scope: str, allowed: bool
+) -> None:
+    want = (201, "SUCCESS") if allowed else (401, "OAUTH_SCOPE_MISMATCH")
+    assert create_status(sb, token_with(sb, scope)) == want
+
+
+def test_the_default_grant_code_can_import(sb: Sandbox) -> None:
+    token = login(sb)["access_token"]
+    assert upload_status(sb, token)[0] == 200
+    assert create_status(sb, token) == (201, "SUCCESS")
+    r = requests.get(f"{sb.url}/crm/v8/org", timeout=5,
+                     headers={"Authorization": f"Zoho-oauthtoken {token}"})  # fmt: skip
+    assert r.status_code == 200

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from typing import Any
 
@@ -82,9 +83,9 @@ def test_org(sb) -> None:
     [
         ({**auth(), "X-CRM-ORG": ORG_ID}, zipped({"a.csv": "x"}), 400, None),
         ({**auth(), "feature": "bulk-write", "X-CRM-ORG": "1"}, zipped({"a.csv": "x"}), 400, None),
-        (HEADERS, b"Last_Name\nx\n", 400, "INVALID_FILE_FORMAT"),
+        (HEADERS, b"Last_Name\nx\n", 200, "INVALID_FILE_FORMAT"),  # as Zoho's recorded one
         (HEADERS, zipped({"a.txt": "x"}), 400, "FILE_NOT_SUPPORTED"),
-        (HEADERS, b"x" * (25 * 1024 * 1024 + 1), 400, "FILE_TOO_LARGE"),
+        (HEADERS, b"x" * (25 * 1024 * 1024 + 1), 413, "FILE_TOO_LARGE"),
         (auth("wrong"), zipped({"a.csv": "x"}), 401, "INVALID_TOKEN"),
     ],
 )
@@ -96,6 +97,32 @@ def test_upload_refusals(sb, headers, data, status, code) -> None:
         assert doc["x-error"] == "check if headers [feature, X-CRM-ORG] are present and valid"
     else:
         assert doc["code"] == code and doc["status"] == "error"
+
+
+def test_upload_errors_as_zoho_answers_them(sb) -> None:
+    """INVALID_FILE_FORMAT as Zoho's recorded answer (HTTP 200, details.created_time);
+    FILE_TOO_LARGE as its docs say (HTTP 413), a big ZIP of CSV as much as a big blob."""
+    r = upload(sb, b"Last_Name\nx\n")
+    doc = r.json()
+    assert r.status_code == 200 and list(doc) == ["code", "details", "message", "status"]
+    assert (doc["code"], doc["message"], doc["status"]) == (
+        "INVALID_FILE_FORMAT",
+        "invalid file format. only zip format is supported",
+        "error",
+    )
+    assert list(doc["details"]) == ["created_time"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30", doc["details"]["created_time"])
+    big = upload(sb, zipped({"a.csv": "Last_Name\n" + "x" * (26 * 1024 * 1024)}))
+    assert (big.status_code, big.json()["code"]) == (413, "FILE_TOO_LARGE")
+
+
+def test_more_than_200_columns_is_header_limit_exceeded(sb) -> None:
+    wide = ",".join(["Last_Name", *(f"C{i}" for i in range(200))])
+    r = create(sb, body(file_id(sb, wide + "\n" + "x," * 200 + "x\n"), None))
+    assert r.status_code == 400 and r.json()["code"] == "HEADER_LIMIT_EXCEEDED"
+    fits = ",".join(["Last_Name", *(f"C{i}" for i in range(199))])
+    r = create(sb, body(file_id(sb, fits + "\nx\n"), [{"api_name": "Last_Name", "index": 0}]))
+    assert r.status_code == 201, r.text
 
 
 def test_upload_without_the_file_field(sb) -> None:
@@ -209,8 +236,9 @@ def test_a_job_runs_over_the_rows(sb, clock) -> None:
     doc = job(sb, job_id)
     assert doc["status"] == "ADDED" and "file" not in doc["resource"][0]
     clock.now += 5.5
-    moving = job(sb, job_id)["resource"][0]["file"]
-    assert moving["status"] == "IN PROGRESS" and moving["total_count"] == 5
+    moving = job(sb, job_id)
+    assert moving["status"] == moving["resource"][0]["status"] == "IN PROGRESS"
+    assert "file" not in moving["resource"][0]  # counts come at the end, as at Zoho
     clock.now += 5
     doc = job(sb, job_id)
     resource = doc["resource"][0]
@@ -300,3 +328,56 @@ def test_dates_in_a_mapping_format_and_windows_1252(sb) -> None:
     assert doc["resource"][0]["file"]["added_count"] == 1
     assert json.dumps(sb.records["Deals"], ensure_ascii=False).count("München") == 1
     assert TOKEN not in json.dumps(doc)
+
+
+def test_a_created_jobs_result_link_lasts_seven_days(sb, clock) -> None:
+    """Zoho's result links last up to seven days; a job created here ends at
+    ``import_duration`` and its file is then served for seven days on the sandbox clock."""
+    sb.import_duration = 10.0
+    job_id = create(sb, body(file_id(sb, ROWS), None)).json()["details"]["id"]
+    clock.now += 10
+    doc = job(sb, job_id)
+    assert doc["status"] == "COMPLETED"
+    assert result_rows(sb, doc)[0] == "Leads-leads.csv"
+    clock.now += 7 * 24 * 3600 - 1
+    assert result_rows(sb, doc)[0] == "Leads-leads.csv"
+    clock.now += 1
+    r = requests.get(doc["result"]["download_url"], headers=auth(), timeout=10)
+    assert (r.status_code, r.json()) == (403, {"info": "Forbidden", "x-info": "Link not valid"})
+
+
+def create_at(sb, version: str, module: Any) -> requests.Response:
+    res = {"type": "data", "module": module, "file_id": file_id(sb, ROWS),
+           "field_mappings": [{"api_name": "Last_Name", "index": 1}]}  # fmt: skip
+    return requests.post(f"{sb.url}/crm/bulk/{version}/write", headers=auth(), timeout=10,
+                         json={"operation": "insert", "resource": [res]})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("version", "good", "bad"),
+    [("v2", "Leads", {"api_name": "Leads"}), ("v2.1", {"api_name": "Leads"}, "Leads"),
+     ("v8", {"api_name": "Leads"}, "Leads")],
+)  # fmt: skip
+def test_create_takes_each_versions_module_shape(sb, version, good, bad) -> None:
+    r = create_at(sb, version, bad)
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_DATA"
+    assert r.json()["details"] == {"api_name": "module"}
+    assert create_at(sb, version, good).status_code == 201
+
+
+def test_created_jobs_in_each_versions_shape(sb) -> None:
+    sb.import_duration = 0
+    job_id = create_at(sb, "v8", {"api_name": "Leads"}).json()["details"]["id"]
+
+    def get(version: str) -> dict[str, Any]:
+        r = requests.get(f"{sb.url}/crm/bulk/{version}/write/{job_id}", headers=auth(), timeout=5)
+        return r.json()
+
+    v2, v21, v8 = get("v2"), get("v2.1"), get("v8")
+    assert v2["resource"][0]["module"] == "Leads" and "character_encoding" not in v2
+    assert v21["resource"][0]["module"]["api_name"] == "Leads" == v8["resource"][0]["module"][
+        "api_name"]  # fmt: skip
+    assert "file_id" not in v21["resource"][0] and "file_id" in v8["resource"][0]
+    for doc in (v2, v21, v8):
+        for mapping in doc["resource"][0]["field_mappings"]:
+            assert "parent_column_index" not in mapping  # an int32, never null

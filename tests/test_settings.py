@@ -219,3 +219,19 @@ def test_config_dir_in_proc(run, monkeypatch) -> None:
     assert r.code == ExitCode.ERROR and "/proc" in r.err and "Traceback" not in r.err
     r = run("auth", "status")
     assert r.code == ExitCode.CREDENTIALS and "Traceback" not in r.err
+
+
+def test_config_sets_a_data_centres_upload_host_checked_as_a_url(run, path: Path) -> None:
+    """``data_centres.NAME.upload`` names where job import uploads for that API domain; it is
+    checked as the API domain is (https, or http on loopback) before anything is written."""
+    r = run("config", "set", "data_centres.lab.upload", "https://files.lab.example/")
+    assert r.code == 0, r.err
+    assert config.data_centre_tables()["lab"]["upload"] == "https://files.lab.example"
+    assert "data_centres.lab.upload=https://files.lab.example" in run("config", "list").out
+    before = path.read_text()
+    for bad in ("http://files.lab.example", "ftp://files.lab.example", "https://u:p@x.example"):
+        r = run("config", "set", "data_centres.lab.upload", bad)
+        assert r.code == ExitCode.USAGE and "Traceback" not in r.err, bad
+    assert path.read_text() == before
+    assert run("config", "set", "data_centres.sb.upload", "http://127.0.0.1:8791").code == 0
+    assert "data_centres.NAME.upload" in run("config", "--help").out

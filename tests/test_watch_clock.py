@@ -150,3 +150,39 @@ def test_progress_text_of_a_job_not_counted_yet() -> None:
 
     w = Watched("1", Schedule())
     assert progress_text(w) == "not counted yet" == counts_line(w)
+
+
+def test_counts_only_at_the_end_elapsed_time_and_no_eta(follow, sb: Sandbox) -> None:
+    """A job created in the sandbox, like Zoho's recorded IN PROGRESS answer, has no counts
+    until it ends: the watch says so, shows how long it has been going, and no ETA."""
+    import io
+    import zipfile
+
+    import requests
+
+    from zbulk.sandbox.jobs import ORG_ID
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("leads.csv", "Last_Name,Email\n" + "".join(f"N{i},n{i}@x.example\n"
+                                                                for i in range(40)))  # fmt: skip
+    auth = {"Authorization": f"Zoho-oauthtoken {sb.token}"}
+    headers = {**auth, "feature": "bulk-write", "X-CRM-ORG": ORG_ID}
+    files = {"file": ("l.zip", buffer.getvalue())}
+    up = requests.post(f"{sb.url}/crm/v8/upload", files=files, headers=headers, timeout=5)
+    body = {"operation": "insert", "resource": [{"type": "data", "module": {"api_name": "Leads"},
+            "file_id": up.json()["details"]["file_id"]}]}  # fmt: skip
+    created = requests.post(f"{sb.url}/crm/bulk/v8/write", json=body, headers=auth, timeout=5)
+    job_id = created.json()["details"]["id"]
+    sb.import_duration = 20.0
+    r = follow(job_id, interval=1.0, max_interval=2.0)
+    assert r.code == ExitCode.OK
+    texts = [e[3] for e in r.events]
+    before_end = [e for e in r.events if not e[3].startswith("40/40")]
+    assert [e[3].split("  ")[0] for e in before_end] == ["not counted yet"] * 2  # ADDED, running
+    assert texts[len(before_end) :] and all(t.startswith("40/40") for t in texts[2:])
+    for _, _, _, text, percent, eta in before_end:
+        assert "ETA" not in text and eta is None and percent is None and "age 0:" in text
+    assert "running 0:" in before_end[-1][3]  # seen waiting, then going: its elapsed time
+    last = r.events[-1][3]
+    assert last.startswith("40/40 (100%)  added 40") and "took 0:" in last

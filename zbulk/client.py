@@ -85,15 +85,18 @@ class UrlGate:
     It is made on the URL exactly as the transport reads it (urllib3's parser, which
     requests uses too), after refusing what parsers disagree on: backslashes, spaces,
     control and non-ASCII characters. Allowed: the configured API domain itself (scheme,
-    host and port); Zoho's own hosts over https on the default port; and, when the API
-    domain is a loopback address (the sandbox), loopback hosts over http. Never a URL
-    with a user name or password.
+    host and port); the upload host config.toml names for it (``[data_centres.NAME]``
+    ``upload``, not for redirects); Zoho's own hosts over https on the default port; and,
+    when the API domain is a loopback address (the sandbox), loopback hosts over http.
+    Never a URL with a user name or password.
     """
 
     def __init__(self, api_domain: str) -> None:
         api = parse_url(api_domain)
         self.api = (api.scheme, api.host, api.port or _default_port(api.scheme))
         self.loopback_api = bool(api.host) and is_loopback_host(_bare(api.host or ""))
+        self.api_domain = api_domain
+        self._upload: tuple[str | None, str | None, int | None] | None = None  # read when needed
 
     def problem(self, url: str, *, redirect: bool = False) -> str | None:
         """Why the token must not go to ``url``; None when it may. A ``redirect`` goes
@@ -112,18 +115,35 @@ class UrlGate:
             return "it is not an http(s) URL with a host"
         if (scheme, host, port) == self.api:
             return None
+        refusal = None
         if scheme == "http":
-            if self.loopback_api and is_loopback_host(_bare(host)) and not redirect:
-                return None
-            return "it is not https"
-        if port != 443:
-            return f"port {port} is not Zoho's"
-        if re.fullmatch(r"[a-z0-9.-]+", host) and re.search(_ZOHO_HOST, host):
+            if not (self.loopback_api and is_loopback_host(_bare(host)) and not redirect):
+                refusal = "it is not https"
+        elif port != 443:
+            refusal = f"port {port} is not Zoho's"
+        elif not (re.fullmatch(r"[a-z0-9.-]+", host) and re.search(_ZOHO_HOST, host)):
+            refusal = f"{host} is neither a Zoho host nor your API domain"
+        if refusal and not redirect and self._is_upload(scheme, host, port):
             return None
-        return f"{host} is neither a Zoho host nor your API domain"
+        return refusal
 
     def allows(self, url: str) -> bool:
         return self.problem(url) is None
+
+    def _is_upload(self, scheme: str, host: str, port: int | None) -> bool:
+        """Whether this is the upload host configured for the API domain (config.toml is
+        read once, and only when a URL is not otherwise allowed)."""
+        if self._upload is None:
+            from zbulk.auth.datacentres import configured_upload
+
+            try:
+                found = configured_upload(self.api_domain)
+            except ZbulkError:
+                found = None
+            parts = parse_url(found) if found else None
+            self._upload = (parts.scheme, parts.host, parts.port or _default_port(parts.scheme)
+                            ) if parts else (None, None, None)  # fmt: skip
+        return self._upload == (scheme, host, port)
 
 
 def token_may_go_to(url: str, api_domain: str) -> bool:
@@ -440,8 +460,8 @@ class ZohoClient:
                     if isinstance(error, ApiError | NotFoundError):
                         raise ApiError(
                             f"the result file could not be downloaded: {error.message}",
-                            hint="result links last about a day after the job ends; once "
-                            "expired, Zoho does not give the file again",
+                            hint="result links last up to seven days after the job ends; "
+                            "once expired, Zoho does not give the file again",
                             status=response.status_code,
                         )
                     raise error
@@ -636,7 +656,14 @@ class ZohoClient:
     def get_org(self) -> Fetched:
         """The org behind the token (``GET /crm/{version}/org``; scope ZohoCRM.org.READ)."""
         s = self.settings
-        return self.get_json(f"{s.api_domain}/crm/{s.api_version}/org")
+        try:
+            return self.get_json(f"{s.api_domain}/crm/{s.api_version}/org")
+        except CredentialsError as exc:
+            exc.hint = (
+                "reading the org id needs a token with the ZohoCRM.org.READ scope: "
+                "log in again with it (`zbulk auth login`), or give the id with --org"
+            )
+            raise
 
     def upload(self, url: str, path: Path, filename: str, org_id: str) -> Fetched:
         """Upload a ZIP to Zoho's upload host as a streamed multipart form (field ``file``),
@@ -756,9 +783,10 @@ class ZohoClient:
                 hint="try again; if it persists, run with -v",
             )
         error = self._error_for(response, raw)
-        scope = "ZohoFiles.files.ALL" if what == "upload" else "ZohoCRM.bulk.CREATE"
+        scope = ("ZohoFiles.files.ALL" if what == "upload" else "ZohoCRM.bulk.CREATE (or "
+                 ".ALL) and ZohoCRM.modules.ALL (or ZohoCRM.modules.<module>.CREATE)")  # fmt: skip
         if isinstance(error, CredentialsError):
-            error.hint = (f"the {what} needs a token with the {scope} scope; log in again with "
+            error.hint = (f"the {what} needs a token with the scopes {scope}; log in again with "
                           "`zbulk auth login`, and check --api-domain")  # fmt: skip
             raise error
         if not isinstance(error, ApiError | NotFoundError):
@@ -773,7 +801,7 @@ class ZohoClient:
             said += " " + json.dumps(details, ensure_ascii=False)
         hint = _REFUSAL_HINTS.get(code or "")
         if code in ("NO_PERMISSION", "OAUTH_SCOPE_MISMATCH"):
-            hint = f"the token needs the {scope} scope and a user allowed to use bulk APIs"
+            hint = f"the token needs the scopes {scope} and a user allowed to use bulk APIs"
         raise ApiError(f"Zoho refused the {what} (HTTP {status}): {said}", hint,
                        status=status, code=code)  # fmt: skip
 

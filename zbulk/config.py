@@ -12,6 +12,7 @@ dir) is the user's file: zbulk reads it with tomllib and never re-serialises it.
     [data_centres.lab]              # extra data centres for `auth login --dc lab`
     accounts = "https://accounts.lab.example"
     api_domain = "https://api.lab.example"
+    upload = "https://upload.lab.example"  # where job import uploads for that API domain
 
 ``zbulk config set/unset`` edits it in place with tomlkit (comments, order and value types
 kept). Login state (how each profile logged in, where its secrets are, the API domain Zoho
@@ -52,7 +53,7 @@ PROFILE_SETTINGS: dict[str, type | tuple[type, ...]] = {
     "org_id": str,  # the zgid job import uploads with (X-CRM-ORG); see zbulk.orgid
 }
 #: the keys of a [data_centres.NAME] table
-DATA_CENTRE_SETTINGS = ("accounts", "api_domain")
+DATA_CENTRE_SETTINGS = ("accounts", "api_domain", "upload")
 #: keys an older zbulk wrote into profile tables for a login (read once, then moved)
 LEGACY_LOGIN_KEYS = ("credential", "login", "storage", "client_id", "accounts_url", "dc")
 
@@ -274,7 +275,7 @@ def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
 
 class Key(NamedTuple):
     """A key of ``zbulk config``: ``[PROFILE.]SETTING`` names ``[profiles.PROFILE] SETTING``
-    (the profile in use when PROFILE is left out); ``data_centres.NAME.accounts|api_domain``
+    (the profile in use when PROFILE is left out); ``data_centres.NAME.accounts|api_domain|upload``
     names a data centre's setting."""
 
     table: str  # "profiles" or "data_centres"
@@ -299,13 +300,13 @@ def parse_key(text: str, profile: str) -> Key:
     raise UsageError(
         f"unknown setting {text!r}",
         hint=f"use [PROFILE.]SETTING with SETTING one of {', '.join(PROFILE_SETTINGS)}, or "
-        "data_centres.NAME.accounts / data_centres.NAME.api_domain",
+        "data_centres.NAME.accounts / data_centres.NAME.api_domain / data_centres.NAME.upload",
     )
 
 
 def parse_value(key: Key, raw: str) -> str | float | int | bool:
     """The TOML value ``zbulk config set`` writes for ``raw``, checked like at use."""
-    if key.setting in ("api_domain", "accounts"):
+    if key.setting in ("api_domain", "accounts", "upload"):
         return check_api_domain(raw)
     if key.setting == "api_version":
         return check_api_version(raw)

@@ -144,12 +144,13 @@ class Plan:
     callback: str | None = None
     character_encoding: str | None = None
 
-    def create_body(self, file_id: str) -> dict[str, Any]:
-        resource: dict[str, Any] = {
-            "type": "data",
-            "module": {"api_name": self.module},
-            "file_id": file_id,
-        }
+    def create_body(self, file_id: str, api_version: str = "v8") -> dict[str, Any]:
+        """The create request's body for ``api_version``: v2 takes the module as a string
+        (Zoho's v2 Postman collection), v2.1 on as ``{"api_name": …}``."""
+        module: str | dict[str, str] = {"api_name": self.module}
+        if api_version == "v2":
+            module = self.module
+        resource: dict[str, Any] = {"type": "data", "module": module, "file_id": file_id}
         if self.find_by:
             resource["find_by"] = self.find_by
         resource["field_mappings"] = [m.as_json() for m in self.mappings]
@@ -665,16 +666,10 @@ class MultipartFile(io.RawIOBase):
         super().close()
 
 
-def upload_url(api_domain: str, api_version: str) -> str:
-    """Where uploads go: the loopback API host itself (the sandbox), else Zoho's upload
-    host for the data centre (``upload-accl`` for .com, .eu and .in, which Zoho lists as
-    faster; ``upload.zoho.com``, which serves every data centre, for the others)."""
-    from zbulk.config import is_loopback_host
+def upload_url(api_domain: str, api_version: str, origin: str | None = None) -> str:
+    """Where uploads go: ``origin`` if given, else the upload host for the API domain's
+    data centre (``zbulk.auth.datacentres.upload_origin``: configured, Zoho's, or the
+    loopback host itself; a usage error for any other domain)."""
+    from zbulk.auth.datacentres import upload_origin
 
-    parts = urlsplit(api_domain)
-    host = parts.hostname or ""
-    if is_loopback_host(host):
-        return f"{api_domain.rstrip('/')}/crm/{api_version}/upload"
-    tld = re.search(r"\.zoho(?:apis)?\.(com|eu|in)$", host)
-    upload_host = f"upload-accl.zoho.{tld[1]}" if tld else "upload.zoho.com"
-    return f"https://{upload_host}/crm/{api_version}/upload"
+    return f"{origin or upload_origin(api_domain)}/crm/{api_version}/upload"

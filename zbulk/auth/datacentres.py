@@ -1,10 +1,12 @@
-"""Zoho's data centres: each one's accounts server and API domain, plus the
+"""Zoho's data centres: each one's accounts server, API domain and upload host, plus the
 ``[data_centres.NAME]`` tables of ``config.toml`` (a private deployment, or the sandbox)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from zbulk.errors import CredentialsError, UsageError
 
@@ -31,6 +33,77 @@ DATA_CENTRES: dict[str, DataCentre] = {
         DataCentre("cn", "https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn"),
     )
 }
+
+
+# Upload hosts by the API domain's suffix: Zoho's upload page names the faster upload-accl
+# hosts for .com, .eu and .in; for the others, the hosts Zoho's Python SDK uses
+# (zohocrmsdk8-0, src/com/zoho/crm/api/dc/*_data_center.py).
+UPLOAD_HOSTS: dict[str, str] = {
+    "com": "upload-accl.zoho.com",
+    "eu": "upload-accl.zoho.eu",
+    "in": "upload-accl.zoho.in",
+    "com.au": "content.zohoapis.com.au",
+    "jp": "content.zohoapis.jp",
+    "uk": "content.zohoapis.uk",
+    "com.cn": "content.zohoapis.com.cn",
+    "ca": "upload.zohocloud.ca",
+    "sa": "files.zoho.sa",
+}
+# Zoho's API domains: production (www), and its sandbox and developer orgs, per data centre.
+_ZOHO_API_HOST = r"(?:www|sandbox|developer)\.zohoapis\.(com\.au|com\.cn|com|eu|in|jp|uk|ca|sa)"
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(
+        scheme)  # fmt: skip
+
+
+def configured_upload(api_domain: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The ``upload`` of the ``[data_centres.NAME]`` table whose ``api_domain`` is this one
+    (checked like an API domain: https, or http on loopback); None when there is none."""
+    from zbulk import config
+
+    for name, table in config.data_centre_tables(env).items():
+        domain, upload = table.get("api_domain"), table.get("upload")
+        if not (isinstance(domain, str) and isinstance(upload, str) and upload):
+            continue
+        if _origin(domain) == _origin(api_domain):
+            try:
+                return config.check_api_domain(upload)
+            except UsageError as exc:
+                raise UsageError(f"data_centres.{name}.upload in config.toml: {exc.message}",
+                                 hint=f"zbulk config set data_centres.{name}.upload "
+                                 "https://<upload host>") from None  # fmt: skip
+    return None
+
+
+def upload_origin(api_domain: str, env: Mapping[str, str] | None = None) -> str:
+    """Where uploads for ``api_domain`` go (scheme, host and port): the upload host configured
+    for it, else Zoho's for its data centre, else (a loopback domain: the sandbox or a local
+    stand-in) the same host. Any other domain is a usage error: nothing is sent."""
+    from zbulk import config
+
+    configured = configured_upload(api_domain, env)
+    if configured is not None:
+        return configured
+    scheme, host, port = _origin(api_domain)
+    if config.is_loopback_host(host):
+        return api_domain.strip().rstrip("/")
+    found = re.fullmatch(_ZOHO_API_HOST, host)
+    if found is not None and scheme == "https" and port == 443:
+        return f"https://{UPLOAD_HOSTS[found[1]]}"
+    names = [n for n, t in config.data_centre_tables(env).items()
+             if isinstance(t.get("api_domain"), str) and _origin(t["api_domain"]) == _origin(
+                 api_domain)]  # fmt: skip
+    key = f"data_centres.{names[0] if names else 'custom'}"
+    first = "" if names else f"zbulk config set {key}.api_domain {api_domain.rstrip('/')} && "
+    raise UsageError(
+        f"no upload host is known for the API domain {api_domain.rstrip('/')}: it is not one "
+        "of Zoho's data centres; nothing was sent",
+        hint=f"name your upload host: {first}zbulk config set {key}.upload https://<upload host>",
+    )
 
 
 def overrides(env: Mapping[str, str] | None = None) -> dict[str, DataCentre]:

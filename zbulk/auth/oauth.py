@@ -17,7 +17,8 @@ from zbulk.auth.datacentres import DataCentre, for_location
 from zbulk.errors import CredentialsError, NetworkError
 
 # What the device login asks for: the bulk API, and what job import and retry need (records,
-# the upload, the org id). A Self Client's scopes are chosen in Zoho's console instead.
+# the upload, the org id). A Self Client's scopes are chosen in Zoho's console instead:
+# `auth login --self-client` names this same list when it asks for the grant code.
 SCOPE = "ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoFiles.files.ALL,ZohoCRM.org.READ"
 SLOW_DOWN_INTERVAL = 30.0  # after "slow_down", poll at most once per 30 s (Zoho's pace)
 DEFAULT_TOKEN_LIFETIME = 3600.0

@@ -51,7 +51,8 @@ def login(
         bool,
         typer.Option(
             "--self-client",
-            help="Exchange a Self Client grant code; tokens then refresh themselves.",
+            help="Exchange a Self Client grant code (made with the scopes above); "
+            "tokens then refresh themselves.",
         ),
     ] = False,
     device: Annotated[
@@ -94,7 +95,15 @@ def login(
     ] = False,
 ) -> int:
     """Store and verify credentials for a profile (client secret via ZBULK_CLIENT_SECRET or
-    a prompt). Nothing is stored until one API request with the new token succeeds."""
+    a prompt). Nothing is stored until one API request with the new token succeeds.
+
+    \b
+    Scopes to log in with (--device asks for them; give them to a Self Client's code):
+      ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoFiles.files.ALL,ZohoCRM.org.READ
+
+    ZohoCRM.bulk.ALL (or .CREATE) shows, watches and reads jobs; job import and retry also
+    need ZohoCRM.modules.ALL (or ZohoCRM.modules.<module>.CREATE), ZohoFiles.files.ALL (the
+    upload) and ZohoCRM.org.READ (the org id). ZohoCRM.bulk.READ is not enough."""
     import os
 
     from zbulk import config
@@ -160,6 +169,9 @@ def login(
         app = oauth.OAuthApp(centre.accounts, cid, secret)
         post = form_poster(timeout, log)
         if mode is LoginMode.SELF_CLIENT:
+            if not code:
+                out.note("Generate the code in Zoho's API console (Self Client > Generate "
+                         f"Code) with the scopes job import needs:\n  {oauth.SCOPE}")  # fmt: skip
             grant = code or _ask("Grant code", hidden=True)
             result = profiles.login_self_client(profile=profile, dc=centre, app=app,
                                                 code=grant.strip(), store=store, post=post,

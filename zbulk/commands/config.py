@@ -2,7 +2,7 @@
 
 Keys are ``[PROFILE.]SETTING`` (``default.api_version`` is ``api_version`` in
 ``[profiles.default]``; a bare ``api_version`` is the profile in use) or
-``data_centres.NAME.accounts|api_domain``. Edits keep the file's comments, order and value
+``data_centres.NAME.accounts|api_domain|upload``. Edits keep the file's comments, order and value
 types (tomlkit); values are checked as they are at use before anything is written.
 """
 
@@ -26,7 +26,8 @@ HELP = (
     "Read and edit config.toml, keeping its comments and layout.\n\n"
     "KEY is [PROFILE.]SETTING, SETTING one of api_domain, api_version, request_timeout, "
     "insecure_storage_warning (without PROFILE: the profile in use), or "
-    "data_centres.NAME.accounts / data_centres.NAME.api_domain."
+    "data_centres.NAME.accounts / data_centres.NAME.api_domain / data_centres.NAME.upload "
+    "(where job import uploads for that API domain)."
 )
 commands = Commands()
 

@@ -46,9 +46,9 @@ Examples:
 
 \b
 Scopes: ZohoCRM.bulk.CREATE (or ZohoCRM.bulk.ALL), ZohoCRM.modules.ALL (or
-ZohoCRM.modules.<module>.CREATE), ZohoFiles.files.ALL (the upload), and ZohoCRM.org.READ
-unless the org id is given (--org, ZBULK_ORG_ID, or org_id in the profile). The check
-against the org's fields reads ZohoCRM.settings.modules.READ, .fields.READ and
+ZohoCRM.modules.<module>.ALL or .CREATE), ZohoFiles.files.ALL (the upload), and
+ZohoCRM.org.READ unless the org id is given (--org, ZBULK_ORG_ID, or org_id in the profile).
+The check against the org's fields reads ZohoCRM.settings.modules.READ, .fields.READ and
 .layouts.READ (or ZohoCRM.settings.ALL); without them zbulk warns once and checks the file
 alone.
 """
@@ -60,7 +60,7 @@ Examples:
   zbulk job retry 4150868000006801003 --source deals.csv --from fixed.csv --yes --watch
 
 \b
-Scopes: those of job import, and ZohoCRM.bulk.READ to read the job and its result file.
+Scopes: those of job import (ZohoCRM.bulk.CREATE or ZohoCRM.bulk.ALL also reads the job).
 """
 
 DryRun = Annotated[
@@ -561,7 +561,7 @@ def upload_and_create(
         file_id = str(file_id)
     if not isinstance(file_id, str) or not file_id:
         raise ApiError("the upload's answer holds no file_id: no job was created")
-    body = plan.create_body(file_id)
+    body = plan.create_body(file_id, client.settings.api_version)
     return client.create_job(body), body
 
 
@@ -673,7 +673,7 @@ def _print_requests(
             "method": "POST",
             "url": create,
             "headers": {"Authorization": auth, "Content-Type": "application/json"},
-            "body": plan.create_body("<file_id from the upload's answer>"),
+            "body": plan.create_body("<file_id from the upload's answer>", settings.api_version),
         }
     )
     if as_json:
@@ -712,9 +712,11 @@ DEMO_CSV = (
 DEMO_FIXES = (("Bob,,", "Bob,Builder,"), ("cy-at-example.com", "cy@example.com"), (",abc", ",300"))
 
 
-def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, step: Any) -> None:
+def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, step: Any,
+              upload: str | None = None) -> None:  # fmt: skip
     """``zbulk demo``'s import loop, as the commands do it: import a CSV with planted bad
-    rows, read which failed and why, fix them, send them again. Records no history."""
+    rows, read which failed and why, fix them, send them again (``upload``: the upload
+    host's address, the sandbox's own port). Records no history."""
     import tempfile
 
     from rich.text import Text
@@ -726,7 +728,7 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
     from zbulk.results import MAX_DOWNLOAD, summarise_zip
     from zbulk.source import open_source
 
-    url = upload_url(api_domain, client.settings.api_version)
+    url = upload_url(api_domain, client.settings.api_version, upload)
     with tempfile.TemporaryDirectory(prefix="zbulk-demo-") as name:
         tmp = Path(name)
         leads = tmp / "leads.csv"

@@ -27,6 +27,17 @@ def sandbox(
     port: Annotated[
         int, typer.Option("--port", min=0, max=65535, help="Port to listen on; 0 picks a free one.")
     ] = DEFAULT_PORT,
+    upload_port: Annotated[
+        int | None,
+        typer.Option(
+            "--upload-port",
+            min=0,
+            max=65535,
+            help="Port of its upload host (takes only uploads). [default: --port + 1, or a free "
+            "one with --port 0]",
+            show_default=False,
+        ),
+    ] = None,
     token: Annotated[
         str | None,
         typer.Option(
@@ -56,12 +67,15 @@ def sandbox(
             hint="use --host 127.0.0.1, ::1 or localhost",
         )
     out: Output = ctx.find_root().obj.output
+    if upload_port is None:
+        upload_port = port + 1 if 0 < port < 65535 else 0
     try:
-        server = Sandbox(host=host, port=port, token=token, job_duration=job_duration).bind()
+        server = Sandbox(host=host, port=port, token=token, job_duration=job_duration,
+                         upload_port=upload_port).bind()  # fmt: skip
     except OSError as exc:
         raise UsageError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-            hint="pick another --port (0 picks a free one)",
+            f"cannot listen on {host}:{port} and {host}:{upload_port}: {exc.strerror or exc}",
+            hint="pick another --port and --upload-port (0 picks a free one)",
         ) from None
     _announce(out, server)
     try:
@@ -86,6 +100,14 @@ def _announce(out: Output, server: Sandbox) -> None:
         Text("\nPoint zbulk at it in another shell:\n"),
         Text(f"  export ZBULK_API_DOMAIN={url}"),
         Text(f"  export ZBULK_TOKEN={server.token}"),
+        Text(
+            "\nUploads go to its upload host as Zoho's go to theirs once config.toml "
+            "(`zbulk config path`) names it (else to the API port):\n"
+        ),
+        Text("  [data_centres.sandbox]"),
+        Text(f'  accounts = "{url}"'),
+        Text(f'  api_domain = "{url}"'),
+        Text(f'  upload = "{server.upload_url}"'),
         Text("\nOr log in against it as you would with Zoho (this code is valid 3 minutes):\n"),
         Text(f"  ZBULK_CLIENT_ID={server.client_id} ZBULK_CLIENT_SECRET={server.client_secret} \\"),
         Text(f"    zbulk auth login --self-client --dc {url} --code {server.issue_grant_code()}"),
@@ -193,7 +215,7 @@ def demo(ctx: typer.Context) -> int:
             from zbulk.commands.imports import demo_loop
 
             server.import_duration = 0  # created jobs finish at once in the demo
-            demo_loop(client, out, server.url, ORG_ID, step)
+            demo_loop(client, out, server.url, ORG_ID, step, upload=server.upload_url)
 
             recorded = DEMO_JOBS["recorded_v2"]
             step(

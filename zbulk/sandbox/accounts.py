@@ -1,11 +1,13 @@
 """Zoho's accounts server in the sandbox, on the API's host and port: self client grant codes,
 refresh tokens (at most ``REFRESH_LIMIT`` per ``REFRESH_WINDOW`` seconds each, the next one
-answered as Zoho does: HTTP 400, ``"status": "failure"``, ``Access Denied``), revocation
-(``/oauth/v2/token/revoke``) and the device flow, whose code a person can approve on the
-``/device`` page. Like Zoho, it answers other OAuth errors as HTTP 200 with a JSON body such as
-``{"error": "invalid_code"}``, and names the scope granted in every token answer. Parameters
-come in the query string, a form body, or both (the body wins). Times are on the sandbox's
-injected clock.
+answered as Zoho does: HTTP 400, ``"status": "failure"``, ``Access Denied``; at most
+``ACTIVE_LIMIT`` access tokens alive per refresh token, the next one ending the oldest),
+revocation (``/oauth/v2/token/revoke``, which ends the refresh token's access tokens too) and
+the device flow (polls closer than ``device_pace`` seconds, 30 as at Zoho, answered
+``slow_down``), whose code a person can approve on the ``/device`` page. Like Zoho, it
+answers other OAuth errors as HTTP 200 with a JSON body such as ``{"error": "invalid_code"}``,
+and names the scope granted in every token answer. Parameters come in the query string, a
+form body, or both (the body wins). Times are on the sandbox's injected clock.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import secrets
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
@@ -26,10 +28,20 @@ if TYPE_CHECKING:
 
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 (a path)
 REVOKE_PATH = "/oauth/v2/token/revoke"
-BULK_SCOPES = ("ZohoCRM.bulk.ALL", "ZohoCRM.bulk.write", "ZohoCRM.bulk.READ")
+# The scopes each endpoint takes, any one of them, as Zoho's pages say: job details (and
+# their result file) ZohoCRM.bulk.CREATE or .ALL (READ is the bulk *read* API's scope); a
+# create, those and the module's scope (``module_scope``); an upload, ZohoFiles.files.ALL.
+JOB_SCOPES = ("ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.ALL")
+CREATE_SCOPES = JOB_SCOPES
+UPLOAD_SCOPES = ("ZohoFiles.files.ALL",)
+ORG_SCOPES = ("ZohoCRM.org.READ", "ZohoCRM.org.ALL")
+# What a grant code carries unless a test asks otherwise: what job import needs.
+IMPORT_SCOPE = "ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoFiles.files.ALL,ZohoCRM.org.READ"
 GRANT_CODE_TTL = 180.0
 DEVICE_CODE_TTL = 300
 REFRESH_LIMIT, REFRESH_WINDOW = 10, 600.0
+ACTIVE_LIMIT = 15  # access tokens alive per refresh token; the 16th ends the oldest
+DEVICE_PACE = 30.0  # Zoho: at most one device-token poll per 30 s, else slow_down
 OAUTH_JSON = "application/json;charset=UTF-8"
 FORM = "application/x-www-form-urlencoded"
 TOO_MANY = {
@@ -78,7 +90,23 @@ class _GrantCode:
 @dataclass
 class _RefreshToken:
     scope: str
-    recent: deque[float]
+    recent: deque[float]  # when it was used, in the last REFRESH_WINDOW
+    minted: deque[str] = field(default_factory=deque)  # its access tokens, oldest first
+
+
+def granted_scopes(scope: str) -> frozenset[str]:
+    return frozenset(s.strip().lower() for s in scope.replace(" ", ",").split(",") if s.strip())
+
+
+def allows(granted: frozenset[str] | None, wanted: tuple[str, ...]) -> bool:
+    """Whether ``granted`` (None: the sandbox's own token, every scope) holds one of ``wanted``."""
+    return granted is None or any(w.lower() in granted for w in wanted)
+
+
+def module_scope(module: str) -> tuple[str, ...]:
+    """The scopes that let a bulk write job create records of ``module``."""
+    return ("ZohoCRM.modules.ALL", f"ZohoCRM.modules.{module}.ALL",
+            f"ZohoCRM.modules.{module}.CREATE")  # fmt: skip
 
 
 def params(request: Request) -> dict[str, str]:
@@ -116,9 +144,11 @@ class Accounts:
         client_secret: str,
         token_ttl: float,
         device_interval: float,
+        device_pace: float = DEVICE_PACE,
     ) -> None:
         self.client_id, self.client_secret = client_id, client_secret
         self.token_ttl, self.device_interval = token_ttl, device_interval
+        self.device_pace = device_pace
         self.refresh_count = 0
         self._url, self._clock = url, clock
         self._lock = threading.Lock()
@@ -148,11 +178,11 @@ class Accounts:
             found = self._access.get(token)
             return found is not None and self._clock() < found[0]
 
-    def scope_of(self, token: str) -> str:
-        """The scopes a minted access token was granted ("" for an unknown token)."""
+    def scopes(self, token: str) -> frozenset[str]:
+        """The scopes a minted access token was granted (lower case: Zoho reads them so)."""
         with self._lock:
             found = self._access.get(token)
-        return found[1] if found else ""
+        return granted_scopes(found[1] if found else "")
 
     def expire_access_tokens(self) -> None:
         with self._lock:
@@ -160,7 +190,7 @@ class Accounts:
 
     def revoke_refresh_token(self, token: str) -> None:
         with self._lock:
-            self._refresh.pop(token, None)
+            self._end_refresh_token(token)
 
     @property
     def refresh_tokens(self) -> list[str]:
@@ -226,7 +256,7 @@ class Accounts:
             return dict(TOO_MANY)
         recent.append(now)
         self.refresh_count += 1
-        return self._mint(token.scope, refresh=False)
+        return self._mint(token.scope, refresh=False, parent=token)
 
     def _device_code(self, request: Request) -> Answer:
         p = params(request)
@@ -266,7 +296,7 @@ class Accounts:
         now = self._clock()
         if now - device.created >= DEVICE_CODE_TTL:
             return {"error": "expired"}
-        if device.last_poll is not None and now - device.last_poll < self.device_interval:
+        if device.last_poll is not None and now - device.last_poll < self.device_pace:
             return {"error": "slow_down"}
         device.polls, device.last_poll = device.polls + 1, now
         if device.state == "denied":
@@ -282,7 +312,7 @@ class Accounts:
         """Zoho's revocation of a refresh token: ``{"status": "success"}``."""
         token = params(request).get("token", "")
         with self._lock:
-            if self._refresh.pop(token, None) is None:
+            if not self._end_refresh_token(token):
                 return _json({"error": "invalid_token", "status": "failure"}, 400)
         return _json({"status": "success"})
 
@@ -312,15 +342,28 @@ class Accounts:
             return {"error": "invalid_client_secret"}
         return None
 
-    def _mint(self, scope: str, refresh: bool) -> Body:
+    def _end_refresh_token(self, token: str) -> bool:
+        """Revoke a refresh token and every access token minted from it (as Zoho does)."""
+        found = self._refresh.pop(token, None)
+        for access in found.minted if found else ():
+            self._access.pop(access, None)
+        return found is not None
+
+    def _mint(self, scope: str, refresh: bool, parent: _RefreshToken | None = None) -> Body:
         access = f"1000.{secrets.token_hex(16)}"
         self._access[access] = (self._clock() + self.token_ttl, scope)
         body: Body = {"access_token": access}
         if refresh:
             token = f"1000.{secrets.token_hex(16)}"
-            self._refresh[token] = _RefreshToken(scope, deque())
+            parent = self._refresh[token] = _RefreshToken(scope, deque())
             self._issued.append(token)
             body["refresh_token"] = token
+        if parent is not None:
+            now = self._clock()
+            alive = [a for a in parent.minted if a in self._access and now < self._access[a][0]]
+            parent.minted = deque([*alive, access])
+            while len(parent.minted) > ACTIVE_LIMIT:  # the 16th ends the oldest
+                self._access.pop(parent.minted.popleft(), None)
         body["scope"] = scope
         body["api_domain"], body["token_type"] = self._url(), "Bearer"
         body["expires_in"] = int(self.token_ttl)
@@ -346,8 +389,9 @@ class AccountsMixin:
     def client_secret(self) -> str:
         return self._accounts.client_secret
 
-    def issue_grant_code(self, scope: str = "ZohoCRM.bulk.ALL") -> str:
-        """A fresh single-use grant code, as the self client console gives; valid 180 s."""
+    def issue_grant_code(self, scope: str = IMPORT_SCOPE) -> str:
+        """A fresh single-use grant code, as the self client console gives; valid 180 s.
+        By default it carries the scopes job import needs (``IMPORT_SCOPE``)."""
         return self._accounts.issue_grant_code(scope)
 
     @property

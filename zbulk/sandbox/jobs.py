@@ -165,7 +165,8 @@ RECORDED: dict[str, Doc] = {
         "operation": "insert",
         "created_time": "2021-05-13T11:00:58+05:30",
     },
-    # Recorded v2.1 answer: finished, module as an object, a result file at Zoho.
+    # Recorded v2.1 answer (Zoho's v2.1 Postman collection, "Job Details"): finished, module
+    # as an object, a result file at Zoho; values and key order as recorded.
     "4150868000005350003": {
         "status": "COMPLETED",
         "character_encoding": "UTF-8",
@@ -173,22 +174,22 @@ RECORDED: dict[str, Doc] = {
             "status": "COMPLETED",
             "type": "data",
             "module": {"id": "4150868000000002175", "api_name": "Leads"},
-            "code": "COMPLETED",
             "field_mappings": [
                 _mapping_doc("Owner", 2), _mapping_doc("Last_Name", 0),
                 _mapping_doc("Mobile", 1),
             ],
             "file": {"status": "COMPLETED", "name": "Fil2.csv", "added_count": 9,
                      "skipped_count": 2, "updated_count": 0, "total_count": 11},
+            "code": "COMPLETED",
         }],
         "id": "4150868000005350003",
+        "callback": {"url": "https://www.zoho.com/", "method": "post"},
         "result": {"download_url": "https://download-accl.zoho.com/v2/crm/694902309/"
                                    "bulk-write/4150868000005350003/4150868000005350003.zip"},
-        "callback": {"url": "https://www.zoho.com/in/crm/", "method": "post"},
         "created_by": dict(_CREATED_BY),
         "ignore_empty": True,
         "operation": "insert",
-        "created_time": "2021-05-13T12:10:11+05:30",
+        "created_time": "2021-05-11T12:38:29+05:30",
     },
 }
 # fmt: on

@@ -1,7 +1,9 @@
 """A Zoho-compatible bulk write API on loopback, with faults that tests can inject.
 
 Each request meets the faults, then the URL pattern (404), the method (400), the Authorization
-header (401), then the route's handler. More go in with ``add_route``: OAuth's (``accounts``),
+header (401) and the route's scopes, then the route's handler. Uploads are taken on the API's
+port and on a port of the sandbox's own (``upload_url``, Zoho's upload host), which answers
+nothing else. More go in with ``add_route``: OAuth's (``accounts``),
 result files' (``results``).
 
 Answers are shaped like the recorded ones, bytes and headers: an answer of the API itself
@@ -27,12 +29,12 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from zbulk.sandbox.accounts import BULK_SCOPES, Accounts, AccountsMixin
+from zbulk.sandbox.accounts import JOB_SCOPES, Accounts, AccountsMixin, allows, granted_scopes
 from zbulk.sandbox.jobs import VERSION_PATTERN, Answer, Catalogue, compact
 from zbulk.sandbox.results import DOWNLOAD_ROUTE, SOURCE_ROUTE, Downloads, ResultsMixin
 from zbulk.sandbox.settings import SCOPES as SETTINGS_SCOPES
 from zbulk.sandbox.settings import fields_answer, layouts_answer, modules_answer
-from zbulk.sandbox.uploads import ImportsMixin
+from zbulk.sandbox.uploads import UPLOAD_ROUTE, ImportsMixin
 
 JOB_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write/(?P<job_id>\d+)"
 RESTART_ROUTE = r"/sandbox/jobs/(?P<job_id>\d+)/restart"
@@ -155,6 +157,7 @@ class Request:
     body: bytes
     match: re.Match[str]
     query: str = ""
+    scopes: frozenset[str] | None = None  # the token's (lower case); None: the sandbox's own
 
 
 Handler = Callable[[Request], Response]
@@ -177,17 +180,20 @@ class Route:
     handler: Handler
     methods: frozenset[str]
     auth: bool
-    scopes: tuple[str, ...] | None = None  # any one of these; None: the bulk API's
+    scopes: tuple[str, ...] = JOB_SCOPES  # a minted token needs one of them
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stop() must not wait for idle keep-alive connections
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+    def __init__(
+        self, address: tuple[str, int], sandbox: Sandbox, upload_only: bool = False
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.sandbox = sandbox
+        self.upload_only = upload_only  # the upload host's port: uploads only
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -221,7 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         self.close_connection |= "Transfer-Encoding" in self.headers  # chunked bodies go unread
         record = RecordedRequest(self.command, self.path, dict(self.headers.items()), 0, 0.0)
-        resp = self.server.sandbox._handle(record, self.headers, body)
+        resp = self.server.sandbox._handle(record, self.headers, body, self.server.upload_only)
         if resp is None:  # a "drop" fault: close without a word
             self.close_connection = True
             return
@@ -269,17 +275,6 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_COPY = _dispatch
 
 
-def _scope_allows(granted: str | None, wanted: tuple[str, ...] | None) -> bool:
-    """Whether a token's scopes (None: every scope) hold one of ``wanted`` (None: a bulk
-    API scope)."""
-    if granted is None:
-        return True
-    scopes = {s for s in granted.replace(" ", ",").split(",") if s}
-    if wanted is None:
-        return any(s in BULK_SCOPES or s == "ZohoCRM.ALL" for s in scopes)
-    return bool(scopes & set(wanted))
-
-
 def _accepts_gzip(accept_encoding: str) -> bool:
     """Whether an Accept-Encoding header allows gzip (``gzip;q=0`` does not)."""
     for part in accept_encoding.lower().split(","):
@@ -308,8 +303,11 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         token_ttl: float = 3600.0,
         device_interval: float = 5.0,
         token_scopes: str | None = None,
+        device_pace: float = 30.0,
+        upload_port: int = 0,
     ) -> None:
         self.host, self.port, self.job_duration = host, port, job_duration
+        self.upload_port = upload_port
         self.token = token if token is not None else "sandbox-" + secrets.token_urlsafe(24)
         # The scopes of ``token`` (comma-separated, as Zoho's token answers say): None for
         # every scope; e.g. "ZohoCRM.bulk.ALL,ZohoFiles.files.ALL" for one without settings.
@@ -322,6 +320,7 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._server: _Server | None = None
+        self._upload_server: _Server | None = None  # Zoho's upload host, on a port of its own
         self._serving = self._stopped = False
         self._downloads = Downloads()
         self.add_route(JOB_ROUTE, self._get_job)
@@ -334,21 +333,36 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         self.in_flight = self.max_in_flight = 0
         self.latency = 0.0
         self._accounts = Accounts(
-            lambda: self.url, clock, client_id, client_secret, token_ttl, device_interval
+            lambda: self.url,
+            clock,
+            client_id,
+            client_secret,
+            token_ttl,
+            device_interval,
+            device_pace,
         )
         for pattern, methods, answer in self._accounts.routes:
             self.add_route(pattern, _respond(answer), methods, auth=False)
-        for pattern, methods, answer in self._init_imports(clock):  # jobs made of uploads
-            self.add_route(pattern, _respond_api(answer), methods)
+        for pattern, methods, answer, scopes in self._init_imports(clock):  # jobs of uploads
+            self.add_route(pattern, _respond_api(answer), methods, scopes=scopes)
         for pattern, answer in zip(
             SETTINGS_SCOPES, (modules_answer, fields_answer, layouts_answer), strict=True
         ):
             self.add_route(pattern, _respond_api(answer), scopes=SETTINGS_SCOPES[pattern])
 
     def bind(self) -> Sandbox:
-        """Bind the listening socket (once; OSError if taken); demo jobs start now."""
+        """Bind the listening sockets, the API's and the upload host's (once; OSError if
+        taken); demo jobs start now."""
         if self._server is None:
             self._server = _Server((self.host, self.port), self)
+            try:
+                self._upload_server = _Server((self.host, self.upload_port), self, True)
+            except OSError:
+                self._server.server_close()
+                self._server = None
+                raise
+            threading.Thread(target=self._upload_server.serve_forever, args=(0.01,),
+                             daemon=True).start()  # fmt: skip
             self.restart_jobs()
         return self
 
@@ -376,6 +390,9 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         if stopped or self._server is None:
             return
         self._stopping.set()
+        if self._upload_server is not None:
+            self._upload_server.shutdown()
+            self._upload_server.server_close()
         if self._serving:
             self._server.shutdown()
         with self._lock:
@@ -399,6 +416,15 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         return f"http://{host}:{self._server.server_address[1]}"
 
     @property
+    def upload_url(self) -> str:
+        """The upload host's address (a port of its own, taking only uploads), as
+        ``[data_centres.NAME] upload`` names it."""
+        if self._upload_server is None:
+            raise RuntimeError("the sandbox is not bound yet: call start() or bind()")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._upload_server.server_address[1]}"
+
+    @property
     def jobs(self) -> list[str]:
         """Ids of the jobs served: the demo ones, then those put with put_document."""
         return self._catalogue.ids
@@ -409,10 +435,11 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
         handler: Handler,
         methods: str = "GET",
         auth: bool = True,
-        scopes: tuple[str, ...] | None = None,
+        scopes: tuple[str, ...] = JOB_SCOPES,
     ) -> None:
         """Serve paths fully matching ``pattern`` with ``handler``; ``methods`` space-separated;
-        ``scopes``: the token needs one of them (None: a bulk API scope)."""
+        with ``auth``, a minted access token needs one of ``scopes`` (else
+        OAUTH_SCOPE_MISMATCH)."""
         route = Route(re.compile(pattern), handler, frozenset(methods.split()), auth, scopes)
         self._routes.append(route)
 
@@ -446,20 +473,25 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
             return sum(r.path.startswith(path_prefix or "") for r in self.requests)
 
     # serving (called from the handler threads)
-    def _handle(self, record: RecordedRequest, headers: Message, body: bytes) -> Response | None:
-        """The answer to a request, or None to drop the connection."""
+    def _handle(
+        self, record: RecordedRequest, headers: Message, body: bytes, upload_only: bool = False
+    ) -> Response | None:
+        """The answer to a request (on the upload host's port: uploads only), or None to drop
+        the connection."""
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             if self.latency > 0:
                 self._stopping.wait(self.latency)
-            return self._answer(record, headers, body)
+            return self._answer(record, headers, body, upload_only)
         finally:
             with self._lock:
                 self.in_flight -= 1
 
-    def _answer(self, record: RecordedRequest, headers: Message, body: bytes) -> Response | None:
+    def _answer(
+        self, record: RecordedRequest, headers: Message, body: bytes, upload_only: bool = False
+    ) -> Response | None:
         path, _, query = record.path.partition("?")
         with self._lock:
             record.time = time.monotonic()
@@ -471,7 +503,9 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
                     self._faults.remove(fault)
         if fault is not None and fault.kind == "stall":  # then answer normally, unless stopped
             fault = Fault("drop") if self._stopping.wait(fault.delay) else None
-        if fault is None:
+        if fault is None and upload_only and not re.fullmatch(UPLOAD_ROUTE, path):
+            resp = error("INVALID_URL_PATTERN")
+        elif fault is None:
             resp = self._route(record.method, path, query, headers, body)
         elif fault.kind == "drop":
             return None
@@ -489,6 +523,7 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
             return error("INVALID_URL_PATTERN")
         if method not in route.methods:
             return error("INVALID_REQUEST_METHOD")
+        granted: frozenset[str] | None = None  # the sandbox's own token: every scope
         if route.auth:
             scheme, _, token = (headers.get("Authorization") or "").strip().partition(" ")
             if scheme != AUTH_SCHEME:
@@ -497,10 +532,13 @@ class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
             ours = secrets.compare_digest(token.encode(), self.token.encode())
             if not (ours or self._accounts.valid_access_token(token)):
                 return error("INVALID_TOKEN")
-            granted = self.token_scopes if ours else self._accounts.scope_of(token)
-            if not _scope_allows(granted, route.scopes):
+            if ours:
+                granted = None if self.token_scopes is None else granted_scopes(self.token_scopes)
+            else:
+                granted = self._accounts.scopes(token)
+            if not allows(granted, route.scopes):
                 return error("OAUTH_SCOPE_MISMATCH")
-        return route.handler(Request(method, path, headers, body, match, query))
+        return route.handler(Request(method, path, headers, body, match, query, granted))
 
     def _download(self, request: Request) -> Response:
         found = self._get_download(request)

@@ -1,21 +1,31 @@
 """Creating jobs in the sandbox, and jobs that really run over the rows uploaded.
 
+Each takes a token with its scopes, as Zoho's pages say (``accounts``): an upload
+ZohoFiles.files.ALL; the org ZohoCRM.org.READ; a create ZohoCRM.bulk.CREATE (or .ALL) and the
+module's (ZohoCRM.modules.ALL, or ZohoCRM.modules.<module>.ALL or .CREATE).
+
 - ``POST /crm/{v}/upload`` (multipart, field ``file``; headers ``feature: bulk-write`` and
   ``X-CRM-ORG`` with the sandbox org's id): a ZIP of at most 25 MB, else the OpenAPI file's
-  INVALID_FILE_FORMAT, FILE_TOO_LARGE, FILE_NOT_SUPPORTED. Answers ``FILE_UPLOAD_SUCCESS``
-  with a ``file_id``.
+  INVALID_FILE_FORMAT (HTTP 200 with ``details.created_time``, as Zoho's recorded answer),
+  FILE_TOO_LARGE (HTTP 413, as the docs say), FILE_NOT_SUPPORTED (400). Answers
+  ``FILE_UPLOAD_SUCCESS`` with a ``file_id``.
 - ``GET /crm/{v}/org``: the sandbox org, its ``zgid`` the id uploads carry.
-- ``POST /crm/bulk/{v}/write``: checks the body as Zoho does (MISSING_REQUIRED_KEY,
+- ``POST /crm/bulk/{v}/write``: checks the body as Zoho does (HEADER_LIMIT_EXCEEDED over
+  200 columns, MISSING_REQUIRED_KEY,
   INVALID_DATA, INVALID_CALLBACK_METHOD, MODULE_NOT_AVAILABLE, INVALID_FILE_ID,
   INVALID_FIELD, COLUMN_INDEX_NOT_FOUND, MANDATORY_FIELDS_NOT_MAPPED), then runs the job over
   the uploaded rows at once against the field definitions of ``zbulk.sandbox.modules`` (the
   ones its metadata endpoints describe: mandatory fields, lengths, email, date, date-time,
   boolean, number and lookup id formats, unique fields; update and upsert match on
-  ``find_by``, once per record in a file), keeping the records made,
-  so a later job sees them. The job's document then moves from ADDED through IN PROGRESS
-  to COMPLETED over ``import_duration`` seconds, its counts saying what happened, and its
+  ``find_by``, once per record in a file), keeping the records made, so a later job sees
+  them. The module is a string at v2 and an object from v2.1 on (the other shape is
+  INVALID_DATA); the job is served in the shape of the version asked (as ``jobs.shape``
+  shapes every job). The job's document then moves from ADDED through IN PROGRESS to
+  COMPLETED over ``import_duration`` seconds; its counts (``file``) appear only at the end,
+  as in Zoho's one recorded IN PROGRESS answer, saying what happened, and its
   result file (``<Module>-<file stem>.csv``: the first three mapped columns under the
-  uploaded headers, then STATUS, RECORD_ID, ERRORS) saying it row by row.
+  uploaded headers, then STATUS, RECORD_ID, ERRORS) saying it row by row, for seven days
+  after the job ends (``LINK_LIFETIME``, on the sandbox clock); then 403 "Link not valid".
 """
 
 from __future__ import annotations
@@ -32,6 +42,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from zbulk.sandbox.accounts import (
+    CREATE_SCOPES,
+    ORG_SCOPES,
+    UPLOAD_SCOPES,
+    allows,
+    module_scope,
+)
 from zbulk.sandbox.jobs import (
     _CREATED_BY,
     _MODULE_IDS,
@@ -41,9 +58,10 @@ from zbulk.sandbox.jobs import (
     Answer,
     compact,
     download_path,
+    shape,
 )
 from zbulk.sandbox.modules import MODULES, NUMBER_TYPES, Field
-from zbulk.sandbox.results import TRAILING
+from zbulk.sandbox.results import EXPIRED_BODY, EXPIRED_STATUS, TRAILING
 
 if TYPE_CHECKING:
     from zbulk.sandbox.server import Request
@@ -53,6 +71,8 @@ ORG_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/org"
 CREATE_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write"
 MAX_UPLOAD = 25 * 1024 * 1024
 MAX_RECORDS = 25_000
+MAX_HEADERS = 200  # column headers per file (HEADER_LIMIT_EXCEEDED)
+LINK_LIFETIME = 7 * 24 * 3600.0  # a result link lasts up to seven days (Zoho's OpenAPI file)
 ORG = {
     "id": "4150868000000225001",
     "company_name": "Zylker Sandbox",
@@ -155,15 +175,17 @@ class Imports:
                 "http_status": "400",
             }
             return 400, compact(doc), "application/json;charset=utf-8", {}
+        created = datetime.now(UTC).astimezone(ORG_TZ).isoformat(timespec="seconds")
         try:
             name, data = _file_part(headers.get("Content-Type") or "", body)
             members = _zip_members(data)
         except Refused as exc:
+            if exc.code == "INVALID_FILE_FORMAT":  # Zoho's recorded answer: HTTP 200
+                exc.status, exc.details = 200, {"created_time": created}
             return exc.status, exc.body(), "application/json;charset=utf-8", {}
         with self._lock:
             file_id = str(_FILE_BASE + next(self._ids))
             self._files[file_id] = Uploaded(file_id, name, members)
-        created = datetime.now(UTC).astimezone(ORG_TZ).isoformat(timespec="seconds")
         doc = {
             "status": "success",
             "code": "FILE_UPLOAD_SUCCESS",
@@ -173,9 +195,11 @@ class Imports:
         return 200, compact(doc), "application/json", {}
 
     # creates
-    def create(self, body: bytes, base_url: str) -> Answer:
+    def create(
+        self, body: bytes, base_url: str, version: str = "v8", scopes: frozenset[str] | None = None
+    ) -> Answer:
         try:
-            job = self._create(body)
+            job = self._create(body, version, scopes)
         except Refused as exc:
             return exc.status, exc.body(), "application/json;charset=utf-8", {}
         doc = {
@@ -186,7 +210,7 @@ class Imports:
         }
         return 201, compact(doc), "application/json", {}
 
-    def _create(self, raw: bytes) -> Created:
+    def _create(self, raw: bytes, version: str, scopes: frozenset[str] | None) -> Created:
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -221,9 +245,19 @@ class Imports:
             )
         resource = resources[0]
         module = resource.get("module")
-        module = module.get("api_name") if isinstance(module, dict) else module
-        if not module:
+        if module is None:
             raise _missing("module")
+        # v2 takes the module as a string (Zoho's v2 Postman collection); v2.1 on, an object.
+        if version == "v2" and not isinstance(module, str):
+            raise Refused(400, "INVALID_DATA", "invalid data", {"api_name": "module"})
+        if version != "v2":
+            if not isinstance(module, dict):
+                raise Refused(400, "INVALID_DATA", "invalid data", {"api_name": "module"})
+            module = module.get("api_name")
+        if not module or not isinstance(module, str):
+            raise _missing("api_name", " of module")
+        if not allows(scopes, module_scope(module)):  # the bulk scope was the route's
+            raise Refused(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", {})
         if module not in MODULES or not MODULES[module].creatable:
             raise Refused(
                 400,
@@ -255,6 +289,13 @@ class Imports:
             raise Refused(
                 400, "INVALID_DATA", f"the file cannot be read: {exc}", {"api_name": "file_id"}
             ) from None
+        if len(headers) > MAX_HEADERS:
+            raise Refused(
+                400,
+                "HEADER_LIMIT_EXCEEDED",
+                f"the file has {len(headers)} column headers; at most {MAX_HEADERS} are allowed",
+                {"api_name": "file_id"},
+            )
         if len(rows) > MAX_RECORDS:
             raise Refused(
                 400,
@@ -408,7 +449,7 @@ class Imports:
             job = self._jobs.get(job_id)
         if job is None:
             return None
-        return 200, compact(self.document(job, base_url)), "application/json", {}
+        return 200, compact(shape(self.document(job, base_url), version)), "application/json", {}
 
     def _progress(self, job: Created) -> tuple[str, int]:
         if self.duration <= 0:
@@ -425,11 +466,11 @@ class Imports:
         body, resource = job.body, job.body["resource"][0]
         mappings = []
         for m in resource.get("field_mappings") or []:
+            # parent_column_index is only a subform column's (an int32, never null): left out
             doc = {
                 k: m.get(k)
                 for k in ("api_name", "index", "format", "find_by", "module", "default_value")
             }
-            doc["parent_column_index"] = None
             mappings.append(doc)
         res: dict[str, Any] = {
             "status": status,
@@ -442,7 +483,7 @@ class Imports:
             "ignore_empty": bool(resource.get("ignore_empty", body.get("ignore_empty"))),
             "field_mappings": mappings,
         }
-        if status != "ADDED":
+        if status == "COMPLETED":  # as Zoho's recorded IN PROGRESS answer: no counts before
             counts = {
                 s: sum(r.status == s for r in job.rows[:done])
                 for s in ("added", "updated", "skipped")
@@ -477,6 +518,8 @@ class Imports:
             job = self._jobs.get(job_id)
         if job is None or self._progress(job)[0] != "COMPLETED":
             return None
+        if self._clock() - job.started - max(self.duration, 0.0) >= LINK_LIFETIME:
+            return EXPIRED_STATUS, compact(EXPIRED_BODY), "application/json;charset=utf-8", {}
         buffer = io.BytesIO()
         stem = job.file_name.rsplit("/", 1)[-1].removesuffix(".csv").removesuffix(".CSV")
         name = f"{job.module}-{stem}.csv"
@@ -617,7 +660,7 @@ def _file_part(content_type: str, body: bytes) -> tuple[str, bytes]:
 
 def _zip_members(data: bytes) -> list[tuple[str, bytes]]:
     if len(data) > MAX_UPLOAD:
-        raise Refused(400, "FILE_TOO_LARGE", "File size too large to process", {})
+        raise Refused(413, "FILE_TOO_LARGE", "File size too large to process", {})
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = [i for i in archive.infolist() if not i.is_dir()]
@@ -628,7 +671,7 @@ def _zip_members(data: bytes) -> list[tuple[str, bytes]]:
     if not infos or any(not i.filename.lower().endswith(".csv") for i in infos):
         raise Refused(400, "FILE_NOT_SUPPORTED", "File not supported for bulk write", {})
     if sum(i.file_size for i in infos) > MAX_UPLOAD:
-        raise Refused(400, "FILE_TOO_LARGE", "File size too large to process", {})
+        raise Refused(413, "FILE_TOO_LARGE", "File size too large to process", {})
     with archive:
         return [(i.filename, archive.read(i)) for i in infos]
 
@@ -660,13 +703,13 @@ class ImportsMixin:
             self, pattern: str, handler: Any, methods: str = "GET", auth: bool = True
         ) -> None: ...
 
-    def _init_imports(self, clock: Callable[[], float]) -> list[tuple[str, str, Any]]:
-        """Start the store; the routes (pattern, methods, answer) for the server to add."""
+    def _init_imports(self, clock: Callable[[], float]) -> list[tuple[str, str, Any, Any]]:
+        """Start the store; the routes (pattern, methods, answer, scopes) for the server."""
         self._imports = Imports(clock)
         return [
-            (UPLOAD_ROUTE, "POST", self._post_upload),
-            (ORG_ROUTE, "GET", self._get_org),
-            (CREATE_ROUTE, "POST", self._post_create),
+            (UPLOAD_ROUTE, "POST", self._post_upload, UPLOAD_SCOPES),
+            (ORG_ROUTE, "GET", self._get_org, ORG_SCOPES),
+            (CREATE_ROUTE, "POST", self._post_create, CREATE_SCOPES),
         ]
 
     @property
@@ -690,7 +733,8 @@ class ImportsMixin:
         return 200, compact({"org": [dict(ORG)]}), "application/json", {}
 
     def _post_create(self, request: Request) -> Answer:
-        return self._imports.create(request.body, self.url)
+        version = request.match["version"]
+        return self._imports.create(request.body, self.url, version, request.scopes)
 
     def _created_job(self, job_id: str, version: str) -> Answer | None:
         return self._imports.answer(job_id, version, self.url)
