@@ -17,7 +17,7 @@ dir) is the user's file: zbulk reads it with tomllib and never re-serialises it.
 ``zbulk config set/unset`` edits it in place with tomlkit (comments, order and value types
 kept). Login state (how each profile logged in, where its secrets are, the API domain Zoho
 returned) lives beside it in ``logins.json``, a file zbulk owns. Nothing secret is in either.
-Writes are made under one lock (filelock) and atomically (a temporary file, then rename).
+Writes are made under one lock and atomically, through ``zbulk.files`` (the file door).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -39,7 +39,6 @@ DEFAULT_REQUEST_TIMEOUT = 30.0
 MAX_REQUEST_TIMEOUT = 3600.0
 LOCK_TIMEOUT = 30.0
 LOGINS_FILE = "logins.json"
-_LOCKS: dict[str, Any] = {}
 
 _PROFILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _VERSION = r"v\d{1,2}(\.\d{1,2})?"
@@ -85,9 +84,15 @@ def logins_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def read_text(path: Path) -> str | None:
-    """A file's text; None when there is none; a clear error when it cannot be read."""
+    """A file's text; None when there is none; a clear error when it cannot be read, or
+    when its directory could have been written by someone else (it steers where the
+    token goes: see ``zbulk.files.check_private``)."""
     try:
-        return path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        from zbulk.files import check_private
+
+        check_private(path.parent, reading=True)
+        return data.decode("utf-8")
     except (FileNotFoundError, NotADirectoryError):
         return None
     except UnicodeDecodeError:
@@ -186,88 +191,33 @@ def read_logins(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-# --- writing: one lock, atomic replacement --------------------------------------------
-
-
-def _local_error(action: str, path: Path, exc: OSError) -> ZbulkError:
-    return ZbulkError(f"cannot {action} {path}: {exc.strerror or exc}",
-                      hint=f"check {path.parent} (ZBULK_CONFIG_DIR)")  # fmt: skip
-
-
-def ensure_dir(path: Path) -> Path:
-    """Make the directory (owner-only); a clear error when it cannot be, e.g. when a file
-    of that name is in the way."""
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except FileExistsError:
-        pass  # a file of that name: said below
-    except OSError as exc:
-        raise _local_error("create the directory", path, exc) from None
-    if not path.is_dir():
-        raise ZbulkError(f"cannot use {path}: it is not a directory",
-                         hint=f"move the file {path} away")  # fmt: skip
-    return path
+# --- writing: one lock, atomic replacement (zbulk.files) --------------------------------
 
 
 @contextmanager
 def locked(env: Mapping[str, str] | None = None, timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
-    """Hold the config dir's lock (across processes and platforms, via filelock) while
-    reading, changing and writing ``config.toml`` or ``logins.json``; yield the dir."""
-    directory = ensure_dir(config_dir(env))
-    path = directory / ".zbulk.lock"
-    filelock = import_filelock(directory)
-    # One lock object per file: re-entering it in this process (a login saving its record
-    # while moving keys out of config.toml) counts up instead of waiting on itself.
-    lock = _LOCKS.setdefault(str(path), filelock.FileLock(str(path)))
+    """Hold the config dir's lock (across processes) while reading, changing and writing
+    ``config.toml`` or ``logins.json``; yield the dir (created private, or refused)."""
+    from zbulk import files
+
+    directory = files.private_dir(config_dir(env))
+    held = ExitStack()
     try:
-        lock.acquire(timeout=timeout)
-    except filelock.Timeout:
+        # Re-entered in this thread (a login saving its record while moving keys out of
+        # config.toml), the lock counts up instead of waiting on itself.
+        held.enter_context(files.lock(directory / ".zbulk.lock", timeout))
+    except files.LockTimeout:
         raise ZbulkError(f"another zbulk held the lock on {directory} for {timeout:g}s") from None
-    except OSError as exc:
-        raise _local_error("lock", path, exc) from None
-    try:
+    with held:
         yield directory
-    finally:
-        lock.release()
 
 
-def import_filelock(directory: Path) -> Any:
-    """The filelock module (imported only on the paths that write), once ``directory`` is
-    known to take new files: filelock would wait out its timeout on a lock file it can never
-    create (``ZBULK_CONFIG_DIR=/proc``)."""
-    import tempfile
-    import warnings
+def write_atomic(path: Path, text: str) -> None:
+    """Replace zbulk's config file ``path`` with ``text`` at once (0600, fsync'd), in a
+    private directory: readers see the old file or the new one."""
+    from zbulk import files
 
-    try:
-        fd, probe = tempfile.mkstemp(dir=directory, prefix=".probe-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise _local_error("write in", directory, exc) from None
-    with warnings.catch_warnings():  # without fcntl it says so: its soft lock still works
-        warnings.simplefilter("ignore")
-        import filelock
-    return filelock
-
-
-def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``text`` at once: readers see the old file or the new one."""
-    import tempfile
-
-    ensure_dir(path.parent)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-        try:
-            os.chmod(tmp, mode)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            with suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise _local_error("write", path, exc) from None
+    files.write_private(path, text, durable=True)
 
 
 # --- zbulk config: keys, and style-preserving edits -------------------------------------
@@ -390,15 +340,8 @@ def edit(
         import tomllib
 
         tomllib.loads(new)  # never write a file tomllib cannot read back
-        write_atomic(path, new, mode=_mode(path))
+        write_atomic(path, new)
         return True
-
-
-def _mode(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        return 0o600
 
 
 def check_profile_name(name: str) -> str:

@@ -4,8 +4,8 @@ A small JSON file in the platform's state dir (``ZBULK_STATE_DIR`` overrides): o
 job and *scope* (the profile and the API domain it was fetched from), holding the id, the last
 known status (normalised: ``IN PROGRESS`` whatever the version's spelling), the modules, the
 operation and when it was seen. At most ``LIMIT`` entries per scope and ``FILE_LIMIT`` in all.
-Writes happen under a cross-platform lock (``filelock``) and replace the file atomically, so
-several zbulk processes can record at once.
+Writes happen under a cross-platform lock and replace the file atomically (``zbulk.files``),
+so several zbulk processes can record at once.
 
 ``zbulk job recent`` shows the current scope's entries only, so jobs seen against the sandbox
 (a loopback API domain) never mix with a real org's, and ``zbulk demo`` records nothing.
@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from zbulk import files
+from zbulk.files import state_dir as state_dir  # where it was before zbulk.files
 
 LIMIT = 200  # entries per scope
 FILE_LIMIT = 1000  # entries in the file
@@ -51,15 +53,6 @@ class Scope:
 
     def holds(self, entry: Mapping[str, Any]) -> bool:
         return entry.get("profile") == self.profile and entry.get("api_domain") == self.api_domain
-
-
-def state_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    if env.get("ZBULK_STATE_DIR"):
-        return Path(env["ZBULK_STATE_DIR"]).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_state_dir("zbulk", appauthor=False))
 
 
 def _path(env: Mapping[str, str] | None = None) -> Path:
@@ -147,12 +140,8 @@ def record(job_id: str, doc: Mapping[str, Any] | None, scope: Scope,
         return
     path = _path(env)
     try:
-        from filelock import FileLock, Timeout
-    except ImportError:  # pragma: no cover (a dependency)
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(path.with_suffix(".lock")), timeout=LOCK_TIMEOUT):
+        files.private_dir(path.parent)
+        with files.lock(path.with_name("history.lock"), LOCK_TIMEOUT):
             kept = [entry]
             per_scope = 1
             for e in _read(path):
@@ -163,11 +152,9 @@ def record(job_id: str, doc: Mapping[str, Any] | None, scope: Scope,
                         continue
                     per_scope += 1
                 kept.append(e)
-            tmp = path.with_name(f".history.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(kept[:FILE_LIMIT]), encoding="utf-8")
-            os.replace(tmp, path)
-    except (OSError, ValueError, Timeout):
-        return
+            files.write_private(path, json.dumps(kept[:FILE_LIMIT]))
+    except (OSError, ValueError, files.LocalFileError):
+        return  # a convenience: another zbulk's long write, a full disk, a refused dir
 
 
 def summary(doc: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from zbulk import files
 from zbulk.errors import UsageError
 
 MAX_FILE_BYTES = 25 * 1024 * 1024  # Zoho: at most 25 MB per file
@@ -604,7 +605,7 @@ def build_zip(plan: Plan, directory: Path) -> Path:
     if plan.source.is_zip:
         return plan.source.path
     target = directory / plan.zip_name
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+    with files.new_zip(target, compresslevel=1) as archive:
         name = _safe_name(plan.source.member, "")  # level 1: fast, and still ~5x smaller
         with plan.source.path.open("rb") as src, archive.open(name, "w") as dest:
             shutil.copyfileobj(src, dest, CHUNK)

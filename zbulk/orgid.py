@@ -2,8 +2,10 @@
 ``ZBULK_ORG_ID``, then the profile (``org_id`` in its ``config.toml`` table, set by the user,
 or the one zbulk kept), else one ``GET /crm/{version}/org`` whose answer is kept.
 
-What zbulk keeps is machine-owned state beside ``config.toml`` (``orgs.json``, one entry per
-profile and API domain, replaced atomically), never the user's config file. Not secret.
+What zbulk keeps is machine-owned state: ``orgs.json`` in the state directory (one entry per
+profile and API domain, replaced atomically through ``zbulk.files``), never the user's config
+file. Not secret. An older zbulk kept it beside ``config.toml``: that file is still read
+when the state directory has none, and removed once the new one is written.
 """
 
 from __future__ import annotations
@@ -12,9 +14,14 @@ import json
 import os
 from collections.abc import Mapping
 from contextlib import suppress
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from zbulk.errors import ApiError, UsageError
+from zbulk.files import LocalFileError, state_dir, write_private
+
+ORGS_FILE = "orgs.json"
+MAX_BYTES = 1 << 20  # a bigger cache is junk: ignored, and replaced on the next write
 
 
 class Org(NamedTuple):
@@ -32,10 +39,15 @@ def check_org_id(value: str, origin: str) -> str:
     return value
 
 
-def _path(env: Mapping[str, str] | None = None) -> Any:
+def _path(env: Mapping[str, str] | None = None) -> Path:
+    return state_dir(env) / ORGS_FILE
+
+
+def _old_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where zbulk 0.x kept the cache: in the config directory."""
     from zbulk.config import config_dir
 
-    return config_dir(env) / "orgs.json"
+    return config_dir(env) / ORGS_FILE
 
 
 def _key(profile: str, api_domain: str) -> str:
@@ -43,11 +55,19 @@ def _key(profile: str, api_domain: str) -> str:
 
 
 def _read(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    try:
-        data = json.loads(_path(env).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    for path in (_path(env), _old_path(env)):
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return {}
+        try:
+            data = json.loads(raw[:MAX_BYTES].decode("utf-8")) if len(raw) <= MAX_BYTES else {}
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return {}
+        return data if isinstance(data, dict) else {}
+    return {}
 
 
 def known(
@@ -89,11 +109,10 @@ def from_answer(doc: Mapping[str, Any]) -> Org:
 def keep(profile: str, api_domain: str, org: Org, env: Mapping[str, str] | None = None) -> None:
     """Remember the org for the profile and API domain. A convenience: failing to write
     never fails the command (the next one asks the API again)."""
-    path = _path(env)
-    with suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(OSError, LocalFileError):
         data = _read(env)
         data[_key(profile, api_domain)] = {"id": org.id, "name": org.name}
-        tmp = path.with_name(f".orgs.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_private(_path(env), json.dumps(data, indent=2, sort_keys=True) + "\n")
+        old = _old_path(env)
+        if old.is_file() and not old.is_symlink():
+            old.unlink()  # moved: the state directory holds it now

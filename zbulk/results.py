@@ -19,11 +19,10 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import errno
 import io
 import os
 import re
-import tempfile
+import struct
 import zipfile
 import zlib
 from collections import Counter
@@ -33,8 +32,11 @@ from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
+from zbulk import files
 from zbulk.codes import explain
 from zbulk.errors import LocalFileError, ResultFileError
+from zbulk.files import NewFile, copy_to_output, create_output
+from zbulk.files import local_error as local_error  # its callers' name for it
 from zbulk.source import ERRORS as SOURCE_ERRORS
 from zbulk.source import Encoding, SourceError, SourceFile, detect_delimiter, header_line
 
@@ -47,6 +49,7 @@ MAX_RATIO = 250  # uncompressed / compressed, per member
 MAX_CELL = 16 * 1024 * 1024  # one CSV cell; the csv module's own default is 128 KiB
 MAX_GROUPS = 1000  # distinct (code, column) error groups per file; the rest are "(other)"
 MAX_STATUSES = 100  # distinct STATUS values per file; the rest are "(other)"
+MAX_MEMBERS = 100_000  # entries in a result ZIP's central directory
 OTHER = "(other)"
 BATCH = 1000  # rows a written CSV gets per call
 EXAMPLES = 3
@@ -57,14 +60,6 @@ WHOLE_ROWS_NOTE = ("Zoho's result file keeps only the first three mapped columns
                    "add --source FILE (the CSV or ZIP you uploaded) for whole rows")  # fmt: skip
 READABLE = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
                       zipfile.ZIP_LZMA})  # fmt: skip
-
-
-def local_error(path: Path | str, exc: OSError) -> LocalFileError:
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    hint = None
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        hint = "free some space (or raise the file size limit) and run the command again"
-    return LocalFileError(f"cannot write {path}: {reason}", hint=hint)
 
 
 @dataclass
@@ -206,6 +201,67 @@ def parse_errors(text: str) -> list[tuple[str, str]]:
     return found
 
 
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory: ..., entries, size, offset, ...
+_EOCD64_LOCATOR = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")  # ZIP64's: ..., entries here, entries, size, offset
+_CENTRAL = 46  # bytes of a central directory entry before its name, extra field and comment
+_LENGTHS = struct.Struct("<3H")  # at offset 28 of an entry: name, extra, comment lengths
+
+
+def _too_many(count: int, exact: bool) -> ResultFileError:
+    return ResultFileError(
+        f"the result file lists {'more than ' if not exact else ''}{count:,} entries; zbulk "
+        f"reads at most {MAX_MEMBERS:,} (Zoho's hold one CSV per resource), so it is refused "
+        "unread",
+        hint="check that the file is a result file of the job; download it again",
+    )
+
+
+def _check_entries(fh: IO[bytes]) -> None:
+    """Refuse a ZIP whose central directory has more than ``MAX_MEMBERS`` entries before
+    zipfile reads it (zipfile keeps an object per entry: 600,000 take 420 MB). The count
+    in the end record is checked first; the entries are then counted as zipfile will read
+    them (the count may lie), a megabyte at a time. Anything unusual is left to zipfile,
+    which says what is wrong."""
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    tail_len = min(size, _EOCD.size + 0xFFFF)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _EOCD.size:
+        return
+    total, size_cd = _EOCD.unpack_from(tail, at)[4:6]
+    end = size - tail_len + at  # where the central directory ends
+    locator = at - _EOCD64_LOCATOR.size
+    if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+        record_at = end - _EOCD64_LOCATOR.size - _EOCD64.size
+        if record_at >= 0:
+            fh.seek(record_at)
+            record = fh.read(_EOCD64.size)
+            if len(record) == _EOCD64.size and record[:4] == b"PK\x06\x06":
+                total, size_cd = _EOCD64.unpack(record)[7:9]
+                end = record_at
+    if total > MAX_MEMBERS:
+        raise _too_many(total, True)
+    start = end - size_cd
+    if start < 0:
+        return
+    fh.seek(start)
+    read = count = 0
+    while read < size_cd:
+        head = fh.read(_CENTRAL)
+        if len(head) < _CENTRAL or head[:4] != b"PK\x01\x02":
+            return
+        skip = sum(_LENGTHS.unpack_from(head, 28))
+        if len(fh.read(skip)) < skip:
+            return
+        read += _CENTRAL + skip
+        count += 1
+        if count > MAX_MEMBERS:
+            raise _too_many(MAX_MEMBERS, False)
+
+
 def _members(archive: zipfile.ZipFile, warnings: list[str]) -> list[zipfile.ZipInfo]:
     total = 0
     members = []
@@ -333,13 +389,15 @@ def _summarise_zip(
 
     warnings: list[str] = []
     try:
+        with path.open("rb", buffering=1 << 20) as fh:
+            _check_entries(fh)
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ResultFileError(
             f"the result file is not a readable ZIP: {exc}",
             hint="download it again; the link may have expired",
         ) from None
-    files: list[FileSummary] = []
+    found: list[FileSummary] = []
     sinks: list[_CsvSink] = []
     try:
         with archive:
@@ -358,20 +416,23 @@ def _summarise_zip(
                          + ([output_dir / f"{job_id}.zip"] if keep_zip else []), force)  # fmt: skip
             for n, info in enumerate(members):
                 module, uploaded, indices = named[n]
+                done = len(sinks)
                 with _reading(info):
-                    files.append(_summarise_member(
+                    found.append(_summarise_member(
                         archive, info, module, uploaded, paired[n], indices,
                         targets[n] if targets else None, force, warnings, sinks))  # fmt: skip
+                for sink in sinks[done:]:  # written through: its file stays, its handle goes
+                    sink.file.close()  # (3 open files per member would run out at 500)
         for sink in sinks:
             sink.file.publish()
-        for f in files:
+        for f in found:
             f.written = [str(sink.file.target) for sink in sinks if sink.owner is f]
     finally:
         for sink in sinks:
             sink.file.discard()
     if output_dir is not None and keep_zip:
-        copy_file(path, output_dir / f"{job_id}.zip", force)
-    return Summary(job_id, files, warnings, path)
+        copy_to_output(path, output_dir / f"{job_id}.zip", force=force)
+    return Summary(job_id, found, warnings, path)
 
 
 def module_of(info: zipfile.ZipInfo) -> str:
@@ -427,12 +488,7 @@ def _targets(output_dir: Path, job_id: str, modules: list[str]) -> list[tuple[Pa
 
 
 def _prepare(output_dir: Path, targets: list[Path], force: bool) -> None:
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise local_error(output_dir, exc) from None
-    if not output_dir.is_dir():
-        raise LocalFileError(f"cannot write into {output_dir}: not a directory")
+    files.output_dir(output_dir)
     for target in targets:
         if os.path.lexists(target) and not force:
             raise LocalFileError(
@@ -443,75 +499,8 @@ def _prepare(output_dir: Path, targets: list[Path], force: bool) -> None:
             raise LocalFileError(f"cannot write {target}: it is a directory; nothing was written")
 
 
-class AtomicFile:
-    """A new file written beside ``target`` and moved into place by ``publish()``: never
-    through a symlink, and over an existing file (or symlink) only with ``force``."""
-
-    def __init__(self, target: Path, force: bool, mode: str = "w",
-                 encoding: str = "utf-8", errors: str = "strict") -> None:  # fmt: skip
-        self.target = target
-        self.force = force
-        try:
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                        suffix=".part")  # fmt: skip
-        except OSError as exc:
-            raise local_error(target, exc) from None
-        self.temp = Path(name)
-        if "b" in mode:
-            self.handle: IO[Any] = os.fdopen(fd, "wb")
-        else:
-            self.handle = os.fdopen(fd, "w", encoding=encoding, errors=errors, newline="")
-
-    def write(self, data: Any) -> None:
-        try:
-            self.handle.write(data)
-        except OSError as exc:
-            raise local_error(self.target, exc) from None
-
-    def publish(self) -> None:
-        try:
-            self.handle.close()
-            if self.force:
-                os.replace(self.temp, self.target)  # a symlink there is replaced, not followed
-                return
-            try:
-                os.link(self.temp, self.target)  # fails if anything, even a symlink, is there
-            except FileExistsError:
-                raise LocalFileError(f"{self.target} already exists; it was not replaced",
-                                     hint="add --force to replace it") from None  # fmt: skip
-            except OSError:  # a file system without hard links
-                if os.path.lexists(self.target):
-                    raise LocalFileError(f"{self.target} already exists; it was not replaced",
-                                         hint="add --force to replace it") from None  # fmt: skip
-                os.rename(self.temp, self.target)
-                return
-            os.unlink(self.temp)
-        except OSError as exc:
-            raise local_error(self.target, exc) from None
-        finally:
-            self.discard()
-
-    def discard(self) -> None:
-        with contextlib.suppress(OSError):
-            self.handle.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.temp)
-
-
-def copy_file(source: Path, target: Path, force: bool) -> None:
-    """``source`` copied to ``target`` the AtomicFile way."""
-    dest = AtomicFile(target, force, "wb")
-    try:
-        with source.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                dest.write(chunk)
-        dest.publish()
-    finally:
-        dest.discard()
-
-
 class _CsvSink:
-    """A CSV written through an AtomicFile (published by the caller); write errors are
+    """A CSV written through a ``zbulk.files.NewFile`` (published by the caller); write errors are
     local errors. Written in ``encoding`` (its BOM first) with ``delimiter``. A ``header``
     given as text makes a sink of text: rows are added as they were in the source file
     (same quoting, same line ends, bytes without a character kept)."""
@@ -521,8 +510,9 @@ class _CsvSink:
         encoding = encoding or Encoding("utf-8")
         self.owner = owner
         self.text = isinstance(header, str)
-        self.file = AtomicFile(target, force, encoding=encoding.codec,
-                               errors=SOURCE_ERRORS if self.text else "strict")  # fmt: skip
+        errors = SOURCE_ERRORS if self.text else "strict"
+        self.file: NewFile = create_output(target, force=force, encoding=encoding.codec,
+                                           errors=errors)  # fmt: skip
         if encoding.bom:  # as bytes: the codec may have no character for it
             try:
                 self.file.handle.buffer.write(encoding.bom)  # type: ignore[attr-defined]
@@ -551,6 +541,17 @@ class _CsvSink:
         except UnicodeEncodeError as exc:
             raise LocalFileError(f"cannot write {self.file.target}: {exc.reason} "
                                  f"({exc.object[exc.start:exc.end]!r})") from None  # fmt: skip
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: str) -> str:
+    """A cell zbulk writes from Zoho's columns (a record id, an error code or column, an
+    explanation) as a spreadsheet takes it for text, never a formula: OWASP's CSV-injection
+    rule, a ``'`` before a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return. The
+    user's own cells never pass through here: they are written back byte for byte."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _line_end(text: str) -> tuple[str, str]:
@@ -709,7 +710,7 @@ def _read_rows(rows: Joined, at: dict[str, int | None], summary: FileSummary,
             if created_out is None:
                 continue
             if cells is None:
-                created_out([*[row[k] for k in kept], record])
+                created_out([*[row[k] for k in kept], inert(record)])
             else:  # the row as it was, then its id (after empty cells for a short row)
                 if text[-2:] == "\r\n":
                     body, end = text[:-2], "\r\n"
@@ -717,7 +718,7 @@ def _read_rows(rows: Joined, at: dict[str, int | None], summary: FileSummary,
                     body, end = _line_end(text)
                 pad = sep if len(cells) >= width else sep * (width - len(cells) + 1)
                 if not record.isdigit():
-                    record = _cell(record, sep)
+                    record = _cell(inert(record), sep)
                 created_out(body + pad + record + end)
             continue
         failed += 1
@@ -728,10 +729,12 @@ def _read_rows(rows: Joined, at: dict[str, int | None], summary: FileSummary,
                 failed_out(text if text.endswith(("\n", "\r")) else text + "\r\n")
         found = parse_errors(row[errors_at] if errors_at is not None else "")
         if errors_out is not None:
+            shown = inert(record)
             for code, column in found:
-                errors_out([str(number), record, code, column, explain(code) or ""])
+                errors_out([str(number), shown, inert(code), inert(column),
+                            inert(explain(code) or "")])  # fmt: skip
             if not found:
-                errors_out([str(number), record, "", "", _no_code(status)])
+                errors_out([str(number), shown, "", "", inert(_no_code(status))])
         for key in found:
             group = groups.get(key)
             if group is None:

@@ -10,6 +10,7 @@ discovery; for the freedesktop Secret Service the one item is read straight thro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -295,11 +296,10 @@ class FileStore:
             f"profile {profile!r} keeps its secrets in a plain file (--insecure-storage); "
             "set insecure_storage_warning = false to silence this daily note"
         )
-        try:
-            stamp.touch(mode=0o600)
-            os.utime(stamp)
-        except OSError:
-            pass
+        from zbulk.files import touch
+
+        with contextlib.suppress(OSError):
+            touch(stamp)
 
     def load(self, profile: str) -> dict[str, Any] | None:
         path = self.path(profile)
@@ -313,15 +313,9 @@ class FileStore:
         return _decode(raw, str(path))
 
     def save(self, profile: str, secrets: Mapping[str, Any]) -> None:
-        from zbulk.config import ensure_dir, write_atomic
+        from zbulk.files import write_private
 
-        path = self.path(profile)
-        ensure_dir(self.directory)
-        try:
-            os.chmod(self.directory, 0o700)
-        except OSError as exc:
-            raise CredentialsError(f"cannot secure {self.directory}: {exc.strerror}") from None
-        write_atomic(path, json.dumps(dict(secrets)), mode=0o600)
+        write_private(self.path(profile), json.dumps(dict(secrets)), durable=True)
 
     def delete(self, profile: str) -> bool:
         path = self.path(profile)

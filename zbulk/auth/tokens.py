@@ -10,14 +10,14 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from zbulk.auth.model import LoginRecord, Storage, TokenSource, login_command, profile_flag
 from zbulk.auth.oauth import header_safe
 from zbulk.auth.stores import SecretStore, store_for
-from zbulk.errors import CredentialsError, ZbulkError
+from zbulk.errors import CredentialsError
 
 TOKEN_ENV = "ZBULK_TOKEN"  # noqa: S105  (a variable name, not a secret)
 REFRESH_MARGIN = 60.0
@@ -58,27 +58,21 @@ def clean_token(raw: str, origin: str) -> str:
 
 @contextmanager
 def refresh_lock(config_dir: Path, profile: str, timeout: float = 30.0) -> Iterator[None]:
-    """An exclusive lock per profile across processes (filelock: flock on Unix, msvcrt on
-    Windows), so that two zbulk processes never refresh at the same time (a refresh token
-    mints only 10 access tokens per 10 minutes)."""
-    from zbulk.config import ensure_dir, import_filelock
+    """An exclusive lock per profile across processes (``zbulk.files.lock``: flock on
+    Unix, msvcrt on Windows), so that two zbulk processes never refresh at the same time
+    (a refresh token mints only 10 access tokens per 10 minutes)."""
+    from zbulk import files
 
-    locks = ensure_dir(config_dir / "locks")
-    path = locks / f"{profile}.lock"
-    filelock = import_filelock(locks)
-    lock = filelock.FileLock(str(path))
+    locks = files.private_dir(config_dir / "locks")
+    held = ExitStack()
     try:
-        lock.acquire(timeout=timeout)
-    except filelock.Timeout:
+        held.enter_context(files.lock(locks / f"{profile}.lock", timeout))
+    except files.LockTimeout:
         raise CredentialsError(
             f"another zbulk has been refreshing profile {profile!r} for {timeout:g}s; giving up"
         ) from None
-    except OSError as exc:
-        raise ZbulkError(f"cannot lock {locks / profile}.lock: {exc.strerror or exc}") from None
-    try:
+    with held:
         yield
-    finally:
-        lock.release()
 
 
 Refresher = Callable[[Mapping[str, Any]], tuple[str, float]]

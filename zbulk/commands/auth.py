@@ -150,7 +150,9 @@ def login(
                  "not into the keyring")  # fmt: skip
     directory = config.config_dir(env)
     if insecure_storage:
-        config.ensure_dir(directory / "secrets")  # a file in the way shows itself now
+        from zbulk.files import private_dir
+
+        private_dir(directory / "secrets")  # a file in the way shows itself now
     store = profiles.pick_store(profile, insecure=insecure_storage, directory=directory)
     timeout = app_ctx.request_timeout or config.DEFAULT_REQUEST_TIMEOUT
     log = out.log if app_ctx.verbose else None

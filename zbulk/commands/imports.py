@@ -273,8 +273,7 @@ def retry_command(
     The module, operation, field mappings, find_by and ignore_empty come from the job;
     the rows from --source, joined with the job's result file (or from --from FIXED).
     """
-    import tempfile
-
+    from zbulk import files
     from zbulk.client import check_job_id
     from zbulk.errors import UsageError
 
@@ -283,10 +282,10 @@ def retry_command(
         raise UsageError("choose one of --edit and --from")
     _need_confirmation_means(yes or dry_run, f"sending job {job_id}'s rows again")
     app_ctx = _app(ctx)
-    with app_ctx.client() as client, tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
+    with app_ctx.client() as client, files.temp_dir() as tmp:
         doc = client.get_job(job_id).doc
         if fixed is None:
-            fixed = failed_rows_file(client, app_ctx.output, job_id, doc, source, Path(tmp))
+            fixed = failed_rows_file(client, app_ctx.output, job_id, doc, source, tmp)
             if fixed is None:
                 return 0
             if edit:
@@ -385,6 +384,7 @@ def failed_rows_file(
     """The job's failed rows, whole, under the original header: ``source`` lined up with
     the result file by the results command's join (``zbulk job results --source``), written
     as ``<job>-<Module>-failed.csv`` in ``directory``; None when no row failed."""
+    from zbulk import files
     from zbulk.errors import ApiError
     from zbulk.models import Job
     from zbulk.results import MAX_DOWNLOAD, local_error, summarise_zip
@@ -399,7 +399,7 @@ def failed_rows_file(
     sources = open_source(source)
     zip_path = directory / f"{job_id}.zip"
     try:
-        with zip_path.open("wb") as fh:
+        with files.create_new(zip_path) as fh:
             client.download(job.result_url, fh, MAX_DOWNLOAD)
     except OSError as exc:
         raise local_error(zip_path, exc) from None
@@ -470,9 +470,7 @@ def submit(
     client: ZohoClient | None = None,
 ) -> int:
     """Upload and create, or (``dry_run``) print what would be sent."""
-    import tempfile
-
-    from zbulk import orgid
+    from zbulk import files, orgid
     from zbulk.imports import build_zip, upload_url
 
     app_ctx = _app(ctx)
@@ -480,8 +478,8 @@ def submit(
     settings = app_ctx.settings
     known = orgid.known(org, settings.profile, settings.api_domain)
     url = upload_url(settings.api_domain, settings.api_version)
-    with tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
-        archive = build_zip(plan, Path(tmp))
+    with files.temp_dir() as tmp:
+        archive = build_zip(plan, tmp)
         if dry_run:
             _print_requests(out, plan, archive, url, known, settings, as_json)
             return 0
@@ -717,10 +715,9 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
     """``zbulk demo``'s import loop, as the commands do it: import a CSV with planted bad
     rows, read which failed and why, fix them, send them again (``upload``: the upload
     host's address, the sandbox's own port). Records no history."""
-    import tempfile
-
     from rich.text import Text
 
+    from zbulk import files
     from zbulk.commands.job import show_jobs
     from zbulk.imports import build_zip, prepare, upload_url
     from zbulk.models import Job
@@ -729,10 +726,10 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
     from zbulk.source import open_source
 
     url = upload_url(api_domain, client.settings.api_version, upload)
-    with tempfile.TemporaryDirectory(prefix="zbulk-demo-") as name:
-        tmp = Path(name)
+    with files.temp_dir("zbulk-demo-") as tmp:
         leads = tmp / "leads.csv"
-        leads.write_text(DEMO_CSV, encoding="utf-8")
+        with files.create_new(leads, binary=False) as fh:
+            fh.write(DEMO_CSV)
         command = "zbulk job import leads.csv --module Leads --operation insert --yes"
         step("Import a CSV: checked first, then uploaded and created", command)
         out.print(Text(DEMO_CSV.rstrip(), style="dim"))
@@ -746,7 +743,7 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
         )
         job = Job.read(client.get_job(job_id).doc)
         zip_path = tmp / f"{job_id}.zip"
-        with zip_path.open("wb") as fh:
+        with files.create_new(zip_path) as fh:
             client.download(job.result_url or "", fh, MAX_DOWNLOAD)
         summary = summarise_zip(
             zip_path,
@@ -764,7 +761,8 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
         for wrong, right in DEMO_FIXES:
             text = text.replace(wrong, right)
         fixed = tmp / "fixed.csv"
-        fixed.write_text(text, encoding="utf-8")
+        with files.create_new(fixed, binary=False) as fh:
+            fh.write(text)
         step(
             "Fix the failed rows and send them again, with the job's own settings",
             f"zbulk job retry {job_id} --source leads.csv --from fixed.csv --yes",

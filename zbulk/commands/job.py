@@ -411,8 +411,7 @@ def results(
     uploaded row, and <job>-<Module>-failed.csv holds every skipped row whole, under the
     original header: fix it and send it again. A FAILED job exits 1.
     """
-    import tempfile
-
+    from zbulk import files
     from zbulk.client import check_job_id
     from zbulk.errors import ApiError, ExitCode, UsageError
     from zbulk.models import Job
@@ -459,10 +458,10 @@ def results(
             url = job.result_url
             if not url:
                 raise ApiError(f"job {job_id} ({job.status}) has no result file to download")
-            with tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
-                zip_path = Path(tmp) / f"{job_id}.zip"
+            with files.temp_dir() as tmp:
+                zip_path = tmp / f"{job_id}.zip"
                 try:
-                    with zip_path.open("wb") as fh:
+                    with files.create_new(zip_path) as fh:
                         client.download(url, fh, MAX_DOWNLOAD)
                 except OSError as exc:
                     raise local_error(zip_path, exc) from None

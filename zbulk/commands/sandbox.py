@@ -268,18 +268,16 @@ def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
 
 def _demo_results(client: ZohoClient, out: Output, job_id: str) -> None:
     """``zbulk job results`` as the command does it: download, then summarise."""
-    import tempfile
-    from pathlib import Path
-
+    from zbulk import files
     from zbulk.models import Job
     from zbulk.reports import ResultsReport
     from zbulk.results import MAX_DOWNLOAD, summarise_zip
 
     job = Job.read(client.get_job(job_id).doc)
     url = job.result_url or ""
-    with tempfile.TemporaryDirectory(prefix="zbulk-demo-") as tmp:
-        zip_path = Path(tmp) / f"{job_id}.zip"
-        with zip_path.open("wb") as fh:
+    with files.temp_dir("zbulk-demo-") as tmp:
+        zip_path = tmp / f"{job_id}.zip"
+        with files.create_new(zip_path) as fh:
             client.download(url, fh, MAX_DOWNLOAD)
         summary = summarise_zip(zip_path, job_id=job_id, resources=job.resources)
         out.emit(ResultsReport(summary, url, False), as_json=False)
