@@ -134,12 +134,27 @@ def check_private(path: Path, *, reading: bool = False) -> None:
     raise LocalFileError(f"refusing to use {path}: {problem}", hint=fix)
 
 
-def private_dir(path: Path) -> Path:
+def private_dir(path: Path, env: Mapping[str, str] | None = None) -> Path:
     """``path`` as a directory for zbulk's own files: created (0700, with any missing
-    parents) when missing, refused when another user owns it or others can write in it."""
+    parents) when missing, refused when another user owns it or others can write in it;
+    so is each directory between it and the config or state directory it is in."""
+    here = Path(os.path.abspath(path))
+    chain = [here]
+    for root in _roots(env):
+        if root in here.parents:
+            chain += here.parents[: here.parents.index(root) + 1]
+    for directory in reversed(chain):  # what is there already, before anything is made
+        check_private(directory)
     _make_dirs(path)
-    check_private(path)
+    check_private(here)
     return path
+
+
+def _roots(env: Mapping[str, str] | None) -> tuple[Path, ...]:
+    """The config and state directories, absolute."""
+    from zbulk.config import config_dir
+
+    return tuple(Path(os.path.abspath(d)) for d in (config_dir(env), state_dir(env)))
 
 
 def output_dir(path: Path) -> Path:
