@@ -30,8 +30,8 @@ import errno
 import os
 import stat
 import sys
-import threading
 import time
+from _thread import get_ident
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -410,7 +410,7 @@ def lock(path: Path, timeout: float) -> Iterator[None]:
     on Windows) for the ``with`` block. The lock file is created 0600 without following a
     symlink and never truncated. Re-entered by the thread that holds it, it counts up
     instead of waiting on itself. ``LockTimeout`` after ``timeout`` seconds."""
-    key = (os.path.abspath(path), threading.get_ident())
+    key = (os.path.abspath(path), get_ident())
     held = _HELD.get(key)
     if held is not None:
         held[1] += 1
