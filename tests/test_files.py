@@ -410,3 +410,25 @@ def test_the_sandbox_writes_no_file() -> None:
 
 def _call_at(tree: ast.AST, line: int) -> ast.AST:
     return next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.lineno == line)
+
+
+def test_recent_says_history_is_not_kept_in_a_refused_dir(zbulk, env) -> None:
+    state = Path(env["ZBULK_STATE_DIR"])
+    state.mkdir()
+    state.chmod(0o775)  # as an older zbulk left it under umask 002
+    assert zbulk("job", "show", "--brief", DONE).code == 0  # history skips it, quietly
+    r = zbulk("job", "recent")
+    assert r.code == 0 and "job history is not being kept" in r.err
+    assert f"chmod go-w {state}" in r.err
+    assert not (state / "history.json").exists()
+
+
+def test_secrets_in_a_dir_others_can_write_are_not_read(env) -> None:
+    from zbulk.auth.stores import FileStore
+
+    store = FileStore(Path(env["ZBULK_CONFIG_DIR"]) / "secrets")
+    store.save("default", {"refresh_token": "x"})
+    assert store.load("default") == {"refresh_token": "x"}
+    store.directory.chmod(0o777)
+    with pytest.raises(files.LocalFileError, match="others can write"):
+        store.load("default")

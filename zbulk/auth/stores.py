@@ -302,9 +302,12 @@ class FileStore:
             touch(stamp)
 
     def load(self, profile: str) -> dict[str, Any] | None:
+        from zbulk.files import check_private
+
         path = self.path(profile)
         try:
             raw = path.read_text(encoding="utf-8")
+            check_private(self.directory, reading=True)  # a planted secret file: refused
         except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, UnicodeDecodeError) as exc:

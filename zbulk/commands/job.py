@@ -498,6 +498,18 @@ def _offline(
     return summary
 
 
+def _history_kept(out: Output) -> None:
+    """Say so when history cannot be kept: its directory is refused (see zbulk.files), and
+    recording, a convenience, skips it without a word."""
+    from zbulk.errors import LocalFileError
+    from zbulk.files import check_private, state_dir
+
+    try:
+        check_private(state_dir())
+    except LocalFileError as exc:
+        out.warn(f"job history is not being kept: {exc.message} ({exc.hint})")
+
+
 @commands.command("recent")
 def recent(
     ctx: typer.Context,
@@ -524,6 +536,7 @@ def recent(
 
     app_ctx = ctx.find_root().obj
     scope = _scope(app_ctx)
+    _history_kept(app_ctx.output)
     seen = entries(scope, limit=limit)
     if refresh and any(not is_finished(e["status"]) for e in seen):
         from zbulk.errors import NotFoundError
