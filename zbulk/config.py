@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from zbulk.errors import UsageError, ZbulkError
+from zbulk.files import config_dir as config_dir  # the config directory's home is there
 
 DEFAULT_PROFILE = "default"
 DEFAULT_API_DOMAIN = "https://www.zohoapis.com"
@@ -63,16 +64,6 @@ class Settings(NamedTuple):
     api_version: str = DEFAULT_API_VERSION
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     verbose: bool = False
-
-
-def config_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    override = env.get("ZBULK_CONFIG_DIR")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("zbulk", appauthor=False))
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:

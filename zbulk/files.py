@@ -66,7 +66,19 @@ def local_error(path: Path | str, exc: OSError, action: str = "write") -> LocalF
     return LocalFileError(f"cannot {action} {path}: {reason}", hint=hint)
 
 
-# --- where: the state directory, and directories zbulk may use --------------------------
+# --- where: the config and state directories, and directories zbulk may use ----------
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where ``config.toml``, ``logins.json`` and secret files live: ``ZBULK_CONFIG_DIR``,
+    else the platform's user config dir. Not created here."""
+    env = os.environ if env is None else env
+    override = env.get("ZBULK_CONFIG_DIR")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("zbulk", appauthor=False))
 
 
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -152,8 +164,6 @@ def private_dir(path: Path, env: Mapping[str, str] | None = None) -> Path:
 
 def _roots(env: Mapping[str, str] | None) -> tuple[Path, ...]:
     """The config and state directories, absolute."""
-    from zbulk.config import config_dir
-
     return tuple(Path(os.path.abspath(d)) for d in (config_dir(env), state_dir(env)))
 
 

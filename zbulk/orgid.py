@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from zbulk.errors import ApiError, UsageError
-from zbulk.files import LocalFileError, state_dir, write_private
+from zbulk.files import LocalFileError, config_dir, state_dir, write_private
 
 ORGS_FILE = "orgs.json"
 MAX_BYTES = 1 << 20  # a bigger cache is junk: ignored, and replaced on the next write
@@ -44,9 +44,7 @@ def _path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def _old_path(env: Mapping[str, str] | None = None) -> Path:
-    """Where zbulk 0.x kept the cache: in the config directory."""
-    from zbulk.config import config_dir
-
+    """Where an older zbulk kept the cache: in the config directory."""
     return config_dir(env) / ORGS_FILE
 
 
