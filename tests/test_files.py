@@ -270,6 +270,7 @@ PATH_WRITERS = {"write_text", "write_bytes", "touch", "mkdir", "symlink_to", "ha
                 "link_to", "rename", "replace"}  # fmt: skip
 OS_WRITERS = {"replace", "rename", "renames", "link", "symlink", "mkdir", "makedirs", "mkfifo",
               "mknod", "truncate", "chmod", "fdopen"}  # fmt: skip
+MODULE_OPENERS = {"io", "codecs", "gzip", "bz2", "lzma", "tarfile"}  # their open(file, mode)
 WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND", "O_EXCL"}
 
 
@@ -309,8 +310,8 @@ def writes(tree: ast.AST) -> list[tuple[int, str]]:
                 len(node.args) > 1) else set()  # fmt: skip
             if flags & WRITE_FLAGS:
                 found.append((node.lineno, "os.open with write flags"))
-        elif name == "open":
-            if isinstance(func, ast.Name) or owner == "io":  # open(file, mode)
+        elif name in ("open", "FileIO"):
+            if isinstance(func, ast.Name) or owner in MODULE_OPENERS:  # open(file, mode)
                 mode = _mode_of(node, 1)
             else:  # path.open(mode); archive.open(member, mode) writes into an open archive
                 mode = _mode_of(node, 0)
@@ -365,6 +366,9 @@ def test_nothing_writes_a_file_around_the_door() -> None:
         "open(p, m)",
         "p.open('x')",
         "io.open(p, 'w+')",
+        "io.FileIO(p, 'w')",
+        "codecs.open(p, 'w', 'utf-8')",
+        "gzip.open(p, 'wt')",
         "p.write_text('x')",
         "p.write_bytes(b'x')",
         "p.touch()",
@@ -391,7 +395,8 @@ def test_the_door_sees_each_way_to_write(code: str) -> None:
     "code",
     ["open(p)", "open(p, 'rb')", "p.open('r')", "archive.open(info)", "text.replace('a', 'b')",
      "os.open(p, os.O_RDONLY)", "shutil.copyfileobj(a, b)", "zipfile.ZipFile(p)",
-     "p.read_text()", "shutil.which('x')"],
+     "p.read_text()", "shutil.which('x')", "codecs.open(p, 'r', 'utf-8')",
+     "dataclasses.replace(obj, x=1)"],
 )  # fmt: skip
 def test_the_door_lets_reads_by(code: str) -> None:
     assert writes(ast.parse(code)) == [], code
