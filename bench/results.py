@@ -21,11 +21,16 @@ STATUS, RECORD_ID, ERRORS; 5% skipped), then time summarise_zip(source=..., outp
 writing -failed.csv, -errors.csv and -created.csv. The same again with --flat-rows rows
 (default ten times --rows) shows that memory does not grow with the number of rows.
 
+Many members (issue 22): a ZIP of 500 small CSVs, all three files of each written with
+--output-dir at `ulimit -n 64`; and a ZIP whose central directory lists 600,000 entries
+(its end record saying 65,535), refused before zipfile reads it.
+
 Goals: a 25,000-row result summarised in at most 1.0 s with peak memory at most 80 MiB (time
 judged on the plain summary, memory on all summarise_zip cases); the 25,000-row join with all
-three files written in at most 1.0 s and 80 MiB; and the --flat-rows join's peak within
-FLAT_MIB of the --rows join's. Exits 0 whatever the figures, unless --check is given and a
-goal is missed (then 1).
+three files written in at most 1.0 s and 80 MiB; the --flat-rows join's peak within
+FLAT_MIB of the --rows join's; the 500 members written at `ulimit -n 64`; the 600,000 entries
+refused (exit 2) within 1.0 s (plus 0.5 s for start-up) and 80 MiB. Exits 0 whatever the
+figures, unless --check is given and a goal is missed (then 1).
 """
 
 from __future__ import annotations
@@ -52,15 +57,22 @@ CASES = {  # worker mode: what it runs
 }
 JOIN_WIDTH = 30
 FLAT_MIB = 8.0  # the most the peak may grow from --rows to --flat-rows rows
+MEMBERS = 500  # result CSVs in one ZIP, written with at most 64 files open
+ENTRIES = 600_000  # central directory entries of a ZIP that must be refused unread
 
 
 def worker(report: str, mode: str, rest: list[str]) -> None:
     """In a fresh process: run ``mode``; write its figures as JSON to ``report``."""
     import time
 
-    if mode == "cli":  # the zbulk command as its script runs it (see zbulk.__main__.run)
+    if mode in ("cli", "cli-64"):  # the zbulk command as its script runs it (zbulk.__main__)
         import gc
         import os
+
+        if mode == "cli-64":  # at most 64 open files, as `ulimit -n 64`
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
         gc.disable()
         from zbulk.cli import main
@@ -146,7 +158,7 @@ def run_worker(report: Path, mode: str, *rest: str, env: dict[str, str]) -> dict
     cmd = [sys.executable, __file__, "--worker", str(report), mode, *rest]
     done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - started
-    if done.returncode != 0 or not report.exists():
+    if (done.returncode != 0 and not mode.startswith("cli")) or not report.exists():
         sys.exit(f"the {mode} worker failed ({done.returncode}): {done.stderr.decode()[-800:]}")
     figures: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
     report.unlink()
@@ -201,6 +213,8 @@ def main() -> None:
             result.unlink()
             source.unlink()
 
+        many = many_members(tmp, env)
+
     base = figures["baseline"]
     print(f"{args.rows:,}-row result ZIP ({len(COLUMNS)} mapped columns, {skipped:,} skipped, "
           f"{size / 1024:.0f} KiB); each case a fresh process, median of {args.runs} runs; "
@@ -232,6 +246,11 @@ def main() -> None:
               f"{min(f['times']):>8.3f}{f['peak_kib'] / 1024:>10.1f}"
               f"{f['imported_kib'] / 1024:>14.1f}")  # fmt: skip
 
+    print("\nmany members (issue 22): fresh process each")
+    print(f"{'case':<52}{'exit':>5}{'wall s':>8}{'peak MiB':>10}")
+    for label, (code, wall, peak) in many.items():
+        print(f"{label:<52}{code:>5}{wall:>8.2f}{peak:>10.1f}")
+
     seconds = statistics.median(figures["summary"]["times"])
     goals = [(f"summary <= {GOAL_SECONDS:g} s", seconds <= GOAL_SECONDS, f"{seconds:.3f} s")]
     for mode in ("summary", "failed", "output-dir"):
@@ -246,11 +265,52 @@ def main() -> None:
         (f"join {big:,} peak within {FLAT_MIB:g} MiB of {small:,}",
          peak_big - peak <= FLAT_MIB, f"{peak:.1f} -> {peak_big:.1f} MiB"),
     ]  # fmt: skip
+    (code, _, _), (refused, wall, peak) = many.values()
+    goals += [
+        (f"{MEMBERS} members at ulimit -n 64", code == 0, f"exit {code}"),
+        (f"{ENTRIES:,} entries refused in <= {GOAL_SECONDS:g} s and {GOAL_MIB:g} MiB",
+         refused == 2 and wall <= GOAL_SECONDS + 0.5 and peak <= GOAL_MIB,
+         f"exit {refused}, {wall:.2f} s with start-up, {peak:.1f} MiB"),
+    ]  # fmt: skip
     missed = not all(ok for _, ok, _ in goals)
     verdicts = [f"{name}: {'met' if ok else 'MISSED'} ({got})" for name, ok, got in goals]
     print(f"\ngoals {'MISSED' if missed else 'met'}: " + "; ".join(verdicts))
     if args.check and missed:
         sys.exit(1)
+
+
+def many_members(tmp: Path, env: dict[str, str]) -> dict[str, tuple[int, float, float]]:
+    """`zbulk job results --file` of a ZIP of MEMBERS small CSVs with --output-dir at
+    `ulimit -n 64`, and of a ZIP whose central directory lists ENTRIES entries (refused
+    before zipfile reads it): label -> (exit code, wall s with start-up, peak MiB)."""
+    import struct
+    import zipfile
+
+    members = tmp / "members.zip"
+    with zipfile.ZipFile(members, "w") as archive:
+        for n in range(MEMBERS):
+            rows = f"A{n},added,{n},\r\nB{n},skipped,,INVALID_DATA-Last_Name\r\n"
+            archive.writestr(f"Leads-part{n}.csv", "Last_Name,STATUS,RECORD_ID,ERRORS\r\n" + rows)
+    entry = struct.Struct("<4s4B4HL2L5H2L")
+    central = b"".join(entry.pack(b"PK\x01\x02", 20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0,
+                                  0, 0, 0, 0) + f"{n:06d}.csv".encode()
+                       for n in range(ENTRIES))  # fmt: skip
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, len(central), 0, 0)
+    entries = tmp / "entries.zip"
+    entries.write_bytes(central + end)  # a count that lies: the entries are counted
+    del central
+    out: dict[str, tuple[int, float, float]] = {}
+    cases = {
+        f"{MEMBERS} members --output-dir at ulimit -n 64": (
+            "cli-64", ["job", "results", "--file", str(members), "--output-dir",
+                       str(tmp / "members-out"), "--json"]),
+        f"{ENTRIES:,}-entry central directory (refused)": (
+            "cli", ["job", "results", "--file", str(entries)]),
+    }  # fmt: skip
+    for label, (mode, argv) in cases.items():
+        f = run_worker(tmp / "report.json", mode, *argv, env=env)
+        out[label] = (f["code"], f["wall"], f["peak_kib"] / 1024)
+    return out
 
 
 def join_inputs(tmp: Path, rows: int) -> tuple[Path, Path]:
