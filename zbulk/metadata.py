@@ -207,7 +207,7 @@ def unknown_module(given: str, meant: str | None, known: list[str] | None = None
 
 
 def cache_path(org: str, api_domain: str, name: str, env: Mapping[str, str] | None = None) -> Path:
-    from zbulk.history import state_dir
+    from zbulk.files import state_dir
 
     key = f"{org} {api_domain.rstrip('/').lower()} {name}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -232,12 +232,12 @@ def _read_cache(path: Path, key: str) -> tuple[float, Any] | None:
 def _write_cache(path: Path, key: str, data: Any) -> None:
     """Keep ``data``: atomically, readable only by the user. A cache: failing to write it
     never fails the command."""
-    from zbulk.config import write_atomic
     from zbulk.errors import ZbulkError
+    from zbulk.files import write_private
 
     text = json.dumps({"version": VERSION, "key": key, "fetched": time.time(), "data": data})
     with contextlib.suppress(ZbulkError):
-        write_atomic(path, text)
+        write_private(path, text)  # a cache: not fsync'd (see zbulk.files)
 
 
 @dataclass

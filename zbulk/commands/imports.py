@@ -206,8 +206,7 @@ def import_command(
     nothing sent) and go to <file>-rejected.csv; --skip-invalid sends the others. Prints
     the new job's id (with --json, Zoho's answer).
     """
-    import tempfile
-
+    from zbulk import files
     from zbulk.imports import prepare
 
     plan = prepare(
@@ -223,7 +222,7 @@ def import_command(
     )
     if find_by and plan.find_by != find_by:
         _app(ctx).output.note(f"--find-by {find_by}: the field {plan.find_by}")
-    with tempfile.TemporaryDirectory(prefix="zbulk-") as workdir:
+    with files.temp_dir() as workdir:
         from zbulk.commands.preflight import check_against_org, file_only
 
         if no_metadata:
@@ -231,7 +230,7 @@ def import_command(
         else:
             plan = check_against_org(
                 _app(ctx), plan, org=org, refresh=refresh_metadata, skip_invalid=skip_invalid,
-                output_dir=output_dir, force=force, as_json=as_json, workdir=Path(workdir),
+                output_dir=output_dir, force=force, as_json=as_json, workdir=workdir,
                 dry_run=dry_run,
             )  # fmt: skip
         return submit(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org, as_json=as_json)

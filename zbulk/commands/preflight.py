@@ -217,23 +217,22 @@ def _write_rows(
 ) -> Path | None:
     """The rejected rows, whole, to ``target`` (and, given ``kept``, the others to it), in
     the file's own delimiter, encoding, BOM and line ends."""
-    from zbulk.results import AtomicFile, LocalFileError, local_error
+    import os
+
+    from zbulk import files
+    from zbulk.errors import LocalFileError
     from zbulk.source import ERRORS
 
     source = _source_file(plan)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise local_error(target.parent, exc) from None
-    import os
-
+    files.output_dir(target.parent)
     if os.path.lexists(target) and not force:
         raise LocalFileError(
             f"{target} already exists; nothing was written and nothing sent",
             hint="add --force to replace it, or choose another --output-dir",
         )
-    bad = AtomicFile(target, force, encoding=source.encoding.codec, errors=ERRORS)
-    good = (AtomicFile(kept, True, encoding=source.encoding.codec, errors=ERRORS)
+    codec = source.encoding.codec
+    bad = files.create_output(target, force=force, encoding=codec, errors=ERRORS)
+    good = (files.create_output(kept, force=True, encoding=codec, errors=ERRORS)
             if kept is not None else None)  # fmt: skip
     try:
         with source.records() as records:
