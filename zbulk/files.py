@@ -419,7 +419,11 @@ def lock(path: Path, timeout: float) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` across processes (``flock`` on POSIX, ``msvcrt``
     on Windows) for the ``with`` block. The lock file is created 0600 without following a
     symlink and never truncated. Re-entered by the thread that holds it, it counts up
-    instead of waiting on itself. ``LockTimeout`` after ``timeout`` seconds."""
+    instead of waiting on itself. ``LockTimeout`` after ``timeout`` seconds.
+
+    Not filelock: the pinned 3.14 opens the lock file with ``O_TRUNC`` and follows a
+    symlink there (CVE-2025-68146, fixed in 3.20.1; a contender still truncated the
+    holder's file until tox-dev/filelock#594)."""
     key = (os.path.abspath(path), get_ident())
     held = _HELD.get(key)
     if held is not None:
