@@ -58,11 +58,11 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     monkeypatch.setenv("ZBULK_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("TZ", "UTC")
-    from zbulk import client  # imported here, not at the top: pytest's controller, which
+    from zbulk import http  # imported here, not at the top: pytest's controller, which
     # imports this file too, runs no test, and starts the workers 0.14 s sooner without it
 
-    monkeypatch.setattr(client, "BACKOFF_FACTOR", 0.01)
-    monkeypatch.setattr(client, "BACKOFF_JITTER", 0.01)
+    monkeypatch.setattr(http, "BACKOFF_FACTOR", 0.01)
+    monkeypatch.setattr(http, "BACKOFF_JITTER", 0.01)
     return os.environ  # type: ignore[return-value]
 
 

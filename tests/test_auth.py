@@ -442,7 +442,7 @@ def test_device_denied(run, quick_sandbox, env, memory_keyring) -> None:
 
 
 def test_device_slow_down_and_pending(env) -> None:
-    from zbulk.client import form_poster
+    from zbulk.http import form_poster
 
     clock = Clock()
     with Sandbox(device_interval=5, clock=clock) as server:
@@ -468,7 +468,7 @@ def test_device_slow_down_and_pending(env) -> None:
 
 
 def test_device_expired(env) -> None:
-    from zbulk.client import form_poster
+    from zbulk.http import form_poster
 
     clock = Clock()
     with Sandbox(device_interval=5, clock=clock) as server:
@@ -485,7 +485,7 @@ def test_device_expired(env) -> None:
 
 
 def test_device_other_dc_switches_server(env) -> None:
-    from zbulk.client import form_poster
+    from zbulk.http import form_poster
 
     clock = Clock()
     with (
