@@ -271,8 +271,8 @@ def test_zip_built_streams_the_csv_and_multipart_has_its_length(tmp_path: Path) 
         first = b"".join(iter(lambda: again.read(777), b""))
         again.seek(0)
         assert first == b"".join(again) and again.tell() == again.length
-        again.seek(len(data) - 10)
-        assert again.read() == data[-10:].replace(body.boundary.encode(), again.boundary.encode())
+        again.seek(again.length - 10)
+        assert again.read() == first[-10:] and again.read() == b""
 
 
 @pytest.mark.parametrize(
