@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any, NamedTuple
-
-import requests
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from zbulk.config import Settings
 from zbulk.errors import (
@@ -36,6 +34,9 @@ from zbulk.http import (
     redact_url,
     token_may_go_to,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["Fetched", "TokenSource", "UrlGate", "ZohoClient", "check_job_id", "redact_url",
            "token_may_go_to"]  # fmt: skip

@@ -577,7 +577,7 @@ def prepare(
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,99}", module):
         raise UsageError(f"--module {module!r} is not a module API name (like Leads or Deals)")
     if callback is not None:
-        from zbulk.http import check_https_url  # the HTTP layer's URL rules
+        from zbulk.urls import check_https_url  # the HTTP layer's URL rules
 
         check_https_url(callback, "--callback")
     given = parse_maps(maps)

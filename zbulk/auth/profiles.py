@@ -64,14 +64,14 @@ def pick_store(profile: str, *, insecure: bool, directory: Path) -> SecretStore:
     return store
 
 
-def verifier(lookup: Callable[[str, str], None]) -> Verify:
-    """The check every login makes: ``lookup(token, api_domain)`` looks up job
+def verifier(lookup: Callable[..., None]) -> Verify:
+    """The check every login makes: ``lookup(token=…, api_domain=…)`` looks up job
     ``VERIFY_JOB_ID`` with the new token (the command builds it on the API client; auth
     sends nothing itself)."""
 
     def verify(*, token: str, api_domain: str) -> None:
         try:
-            lookup(token, api_domain)
+            lookup(token=token, api_domain=api_domain)
         except NotFoundError:
             return  # RESOURCE_NOT_FOUND: the token and its bulk scope were accepted
         except CredentialsError as exc:

@@ -221,7 +221,7 @@ def _api_domain(app_ctx: AppContext) -> str | None:
     return None
 
 
-def _lookup(app_ctx: AppContext, http: Http, token: str, api_domain: str) -> None:
+def _lookup(app_ctx: AppContext, http: Http, *, token: str, api_domain: str) -> None:
     """One lookup of job ``VERIFY_JOB_ID`` at ``api_domain`` with ``token``."""
     from zbulk import config
     from zbulk.auth.profiles import VERIFY_JOB_ID
