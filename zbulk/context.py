@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from zbulk.auth.model import LoginRecord
     from zbulk.client import ZohoClient
     from zbulk.config import Settings
-    from zbulk.http import AccountsGate, Http, Post, TokenSource
+    from zbulk.http import Http, Post, TokenSource
     from zbulk.output import Output
+    from zbulk.urls import AccountsGate
 
 
 class AppContext:
@@ -98,7 +99,7 @@ class AppContext:
 
         from zbulk.auth.datacentres import accounts_servers, overrides
         from zbulk.config import is_loopback_host
-        from zbulk.http import AccountsGate
+        from zbulk.urls import AccountsGate
 
         host = (urlsplit(api_domain).hostname or "").strip("[]")
         servers = accounts_servers(overrides() if known is None else known)

@@ -2,9 +2,10 @@
 goes through ``Http``, with the same rules. Nothing here prints and nothing here knows Zoho's
 API; ``zbulk.client`` builds the Zoho client on top of it.
 
-- a gate per purpose decides where a request may go (``UrlGate`` for the token: the API
-  domain and Zoho's hosts; ``AccountsGate`` for the accounts server's known hosts), on the
-  URL exactly as the transport reads it, for the first request and every redirect hop;
+- a gate per purpose decides where a request may go (``zbulk.urls``: ``UrlGate`` for the
+  token, the API domain and Zoho's hosts; ``AccountsGate`` for credentials, the accounts
+  servers zbulk knows), on the URL exactly as the transport reads it, for the first request
+  and every redirect hop; ``Http.request`` asks it before anything is sent;
 - https except loopback; no proxy ever carries a plain-http request;
 - ``--request-timeout`` bounds each attempt (connect, headers and the whole body: a timer
   shuts the sockets of a trickling answer), ``deadline`` the whole command, Retry-After
@@ -397,7 +398,7 @@ class Http:
         if self.deadline is not None:
             left = self.deadline - time.monotonic()
             if left <= 0:
-                raise OutOfTime(f"no time left to ask {host_of(url)}: --timeout ran out")
+                raise NetworkError(f"no time left to ask {host_of(url)}")
             budget = min(budget, left)
         attempt = _Attempt(budget, self.deadline, resend=resend)
         attempt.on_rate_limit = self.on_rate_limit
