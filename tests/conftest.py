@@ -190,6 +190,18 @@ def memory_keyring() -> Iterator[Any]:
 
 
 @pytest.fixture
+def dc_config(env: dict[str, str], sandbox: Sandbox) -> Path:
+    """A data centre named "sandbox" in config.toml whose accounts server and API are the
+    sandbox (``auth login --dc sandbox``)."""
+    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'[data_centres.sandbox]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
+    )
+    return path
+
+
+@pytest.fixture
 def client_env(sandbox: Sandbox) -> dict[str, str]:
     """The sandbox's OAuth client, as ``auth login`` reads it from the environment."""
     return {"ZBULK_CLIENT_ID": sandbox.client_id, "ZBULK_CLIENT_SECRET": sandbox.client_secret}

@@ -25,17 +25,6 @@ from zbulk.sandbox import DEMO_JOBS, Sandbox
 JOB = DEMO_JOBS["completed"]
 
 
-@pytest.fixture
-def dc_config(env, sandbox) -> Path:
-    """A data centre named "sandbox" whose accounts server and API are the sandbox."""
-    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f'[data_centres.sandbox]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
-    )
-    return path
-
-
 def self_client_login(run, sandbox, client_env, *extra: str):
     code = sandbox.issue_grant_code()
     return run(

@@ -24,17 +24,6 @@ IMPORT = ("job", "import", "--module", "Leads", "--operation", "insert", "--yes"
 
 
 @pytest.fixture
-def dc_config(env, sandbox) -> Path:
-    """A data centre named "sandbox" whose accounts server and API are the sandbox."""
-    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f'[data_centres.sandbox]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
-    )
-    return path
-
-
-@pytest.fixture
 def logged_in(run, sandbox, dc_config, memory_keyring, client_env, env):
     """A Self Client login to the sandbox whose access token has expired: the next command
     refreshes it at the login record's accounts server. Returns a function that points the
@@ -58,7 +47,7 @@ def logged_in(run, sandbox, dc_config, memory_keyring, client_env, env):
 
 
 @pytest.fixture
-def leads(tmp_path: Path) -> Path:
+def two_leads(tmp_path: Path) -> Path:
     path = tmp_path / "leads.csv"
     path.write_text("Last_Name,Email\nLovelace,ada@example.com\nHopper,grace@example.com\n")
     return path
@@ -129,13 +118,13 @@ def test_a_huge_token_answer_is_not_read_into_memory(run, sandbox, logged_in) ->
 # -- Why 8 and Build 3: Retry-After within the time left ---------------------------------------
 
 
-def test_an_uploads_retry_after_respects_request_timeout(zbulk, sandbox, leads) -> None:
+def test_an_uploads_retry_after_respects_request_timeout(zbulk, sandbox, two_leads) -> None:
     """Before: `Retry-After: 3600` on the upload slept 60 s, three times, whatever
     --request-timeout said."""
     sandbox.add_fault(Fault("status", status=503, headers={"Retry-After": "3600"},
                             path_prefix=UPLOAD, times=None))  # fmt: skip
     started = time.monotonic()
-    r = zbulk("--request-timeout", "5", *IMPORT, str(leads))
+    r = zbulk("--request-timeout", "5", *IMPORT, str(two_leads))
     assert r.code == ExitCode.NETWORK, r.err
     assert time.monotonic() - started < 4
     assert "asks to wait 3,600s" in r.err and "--request-timeout" in r.err
@@ -175,24 +164,24 @@ def test_a_retry_after_past_watch_timeout_is_124_at_once(zbulk, sandbox) -> None
     ids=["500", "503", "non-JSON 200"],
 )
 def test_a_create_that_may_have_reached_zoho_says_so_and_is_sent_once(
-    zbulk, sandbox, leads, fault: Fault
+    zbulk, sandbox, two_leads, fault: Fault
 ) -> None:
     """Before: a 5xx or a non-JSON 200 said "try again later"; the job may exist."""
     sandbox.import_duration = 0
     sandbox.add_fault(fault)
-    r = zbulk(*IMPORT, str(leads))
+    r = zbulk(*IMPORT, str(two_leads))
     assert r.code == ExitCode.NETWORK, r.err
     assert "the job may have been created" in r.err
     assert "Import History" in r.err and "try again later" not in r.err
     assert sum(q.path == CREATE and q.method == "POST" for q in sandbox.requests) == 1
 
 
-def test_a_created_job_id_that_is_not_ascii_digits(zbulk, sandbox, leads) -> None:
+def test_a_created_job_id_that_is_not_ascii_digits(zbulk, sandbox, two_leads) -> None:
     """Before: `４１５` was printed as the new job's id, and --watch then exited 2."""
     body = json.dumps({"status": "success", "code": "ADDED_SUCCESSFULLY",
                        "details": {"id": "４１５"}})  # fmt: skip
     sandbox.add_fault(Fault("status", status=201, body=body, path_prefix=CREATE))
-    r = zbulk(*IMPORT, "--watch", str(leads))
+    r = zbulk(*IMPORT, "--watch", str(two_leads))
     assert r.code == ExitCode.ERROR, r.err
     assert "'４１５', which is not all digits" in r.err and "may have been created" in r.err
     assert r.out == ""
@@ -239,20 +228,20 @@ def test_an_api_domain_with_white_space_or_controls_is_a_usage_error(
      "https://user@example.com/cb", "ftp://example.com/cb"],
 )  # fmt: skip
 def test_a_callback_that_is_not_a_valid_https_url_is_a_usage_error(
-    zbulk, sandbox, leads, callback: str
+    zbulk, sandbox, two_leads, callback: str
 ) -> None:
     """Before: `--callback 'http://[::1'` raised ValueError from urlsplit (exit 70)."""
-    r = zbulk(*IMPORT, str(leads), "--callback", callback)
+    r = zbulk(*IMPORT, str(two_leads), "--callback", callback)
     assert r.code == ExitCode.USAGE, r.err
     assert "is not a valid https URL" in r.err
     assert sandbox.requests == []
 
 
-def test_an_org_id_that_is_not_ascii_digits_is_never_kept(zbulk, sandbox, leads, env) -> None:
+def test_an_org_id_that_is_not_ascii_digits_is_never_kept(zbulk, sandbox, two_leads, env) -> None:
     """Before: `１２３` from the org answer was kept in orgs.json and sent as X-CRM-ORG."""
     body = json.dumps({"org": [{"zgid": "１２３", "company_name": "Full Width"}]})
     sandbox.add_fault(Fault("status", status=200, body=body, path_prefix=ORG))
-    r = zbulk(*IMPORT, str(leads))
+    r = zbulk(*IMPORT, str(two_leads))
     assert r.code == ExitCode.ERROR, r.err
     assert "'１２３', which is not all ASCII digits" in r.err
     assert not (Path(env["ZBULK_CONFIG_DIR"]) / "orgs.json").exists()
