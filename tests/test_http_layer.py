@@ -290,3 +290,13 @@ def test_self_client_login_verifies_at_the_api_domain_later_commands_use(
     assert f"the API domain {api.url}" in r.err and "nothing was stored" in r.err
     assert [q.path for q in api.requests] == ["/crm/bulk/v8/write/0"]
     assert not any(q.path.startswith("/crm/") for q in sandbox.requests)
+
+
+@pytest.mark.parametrize("mode", [("--self-client", "--code", "1000.x.y"), ("--device",)])
+def test_login_refuses_an_accounts_server_it_does_not_know_before_asking(
+    run, memory_keyring, client_env, mode: tuple[str, ...]
+) -> None:
+    """Before: `--dc https://any.host` received the client secret and the grant code."""
+    r = run("auth", "login", *mode, "--dc", "https://accounts.example.com", **client_env)
+    assert r.code == ExitCode.USAGE, r.err
+    assert "refusing to send your credentials" in r.err and "[data_centres.NAME]" in r.err

@@ -144,6 +144,10 @@ def login(
     known = datacentres.overrides(env)
     previous = _previous_dc(profile, env)
     centre = datacentres.data_centre(str(dc or previous or datacentres.DEFAULT_DC), known)
+    gate = app_ctx.accounts_gate(centre.api_domain, known)
+    problem = gate.problem(centre.accounts) if mode is not LoginMode.TOKEN else None
+    if problem:  # before anything is asked for
+        raise gate.refused(centre.accounts, problem)
     if env.get(TOKEN_ENV) is not None:
         out.warn(f"{TOKEN_ENV} is set: it wins over this login until you unset it")
     if insecure_storage:
@@ -168,7 +172,7 @@ def login(
         cid = client_id or _ask("Client id", hidden=False, env_name="ZBULK_CLIENT_ID")
         secret = _ask("Client secret", hidden=True, env_name="ZBULK_CLIENT_SECRET")
         app = oauth.OAuthApp(centre.accounts, cid, secret)
-        post = http.form_poster(app_ctx.accounts_gate(centre.api_domain, known))
+        post = http.form_poster(gate)
         if mode is LoginMode.SELF_CLIENT:
             if not code:
                 out.note("Generate the code in Zoho's API console (Self Client > Generate "
