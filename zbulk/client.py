@@ -236,10 +236,12 @@ class ZohoClient:
         if module is not None:
             url += "?module=" + quote(module, safe="")
         for last in (False, True):
-            with self._exchange(url) as response:
+            headers = self._auth()
+            with self.http.request("GET", url, self.gate, headers=headers,
+                                   follow=True) as response:  # fmt: skip
                 status = response.status_code
-                body = self._read_body(response)
-                doc = _parse_object(body)
+                body = self.http.read(response)
+                doc = parse_object(body)
                 code = doc.get("code") if doc is not None else None
                 renew = status == 401 and code != "OAUTH_SCOPE_MISMATCH" and not last
                 if renew and self.tokens.rejected():
@@ -257,8 +259,8 @@ class ZohoClient:
                     if status == 204:  # Zoho's "nothing": a module without fields or layouts
                         return Fetched({}, body)
                     raise NetworkError(
-                        f"the answer from {_host(url)} is not the JSON promised "
-                        f"(HTTP {status}, {_describe(response, body)})",
+                        f"the answer from {host_of(url)} is not the JSON promised "
+                        f"(HTTP {status}, {describe(response, body)})",
                         hint="try again; if it persists, run with -v and check --api-domain",
                     )
                 return Fetched(doc, body)
