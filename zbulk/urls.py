@@ -88,9 +88,10 @@ class UrlGate:
     It is made on the URL exactly as the transport reads it (urllib3's parser, which
     requests uses too), after refusing what parsers disagree on: backslashes, spaces,
     control and non-ASCII characters. Allowed: the configured API domain itself (scheme,
-    host and port); Zoho's own hosts over https on the default port; and, when the API
-    domain is a loopback address (the sandbox), loopback hosts over http. Never a URL
-    with a user name or password.
+    host and port); the upload host config.toml names for it (``[data_centres.NAME]``
+    ``upload``, not for redirects); Zoho's own hosts over https on the default port; and,
+    when the API domain is a loopback address (the sandbox), loopback hosts over http.
+    Never a URL with a user name or password.
     """
 
     def __init__(self, api_domain: str, hint: str = "check --api-domain") -> None:
@@ -98,6 +99,8 @@ class UrlGate:
         self.api = (api.scheme, api.host, api.port or _default_port(api.scheme))
         self.loopback_api = bool(api.host) and is_loopback_host(_bare(api.host or ""))
         self.hint = hint
+        self.api_domain = api_domain
+        self._upload: tuple[str | None, str | None, int | None] | None = None  # read when needed
 
     def problem(self, url: str, *, redirect: bool = False) -> str | None:
         """Why the token must not go to ``url``; None when it may. A ``redirect`` goes
@@ -108,18 +111,35 @@ class UrlGate:
         scheme, host, port = found
         if found == self.api:
             return None
+        refusal = None
         if scheme == "http":
-            if self.loopback_api and is_loopback_host(_bare(host)) and not redirect:
-                return None
-            return "it is not https"
-        if port != 443:
-            return f"port {port} is not Zoho's"
-        if re.fullmatch(r"[a-z0-9.-]+", host) and re.search(_ZOHO_HOST, host):
+            if not (self.loopback_api and is_loopback_host(_bare(host)) and not redirect):
+                refusal = "it is not https"
+        elif port != 443:
+            refusal = f"port {port} is not Zoho's"
+        elif not (re.fullmatch(r"[a-z0-9.-]+", host) and re.search(_ZOHO_HOST, host)):
+            refusal = f"{host} is neither a Zoho host nor your API domain"
+        if refusal and not redirect and self._is_upload(scheme, host, port):
             return None
-        return f"{host} is neither a Zoho host nor your API domain"
+        return refusal
 
     def allows(self, url: str) -> bool:
         return self.problem(url) is None
+
+    def _is_upload(self, scheme: str, host: str, port: int | None) -> bool:
+        """Whether this is the upload host configured for the API domain (config.toml is
+        read once, and only when a URL is not otherwise allowed)."""
+        if self._upload is None:
+            from zbulk.config import configured_upload
+
+            try:
+                found = configured_upload(self.api_domain)
+            except ZbulkError:
+                found = None
+            parts = parse_url(found) if found else None
+            self._upload = (parts.scheme, parts.host, parts.port or _default_port(parts.scheme)
+                            ) if parts else (None, None, None)  # fmt: skip
+        return self._upload == (scheme, host, port)
 
     def refused(self, url: str, problem: str) -> ZbulkError:
         return ApiError(f"refusing to send your token to {host_of(url)!r}: {problem}",
