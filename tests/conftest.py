@@ -58,11 +58,11 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     monkeypatch.setenv("ZBULK_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("TZ", "UTC")
-    from zbulk import client  # imported here, not at the top: pytest's controller, which
+    from zbulk import http  # imported here, not at the top: pytest's controller, which
     # imports this file too, runs no test, and starts the workers 0.14 s sooner without it
 
-    monkeypatch.setattr(client, "BACKOFF_FACTOR", 0.01)
-    monkeypatch.setattr(client, "BACKOFF_JITTER", 0.01)
+    monkeypatch.setattr(http, "BACKOFF_FACTOR", 0.01)
+    monkeypatch.setattr(http, "BACKOFF_JITTER", 0.01)
     return os.environ  # type: ignore[return-value]
 
 
@@ -187,6 +187,18 @@ def memory_keyring() -> Iterator[Any]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def dc_config(env: dict[str, str], sandbox: Sandbox) -> Path:
+    """A data centre named "sandbox" in config.toml whose accounts server and API are the
+    sandbox (``auth login --dc sandbox``)."""
+    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'[data_centres.sandbox]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
+    )
+    return path
 
 
 @pytest.fixture

@@ -25,17 +25,6 @@ from zbulk.sandbox import DEMO_JOBS, Sandbox
 JOB = DEMO_JOBS["completed"]
 
 
-@pytest.fixture
-def dc_config(env, sandbox) -> Path:
-    """A data centre named "sandbox" whose accounts server and API are the sandbox."""
-    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f'[data_centres.sandbox]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
-    )
-    return path
-
-
 def self_client_login(run, sandbox, client_env, *extra: str):
     code = sandbox.issue_grant_code()
     return run(
@@ -442,7 +431,7 @@ def test_device_denied(run, quick_sandbox, env, memory_keyring) -> None:
 
 
 def test_device_slow_down_and_pending(env) -> None:
-    from zbulk.client import form_poster
+    from zbulk.http import form_poster
 
     clock = Clock()
     with Sandbox(device_interval=5, clock=clock) as server:
@@ -468,7 +457,7 @@ def test_device_slow_down_and_pending(env) -> None:
 
 
 def test_device_expired(env) -> None:
-    from zbulk.client import form_poster
+    from zbulk.http import form_poster
 
     clock = Clock()
     with Sandbox(device_interval=5, clock=clock) as server:
@@ -485,7 +474,7 @@ def test_device_expired(env) -> None:
 
 
 def test_device_other_dc_switches_server(env) -> None:
-    from zbulk.client import form_poster
+    from zbulk.http import form_poster
 
     clock = Clock()
     with (

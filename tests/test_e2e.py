@@ -198,7 +198,7 @@ def test_exit_code_survives_the_fast_exit(proc_env) -> None:
 def test_two_processes_refresh_an_expired_token_once(proc_env, sandbox, tmp_path) -> None:
     """Both see an expired cached token; the refresh lock lets exactly one refresh."""
     from zbulk.auth import oauth
-    from zbulk.client import form_poster
+    from zbulk.http import form_poster
 
     app = oauth.OAuthApp(sandbox.url, sandbox.client_id, sandbox.client_secret)
     tokens = oauth.exchange_code(form_poster(5), app, sandbox.issue_grant_code())

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from zbulk.errors import ExitCode, UsageError
+from zbulk.http import MultipartFile
 from zbulk.imports import (
     MAX_FILE_BYTES,
     MAX_RECORDS,
-    MultipartFile,
     PreflightError,
     build_zip,
     prepare,
@@ -236,7 +236,7 @@ def test_not_a_zip_and_unreadable_files(tmp_path: Path) -> None:
         )
     with pytest.raises(UsageError, match="not a module API name"):
         prepare(write(tmp_path, "Last_Name\nx\n"), module="../x", operation="insert")
-    with pytest.raises(UsageError, match="not an http"):
+    with pytest.raises(UsageError, match="not a valid https URL"):
         prepare(
             write(tmp_path, "Last_Name\nx\n"),
             module="Leads",
@@ -267,6 +267,12 @@ def test_zip_built_streams_the_csv_and_multipart_has_its_length(tmp_path: Path) 
     assert data.startswith(f"--{body.boundary}\r\n".encode())
     assert data.endswith(f"\r\n--{body.boundary}--\r\n".encode())
     assert io.BytesIO(data).getvalue().count(archive.read_bytes()) == 1
+    with MultipartFile(archive, plan.zip_name) as again:  # the retry policy rewinds it
+        first = b"".join(iter(lambda: again.read(777), b""))
+        again.seek(0)
+        assert first == b"".join(again) and again.tell() == again.length
+        again.seek(again.length - 10)
+        assert again.read() == first[-10:] and again.read() == b""
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,14 @@
-"""The package's shape: every module imports on its own, no import cycles inside zbulk/ (the
-module graph read from the source with ast, lazy imports inside functions included), and
-everything imports on a platform without fcntl (Windows)."""
+"""The package's shape: the import contracts of pyproject.toml hold (layers, no cycles, the
+core free of auth and output, one HTTP layer: import-linter, lazy imports inside functions
+included), every module imports on its own, and everything imports on a platform without
+fcntl (Windows)."""
 
 from __future__ import annotations
 
 import ast
-import functools
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,94 +27,44 @@ def module_name(path: Path) -> str:
 MODULES = sorted(module_name(p) for p in ROOT.rglob("*.py"))
 
 
-def imports_of(path: Path, modules: set[str]) -> set[str]:
-    """zbulk modules imported anywhere in ``path`` (``if TYPE_CHECKING:`` blocks excepted:
-    they never run). ``from zbulk import x`` counts as importing ``zbulk.x`` if it is one."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    skip: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skip.update(id(n) for child in node.body for n in ast.walk(child))
-    me = module_name(path)
-    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, *([base] if base else [])])
-            for alias in node.names:  # a submodule, else a name defined in ``base``
-                sub = f"{base}.{alias.name}"
-                found.add(sub if sub in modules else base)
-    # Importing a.b.c first runs the packages a and a.b, except those this module is inside
-    # of (they are already being imported when it runs).
-    mine = {".".join(me.split(".")[:i]) for i in range(1, me.count(".") + 1)}
-    closed = set(found)
-    for name in found:
-        parts = name.split(".")
-        closed.update(".".join(parts[:i]) for i in range(1, len(parts)))
-    closed -= mine - found
-    return {m for m in closed if m in modules and m != me and m != "zbulk"}
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """``lint-imports`` (import-linter, the contracts in pyproject.toml) on the package
+    under ``root``."""
+    script = Path(sys.executable).with_name("lint-imports")
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run([str(script), "--config", str(ROOT.parent / "pyproject.toml"),
+                           "--no-cache"], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
 
 
-@functools.cache
-def graph() -> dict[str, set[str]]:
-    modules = set(MODULES)
-    return {module_name(p): imports_of(p, modules) for p in ROOT.rglob("*.py")}
+def test_import_contracts_hold() -> None:
+    """The layers, no cycles, the core free of auth and output, one HTTP layer: the
+    contracts of [tool.importlinter], as .ci/run checks them."""
+    r = lint_imports(ROOT.parent)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 broken" in r.stdout
 
 
-def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in sorted(edges.get(node, ())):
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(edges):
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
-    return None
-
-
-def test_the_cycle_finder_finds_cycles() -> None:
-    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert find_cycle({"a": {"b"}, "b": set()}) is None
-    modules = set(MODULES)
-    edges = imports_of(ROOT / "auth" / "profiles.py", modules)
-    assert {"zbulk.config", "zbulk.auth.oauth", "zbulk.auth.state", "zbulk.client"} <= edges
-
-
-def test_no_import_cycle_inside_zbulk() -> None:
-    cycle = find_cycle(graph())
-    assert cycle is None, " -> ".join(cycle or [])
-
-
-def test_auth_package_layers() -> None:
-    """model and datacentres import no other auth module; nothing but profiles and the
-    command import the use-cases."""
-    edges = graph()
-    assert not {m for m in edges["zbulk.auth.model"] if m.startswith("zbulk.auth")}
-    assert not {m for m in edges["zbulk.auth.datacentres"] if m.startswith("zbulk.auth")}
-    users = {m for m, e in edges.items() if "zbulk.auth.profiles" in e}
-    assert users <= {"zbulk.commands.auth"}
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        ("watch.py", "from zbulk import output", "The core never imports"),
+        ("auth/model.py", "from zbulk import client", "auth and the API client"),
+        ("orgid.py", "import requests", "Only the HTTP layer talks HTTP"),
+        ("config.py", "from zbulk import orgid", "No import cycle"),
+        ("output.py", "from zbulk.commands import job", "Layers"),
+    ],
+)
+def test_import_contracts_catch_a_wrong_import(tmp_path: Path, module: str, line: str,
+                                               contract: str) -> None:  # fmt: skip
+    """Each contract fails on the import it forbids (in a copy of the package)."""
+    shutil.copytree(ROOT, tmp_path / "zbulk", ignore=shutil.ignore_patterns("__pycache__"))
+    target = tmp_path / "zbulk" / module
+    target.write_text(target.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
+    r = lint_imports(tmp_path)
+    assert r.returncode != 0
+    broken = [t for t in r.stdout.splitlines() if " BROKEN" in t]
+    assert any(t.startswith(contract) for t in broken), r.stdout
 
 
 # One interpreter loads the third-party libraries zbulk uses (none of zbulk), then forks a

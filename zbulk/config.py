@@ -352,6 +352,33 @@ def check_api_version(version: str) -> str:
     return version
 
 
+def configured_upload(api_domain: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The ``upload`` of the ``[data_centres.NAME]`` table whose ``api_domain`` is this one
+    (checked like an API domain: https, or http on loopback); None when there is none."""
+    for name, table in data_centre_tables(env).items():
+        domain, upload = table.get("api_domain"), table.get("upload")
+        if not (isinstance(domain, str) and isinstance(upload, str) and upload):
+            continue
+        if _url_origin(domain) == _url_origin(api_domain):
+            try:
+                return check_api_domain(upload)
+            except UsageError as exc:
+                raise UsageError(f"data_centres.{name}.upload in config.toml: {exc.message}",
+                                 hint=f"zbulk config set data_centres.{name}.upload "
+                                 "https://<upload host>") from None  # fmt: skip
+    return None
+
+
+def _url_origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
 def is_loopback_host(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -363,24 +390,29 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def check_api_domain(url: str) -> str:
+def check_api_domain(url: str, origin: str | None = None) -> str:
     """Validate an API domain and return it without a trailing slash.
 
     ``https://`` anywhere; ``http://`` only for loopback hosts. No credentials,
-    path, query or fragment.
+    path, query or fragment; no white space or control character anywhere (never
+    stripped: a value that needs cleaning is a mistake to show). ``origin`` names where
+    the value came from (a flag, the environment, the profile, the login record).
     """
     problem = _api_domain_problem(url)
     if problem:
+        where = f" ({origin})" if origin else ""
         raise UsageError(
-            f"invalid API domain {url!r}: {problem}",
+            f"invalid API domain {url!r}{where}: {problem}",
             hint="use https://www.zohoapis.<dc> (or http://127.0.0.1:PORT for a local sandbox)",
         )
     return url.rstrip("/")
 
 
 def _api_domain_problem(url: str) -> str | None:
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it holds white space or a control character"
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018  (raises ValueError on a bad port)
     except ValueError as exc:
@@ -448,7 +480,7 @@ def resolve(
     timeout = pick(request_timeout, "ZBULK_REQUEST_TIMEOUT", "request_timeout")
     return Settings(
         profile=name,
-        api_domain=check_api_domain(str(domain[0])) if domain else DEFAULT_API_DOMAIN,
+        api_domain=check_api_domain(str(domain[0]), domain[1]) if domain else DEFAULT_API_DOMAIN,
         api_version=check_api_version(str(version[0])) if version else DEFAULT_API_VERSION,
         request_timeout=_parse_timeout(*timeout) if timeout else DEFAULT_REQUEST_TIMEOUT,
         verbose=verbose,

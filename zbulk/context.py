@@ -10,10 +10,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from zbulk.auth.model import TokenSource
+    from collections.abc import Mapping
+
+    from zbulk.auth.datacentres import DataCentre
+    from zbulk.auth.model import LoginRecord
     from zbulk.client import ZohoClient
     from zbulk.config import Settings
+    from zbulk.http import Http, Post, TokenSource
     from zbulk.output import Output
+    from zbulk.urls import AccountsGate
 
 
 class AppContext:
@@ -32,6 +37,7 @@ class AppContext:
         self.verbose = verbose
         self._settings: Settings | None = None
         self._output: Output | None = None
+        self._http: Http | None = None
 
     @property
     def profile_name(self) -> str:
@@ -70,18 +76,57 @@ class AppContext:
     def log(self) -> Callable[[str], None] | None:
         return self.output.log if self.settings.verbose else None
 
+    def http(self) -> Http:
+        """The command's one HTTP layer: every request (API, accounts server, upload,
+        download) shares its --request-timeout and its deadline (--timeout)."""
+        if self._http is None:
+            from zbulk.config import DEFAULT_REQUEST_TIMEOUT
+            from zbulk.errors import UsageError
+            from zbulk.http import Http
+
+            try:
+                timeout = self.settings.request_timeout
+            except UsageError:  # logout needs no API domain: a bad one must not stop it
+                timeout = self.request_timeout or DEFAULT_REQUEST_TIMEOUT
+            self._http = Http(timeout, self.output.log if self.verbose else None)
+        return self._http
+
+    def accounts_gate(self, api_domain: str,
+                      known: Mapping[str, DataCentre] | None = None) -> AccountsGate:  # fmt: skip
+        """Where credentials may go: the known and configured accounts servers, and
+        loopback ones when the API domain is on loopback (the sandbox)."""
+        from urllib.parse import urlsplit
+
+        from zbulk.auth.datacentres import accounts_servers, overrides
+        from zbulk.config import is_loopback_host
+        from zbulk.urls import AccountsGate
+
+        host = (urlsplit(api_domain).hostname or "").strip("[]")
+        servers = accounts_servers(overrides() if known is None else known)
+        return AccountsGate(servers, loopback=is_loopback_host(host))
+
+    def refresh_poster(self) -> Callable[[LoginRecord], Post]:
+        """For a stored login: what POSTs to its accounts server, through the HTTP layer."""
+
+        def post(record: LoginRecord) -> Post:
+            return self.http().form_poster(self.accounts_gate(record.api_domain))
+
+        return post
+
     def tokens(self) -> TokenSource:
         """The profile's credentials: ZBULK_TOKEN, else its stored login."""
         from zbulk.auth.tokens import token_source
 
         settings = self.settings
-        return token_source(settings.profile, warn=self.output.warn, log=self.log(),
-                            request_timeout=settings.request_timeout)  # fmt: skip
+        return token_source(settings.profile, warn=self.output.warn, post=self.refresh_poster())
 
     def client(self) -> ZohoClient:
         """A client for the resolved settings and the profile's credentials."""
         # Tokens first: a stored login starts reading the keyring now, while requests loads.
         tokens = self.tokens()
+        return self.client_with(tokens)
+
+    def client_with(self, tokens: TokenSource) -> ZohoClient:
         from zbulk.client import ZohoClient
 
-        return ZohoClient(self.settings, tokens, log=self.log())
+        return ZohoClient(self.settings, tokens, log=self.log(), http=self.http())

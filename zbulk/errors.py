@@ -45,6 +45,10 @@ class ZbulkError(Exception):
     the next thing to try (``hint``). The exit status follows from the class, in
     ``EXIT_CODES`` below."""
 
+    #: for a request that failed: could it have reached the server (a create: the job
+    #: may exist)? False only when it certainly was not sent
+    maybe_sent: bool = True
+
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -70,6 +74,8 @@ class NotFoundError(ZbulkError):
 class NetworkError(ZbulkError):
     """The API could not be reached, timed out, failed (5xx, 429 after retries), or
     answered with something other than the JSON it promises."""
+
+    status: int | None = None  # the HTTP status that ended it (5xx, 429), if any
 
 
 class ApiError(ZbulkError):
@@ -131,6 +137,11 @@ class OutputFailed(ZbulkError):
         super().__init__(f"cannot write to stdout: {reason}")
 
 
+class OutOfTime(ZbulkError):
+    """The command's ``--timeout`` ran out during a request, or a server asked to wait
+    longer than the time left (a Retry-After)."""
+
+
 class WatchTimeout(ZbulkError):
     """``job watch --timeout`` ran out before the job finished."""
 
@@ -148,6 +159,7 @@ EXIT_CODES: tuple[tuple[type[ZbulkError], ExitCode], ...] = (
     (OutputClosed, ExitCode.BROKEN_PIPE),
     (OutputFailed, ExitCode.ERROR),
     (WatchTimeout, ExitCode.TIMEOUT),
+    (OutOfTime, ExitCode.TIMEOUT),
 )
 
 

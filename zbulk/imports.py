@@ -18,14 +18,12 @@ import contextlib
 import csv
 import io
 import re
-import secrets
 import shutil
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 from zbulk import files
 from zbulk.errors import UsageError
@@ -579,9 +577,9 @@ def prepare(
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,99}", module):
         raise UsageError(f"--module {module!r} is not a module API name (like Leads or Deals)")
     if callback is not None:
-        parts = urlsplit(callback)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise UsageError(f"--callback {callback!r} is not an http(s) URL")
+        from zbulk.urls import check_https_url  # the HTTP layer's URL rules
+
+        check_https_url(callback, "--callback")
     given = parse_maps(maps)
     spec = read_mapping_file(mapping_file) if mapping_file is not None else {}
     source, problems = inspect(path, encoding)
@@ -610,61 +608,6 @@ def build_zip(plan: Plan, directory: Path) -> Path:
         with plan.source.path.open("rb") as src, archive.open(name, "w") as dest:
             shutil.copyfileobj(src, dest, CHUNK)
     return target
-
-
-class MultipartFile(io.RawIOBase):
-    """A ``multipart/form-data`` body with one field, ``file``, read from disk as it is
-    sent: its length is known up front (a Content-Length, not chunked) and it is never
-    held in memory."""
-
-    def __init__(self, path: Path, filename: str, field_name: str = "file") -> None:
-        super().__init__()
-        self.boundary = "zbulk" + secrets.token_hex(16)
-        head = (
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
-            f'filename="{_safe_name(filename, "")}"\r\n'
-            "Content-Type: application/zip\r\n\r\n"
-        ).encode()
-        tail = f"\r\n--{self.boundary}--\r\n".encode()
-        self._file = path.open("rb")
-        self.length = len(head) + path.stat().st_size + len(tail)
-        self._parts: list[IO[bytes]] = [io.BytesIO(head), self._file, io.BytesIO(tail)]
-        self._sent = 0
-
-    @property
-    def content_type(self) -> str:
-        return f"multipart/form-data; boundary={self.boundary}"
-
-    def __len__(self) -> int:
-        return self.length
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while self._parts:
-            data = self._parts[0].read(len(buffer))
-            if data:
-                buffer[: len(data)] = data
-                self._sent += len(data)
-                return len(data)
-            self._parts.pop(0)
-        return 0
-
-    def tell(self) -> int:
-        """How much was read (requests sends Content-Length = len - tell)."""
-        return self._sent
-
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            chunk = self.read(CHUNK)
-            if not chunk:
-                return
-            yield chunk
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
 
 
 def upload_url(api_domain: str, api_version: str, origin: str | None = None) -> str:

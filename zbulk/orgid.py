@@ -30,9 +30,14 @@ class Org(NamedTuple):
     origin: str  # where it came from: "--org", "ZBULK_ORG_ID", "the profile", "the API"
 
 
+def is_org_id(value: object) -> bool:
+    """An org id is ASCII digits (``１２３`` is not: ``str.isdigit`` says it is)."""
+    return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 30
+
+
 def check_org_id(value: str, origin: str) -> str:
     value = value.strip()
-    if not (value.isascii() and value.isdigit() and len(value) <= 30):
+    if not is_org_id(value):
         raise UsageError(
             f"{origin} {value!r} is not an org id: it is all digits (the zgid of `GET /crm/v8/org`)"
         )
@@ -83,7 +88,7 @@ def known(
     if configured is not None:
         return Org(check_org_id(str(configured), "the profile's org_id"), None, "the profile")
     kept = _read(env).get(_key(profile, api_domain))
-    if isinstance(kept, dict) and isinstance(kept.get("id"), str) and kept["id"].isdigit():
+    if isinstance(kept, dict) and is_org_id(kept.get("id")):
         name = kept.get("name") if isinstance(kept.get("name"), str) else None
         return Org(kept["id"], name, "the profile")
     return None
@@ -96,12 +101,13 @@ def from_answer(doc: Mapping[str, Any]) -> Org:
     zgid = first.get("zgid")
     if isinstance(zgid, int) and not isinstance(zgid, bool):
         zgid = str(zgid)
-    if not isinstance(zgid, str) or not zgid.isdigit():
-        raise ApiError(
-            "the org answer holds no org id (zgid)", hint="pass it with --org, or set ZBULK_ORG_ID"
-        )
+    if not is_org_id(zgid):
+        said = "holds no org id (zgid)"
+        if zgid is not None:
+            said = f"gives the org id {str(zgid)[:40]!r}, which is not all ASCII digits"
+        raise ApiError(f"the org answer {said}", hint="pass it with --org, or set ZBULK_ORG_ID")
     name = first.get("company_name")
-    return Org(zgid, name if isinstance(name, str) else None, "the API")
+    return Org(str(zgid), name if isinstance(name, str) else None, "the API")
 
 
 def keep(profile: str, api_domain: str, org: Org, env: Mapping[str, str] | None = None) -> None:

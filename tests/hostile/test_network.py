@@ -152,8 +152,8 @@ def test_endless_redirects(hostile, zb) -> None:
 
 
 def test_an_https_api_domain_goes_through_https_proxy(hostile, zb) -> None:
-    """The environment's proxy is still used (zbulk reads it once per host, not per
-    request): the proxy is asked to CONNECT, and never sees the token."""
+    """The environment's proxy is still used for https: the proxy is asked to CONNECT,
+    and never sees the token."""
     with HostileServer() as proxy:
         proxy.route("", answer(b"no", status=403))
         env = {"ZBULK_API_DOMAIN": "https://www.zohoapis.com", "HTTPS_PROXY": proxy.url}
@@ -164,31 +164,6 @@ def test_an_https_api_domain_goes_through_https_proxy(hostile, zb) -> None:
         }
         assert TOKEN not in repr(proxy.seen)
     assert hostile.seen == []
-
-
-def test_proxy_settings_read_once_per_host_are_what_requests_reads(monkeypatch) -> None:
-    import requests
-
-    from zbulk.client import _Session
-
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-    monkeypatch.setenv("NO_PROXY", "accounts.zoho.com,.zohoapis.eu")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/zbulk-test-ca.pem")
-    ours, theirs = _Session(), requests.Session()
-    urls = ["https://www.zohoapis.com/crm/bulk/v8/write/1", "https://accounts.zoho.com/oauth/v2",
-            "https://www.zohoapis.eu/crm", "https://WWW.ZOHOAPIS.COM:443/x",
-            "https://download-accl.zoho.com/v2/crm/1/bulk-write/2/2.zip",
-            "http://127.0.0.1:8790/crm"]  # fmt: skip
-    for _ in range(2):  # the second time from what the first read
-        for url in urls:
-            for proxies in ({}, {"http": "", "https": "", "all": ""}):
-                args = (url, dict(proxies), True, None, None)
-                assert ours.merge_environment_settings(*args) == \
-                    theirs.merge_environment_settings(*args), url  # fmt: skip
-    merged = ours.merge_environment_settings(urls[0], {}, None, None, None)
-    assert merged["proxies"]["https"] == "http://127.0.0.1:9"
-    assert merged["verify"] == "/etc/zbulk-test-ca.pem"
-    assert "https" not in ours.merge_environment_settings(urls[1], {}, None, None, None)["proxies"]
 
 
 def test_no_proxy_for_a_plain_http_api_domain(hostile, zb) -> None:

@@ -3,9 +3,11 @@
 The shape, each module depending only on those above it:
 
 - ``model``: values shared by everything (``LoginMode``, ``Storage``, ``LoginRecord``,
-  ``ProfileStatus``, the ``TokenSource`` protocol); no zbulk imports but errors.
+  ``ProfileStatus``); no zbulk imports but errors. The ``TokenSource`` protocol the
+  tokens fulfil lives with the HTTP layer (``zbulk.http``), which never imports auth.
 - ``datacentres``: Zoho's data-centre registry and ``[data_centres.NAME]`` overrides.
-- ``oauth``: the accounts server's endpoints (``OAuthApp``: accounts URL, client id, secret).
+- ``oauth``: the accounts server's endpoints (``OAuthApp``: accounts URL, client id, secret),
+  through a ``Post`` it is handed (``zbulk.http.Http.form_poster``: auth sends nothing itself).
 - ``state``: the machine-owned login records beside ``config.toml`` (locked, atomic).
 - ``stores``: where secrets live: the OS keyring, or an owner-only file.
 - ``tokens``: the token for a command (``ZBULK_TOKEN``, or the refreshing stored login).

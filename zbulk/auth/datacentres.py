@@ -62,21 +62,10 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 def configured_upload(api_domain: str, env: Mapping[str, str] | None = None) -> str | None:
     """The ``upload`` of the ``[data_centres.NAME]`` table whose ``api_domain`` is this one
-    (checked like an API domain: https, or http on loopback); None when there is none."""
+    (``zbulk.config.configured_upload``: the URL gate reads it too, below auth)."""
     from zbulk import config
 
-    for name, table in config.data_centre_tables(env).items():
-        domain, upload = table.get("api_domain"), table.get("upload")
-        if not (isinstance(domain, str) and isinstance(upload, str) and upload):
-            continue
-        if _origin(domain) == _origin(api_domain):
-            try:
-                return config.check_api_domain(upload)
-            except UsageError as exc:
-                raise UsageError(f"data_centres.{name}.upload in config.toml: {exc.message}",
-                                 hint=f"zbulk config set data_centres.{name}.upload "
-                                 "https://<upload host>") from None  # fmt: skip
-    return None
+    return config.configured_upload(api_domain, env)
 
 
 def upload_origin(api_domain: str, env: Mapping[str, str] | None = None) -> str:
@@ -114,12 +103,19 @@ def overrides(env: Mapping[str, str] | None = None) -> dict[str, DataCentre]:
     found: dict[str, DataCentre] = {}
     for name, table in config.data_centre_tables(env).items():
         if table.get("accounts") and table.get("api_domain"):
+            where = f"[data_centres.{name}] in {config.config_path(env)}"
             found[name.lower()] = DataCentre(
                 name.lower(),
-                config.check_api_domain(str(table["accounts"])),
-                config.check_api_domain(str(table["api_domain"])),
+                config.check_api_domain(str(table["accounts"]), f"accounts of {where}"),
+                config.check_api_domain(str(table["api_domain"]), f"api_domain of {where}"),
             )
     return found
+
+
+def accounts_servers(known: Mapping[str, DataCentre] | None = None) -> list[str]:
+    """Every accounts server credentials may go to: the known data centres' and those of
+    the ``[data_centres.NAME]`` tables (the HTTP layer's ``AccountsGate`` allow-list)."""
+    return [dc.accounts for dc in {**DATA_CENTRES, **(known or {})}.values()]
 
 
 def data_centre(name: str, known: Mapping[str, DataCentre] | None = None) -> DataCentre:
@@ -128,7 +124,7 @@ def data_centre(name: str, known: Mapping[str, DataCentre] | None = None) -> Dat
     if "://" in name:
         from zbulk.config import check_api_domain
 
-        url = check_api_domain(name)
+        url = check_api_domain(name, "--dc")
         return DataCentre(url, url, url)
     every = {**DATA_CENTRES, **(known or {})}
     dc = every.get(name.lower())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from zbulk.errors import CredentialsError
 
@@ -39,17 +39,6 @@ class Storage(enum.StrEnum):
 
     KEYRING = "keyring"
     FILE = "file"
-
-
-class TokenSource(Protocol):
-    #: a human description of where the token comes from, never the token
-    origin: str
-
-    def access_token(self) -> str: ...
-
-    def rejected(self) -> bool:
-        """The API answered 401 to the last token. True if a new one is ready to try."""
-        ...
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -64,34 +64,26 @@ def pick_store(profile: str, *, insecure: bool, directory: Path) -> SecretStore:
     return store
 
 
-def verifier(*, profile: str, request_timeout: float, api_version: str | None = None,
-             log: Callable[[str], None] | None = None) -> Verify:  # fmt: skip
-    """The check every login makes: one lookup of job ``VERIFY_JOB_ID`` with the new token."""
+def verifier(lookup: Callable[..., None]) -> Verify:
+    """The check every login makes: ``lookup(token=…, api_domain=…)`` looks up job
+    ``VERIFY_JOB_ID`` with the new token (the command builds it on the API client; auth
+    sends nothing itself)."""
 
     def verify(*, token: str, api_domain: str) -> None:
-        from zbulk.auth.tokens import StaticToken
-        from zbulk.client import ZohoClient
-
-        settings = config.Settings(
-            profile=profile, api_domain=config.check_api_domain(api_domain),
-            api_version=config.check_api_version(api_version or config.DEFAULT_API_VERSION),
-            request_timeout=request_timeout,
-        )  # fmt: skip
-        with ZohoClient(settings, StaticToken(token, "the new login"), log=log) as client:
-            try:
-                client.get_job(VERIFY_JOB_ID)
-            except NotFoundError:
-                return  # RESOURCE_NOT_FOUND: the token and its bulk scope were accepted
-            except CredentialsError as exc:
-                raise CredentialsError(
-                    f"verifying the login failed: {exc.message.replace(' from the new login', '')}"
-                    "; nothing was stored",
-                    hint="check the token's scope (ZohoCRM.bulk.ALL) and --dc (the API "
-                    f"domain was {api_domain})",
-                ) from None
-            except ZbulkError as exc:
-                raise type(exc)(f"verifying the login failed: {exc.message}; nothing was "
-                                "stored", hint=exc.hint) from None  # fmt: skip
+        try:
+            lookup(token=token, api_domain=api_domain)
+        except NotFoundError:
+            return  # RESOURCE_NOT_FOUND: the token and its bulk scope were accepted
+        except CredentialsError as exc:
+            raise CredentialsError(
+                f"verifying the login failed: {exc.message.replace(' from the new login', '')}"
+                "; nothing was stored",
+                hint="check the token's scope (ZohoCRM.bulk.ALL), and that the API domain "
+                f"{api_domain} is the one of your data centre (--dc, --api-domain)",
+            ) from None
+        except ZbulkError as exc:
+            raise type(exc)(f"verifying the login failed: {exc.message}; nothing was "
+                            "stored", hint=exc.hint) from None  # fmt: skip
 
     return verify
 
@@ -135,21 +127,27 @@ def login_with_token(
     store: SecretStore,
     verify: Verify,
     env: Mapping[str, str] | None = None,
+    api_domain: str | None = None,
 ) -> LoginResult:
-    """Keep a pasted access token (it lives an hour at Zoho and cannot be refreshed)."""
-    verify(token=token, api_domain=dc.api_domain)
+    """Keep a pasted access token (it lives an hour at Zoho and cannot be refreshed).
+    ``api_domain``: the one later commands will use (--api-domain, ZBULK_API_DOMAIN, the
+    profile's), verified and kept instead of the data centre's."""
+    domain = api_domain or dc.api_domain
+    verify(token=token, api_domain=domain)
     record = LoginRecord(mode=LoginMode.TOKEN, storage=store.kind, dc=dc.name,
-                         api_domain=dc.api_domain)  # fmt: skip
+                         api_domain=domain)  # fmt: skip
     return _keep(profile=profile, record=record, secrets={"access_token": token}, store=store,
                  env=env)  # fmt: skip
 
 
 def login_self_client(*, profile: str, dc: DataCentre, app: oauth.OAuthApp, code: str,
                       store: SecretStore, post: oauth.Post, verify: Verify,
-                      env: Mapping[str, str] | None = None) -> LoginResult:  # fmt: skip
+                      env: Mapping[str, str] | None = None,
+                      api_domain: str | None = None) -> LoginResult:  # fmt: skip
     tokens = oauth.exchange_code(post, app, code)
     return _keep_tokens(profile=profile, mode=LoginMode.SELF_CLIENT, dc=dc, app=app,
-                        tokens=tokens, store=store, verify=verify, env=env)  # fmt: skip
+                        tokens=tokens, store=store, verify=verify, env=env,
+                        api_domain=api_domain)  # fmt: skip
 
 
 def login_device(
@@ -165,6 +163,7 @@ def login_device(
     env: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    api_domain: str | None = None,
 ) -> LoginResult:
     from zbulk.auth.datacentres import overrides
 
@@ -181,13 +180,16 @@ def login_device(
     final = switched[-1] if switched else dc
     return _keep_tokens(profile=profile, mode=LoginMode.DEVICE, dc=final,
                         app=app._replace(accounts=accounts), tokens=tokens, store=store,
-                        verify=verify, env=env)  # fmt: skip
+                        verify=verify, env=env, api_domain=api_domain)  # fmt: skip
 
 
 def _keep_tokens(*, profile: str, mode: LoginMode, dc: DataCentre, app: oauth.OAuthApp,
                  tokens: oauth.Tokens, store: SecretStore, verify: Verify,
-                 env: Mapping[str, str] | None) -> LoginResult:  # fmt: skip
-    api_domain = config.check_api_domain(tokens.api_domain or dc.api_domain)
+                 env: Mapping[str, str] | None, api_domain: str | None) -> LoginResult:  # fmt: skip
+    """``api_domain``: the one later commands will use, when set (--api-domain,
+    ZBULK_API_DOMAIN, the profile's); else the one Zoho gave, else the data centre's."""
+    api_domain = config.check_api_domain(api_domain or tokens.api_domain or dc.api_domain,
+                                         "the API domain to verify with")  # fmt: skip
     verify(token=tokens.access_token, api_domain=api_domain)
     secrets = {
         "refresh_token": tokens.refresh_token,
@@ -265,8 +267,12 @@ def _profile_status(name: str, record: LoginRecord, *, active: bool, directory: 
     return entry
 
 
+#: the POST to a login's accounts server (the HTTP layer's, with its allow-list)
+PostFor = Callable[[LoginRecord], oauth.Post]
+
+
 def logout(names: list[str], *, revoke: bool = False, env: Mapping[str, str] | None = None,
-           post: oauth.Post | None = None) -> list[LogoutResult]:  # fmt: skip
+           post: PostFor | None = None) -> list[LogoutResult]:  # fmt: skip
     """Remove each profile's secrets and login record; with ``revoke``, first revoke its
     refresh token at Zoho (a failure there keeps everything, so it can be tried again)."""
     directory = config.config_dir(env)
@@ -292,7 +298,7 @@ def logout(names: list[str], *, revoke: bool = False, env: Mapping[str, str] | N
 
 
 def _revoke(name: str, *, record: LoginRecord, store: SecretStore,
-            post: oauth.Post | None) -> tuple[bool, str | None]:  # fmt: skip
+            post: PostFor | None) -> tuple[bool, str | None]:  # fmt: skip
     if not record.mode.refreshes:
         return False, "a pasted access token cannot be revoked; it expires within the hour"
     secrets = store.load(name) or {}
@@ -300,7 +306,7 @@ def _revoke(name: str, *, record: LoginRecord, store: SecretStore,
     if not (isinstance(token, str) and token and record.accounts_url and post):
         return False, "no refresh token was stored: nothing to revoke"
     app = oauth.OAuthApp(record.accounts_url, str(record.client_id))
-    oauth.revoke(post, app, token)
+    oauth.revoke(post(record), app, token)
     return True, None
 
 

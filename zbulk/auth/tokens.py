@@ -12,12 +12,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zbulk.auth.model import LoginRecord, Storage, TokenSource, login_command, profile_flag
+from zbulk.auth.model import LoginRecord, Storage, login_command, profile_flag
 from zbulk.auth.oauth import header_safe
 from zbulk.auth.stores import SecretStore, store_for
 from zbulk.errors import CredentialsError
+
+if TYPE_CHECKING:
+    from zbulk.http import Post, TokenSource
 
 TOKEN_ENV = "ZBULK_TOKEN"  # noqa: S105  (a variable name, not a secret)
 REFRESH_MARGIN = 60.0
@@ -152,10 +155,12 @@ def token_source(
     env: Mapping[str, str] | None = None,
     *,
     warn: Callable[[str], None] | None = None,
-    log: Callable[[str], None] | None = None,
-    request_timeout: float = 30.0,
+    post: Callable[[LoginRecord], Post] | None = None,
 ) -> TokenSource:
-    """The token for a command: ``ZBULK_TOKEN``, else the profile's stored login."""
+    """The token for a command: ``ZBULK_TOKEN``, else the profile's stored login.
+    ``post(record)`` gives what reaches the record's accounts server for a refresh (the
+    HTTP layer's form poster, with the command's timeouts and the accounts allow-list);
+    without it a stored login that needs a refresh cannot get one."""
     env = os.environ if env is None else env
     raw = env.get(TOKEN_ENV)
     if raw is not None:
@@ -176,8 +181,7 @@ def token_source(
     directory = config.config_dir(env)
     store = store_for(record.storage, directory, backend=record.keyring_backend, warn=warn)
     source = functools.partial(
-        _stored, profile=profile, record=record, store=store, directory=directory,
-        request_timeout=request_timeout, log=log,
+        _stored, profile=profile, record=record, store=store, directory=directory, post=post,
     )  # fmt: skip
     if record.storage is Storage.KEYRING:
         return Prefetched(source, f"profile {profile!r} in {store.where}")
@@ -221,7 +225,7 @@ class Prefetched:
 
 
 def _stored(*, profile: str, record: LoginRecord, store: SecretStore, directory: Path,
-            request_timeout: float, log: Callable[[str], None] | None) -> TokenSource:  # fmt: skip
+            post: Callable[[LoginRecord], Post] | None) -> TokenSource:  # fmt: skip
     login_hint = login_command(profile, record)
     secrets = store.load(profile)
     if not secrets:
@@ -236,21 +240,20 @@ def _stored(*, profile: str, record: LoginRecord, store: SecretStore, directory:
         )
     return RefreshingToken(
         profile=profile, store=store, secrets=secrets,
-        refresher=_refresher(record, request_timeout, log),
+        refresher=_refresher(record, post),
         config_dir=directory, login_hint=login_hint,
     )  # fmt: skip
 
 
-def _refresher(record: LoginRecord, timeout: float,
-               log: Callable[[str], None] | None) -> Refresher:  # fmt: skip
+def _refresher(record: LoginRecord, post: Callable[[LoginRecord], Post] | None) -> Refresher:
     def refresh(secrets: Mapping[str, Any]) -> tuple[str, float]:
         from zbulk.auth import oauth
-        from zbulk.client import form_poster
 
+        if post is None:
+            raise CredentialsError("the access token has expired, and nothing here can refresh it")
         app = oauth.OAuthApp(str(record.accounts_url), str(record.client_id),
                              str(secrets.get("client_secret", "")))  # fmt: skip
-        tokens = oauth.refresh(form_poster(timeout, log), app,
-                               str(secrets.get("refresh_token", "")))  # fmt: skip
+        tokens = oauth.refresh(post(record), app, str(secrets.get("refresh_token", "")))
         return tokens.access_token, tokens.expires_at
 
     return refresh

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from zbulk.auth.datacentres import DataCentre
     from zbulk.auth.oauth import DeviceCode
     from zbulk.context import AppContext
+    from zbulk.http import Http
     from zbulk.output import Output
 
 HELP = "Log in to Zoho and manage stored credentials."
@@ -110,7 +112,6 @@ def login(
     from zbulk.auth import datacentres, oauth, profiles
     from zbulk.auth.model import LoginMode
     from zbulk.auth.tokens import TOKEN_ENV, clean_token
-    from zbulk.client import form_poster
     from zbulk.errors import UsageError
 
     app_ctx = _ctx(ctx)
@@ -143,6 +144,10 @@ def login(
     known = datacentres.overrides(env)
     previous = _previous_dc(profile, env)
     centre = datacentres.data_centre(str(dc or previous or datacentres.DEFAULT_DC), known)
+    gate = app_ctx.accounts_gate(centre.api_domain, known)
+    problem = gate.problem(centre.accounts) if mode is not LoginMode.TOKEN else None
+    if problem:  # before anything is asked for
+        raise gate.refused(centre.accounts, problem)
     if env.get(TOKEN_ENV) is not None:
         out.warn(f"{TOKEN_ENV} is set: it wins over this login until you unset it")
     if insecure_storage:
@@ -154,22 +159,22 @@ def login(
 
         private_dir(directory / "secrets")  # a file in the way shows itself now
     store = profiles.pick_store(profile, insecure=insecure_storage, directory=directory)
-    timeout = app_ctx.request_timeout or config.DEFAULT_REQUEST_TIMEOUT
-    log = out.log if app_ctx.verbose else None
-    verify = profiles.verifier(profile=profile, request_timeout=timeout,
-                               api_version=_api_version(app_ctx), log=log)  # fmt: skip
+    api_domain = _api_domain(app_ctx)  # what later commands will use, if not the DC's
+    http = app_ctx.http()
+    verify = profiles.verifier(functools.partial(_lookup, app_ctx, http))
 
     if mode is LoginMode.TOKEN:
         raw = sys.stdin.read() if with_token else _ask("Access token", hidden=True)
         token = clean_token(raw, "standard input" if with_token else "the prompt")
         result = profiles.login_with_token(profile=profile, token=token, dc=centre,
-                                           store=store, verify=verify, env=env)  # fmt: skip
+                                           store=store, verify=verify, env=env,
+                                           api_domain=api_domain)  # fmt: skip
         expiry = "Zoho access tokens last an hour; use --self-client for a login that lasts"
     else:
         cid = client_id or _ask("Client id", hidden=False, env_name="ZBULK_CLIENT_ID")
         secret = _ask("Client secret", hidden=True, env_name="ZBULK_CLIENT_SECRET")
         app = oauth.OAuthApp(centre.accounts, cid, secret)
-        post = form_poster(timeout, log)
+        post = http.form_poster(gate)
         if mode is LoginMode.SELF_CLIENT:
             if not code:
                 out.note("Generate the code in Zoho's API console (Self Client > Generate "
@@ -177,13 +182,14 @@ def login(
             grant = code or _ask("Grant code", hidden=True)
             result = profiles.login_self_client(profile=profile, dc=centre, app=app,
                                                 code=grant.strip(), store=store, post=post,
-                                                verify=verify, env=env)  # fmt: skip
+                                                verify=verify, env=env,
+                                                api_domain=api_domain)  # fmt: skip
         else:
             result = profiles.login_device(profile=profile, dc=centre, app=app, store=store,
                                            post=post, verify=verify,
                                            show_code=lambda c: _show_code(out, c),
                                            on_switch=lambda d: _switched(out, d),
-                                           env=env)  # fmt: skip
+                                           env=env, api_domain=api_domain)  # fmt: skip
         expiry = "access tokens now refresh themselves"
     out.note(f"Logged in: profile {profile!r}, data centre {result.record.dc}, verified with "
              f"{result.record.api_domain}; secrets in {result.stored_in}; {expiry}.")  # fmt: skip
@@ -200,6 +206,41 @@ def _previous_dc(profile: str, env: object) -> str | None:
     except CredentialsError:
         return None
     return record.dc if record else None
+
+
+def _api_domain(app_ctx: AppContext) -> str | None:
+    """The API domain later commands will use, when it is not the data centre's:
+    --api-domain, ZBULK_API_DOMAIN, the profile's ``api_domain`` in config.toml; checked."""
+    import os
+
+    from zbulk import config
+
+    profile = app_ctx.profile_name
+    for value, origin in (
+        (app_ctx.api_domain, "--api-domain"),
+        (os.environ.get("ZBULK_API_DOMAIN"), "environment ZBULK_API_DOMAIN"),
+        (config.load_profile(profile).get("api_domain"),
+         f"profile {profile!r} in {config.config_path()}"),
+    ):  # fmt: skip
+        if value not in (None, ""):
+            return config.check_api_domain(str(value), origin)
+    return None
+
+
+def _lookup(app_ctx: AppContext, http: Http, *, token: str, api_domain: str) -> None:
+    """One lookup of job ``VERIFY_JOB_ID`` at ``api_domain`` with ``token``."""
+    from zbulk import config
+    from zbulk.auth.profiles import VERIFY_JOB_ID
+    from zbulk.auth.tokens import StaticToken
+    from zbulk.client import ZohoClient
+
+    settings = config.Settings(
+        profile=app_ctx.profile_name, api_domain=config.check_api_domain(api_domain),
+        api_version=config.check_api_version(_api_version(app_ctx) or config.DEFAULT_API_VERSION),
+        request_timeout=http.request_timeout,
+    )  # fmt: skip
+    client = ZohoClient(settings, StaticToken(token, "the new login"), http=http)
+    client.get_job(VERIFY_JOB_ID)
 
 
 def _api_version(app_ctx: AppContext) -> str | None:
@@ -261,9 +302,7 @@ def logout(
     """Remove the profile's stored secrets and login record."""
     import os
 
-    from zbulk import config
     from zbulk.auth import profiles
-    from zbulk.client import form_poster
 
     app_ctx = _ctx(ctx)
     out = app_ctx.output
@@ -272,8 +311,7 @@ def logout(
         out.note("No profile is logged in.")
     post = None
     if revoke:
-        timeout = app_ctx.request_timeout or config.DEFAULT_REQUEST_TIMEOUT
-        post = form_poster(timeout, out.log if app_ctx.verbose else None)
+        post = app_ctx.refresh_poster()
     for result in profiles.logout(names, revoke=revoke, post=post):
         name = result.profile
         if result.revoked:

@@ -563,18 +563,9 @@ def upload_and_create(
 
 
 def _job_id(created: Fetched) -> str:
-    from zbulk.errors import ApiError
+    from zbulk.client import created_job_id
 
-    details = created.doc.get("details")
-    job_id = details.get("id") if isinstance(details, dict) else None
-    if isinstance(job_id, int) and not isinstance(job_id, bool):
-        job_id = str(job_id)
-    if not isinstance(job_id, str) or not job_id.isdigit():
-        raise ApiError(
-            "Zoho's answer to the create holds no job id: the job may have been created",
-            hint="look for it in Zoho CRM before importing again",
-        )
-    return job_id
+    return created_job_id(created.doc)
 
 
 def _follow(ctx: typer.Context, job_id: str, as_json: bool) -> int:
@@ -628,7 +619,7 @@ def _print_requests(
     """The requests the command would send, token redacted, in order."""
     import json
 
-    from zbulk.imports import MultipartFile
+    from zbulk.http import MultipartFile
     from zbulk.output import json_text
 
     auth = "Zoho-oauthtoken ***"
