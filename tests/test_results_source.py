@@ -25,7 +25,8 @@ from zbulk.sandbox.results import (
     write_result_zip,
     write_source_zip,
 )
-from zbulk.source import SourceError, detect_delimiter, open_source
+from zbulk.user_file import UserFileError as SourceError
+from zbulk.user_file import detect_delimiter, open_source
 
 DONE = DEMO_JOBS["completed"]  # Accounts, accounts_import.csv: ";" and the file's own headers
 HEADER = ["Last_Name", "Company", "Email", "Phone", "Lead_Source", "City", "Description"]

@@ -682,7 +682,7 @@ class ZohoClient:
         so once the request may have reached Zoho no failure is retried, and one with no
         answer says the job may exist."""
         s = self.settings
-        data = json.dumps(body).encode()
+        data = json.dumps(body, allow_nan=False).encode()
         self.session.close()  # a fresh connection: a stale kept-alive one would blur "sent"
         return self._post(f"{s.api_domain}/crm/bulk/{s.api_version}/write",
                           lambda: io.BytesIO(data), {"Content-Type": "application/json"},

@@ -2,7 +2,7 @@
 ``<Module>-<file stem>.csv``: the first three mapped columns, STATUS, RECORD_ID, ERRORS),
 its failed rows read again as a stream, and the files ``--output-dir`` writes. With the
 uploaded file (``source``), each result row is lined up with its uploaded row (see
-``zbulk.source``) so the files hold whole rows. Prints nothing.
+``zbulk.user_file``) so the files hold whole rows. Prints nothing.
 
 Hostile files are expected: names that escape the folder, non-CSV members, encrypted or
 oddly compressed members, ZIP bombs, odd encodings, missing columns and huge cells each end
@@ -35,8 +35,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 from zbulk.codes import explain
 from zbulk.errors import LocalFileError, ResultFileError
-from zbulk.source import ERRORS as SOURCE_ERRORS
-from zbulk.source import Encoding, SourceError, SourceFile, detect_delimiter, header_line
+from zbulk.user_file import TEXT_ERRORS as SOURCE_ERRORS
+from zbulk.user_file import Encoding, detect_delimiter
+from zbulk.user_file import UserFile as SourceFile
+from zbulk.user_file import UserFileError as SourceError
 
 if TYPE_CHECKING:
     from zbulk.models import Resource
@@ -242,6 +244,12 @@ def _members(archive: zipfile.ZipFile, warnings: list[str]) -> list[zipfile.ZipI
     return members
 
 
+def _header_line(head: bytes, encoding: str) -> str:
+    """The first line of ``head`` (bytes from the start of a CSV), decoded leniently."""
+    text = head.decode(encoding, errors="replace")
+    return text.splitlines()[0] if text else ""
+
+
 def _encoding(head: bytes) -> str:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -286,7 +294,7 @@ def _open_csv(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     head = raw.peek(4096)[:4096]
     if encoding is None:
         encoding = _encoding(head)
-    delimiter = detect_delimiter(header_line(head, encoding))
+    delimiter = detect_delimiter(_header_line(head, encoding))
     text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
     reader = csv.reader(text, delimiter=delimiter)
     header = next(reader, None)
@@ -323,13 +331,12 @@ def _summarise_zip(
 ) -> Summary:
     """Read every CSV of the result ZIP as a stream and summarise it. ``resources`` (the
     job document's) name each CSV's CRM module and give its mapped column indices; ``source``
-    (the uploaded CSVs, see ``zbulk.source.open_source``) is lined up row by row with the CSV
+    (the uploaded CSVs, see ``zbulk.user_file.open_source``) is lined up row by row with the CSV
     it was uploaded as. With ``output_dir``, write per CSV ``-failed.csv``, ``-errors.csv``
     and ``-created.csv`` there (and the ZIP itself with ``keep_zip``): all or nothing,
     refusing before anything is written if a target exists and not ``force``, and
     publishing only once every CSV was read through (a source that does not line up
     writes nothing)."""
-    from zbulk.source import pair_sources
 
     warnings: list[str] = []
     try:
@@ -597,7 +604,7 @@ def _source_rows(f: FileSummary, errors: str = SOURCE_ERRORS) -> Iterator[Record
         yield None
         return
     with f.source.records(errors) as records:
-        yield records
+        yield ((r.cells, r.text) for r in records)
 
 
 def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
@@ -762,3 +769,32 @@ def _no_code(status: str) -> str:
     if status == "skipped":
         return "skipped, with no error code from Zoho"
     return f"{status or 'no status'}: not added or updated, with no error code from Zoho"
+
+
+def pair_sources(
+    sources: list[SourceFile], members: list[str], uploaded: list[str | None]
+) -> list[SourceFile | None]:
+    """Per result member, its source CSV or None. ``uploaded`` is each member's uploaded
+    file name when known (from the job document or the member name). A member takes the
+    source of the same file name; one member and one source pair whatever their names.
+    SourceError when a source pairs with nothing."""
+    out: list[SourceFile | None] = [None] * len(members)
+    used: set[int] = set()
+    for m, name in enumerate(uploaded):
+        for s, source in enumerate(sources):
+            if s not in used and name is not None and source.name.lower() == name.lower():
+                out[m] = source
+                used.add(s)
+                break
+    if not used and len(sources) == 1 and len(members) == 1:
+        out[0] = sources[0]
+        used.add(0)
+    unpaired = [s.label for n, s in enumerate(sources) if n not in used]
+    if unpaired:
+        wanted = ", ".join(n for n in uploaded if n) or "(unknown)"
+        raise SourceError(
+            f"cannot tell which resource of the result {', '.join(unpaired)} was uploaded for; "
+            f"the result file holds rows of {wanted}",
+            hint="give the CSV (or the ZIP) that was uploaded, under its own file name",
+        )
+    return out

@@ -285,6 +285,7 @@ def retry_command(
     app_ctx = _app(ctx)
     with app_ctx.client() as client, tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
         doc = client.get_job(job_id).doc
+        check_retry_doc(job_id, doc)
         if fixed is None:
             fixed = failed_rows_file(client, app_ctx.output, job_id, doc, source, Path(tmp))
             if fixed is None:
@@ -306,43 +307,27 @@ def retry_command(
 
 def retry_plan(job_id: str, doc: dict[str, Any], source: Path, fixed: Path) -> Plan:
     """The plan for ``fixed`` with the job's settings; its columns are found by the headers
-    the job's mappings point at in ``source``."""
-    from zbulk.errors import UsageError
+    the job's mappings point at in ``source``. Every value of the job document is checked
+    before use (a UsageError names the one that is not what Zoho sends)."""
     from zbulk.imports import FieldMap, Plan, PreflightError, Problem, check_find_by, inspect
-    from zbulk.models import Job
+    from zbulk.user_file import open_source
 
-    resources = [r for r in doc.get("resource") or [] if isinstance(r, dict)]
-    if len(resources) != 1:
-        raise UsageError(
-            f"job {job_id} has {len(resources)} resources: zbulk job retry sends "
-            "the rows of a job with one"
-        )
-    resource = resources[0]
-    job = Job.read(doc)
-    module = job.resources[0].module if job.resources else None
-    operation = doc.get("operation")
-    if not module or operation not in ("insert", "update", "upsert"):
-        raise UsageError(f"job {job_id} does not say its module and operation")
-    encoding = doc.get("character_encoding")
-    encoding = encoding if isinstance(encoding, str) and encoding.upper() != "UTF-8" else None
-    original, problems = inspect(source, encoding)
-    if problems:
-        raise PreflightError(source, problems)
-    plan_source, problems = inspect(fixed, encoding)
+    resource, module, operation, encoding = check_retry_doc(job_id, doc)
+    original = open_source(source, encoding)[0] if source != fixed else None
+    plan_source, problems = inspect(fixed, encoding, what="--from")
+    headers = original.header if original is not None else plan_source.header
     mappings: list[FieldMap] = []
     for m in resource.get("field_mappings") or []:
-        if not isinstance(m, dict) or not isinstance(m.get("api_name"), str):
-            continue
         index = m.get("index")
         column = None
-        if isinstance(index, int) and not isinstance(index, bool):
-            if not 0 <= index < len(original.headers):
-                raise UsageError(
-                    f"job {job_id} maps column {index + 1}, but {source} has "
-                    f"{len(original.headers)}: is it the file the job was "
-                    "created from?"
+        if index is not None:
+            if not 0 <= index < len(headers):
+                raise _doc_error(
+                    job_id,
+                    f"maps column {index + 1}, but {source} has {len(headers)}: is it the "
+                    "file the job was created from?",
                 )
-            column = original.headers[index]
+            column = headers[index]
             if column not in plan_source.headers:
                 problems.append(
                     Problem(
@@ -353,9 +338,6 @@ def retry_plan(job_id: str, doc: dict[str, Any], source: Path, fixed: Path) -> P
                 )
                 continue
             index = plan_source.headers.index(column)
-        else:
-            index = None
-        default = m.get("default_value")
         mappings.append(
             FieldMap(
                 m["api_name"],
@@ -364,7 +346,7 @@ def retry_plan(job_id: str, doc: dict[str, Any], source: Path, fixed: Path) -> P
                 _s(m.get("format")),
                 _s(m.get("find_by")),
                 _s(m.get("module")),
-                default if isinstance(default, dict) else None,
+                m.get("default_value"),
             )
         )
     find_by = _s(resource.get("find_by"))
@@ -373,6 +355,75 @@ def retry_plan(job_id: str, doc: dict[str, Any], source: Path, fixed: Path) -> P
         raise PreflightError(fixed, problems)
     ignore = resource.get("ignore_empty", doc.get("ignore_empty"))
     return Plan(plan_source, module, operation, mappings, find_by, ignore is True, None, encoding)
+
+
+def check_retry_doc(
+    job_id: str, doc: dict[str, Any]
+) -> tuple[dict[str, Any], str, str, str | None]:
+    """The job document's parts a retry uses, each checked: its one resource (a table whose
+    ``field_mappings`` is a list of tables with a string ``api_name``, an integer ``index``
+    or none, a ``default_value`` as a mapping file's default), the module, the operation
+    and the ``character_encoding`` (a text codec; None for UTF-8)."""
+    from zbulk.imports import check_default
+    from zbulk.models import Job
+    from zbulk.user_file import text_codec
+
+    resources = doc.get("resource")
+    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
+        raise _doc_error(job_id, f"has a resource that is {_kind(resources)}, not a list of tables")
+    if len(resources) != 1:
+        raise _doc_error(
+            job_id,
+            f"has {len(resources)} resources: zbulk job retry sends the rows of a job with one",
+        )
+    resource = resources[0]
+    job = Job.read(doc)
+    module = job.resources[0].module if job.resources else None
+    operation = doc.get("operation")
+    if not isinstance(module, str) or not module or operation not in ("insert", "update", "upsert"):
+        raise _doc_error(job_id, "does not say its module and operation")
+    mappings = resource.get("field_mappings")
+    if mappings is not None and not isinstance(mappings, list):
+        raise _doc_error(job_id, f"has field_mappings that are {_kind(mappings)}, not a list")
+    for n, m in enumerate(mappings or [], 1):
+        where = f"field mapping {n}"
+        if not isinstance(m, dict) or not isinstance(m.get("api_name"), str) or not m["api_name"]:
+            raise _doc_error(job_id, f"has a {where} without an api_name")
+        index = m.get("index")
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
+            raise _doc_error(job_id, f"has a {where} whose index is {_kind(index)}")
+        for key in ("format", "find_by", "module"):
+            if m.get(key) is not None and not isinstance(m[key], str):
+                raise _doc_error(job_id, f"has a {where} whose {key} is {_kind(m[key])}")
+        default = m.get("default_value")
+        if default is not None:
+            if not isinstance(default, dict):
+                raise _doc_error(job_id, f"has a {where} whose default_value is not a table")
+            check_default(default, f"job {job_id}'s {where} default_value")
+    for key in ("find_by",):
+        if resource.get(key) is not None and not isinstance(resource[key], str):
+            raise _doc_error(job_id, f"has a {key} that is {_kind(resource[key])}")
+    encoding = doc.get("character_encoding")
+    if encoding is not None:
+        encoding = text_codec(encoding, f"job {job_id}'s character_encoding")
+        if encoding == "utf-8":
+            encoding = None
+    return resource, module, operation, encoding
+
+
+def _doc_error(job_id: str, what: str) -> Exception:
+    from zbulk.errors import UsageError
+
+    return UsageError(
+        f"job {job_id}'s document {what}; nothing was sent",
+        hint=f"check the job with `zbulk job show {job_id} --json`",
+    )
+
+
+def _kind(value: Any) -> str:
+    from zbulk.imports import _kind as kind
+
+    return "missing" if value is None else kind(value)
 
 
 def _s(value: Any) -> str | None:
@@ -388,7 +439,7 @@ def failed_rows_file(
     from zbulk.errors import ApiError
     from zbulk.models import Job
     from zbulk.results import MAX_DOWNLOAD, local_error, summarise_zip
-    from zbulk.source import open_source
+    from zbulk.user_file import open_source
 
     job = Job.read(doc)
     if not job.finished or not job.result_url:
@@ -396,7 +447,7 @@ def failed_rows_file(
             f"job {job_id} is {job.status or 'not finished'}: it has no failed rows to send yet",
             hint=f"wait for it with `zbulk job watch {job_id}`",
         )
-    sources = open_source(source)
+    sources = open_source(source, check_retry_doc(job_id, doc)[3])
     zip_path = directory / f"{job_id}.zip"
     try:
         with zip_path.open("wb") as fh:
@@ -592,7 +643,7 @@ def _follow(ctx: typer.Context, job_id: str, as_json: bool) -> int:
 
 
 def _describe(plan: Plan, past: bool = False) -> str:
-    n = plan.source.records
+    n = plan.records
     records = f"{n:,} record" + ("s" if n != 1 else "")
     verb = {"insert": "Import", "update": "Update with", "upsert": "Upsert"}[plan.operation]
     if past:
@@ -650,7 +701,7 @@ def _print_requests(
             "bytes": archive.stat().st_size,
             "csv": plan.source.member,
             "csv_bytes": plan.source.size,
-            "records": plan.source.records,
+            "records": plan.records,
         }
     }
     requests.append(
@@ -695,7 +746,8 @@ def _print_requests(
             )
         if "body" in request:
             lines.append("")
-            lines.extend(json.dumps(request["body"], indent=2, ensure_ascii=False).splitlines())
+            body_text = json.dumps(request["body"], indent=2, ensure_ascii=False, allow_nan=False)
+            lines.extend(body_text.splitlines())
     for line in lines:
         out.write_line(line)
 
@@ -726,7 +778,7 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
     from zbulk.models import Job
     from zbulk.reports import ResultsReport
     from zbulk.results import MAX_DOWNLOAD, summarise_zip
-    from zbulk.source import open_source
+    from zbulk.user_file import open_source
 
     url = upload_url(api_domain, client.settings.api_version, upload)
     with tempfile.TemporaryDirectory(prefix="zbulk-demo-") as name:
