@@ -45,8 +45,13 @@ class PreflightError(UsageError):
             found = Problems()
             found.extend(problems)
             problems = found
-        kept = problems.kept
-        shown = [f"  {p}" for p in kept[:SHOWN_PROBLEMS]]
+        kept = problems.kept[:SHOWN_PROBLEMS]
+        kinds = {p.kind or p.message for p in kept}
+        for p in problems.kept[SHOWN_PROBLEMS:]:  # the first of every kind is shown
+            if (p.kind or p.message) not in kinds:
+                kinds.add(p.kind or p.message)
+                kept.append(p)
+        shown = [f"  {p}" for p in kept]
         if problems.total > len(shown):
             shown.append(f"  … and {problems.total - len(shown):,} more")
         count = f"{problems.total:,} problem" + ("s" if problems.total != 1 else "")

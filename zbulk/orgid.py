@@ -65,10 +65,15 @@ def known(
     if configured is not None:
         return Org(check_org_id(str(configured), "the profile's org_id"), None, "the profile")
     kept = _read(env).get(_key(profile, api_domain))
-    if isinstance(kept, dict) and isinstance(kept.get("id"), str) and kept["id"].isdigit():
+    if isinstance(kept, dict) and isinstance(kept.get("id"), str) and _digits(kept["id"]):
         name = kept.get("name") if isinstance(kept.get("name"), str) else None
         return Org(kept["id"], name, "the profile")
     return None
+
+
+def _digits(value: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes ``１２３`` and ``²``)."""
+    return value.isascii() and value.isdigit()
 
 
 def from_answer(doc: Mapping[str, Any]) -> Org:
@@ -78,7 +83,7 @@ def from_answer(doc: Mapping[str, Any]) -> Org:
     zgid = first.get("zgid")
     if isinstance(zgid, int) and not isinstance(zgid, bool):
         zgid = str(zgid)
-    if not isinstance(zgid, str) or not zgid.isdigit():
+    if not isinstance(zgid, str) or not _digits(zgid):
         raise ApiError(
             "the org answer holds no org id (zgid)", hint="pass it with --org, or set ZBULK_ORG_ID"
         )

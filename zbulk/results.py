@@ -36,9 +36,7 @@ from typing import IO, TYPE_CHECKING, Any
 from zbulk.codes import explain
 from zbulk.errors import LocalFileError, ResultFileError
 from zbulk.user_file import TEXT_ERRORS as SOURCE_ERRORS
-from zbulk.user_file import Encoding, detect_delimiter
-from zbulk.user_file import UserFile as SourceFile
-from zbulk.user_file import UserFileError as SourceError
+from zbulk.user_file import Encoding, UserFile, UserFileError, detect_delimiter
 
 if TYPE_CHECKING:
     from zbulk.models import Resource
@@ -91,7 +89,7 @@ class FileSummary:
     written: list[str] = field(default_factory=list)
     delimiter: str = ","
     uploaded: str | None = None  # the uploaded file's name, from the member's name
-    source: SourceFile | None = field(default=None, repr=False)
+    source: UserFile | None = field(default=None, repr=False)
     positions: list[int] = field(default_factory=list)  # of the kept columns, in the source
 
     @property
@@ -326,7 +324,7 @@ def _summarise_zip(
     job_id: str = "",
     force: bool = False,
     keep_zip: bool = False,
-    source: list[SourceFile] | None = None,
+    source: list[UserFile] | None = None,
     resources: list[Resource] | None = None,
 ) -> Summary:
     """Read every CSV of the result ZIP as a stream and summarise it. ``resources`` (the
@@ -573,7 +571,7 @@ def _cell(value: str, sep: str) -> str:
     return value
 
 
-def _positions(f: FileSummary, source: SourceFile, indices: list[int]) -> list[int]:
+def _positions(f: FileSummary, source: UserFile, indices: list[int]) -> list[int]:
     """Where the result's kept columns are in the source: the mapped indices of the job
     document when the source's headers there are the result's, else by header name, else
     the mapped indices as they are (the row check decides)."""
@@ -590,7 +588,7 @@ def _positions(f: FileSummary, source: SourceFile, indices: list[int]) -> list[i
     if usable:
         return first
     missing = names[found.index(-1)]
-    raise SourceError(
+    raise UserFileError(
         f"{source.label} has no column {missing!r}, which the result file {f.name!r} holds; "
         "nothing was written",
         hint="give the file that was uploaded for this job",
@@ -611,7 +609,7 @@ def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
             f: FileSummary) -> Joined:  # fmt: skip
     """(row number, result row, source cells or None, source text or ""), the rows lined
     up in order: the kept columns must agree on every row and both files must end together
-    (SourceError naming the first row that does not, with nothing written)."""
+    (UserFileError naming the first row that does not, with nothing written)."""
     if source is None:
         for number, row in enumerate(reader, 1):
             if len(row) < width:
@@ -629,7 +627,7 @@ def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
             row = row + [""] * (width - len(row))
         record = next(records, None)
         if record is None:
-            raise SourceError(
+            raise UserFileError(
                 f"{label} ends after {number - 1:,} rows, but the result file {f.name!r} has "
                 f"more (row {number} is missing); nothing was written",
                 hint="give the whole file that was uploaded for this job",
@@ -638,7 +636,7 @@ def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
         full = cells if len(cells) >= swidth else cells + [""] * (swidth - len(cells))
         for k, p in pairs:
             if row[k] != full[p] and row[k].strip() != full[p].strip():
-                raise SourceError(
+                raise UserFileError(
                     f"{label} does not line up with the result file {f.name!r}: row {number} "
                     f"has {_shown(header[p].strip())} = {_shown(full[p])} where the result "
                     f"has {_shown(row[k])}; nothing was written",
@@ -646,7 +644,7 @@ def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
                 )
         yield number, row, cells, text
     if next(records, None) is not None:
-        raise SourceError(
+        raise UserFileError(
             f"{label} has more rows than the result file {f.name!r} ({number:,}); "
             "nothing was written",
             hint="give the file that was uploaded for this job, unchanged",
@@ -654,7 +652,7 @@ def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
 
 
 def _summarise_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, module: str,
-                      uploaded: str | None, source: SourceFile | None, indices: list[int],
+                      uploaded: str | None, source: UserFile | None, indices: list[int],
                       targets: tuple[Path, Path, Path] | None, force: bool,
                       warnings: list[str], sinks: list[_CsvSink]) -> FileSummary:  # fmt: skip
     reader, header, encoding = _open_csv(archive, info)
@@ -772,13 +770,13 @@ def _no_code(status: str) -> str:
 
 
 def pair_sources(
-    sources: list[SourceFile], members: list[str], uploaded: list[str | None]
-) -> list[SourceFile | None]:
+    sources: list[UserFile], members: list[str], uploaded: list[str | None]
+) -> list[UserFile | None]:
     """Per result member, its source CSV or None. ``uploaded`` is each member's uploaded
     file name when known (from the job document or the member name). A member takes the
     source of the same file name; one member and one source pair whatever their names.
-    SourceError when a source pairs with nothing."""
-    out: list[SourceFile | None] = [None] * len(members)
+    UserFileError when a source pairs with nothing."""
+    out: list[UserFile | None] = [None] * len(members)
     used: set[int] = set()
     for m, name in enumerate(uploaded):
         for s, source in enumerate(sources):
@@ -792,7 +790,7 @@ def pair_sources(
     unpaired = [s.label for n, s in enumerate(sources) if n not in used]
     if unpaired:
         wanted = ", ".join(n for n in uploaded if n) or "(unknown)"
-        raise SourceError(
+        raise UserFileError(
             f"cannot tell which resource of the result {', '.join(unpaired)} was uploaded for; "
             f"the result file holds rows of {wanted}",
             hint="give the CSV (or the ZIP) that was uploaded, under its own file name",

@@ -268,16 +268,19 @@ def _zero_pattern(head: bytes) -> str | None:
     return None
 
 
-def is_utf8(stream: IO[bytes]) -> bool:
-    """Whether all of ``stream`` (read a chunk at a time) decodes as UTF-8."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def first_error(stream: IO[bytes], codec: str) -> tuple[int, bool] | None:
+    """Where all of ``stream`` (read a chunk at a time) first fails to decode strictly
+    with ``codec``, and whether it ends in the middle of a character; None if it decodes."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    done = 0
     try:
         while chunk := stream.read(CHUNK):
             decoder.decode(chunk)
+            done += len(chunk)
         decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+    except UnicodeDecodeError as exc:
+        return done + max(exc.start, 0), not chunk
+    return None
 
 
 # -- the delimiter and ZIPs ------------------------------------------------------------
@@ -390,13 +393,13 @@ class _Lines:
             self._buf = bytearray()
             self._cr: Any = b"\r"
             self._eol = re.compile(rb"\r\n|\r|\n")
-            self._blanks = re.compile(rb"(?:\r\n|\r|\n)+")
+            self._blanks = re.compile(rb"[\r\n]+")
         else:  # UTF-16 and UTF-32: decoded a chunk at a time, strictly
             self._chunk_decoder = decoder("strict")
             self._buf = ""
             self._cr = "\r"
             self._eol = re.compile(r"\r\n|\r|\n")
-            self._blanks = re.compile(r"(?:\r\n|\r|\n)+")
+            self._blanks = re.compile(r"[\r\n]+")
 
     def _size(self, piece: Any) -> int:
         if self.unit == 1:
@@ -417,9 +420,9 @@ class _Lines:
             text = self._chunk_decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError:
             name = Encoding(self.codec).label
-            what = "ends in the middle of a character" if not chunk else f"is not valid {name}"
+            what = "ends in the middle of a character" if not chunk else "is not valid"
             raise UserFileError(
-                f"{self.label} {what} (near byte {self.offset:,}): is it {name}?",
+                f"{self.label} {what} {name} (near byte {self.offset:,})",
                 hint="save the file again, or pass its --encoding",
             ) from None
         self._buf += text
@@ -623,11 +626,19 @@ class UserFile:
         with self.open() as raw:
             head = raw.read(_HEAD)
         encoding = detect_encoding(head, given, "--encoding" if given else self.what)
-        if fallback and given is None and encoding.unit == 1 and encoding.codec == "utf-8":
+        check = encoding.unit > 1 or (fallback and given is None and encoding.codec == "utf-8")
+        if check:
             with self.open() as raw:
                 raw.read(len(encoding.bom))
-                if not is_utf8(raw):
-                    encoding = Encoding(fallback, encoding.bom)
+                bad = first_error(raw, encoding.codec)
+            if bad is not None and encoding.unit == 1:
+                encoding = Encoding(fallback or "cp1252", encoding.bom)
+            elif bad is not None:
+                what = "ends in the middle of a character" if bad[1] else "is not valid"
+                raise UserFileError(
+                    f"{self.label} {what} {encoding.label} (byte {bad[0]:,})",
+                    hint="save the file again, or pass its --encoding",
+                )
         self.encoding = encoding
         with self.open() as raw:
             _, header = self._lines(raw, TEXT_ERRORS)

@@ -364,6 +364,7 @@ def check_retry_doc(
     ``field_mappings`` is a list of tables with a string ``api_name``, an integer ``index``
     or none, a ``default_value`` as a mapping file's default), the module, the operation
     and the ``character_encoding`` (a text codec; None for UTF-8)."""
+    from zbulk.errors import UsageError
     from zbulk.imports import check_default
     from zbulk.models import Job
     from zbulk.user_file import text_codec
@@ -405,7 +406,10 @@ def check_retry_doc(
             raise _doc_error(job_id, f"has a {key} that is {_kind(resource[key])}")
     encoding = doc.get("character_encoding")
     if encoding is not None:
-        encoding = text_codec(encoding, f"job {job_id}'s character_encoding")
+        try:
+            encoding = text_codec(encoding, "character_encoding")
+        except UsageError as exc:
+            raise _doc_error(job_id, f"has a {exc.message.rstrip('.')}") from None
         if encoding == "utf-8":
             encoding = None
     return resource, module, operation, encoding
