@@ -383,22 +383,23 @@ class _Lines:
         self.offset = len(encoding.bom)  # the next line's byte offset
         self.blank: tuple[int, int, int] | None = None
         self.consumed: list[tuple[str, int]] = []
-        self._from = 0  # where the search for a line end goes on in the buffer
+        self.pending = 0  # bytes of the lines of the record being read
+        self._pos = 0  # where the unread part of the buffer starts
+        self._from = 0  # where the search for a line end goes on
         decoder = codecs.getincrementaldecoder(encoding.codec)
         self._buf: Any
-        self._eol: re.Pattern[Any]
         self._blanks: re.Pattern[Any]
         if self.unit == 1:
             self._decode = decoder(errors).decode
             self._buf = bytearray()
             self._cr: Any = b"\r"
-            self._eol = re.compile(rb"\r\n|\r|\n")
+            self._nl: Any = (b"\r", b"\n", b"\r\n")
             self._blanks = re.compile(rb"[\r\n]+")
         else:  # UTF-16 and UTF-32: decoded a chunk at a time, strictly
             self._chunk_decoder = decoder("strict")
             self._buf = ""
             self._cr = "\r"
-            self._eol = re.compile(r"\r\n|\r|\n")
+            self._nl = ("\r", "\n", "\r\n")
             self._blanks = re.compile(r"[\r\n]+")
 
     def _size(self, piece: Any) -> int:
@@ -407,7 +408,11 @@ class _Lines:
         return len(piece.encode(self.codec, "surrogatepass"))
 
     def _more(self) -> bool:
-        """Read a chunk into the buffer: False once the end of the file was reached."""
+        """Drop what was read from the buffer, and add a chunk: False at the end."""
+        if self._pos:  # a new buffer: a long line's bytes are freed
+            self._buf = self._buf[self._pos :]
+            self._from = max(0, self._from - self._pos)
+            self._pos = 0
         if self.eof:
             return False
         chunk = self.raw.read(CHUNK)
@@ -448,65 +453,67 @@ class _Lines:
         while True:
             if self.boundary and self._skip_blanks():
                 continue
-            found = self._eol.search(self._buf, self._from)
-            at_end = found is not None and found.end() == len(self._buf)
-            if at_end and not self.eof and found.group() == self._cr:  # type: ignore[union-attr]
-                found = None  # a CR at the end: is an LF next?
-            if found is None:
-                self._from = max(0, len(self._buf) - 1)
-                if len(self._buf) * self.unit > self.limit + self.unit:
+            buf, pos = self._buf, self._pos
+            end = self._line_end(buf, max(pos, self._from))
+            if end < 0:
+                self._from = max(pos, len(buf) - 1)
+                if (len(buf) - pos) * self.unit > self.limit + self.unit:
                     raise self._too_long()
                 if not self.eof:
                     self._more()
                     continue
-                if not self._buf:
+                if pos >= len(buf):
                     raise StopIteration
-                end = len(self._buf)  # the last line, without a line end
-            else:
-                end = found.end()
-            piece = self._buf[:end]
-            if self.unit == 1:
-                piece = bytes(piece)
-                del self._buf[:end]
-            else:
-                self._buf = self._buf[end:]
-            self._from = 0
+                end = len(buf)  # the last line, without a line end
+            piece = buf[pos:end]
+            self._pos = self._from = end
             size = self._size(piece)
-            if size > self.limit:
+            self.pending += size
+            if self.pending > self.limit:  # a line, or a record of many lines, too long
                 raise self._too_long()
             text = self._decode(piece) if self.unit == 1 else piece
             self.consumed.append((text, size))
             self.boundary = False
             return text
 
+    def _line_end(self, buf: Any, start: int) -> int:
+        """Where the first line end at or after ``start`` ends (CRLF, CR or LF; two
+        ``find`` calls, in C), or -1 when there is none yet (a CR last in the buffer may be
+        the start of a CRLF: none yet, unless the file ended)."""
+        cr, lf = self._nl[0], self._nl[1]
+        nl = buf.find(lf, start)
+        ret = buf.find(cr, start, nl if nl >= 0 else len(buf))
+        if ret < 0:
+            return nl + 1 if nl >= 0 else -1
+        if ret + 1 < len(buf):
+            return ret + 2 if buf[ret + 1 : ret + 2] == lf else ret + 1
+        return ret + 1 if self.eof else -1
+
     def _skip_blanks(self) -> bool:
-        """At a record boundary: consume a run of blank lines at the start of the buffer.
-        True when something was consumed or read."""
-        if not self._buf:
+        """At a record boundary: consume a run of blank lines at the start of the unread
+        buffer. True when something was consumed or read."""
+        buf, pos = self._buf, self._pos
+        if pos >= len(buf):
             if self.eof:
                 return False
             self._more()
             return True
-        if self._buf[:1] not in ((b"\r", b"\n") if self.unit == 1 else ("\r", "\n")):
+        if buf[pos : pos + 1] not in self._nl:
             return False
-        run = self._blanks.match(self._buf)
+        run = self._blanks.match(buf, pos)
         assert run is not None
         end = run.end()
-        if end == len(self._buf) and not self.eof and self._buf[end - 1 : end] == self._cr:
-            if end == 1:  # a lone CR: is an LF next?
+        if end == len(buf) and not self.eof and buf[end - 1 : end] == self._cr:
+            if end == pos + 1:  # a lone CR: is an LF next?
                 self._more()
                 return True
             end -= 1
-        piece = self._buf[:end]
-        if self.unit == 1:
-            count = piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
-            del self._buf[:end]
-        else:
-            count = piece.count("\n") + piece.count("\r") - piece.count("\r\n")
-            self._buf = self._buf[end:]
-        size = self._size(piece)
+        nl, cr, crlf = self._nl[1], self._nl[0], self._nl[2]
+        count = buf.count(nl, pos, end) + buf.count(cr, pos, end) - buf.count(crlf, pos, end)
+        size = (end - pos) * self.unit
         first, before, bytes_before = self.blank or (self.line, 0, 0)
         self.blank = (first, before + count, bytes_before + size)
+        self._pos = self._from = end
         self.line += count
         self.offset += size
         return True
@@ -520,9 +527,11 @@ def _records(lines: _Lines, delimiter: str, header_bytes: int, header_lines: int
     lines.line = 1 + header_lines
     lines.offset += header_bytes
     number = 0
+    consumed = lines.consumed
     while True:
         lines.boundary = True
-        lines.consumed.clear()
+        consumed.clear()
+        lines.pending = 0
         try:
             cells = next(reader)
         except StopIteration:
@@ -532,18 +541,17 @@ def _records(lines: _Lines, delimiter: str, header_bytes: int, header_lines: int
                 f"{lines.label} is not a readable CSV at line {lines.line:,}: {exc}"
             ) from None
         if lines.blank is not None:
-            first, count, size = lines.blank
+            first, count, _ = lines.blank
             lines.blank = None
             if on_blank is not None:
                 on_blank(first, count)
-        size = sum(s for _, s in lines.consumed)
-        if size > MAX_RECORD_BYTES:
-            raise lines._too_long()
-        text = lines.consumed[0][0] if len(lines.consumed) == 1 else "".join(
-            t for t, _ in lines.consumed)  # fmt: skip
+        if len(consumed) == 1:
+            text, size = consumed[0]
+        else:
+            text, size = "".join(t for t, _ in consumed), lines.pending
         number += 1
         yield Record(number, lines.line, lines.offset, size, cells, text)
-        lines.line += len(lines.consumed)
+        lines.line += len(consumed)
         lines.offset += size
 
 
