@@ -256,3 +256,58 @@ def test_an_encrypted_member_is_refused(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(UserFileError, match="is encrypted"):
         inspect(path)
+
+
+# -- one door ------------------------------------------------------------------------------
+
+READERS = {
+    ("csv", "reader"), ("csv", "DictReader"), ("csv", "Sniffer"), ("zipfile", "is_zipfile"),
+    ("io", "TextIOWrapper"), ("codecs", "getincrementaldecoder"), ("codecs", "lookup"),
+    ("codecs", "getreader"), ("codecs", "open"),
+}  # fmt: skip
+# Who else may read CSVs, ZIPs and encodings, and why:
+ALLOWED = {
+    "user_file.py": "the one reader of the user's files",
+    "results.py": "Zoho's result file (a ZIP from the download host), not the user's file",
+    "sandbox": "the sandbox is a stand-in for Zoho's servers: it reads what zbulk uploaded",
+}
+
+
+def _calls(tree: object) -> list[tuple[str, int]]:
+    import ast
+
+    found = []
+    for node in ast.walk(tree):  # type: ignore[arg-type]
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        owner = node.func.value
+        if isinstance(owner, ast.Name) and (owner.id, node.func.attr) in READERS:
+            found.append((f"{owner.id}.{node.func.attr}", node.lineno))
+        if isinstance(owner, ast.Name) and (owner.id, node.func.attr) == ("zipfile", "ZipFile"):
+            modes = [a.value for a in node.args[1:2] if isinstance(a, ast.Constant)]
+            modes += [k.value.value for k in node.keywords
+                      if k.arg == "mode" and isinstance(k.value, ast.Constant)]  # fmt: skip
+            if not modes or modes[0] == "r":
+                found.append(("zipfile.ZipFile (read)", node.lineno))
+    return found
+
+
+def test_only_user_file_reads_the_users_files() -> None:
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "zbulk"
+    strays = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if relative in ALLOWED or relative.split("/")[0] in ALLOWED:
+            continue
+        for call, line in _calls(ast.parse(path.read_text(encoding="utf-8"))):
+            strays.append(f"zbulk/{relative}:{line}: {call}")
+    assert strays == [], "read the user's files through zbulk.user_file"
+
+
+def test_the_door_test_finds_a_stray_reader() -> None:
+    import ast
+
+    stray = "import csv, zipfile\ncsv.reader(x)\nzipfile.ZipFile(p)\nzipfile.ZipFile(p, 'w')\n"
+    assert _calls(ast.parse(stray)) == [("csv.reader", 2), ("zipfile.ZipFile (read)", 3)]
