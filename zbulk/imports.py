@@ -3,11 +3,13 @@ mappings, the ZIP streamed to a temporary file, and the bodies of the upload and
 requests. Prints nothing; ``zbulk.commands.imports`` talks to the user and
 ``zbulk.client`` sends the requests.
 
-The pre-flight reads the file once as a stream (memory does not grow with its size) and
-lists every problem it finds, each with its record and column, before anything is sent:
-Zoho's limits (25 MB and 25,000 records per file, one CSV per ZIP for modules without
-subforms, a delimiter among ``, ; : |``), headers present and unique, the file decoding in
-its encoding, no empty records, every mapped column present, ``find_by`` for update and
+The pre-flight reads the file through ``zbulk.user_file`` (the one reader of the user's
+files), once, as a stream (memory does not grow with its size), and lists the problems it
+finds (a capped number of each kind, the rest counted), each with its record and column,
+before anything is sent: Zoho's limits (25 MB and 25,000 records per file, one CSV per ZIP
+for modules without subforms, a delimiter among ``, ; : |``), headers present and unique,
+not Zoho's result file, the file decoding in its encoding, records and no blank or empty
+ones, every mapped column present, mapping defaults Zoho takes, ``find_by`` for update and
 upsert.
 """
 
@@ -33,8 +35,6 @@ OPERATIONS = ("insert", "update", "upsert")
 SHOWN_PROBLEMS = 20  # listed in the error; the rest are counted
 CHUNK = 1 << 20
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
-
-Source = UserFile  # the CSV to send: see zbulk.user_file
 
 
 class PreflightError(UsageError):

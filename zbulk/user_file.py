@@ -40,6 +40,13 @@ from typing import IO, Any
 
 from zbulk.errors import UsageError
 
+__all__ = [  # what other modules use: the pre-flight, --source, retry, a splitter, a checker
+    "MAX_PART_BYTES", "MAX_RECORD_BYTES", "Encoding", "Problem", "Problems", "Record",
+    "RecordTooLong", "UserFile", "UserFileError", "check_member", "csv_members",
+    "detect_delimiter", "detect_encoding", "is_result_header", "is_zip", "open_source",
+    "open_user_files", "text_codec",
+]  # fmt: skip
+
 MAX_RECORD_BYTES = 25 * 1024 * 1024  # Zoho's per-file limit: no record can be longer
 MAX_PART_BYTES = MAX_RECORD_BYTES  # per uploaded file, header and BOM included
 MAX_HEADER_BYTES = 1 << 20  # a header row longer than this is no CSV header
@@ -235,8 +242,6 @@ def detect_encoding(head: bytes, given: str | None = None, what: str = "--encodi
         )
     if codec in ("utf-8-sig", None):
         codec = "utf-8"
-    if codec.startswith("utf-16") or codec.startswith("utf-32"):
-        return Encoding(codec)
     return Encoding(codec)
 
 
