@@ -42,7 +42,7 @@ def test_codecs_are_text_codecs_only() -> None:
     assert text_codec("UTF8") == "utf-8" and text_codec("windows-1252") == "cp1252"
     assert text_codec("utf-16") == "utf-16" and text_codec("shift_jis") == "shift_jis"
     for name in ("rot13", "base64", "hex", "zlib", "bz2", "idna", "punycode", "undefined",
-                 "unicode_escape", "raw_unicode_escape"):  # fmt: skip
+                 "unicode_escape", "raw_unicode_escape", "cp037"):  # fmt: skip
         with pytest.raises(UsageError, match="not a text encoding"):
             text_codec(name)
     for name in ("klingon", "", "utf-8\x00", 5, None, "x" * 41):

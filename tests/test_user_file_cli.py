@@ -245,3 +245,22 @@ def test_an_org_answer_of_any_shape_is_never_a_bug(zbulk, fast, tmp_path) -> Non
         fast.add_fault(Fault("status", status=200, body=answer, path_prefix=ORG, times=None))
         r = zbulk("job", "import", str(path), "--module", "Leads", "--operation", "insert", "--yes")
         assert r.code not in (0, ExitCode.INTERNAL), (answer, r.err)
+
+
+def test_retry_reads_the_files_in_the_jobs_encoding(zbulk, fast, tmp_path) -> None:
+    fast.put_document(JOB, completed(character_encoding="UTF-16LE"))
+    path = tmp_path / "leads.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + LEADS.encode("utf-16-le"))
+    r = zbulk(
+        "job", "retry", JOB, "--source", str(path), "--from", str(path), "--dry-run", "--json"
+    )
+    assert r.code == 0, r.err
+    lines = [json.loads(line) for line in r.out.splitlines()]
+    assert lines[-1]["body"]["character_encoding"] == "UTF-16LE"
+    assert lines[-2]["form"]["file"]["records"] == 2
+    fast.put_document(JOB, completed(character_encoding="windows-1252"))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("Last_Name,Email\nMüller,m@example.com\n".encode("cp1252"))
+    r = zbulk("job", "retry", JOB, "--source", str(latin), "--from", str(latin), "--dry-run")
+    assert r.code == 0, r.err
+    assert '"character_encoding": "windows-1252"' in r.out

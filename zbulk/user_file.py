@@ -66,6 +66,7 @@ _READABLE_ZIP = {
 _ZIP_METHOD_NAMES = {9: "Deflate64", 6: "Implode", 98: "PPMd", 93: "Zstandard", 95: "XZ"}
 _NOT_FOR_CSV = {"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape"}
 _PROBE = 'Name,E-mail;Notes:x|y "q"\r\n0123456789 abcXYZ\n'
+_PUNCTUATION = '\r\n,;:|"'  # as ASCII in any codec but UTF-16 and UTF-32 (not EBCDIC)
 
 
 class UserFileError(UsageError):
@@ -195,7 +196,9 @@ _BOMS = (
 def text_codec(name: object, what: str = "--encoding") -> str:
     """``name`` as a codec that reads text a CSV can be in (its normal name), else a
     UsageError naming ``what``: ``rot13``, ``base64``, ``zlib`` (bytes or text transforms),
-    ``idna``, ``punycode`` (host names), ``undefined`` are refused."""
+    ``idna``, ``punycode`` (host names), ``undefined`` are refused, and so are codecs that
+    spell line ends, delimiters and quotes otherwise than ASCII (EBCDIC's ``cp037``), but
+    UTF-16 and UTF-32."""
     hint = "use a text encoding such as utf-8, utf-16, windows-1252 or iso-8859-1"
     shown = repr(name)[:60]
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,39}", name):
@@ -208,6 +211,8 @@ def text_codec(name: object, what: str = "--encoding") -> str:
     if usable:
         try:
             usable = _PROBE.encode(info.name).decode(info.name) == _PROBE
+            wide = info.name.startswith(("utf-16", "utf-32"))
+            usable = usable and (wide or _PUNCTUATION.encode(info.name) == _PUNCTUATION.encode())
         except (UnicodeError, ValueError, TypeError):
             usable = False
     if not usable:

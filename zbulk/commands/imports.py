@@ -407,12 +407,12 @@ def check_retry_doc(
     encoding = doc.get("character_encoding")
     if encoding is not None:
         try:
-            encoding = text_codec(encoding, "character_encoding")
+            codec = text_codec(encoding, "character_encoding")
         except UsageError as exc:
             raise _doc_error(job_id, f"has a {exc.message.rstrip('.')}") from None
-        if encoding == "utf-8":
-            encoding = None
-    return resource, module, operation, encoding
+        if codec == "utf-8":
+            encoding = None  # Zoho's default: not sent again
+    return resource, module, operation, encoding  # as the job spells it, checked
 
 
 def _doc_error(job_id: str, what: str) -> Exception:
