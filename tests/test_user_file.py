@@ -311,3 +311,11 @@ def test_the_door_test_finds_a_stray_reader() -> None:
 
     stray = "import csv, zipfile\ncsv.reader(x)\nzipfile.ZipFile(p)\nzipfile.ZipFile(p, 'w')\n"
     assert _calls(ast.parse(stray)) == [("csv.reader", 2), ("zipfile.ZipFile (read)", 3)]
+
+
+def test_problems_of_endless_kinds_stay_bounded() -> None:
+    problems = Problems(per_kind=2)
+    for n in range(10_000):
+        problems.add(Problem(f"header 'h{n}' repeats column 1"))
+    assert problems.total == 10_000 and len(problems.kept) <= 2 * 201
+    assert len(problems.counts) == 201

@@ -52,6 +52,7 @@ MAX_PART_BYTES = MAX_RECORD_BYTES  # per uploaded file, header and BOM included
 MAX_HEADER_BYTES = 1 << 20  # a header row longer than this is no CSV header
 DELIMITERS = (",", ";", ":", "|")
 KEPT_PER_KIND = 20  # problems kept (and shown) per kind; the rest are counted
+MAX_KINDS = 200  # kinds told apart; the problems of any more are counted as one
 TEXT_ERRORS = "surrogateescape"  # bytes without a character survive a read and a write back
 RESULT_TRAILER = ("STATUS", "RECORD_ID", "ERRORS")  # the last columns of Zoho's result file
 CHUNK = 1 << 20
@@ -113,11 +114,11 @@ class Problems:
 
     def add(self, problem: Problem, count: int = 1) -> None:
         kind = problem.kind or problem.message
+        if kind not in self.counts and len(self.counts) >= MAX_KINDS:
+            kind = "(other)"  # kinds named by their message: bounded too
         seen = self.counts.get(kind, 0)
         if seen < self.per_kind:
             self.kept.append(problem)
-        elif kind not in self.counts and len(self.counts) >= 1000:
-            kind = "(other)"
         self.counts[kind] = seen + count
 
     def append(self, problem: Problem) -> None:
