@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from zbulk.imports import Plan
     from zbulk.orgid import Org
     from zbulk.output import Output
+    from zbulk.user_file import UserFile
 
 
 class Operation(StrEnum):
@@ -277,6 +278,7 @@ def retry_command(
 
     from zbulk.client import check_job_id
     from zbulk.errors import UsageError
+    from zbulk.user_file import open_source
 
     job_id = check_job_id(job_id)
     if edit and fixed is not None:
@@ -285,14 +287,15 @@ def retry_command(
     app_ctx = _app(ctx)
     with app_ctx.client() as client, tempfile.TemporaryDirectory(prefix="zbulk-") as tmp:
         doc = client.get_job(job_id).doc
-        check_retry_doc(job_id, doc)
+        encoding = check_retry_doc(job_id, doc)[3]
+        sources = open_source(source, encoding)  # read once, for the join and the columns
         if fixed is None:
-            fixed = failed_rows_file(client, app_ctx.output, job_id, doc, source, Path(tmp))
+            fixed = failed_rows_file(client, app_ctx.output, job_id, doc, sources, Path(tmp))
             if fixed is None:
                 return 0
             if edit:
                 _edit(fixed, app_ctx.output)
-        plan = retry_plan(job_id, doc, source, fixed)
+        plan = retry_plan(job_id, doc, sources, fixed)
         return submit(
             ctx,
             plan,
@@ -305,7 +308,9 @@ def retry_command(
         )
 
 
-def retry_plan(job_id: str, doc: dict[str, Any], source: Path, fixed: Path) -> Plan:
+def retry_plan(
+    job_id: str, doc: dict[str, Any], source: Path | list[UserFile], fixed: Path
+) -> Plan:
     """The plan for ``fixed`` with the job's settings; its columns are found by the headers
     the job's mappings point at in ``source``. Every value of the job document is checked
     before use (a UsageError names the one that is not what Zoho sends)."""
@@ -313,9 +318,10 @@ def retry_plan(job_id: str, doc: dict[str, Any], source: Path, fixed: Path) -> P
     from zbulk.user_file import open_source
 
     resource, module, operation, encoding = check_retry_doc(job_id, doc)
-    original = open_source(source, encoding)[0] if source != fixed else None
+    original = open_source(source, encoding)[0] if isinstance(source, Path) else source[0]
     plan_source, problems = inspect(fixed, encoding, what="--from")
-    headers = original.header if original is not None else plan_source.header
+    headers = original.header
+    source = original.path
     mappings: list[FieldMap] = []
     for m in resource.get("field_mappings") or []:
         index = m.get("index")
@@ -435,7 +441,12 @@ def _s(value: Any) -> str | None:
 
 
 def failed_rows_file(
-    client: ZohoClient, out: Output, job_id: str, doc: dict[str, Any], source: Path, directory: Path
+    client: ZohoClient,
+    out: Output,
+    job_id: str,
+    doc: dict[str, Any],
+    sources: list[UserFile],
+    directory: Path,
 ) -> Path | None:
     """The job's failed rows, whole, under the original header: ``source`` lined up with
     the result file by the results command's join (``zbulk job results --source``), written
@@ -443,7 +454,6 @@ def failed_rows_file(
     from zbulk.errors import ApiError
     from zbulk.models import Job
     from zbulk.results import MAX_DOWNLOAD, local_error, summarise_zip
-    from zbulk.user_file import open_source
 
     job = Job.read(doc)
     if not job.finished or not job.result_url:
@@ -451,7 +461,7 @@ def failed_rows_file(
             f"job {job_id} is {job.status or 'not finished'}: it has no failed rows to send yet",
             hint=f"wait for it with `zbulk job watch {job_id}`",
         )
-    sources = open_source(source, check_retry_doc(job_id, doc)[3])
+    source = sources[0].path
     zip_path = directory / f"{job_id}.zip"
     try:
         with zip_path.open("wb") as fh:
