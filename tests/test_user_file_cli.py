@@ -264,3 +264,16 @@ def test_retry_reads_the_files_in_the_jobs_encoding(zbulk, fast, tmp_path) -> No
     r = zbulk("job", "retry", JOB, "--source", str(latin), "--from", str(latin), "--dry-run")
     assert r.code == 0, r.err
     assert '"character_encoding": "windows-1252"' in r.out
+
+
+@pytest.mark.parametrize(
+    ("codec", "data"), [("utf-7", b"Last_Name\nA+!-\n"), ("iso2022_jp", b"Last_Name\nx\x1b$Bxx\n")]
+)
+def test_bytes_a_codec_cannot_read_below_0x80_are_a_clear_error(
+    zbulk, sandbox, tmp_path, codec, data
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(data)
+    r = dry(zbulk, path, "--encoding", codec)
+    assert r.code == ExitCode.USAGE, r.err
+    assert "line 2 is not valid" in r.err

@@ -152,7 +152,8 @@ targeted = st.sampled_from(
     ]
 )
 encodings = st.sampled_from([None, None, None, "utf-16", "utf-32", "utf-8", "cp1252", "rot13",
-                             "idna", "undefined", "base64", "utf-16-be", "shift_jis"])  # fmt: skip
+                             "idna", "undefined", "base64", "utf-16-be", "shift_jis", "utf-7",
+                             "iso2022_jp"])  # fmt: skip
 
 
 def dumps(value: object) -> str:

@@ -482,7 +482,17 @@ class _Lines:
             self.pending += size
             if self.pending > self.limit:  # a line, or a record of many lines, too long
                 raise self._too_long()
-            text = self._decode(piece) if self.unit == 1 else piece
+            if self.unit == 1:
+                try:
+                    text = self._decode(piece)
+                except UnicodeDecodeError as exc:  # bytes below 0x80 the codec has no use for
+                    raise UserFileError(
+                        f"{self.label}: line {self.line + len(self.consumed):,} is not valid "
+                        f"{self.codec} ({exc.reason})",
+                        hint="pass the file's --encoding",
+                    ) from None
+            else:
+                text = piece
             self.consumed.append((text, size))
             self.boundary = False
             return text
