@@ -126,7 +126,7 @@ def worker(report: str, rest: list[str]) -> None:
             times.append(time.perf_counter() - started)
             cpus.append(time.process_time() - cpu)
             assert answer.doc.get("code") == "FILE_UPLOAD_SUCCESS", answer.doc
-            assert plan.source.records == int(rest[2])
+            assert plan.records == int(rest[2])
     peak, source = peak_kib()
     write_report(
         report,

@@ -90,7 +90,7 @@ def worker(report: str, mode: str, rest: list[str]) -> None:
         from pathlib import Path
 
         from zbulk.results import summarise_zip
-        from zbulk.source import open_source
+        from zbulk.user_file import open_source
 
         def once() -> int:
             summary = summarise_zip(Path(zip_path), output_dir=Path(out_dir), job_id="42",

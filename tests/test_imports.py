@@ -40,7 +40,7 @@ def problems(path: Path, **options: object) -> list[str]:
 def test_a_good_file_is_planned(tmp_path: Path) -> None:
     path = write(tmp_path, "Last_Name,Email\nLovelace,ada@example.com\nHopper,grace@example.com\n")
     plan = prepare(path, module="Leads", operation="insert")
-    assert plan.source.records == 2 and plan.source.delimiter == ","
+    assert plan.records == 2 and plan.source.delimiter == ","
     body = plan.create_body("123")
     assert body["operation"] == "insert" and "character_encoding" not in body
     resource = body["resource"][0]
@@ -58,7 +58,8 @@ def test_a_good_file_is_planned(tmp_path: Path) -> None:
 def test_bom_is_read_and_not_part_of_the_first_header(tmp_path: Path) -> None:
     path = write(tmp_path, "\ufeffLast_Name,Email\nLovelace,ada@example.com\n")
     plan = prepare(path, module="Leads", operation="insert")
-    assert plan.source.headers[0] == "Last_Name" and plan.source.encoding == "utf-8-sig"
+    assert plan.source.headers[0] == "Last_Name" and plan.source.encoding.bom == b"\xef\xbb\xbf"
+    assert plan.source.encoding.codec == "utf-8"
     assert plan.character_encoding is None
 
 
@@ -66,10 +67,10 @@ def test_windows_1252_is_found_with_its_record_and_column(tmp_path: Path) -> Non
     path = write(tmp_path, "Last_Name,City\nMüller,Köln\nSmith,Leeds\n", encoding="cp1252")
     found = problems(path)
     assert len(found) == 1
-    assert found[0].startswith("record 1 (line 2), column Last_Name: bytes that are not utf-8")
+    assert found[0].startswith("record 1 (line 2), column Last_Name: bytes that are not UTF-8")
     assert "0xFC" in found[0] and "--encoding windows-1252" in found[0]
     plan = prepare(path, module="Leads", operation="insert", encoding="windows-1252")
-    assert plan.character_encoding == "windows-1252" and plan.source.records == 2
+    assert plan.character_encoding == "windows-1252" and plan.records == 2
     assert plan.create_body("1")["character_encoding"] == "windows-1252"
 
 
@@ -82,9 +83,9 @@ def test_semicolons_are_detected(tmp_path: Path) -> None:
 def test_quoted_newlines_are_one_record(tmp_path: Path) -> None:
     text = 'Last_Name,Description\nLovelace,"line one\nline two"\nHopper,"a ""quoted"" word"\n\n,\n'
     found = problems(write(tmp_path, text))
-    assert found == ["record 3 (line 5): empty record", "record 4 (line 6): empty record"]
+    assert found == ["line 5: a blank line between records", "record 3 (line 6): empty record"]
     ok = write(tmp_path, 'Last_Name,Description\nLovelace,"one\r\ntwo"\r\nHopper,x\r\n', "ok.csv")
-    assert prepare(ok, module="Leads", operation="insert").source.records == 2
+    assert prepare(ok, module="Leads", operation="insert").records == 2
 
 
 def test_tabs_are_not_a_zoho_delimiter(tmp_path: Path) -> None:
@@ -99,7 +100,7 @@ def test_25001_records_are_too_many(tmp_path: Path) -> None:
     found = problems(write(tmp_path, "Last_Name\n" + rows))
     assert found == ["25,001 records: Zoho takes at most 25,000 per file; split it"]
     exact = write(tmp_path, "Last_Name\n" + rows.split("\n", 1)[1], "exact.csv")
-    assert prepare(exact, module="Leads", operation="insert").source.records == MAX_RECORDS
+    assert prepare(exact, module="Leads", operation="insert").records == MAX_RECORDS
 
 
 def test_26_mb_is_too_large(tmp_path: Path) -> None:
@@ -111,9 +112,11 @@ def test_26_mb_is_too_large(tmp_path: Path) -> None:
         for _ in range(135):
             fh.write(rows)
     assert path.stat().st_size > 26 * 1024 * 1024 - 1024 * 1024
-    found = problems(path)
-    assert len(found) == 1 and found[0].startswith(f"the CSV is {path.stat().st_size:,} bytes")
-    assert f"{MAX_FILE_BYTES:,}" in found[0]
+    with pytest.raises(UsageError) as caught:
+        prepare(path, module="Leads", operation="insert")
+    found = caught.value.message
+    assert found.startswith(f"big.csv is {path.stat().st_size:,} bytes")
+    assert f"{MAX_FILE_BYTES:,}" in found and "nothing was read" in found
 
 
 def test_duplicate_and_empty_headers_each_named(tmp_path: Path) -> None:
@@ -205,7 +208,7 @@ def test_zip_with_one_csv_is_sent_as_is(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("leads.csv", "Last_Name\nLovelace\n")
     plan = prepare(path, module="Leads", operation="insert")
-    assert plan.source.is_zip and plan.source.member == "leads.csv" and plan.source.records == 1
+    assert plan.source.is_zip and plan.source.member == "leads.csv" and plan.records == 1
     assert build_zip(plan, tmp_path) == path and plan.zip_name == "leads.zip"
 
 
@@ -246,11 +249,15 @@ def test_not_a_zip_and_unreadable_files(tmp_path: Path) -> None:
 
 
 def test_utf16_and_empty_files(tmp_path: Path) -> None:
-    assert problems(write(tmp_path, "\ufeffLast_Name\nx\n", encoding="utf-16-le")) == [
-        "the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8, or "
-        "pass --encoding utf-16"
-    ]
-    assert problems(write(tmp_path, "", "empty.csv")) == ["header: the file has no header row"]
+    plan = prepare(
+        write(tmp_path, "\ufeffLast_Name\nx\n", encoding="utf-16-le"),
+        module="Leads",
+        operation="insert",
+    )
+    assert plan.source.encoding.label == "UTF-16LE with a BOM" and plan.records == 1
+    assert plan.character_encoding == "UTF-16LE"
+    with pytest.raises(UsageError, match="has no header row"):
+        prepare(write(tmp_path, "", "empty.csv"), module="Leads", operation="insert")
 
 
 def test_zip_built_streams_the_csv_and_multipart_has_its_length(tmp_path: Path) -> None:

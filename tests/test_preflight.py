@@ -344,9 +344,10 @@ def _meta(**fields):
 
 
 def _plan(headers, operation="insert", find_by=None, formats=None):
-    from zbulk.imports import FieldMap, Plan, Source
+    from zbulk.imports import FieldMap, Plan
+    from zbulk.user_file import UserFile
 
-    source = Source(Path("x.csv"), False, "x.csv", 0, "utf-8", ",", headers, 0)
+    source = UserFile(Path("x.csv"), "x.csv", False, 0, header=headers)
     maps = [FieldMap(h, i, h, (formats or {}).get(h)) for i, h in enumerate(headers)]
     return Plan(source, "Leads", operation, maps, find_by)
 

@@ -25,7 +25,7 @@ from zbulk.sandbox.results import (
     write_result_zip,
     write_source_zip,
 )
-from zbulk.source import SourceError, detect_delimiter, open_source
+from zbulk.user_file import UserFileError, detect_delimiter, open_source
 
 DONE = DEMO_JOBS["completed"]  # Accounts, accounts_import.csv: ";" and the file's own headers
 HEADER = ["Last_Name", "Company", "Email", "Phone", "Lead_Source", "City", "Description"]
@@ -108,7 +108,7 @@ def test_join_disagreeing_source_names_the_first_row_and_writes_nothing(tmp_path
     rows = source_lines()
     rows[7][1] = "Another Company"  # row 7 of the data (Company is a kept column)
     rows[20][0] = "Someone Else"
-    with pytest.raises(SourceError, match=r"row 7 has 'Company' = 'Another Company'"):
+    with pytest.raises(UserFileError, match=r"row 7 has 'Company' = 'Another Company'"):
         join(tmp_path, write_csv(tmp_path / "leads.csv", rows))
     assert not any((tmp_path / "out").iterdir())  # nothing written, no temporary left
 
@@ -123,14 +123,14 @@ def test_join_a_change_outside_the_kept_columns_is_not_a_mismatch(tmp_path: Path
 def test_join_shorter_source(tmp_path: Path) -> None:
     rows = source_lines()[:-3]
     total = sum(COUNTS.values())
-    with pytest.raises(SourceError, match=rf"ends after {total - 3} rows.*row {total - 2}"):
+    with pytest.raises(UserFileError, match=rf"ends after {total - 3} rows.*row {total - 2}"):
         join(tmp_path, write_csv(tmp_path / "leads.csv", rows))
     assert not any((tmp_path / "out").iterdir())
 
 
 def test_join_longer_source(tmp_path: Path) -> None:
     rows = [*source_lines(), ["Extra", "Row", "x@example.com", "", "", "", ""]]
-    with pytest.raises(SourceError, match=r"more rows than the result file"):
+    with pytest.raises(UserFileError, match=r"more rows than the result file"):
         join(tmp_path, write_csv(tmp_path / "leads.csv", rows))
     assert not any((tmp_path / "out").iterdir())
 
@@ -170,7 +170,7 @@ def test_join_source_pairing_with_nothing_is_refused(tmp_path: Path) -> None:
     with path.open("wb") as fh:
         write_result_zip([SPEC, other], fh)
     source = write_csv(tmp_path / "renamed.csv", source_lines())
-    with pytest.raises(SourceError, match="cannot tell which resource"):
+    with pytest.raises(UserFileError, match="cannot tell which resource"):
         summarise_zip(path, output_dir=tmp_path / "out", job_id="42",
                       source=open_source(source))  # fmt: skip
 
@@ -462,7 +462,7 @@ def test_cli_failed_file_is_the_uploaded_lines_byte_for_byte(zbulk, sandbox, tmp
 def test_join_mismatch_message_cuts_a_huge_cell(tmp_path: Path) -> None:
     rows = source_lines()
     rows[1][0] = "x" * 100_000
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(UserFileError) as caught:
         join(tmp_path, write_csv(tmp_path / "leads.csv", rows))
     assert "row 1 has 'Last_Name' = 'xxxx" in caught.value.message
     assert len(caught.value.message) < 400

@@ -3,107 +3,61 @@ mappings, the ZIP streamed to a temporary file, and the bodies of the upload and
 requests. Prints nothing; ``zbulk.commands.imports`` talks to the user and
 ``zbulk.client`` sends the requests.
 
-The pre-flight reads the file once as a stream (memory does not grow with its size) and
-lists every problem it finds, each with its record and column, before anything is sent:
-Zoho's limits (25 MB and 25,000 records per file, one CSV per ZIP for modules without
-subforms, a delimiter among ``, ; : |``), headers present and unique, the file decoding in
-its encoding, no empty records, every mapped column present, ``find_by`` for update and
+The pre-flight reads the file through ``zbulk.user_file`` (the one reader of the user's
+files), once, as a stream (memory does not grow with its size), and lists the problems it
+finds (a capped number of each kind, the rest counted), each with its record and column,
+before anything is sent: Zoho's limits (25 MB and 25,000 records per file, one CSV per ZIP
+for modules without subforms, a delimiter among ``, ; : |``), headers present and unique,
+not Zoho's result file, the file decoding in its encoding, records and no blank or empty
+ones, every mapped column present, mapping defaults Zoho takes, ``find_by`` for update and
 upsert.
 """
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import csv
-import io
 import re
 import shutil
-import zipfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from zbulk import files
 from zbulk.errors import UsageError
+from zbulk.user_file import MAX_PART_BYTES, Problem, Problems, UserFile, is_result_header
 
-MAX_FILE_BYTES = 25 * 1024 * 1024  # Zoho: at most 25 MB per file
+MAX_FILE_BYTES = MAX_PART_BYTES  # Zoho: at most 25 MB per file
 MAX_RECORDS = 25_000  # Zoho: at most 25,000 records per file
-DELIMITERS = (",", ";", ":", "|")
 OPERATIONS = ("insert", "update", "upsert")
 SHOWN_PROBLEMS = 20  # listed in the error; the rest are counted
-MAX_CELL = 16 * 1024 * 1024
 CHUNK = 1 << 20
-UTF8_BOM = codecs.BOM_UTF8
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 class PreflightError(UsageError):
     """The file fails the pre-flight: every problem found, nothing sent (exit 2)."""
 
-    def __init__(self, path: Path | str, problems: Sequence[Problem]) -> None:
-        shown = [f"  {p}" for p in problems[:SHOWN_PROBLEMS]]
-        if len(problems) > SHOWN_PROBLEMS:
-            shown.append(f"  … and {len(problems) - SHOWN_PROBLEMS:,} more")
-        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+    def __init__(self, path: Path | str, problems: Problems | Sequence[Problem]) -> None:
+        if not isinstance(problems, Problems):
+            found = Problems()
+            found.extend(problems)
+            problems = found
+        kept = problems.kept[:SHOWN_PROBLEMS]
+        kinds = {p.kind or p.message for p in kept}
+        for p in problems.kept[SHOWN_PROBLEMS:]:  # the first of every kind is shown
+            if (p.kind or p.message) not in kinds:
+                kinds.add(p.kind or p.message)
+                kept.append(p)
+        shown = [f"  {p}" for p in kept]
+        if problems.total > len(shown):
+            shown.append(f"  … and {problems.total - len(shown):,} more")
+        count = f"{problems.total:,} problem" + ("s" if problems.total != 1 else "")
         super().__init__(
             f"{path} fails the pre-flight ({count}); nothing was sent:\n" + "\n".join(shown),
             hint="fix the file (or the options) and run the command again; "
             "--dry-run checks without sending",
         )
-        self.problems = list(problems)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the file: where (record number, 1 for the first after the
-    header; the physical line it starts on; the column) and what."""
-
-    message: str
-    record: int | None = None
-    line: int | None = None
-    column: str | None = None
-
-    def __str__(self) -> str:
-        where = []
-        if self.record == 0:
-            where.append("header")
-        elif self.record is not None:
-            line = f" (line {self.line:,})" if self.line else ""
-            where.append(f"record {self.record:,}{line}")
-        elif self.line is not None:
-            where.append(f"line {self.line:,}")
-        if self.column is not None:
-            where.append(f"column {self.column}")
-        return (", ".join(where) + ": " if where else "") + self.message
-
-
-@dataclass
-class Source:
-    """The CSV to send: the file given (a CSV, or a ZIP holding one) and what the
-    pre-flight found in it."""
-
-    path: Path
-    is_zip: bool
-    member: str  # the CSV's name (inside the ZIP, or the file's own)
-    size: int  # the CSV's bytes, uncompressed
-    encoding: str  # the codec it decodes with (utf-8-sig when it has a BOM)
-    delimiter: str = ","
-    headers: list[str] = field(default_factory=list)
-    records: int = 0
-
-    def open_csv(self) -> contextlib.AbstractContextManager[IO[bytes]]:
-        """The CSV's bytes as a stream."""
-        if not self.is_zip:
-            return self.path.open("rb")
-        return _zip_member(self.path, self.member)
-
-
-@contextlib.contextmanager
-def _zip_member(path: Path, member: str) -> Iterator[IO[bytes]]:
-    with zipfile.ZipFile(path) as archive, archive.open(member) as fh:
-        yield fh
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -134,7 +88,7 @@ class FieldMap:
 class Plan:
     """Everything a create request says, but the uploaded file's id."""
 
-    source: Source
+    source: UserFile
     module: str
     operation: str
     mappings: list[FieldMap]
@@ -142,6 +96,10 @@ class Plan:
     ignore_empty: bool = False
     callback: str | None = None
     character_encoding: str | None = None
+
+    @property
+    def records(self) -> int:
+        return self.source.records_seen
 
     def create_body(self, file_id: str, api_version: str = "v8") -> dict[str, Any]:
         """The create request's body for ``api_version``: v2 takes the module as a string
@@ -179,42 +137,22 @@ def _safe_name(name: str, suffix: str) -> str:
 # -- the pre-flight --------------------------------------------------------------------
 
 
-def _codec(encoding: str | None) -> str:
-    name = encoding or "utf-8"
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        raise UsageError(
-            f"unknown encoding {name!r}",
-            hint="use a Python codec name such as utf-8, windows-1252 or iso-8859-1",
-        ) from None
+def inspect(
+    path: Path, encoding: str | None = None, what: str = "FILE"
+) -> tuple[UserFile, Problems]:
+    """Read ``path`` once, as a stream, and return what it holds and the problems found
+    (a capped number of each kind, the rest counted). A file that cannot be read at all, or
+    that is bigger than one upload takes, is a UsageError before it is read."""
+    from zbulk.user_file import csv_members, is_zip, open_user_files
 
-
-def inspect(path: Path, encoding: str | None = None) -> tuple[Source, list[Problem]]:
-    """Read ``path`` once, as a stream, and return what it holds and every problem found.
-    A file that cannot be read at all is a UsageError."""
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise UsageError(f"{path} is not a file")
-        with path.open("rb") as fh:
-            head = fh.read(4)
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    problems: list[Problem] = []
-    is_zip = head[:4] == b"PK\x03\x04" or path.suffix.lower() == ".zip"
-    member = path.name
-    if is_zip:
-        try:
-            with zipfile.ZipFile(path) as archive:
-                infos = [i for i in archive.infolist() if not i.is_dir()]
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise UsageError(f"{path} is not a ZIP file Zoho can read ({exc})") from None
-        csvs = [i for i in infos if i.filename.lower().endswith(".csv")]
+    problems = Problems()
+    members = None
+    if is_zip(path):
+        infos, csvs = csv_members(path, what)
         if len(infos) != 1 or not csvs:
             names = ", ".join(i.filename for i in infos[:5]) or "nothing"
             more = "…" if len(infos) > 5 else ""
-            problems.append(
+            problems.add(
                 Problem(
                     f"the ZIP holds {len(infos)} files ({names}{more}): Zoho takes one CSV per "
                     "ZIP for a module without subforms"
@@ -222,110 +160,95 @@ def inspect(path: Path, encoding: str | None = None) -> tuple[Source, list[Probl
             )
         if not csvs:
             raise PreflightError(path, problems)
-        member, size = csvs[0].filename, csvs[0].file_size
-        if csvs[0].flag_bits & 0x1:
-            raise PreflightError(path, [Problem(f"{member} in the ZIP is encrypted")])
-    codec = _codec(encoding)
-    source = Source(path, is_zip, member, size, codec)
-    if size > MAX_FILE_BYTES:
-        problems.append(
+        members = csvs[:1]
+    [source] = open_user_files(
+        path, encoding=encoding, what=what, members=members, max_size=MAX_FILE_BYTES
+    )
+    _scan(source, problems)
+    if source.records_seen > MAX_RECORDS:
+        problems.add(
             Problem(
-                f"the CSV is {size:,} bytes: Zoho takes at most 25 MB ({MAX_FILE_BYTES:,} bytes) "
-                "per file; split it"
-            )
-        )
-    try:
-        with source.open_csv() as raw:
-            _scan(raw, source, problems)
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
-    if source.records > MAX_RECORDS:
-        problems.append(
-            Problem(
-                f"{source.records:,} records: Zoho takes at most {MAX_RECORDS:,} per file; split it"
+                f"{source.records_seen:,} records: Zoho takes at most {MAX_RECORDS:,} per file; "
+                "split it"
             )
         )
     return source, problems
 
 
-def _scan(raw: IO[bytes], source: Source, problems: list[Problem]) -> None:
-    """Decode and parse the CSV as a stream; fill in ``source`` and ``problems``."""
-    first = raw.read(4)
-    if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and "16" not in source.encoding:
-        problems.append(
+def _scan(source: UserFile, problems: Problems) -> None:
+    """Read the records as a stream; count them into ``source`` and note the problems."""
+    headers = source.header
+    _check_headers(headers, source.encoding.label, problems)
+    if is_result_header(headers):
+        problems.add(
             Problem(
-                "the file is UTF-16 (it starts with a UTF-16 byte order "
-                "mark): save it as UTF-8, or pass --encoding utf-16"
+                "the last columns are STATUS, RECORD_ID and ERRORS: this is a result file "
+                "of Zoho's, not rows to import (send a job's failed rows with "
+                "`zbulk job retry JOB_ID`)",
+                record=0,
             )
         )
-        return
-    if first.startswith(UTF8_BOM) and source.encoding == "utf-8":
-        source.encoding = "utf-8-sig"
-    stream = io.BufferedReader(_Prefixed(first, raw), CHUNK)
-    text = io.TextIOWrapper(stream, encoding=source.encoding, errors="surrogateescape", newline="")
-    header_line = text.readline()
-    if not header_line.strip():
-        problems.append(Problem("the file has no header row", record=0, line=1))
-        return
-    source.delimiter = _delimiter(header_line, problems)
-    reader = csv.reader(_chain(header_line, text), delimiter=source.delimiter, strict=False)
-    old_limit = csv.field_size_limit(MAX_CELL)
-    try:
-        _read(reader, source, problems)
-    finally:
-        csv.field_size_limit(old_limit)
-
-
-def _read(reader: Any, source: Source, problems: list[Problem]) -> None:
-    try:
-        headers = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        problems.append(Problem(f"the header row cannot be read ({exc})", record=0, line=1))
-        return
-    source.headers = headers
-    _check_headers(headers, source.encoding, problems)
     width = len(headers)
+    label = source.encoding.label
+
+    def blank(line: int, count: int) -> None:
+        what = "a blank line" if count == 1 else f"{count:,} blank lines"
+        problems.add(Problem(f"{what} between records", line=line, kind="blank"))
+
     records = 0
-    line = reader.line_num + 1
-    try:
-        for row in reader:
-            records += 1
-            if _UNDECODABLE.search("\x00".join(row)):
+    with source.records(on_blank=blank) as rows:
+        for rec in rows:
+            records = rec.number
+            row = rec.cells
+            if _UNDECODABLE.search(rec.text):
                 for i, cell in enumerate(row):
                     if _UNDECODABLE.search(cell):
-                        problems.append(
+                        problems.add(
                             Problem(
-                                f"bytes that are not {source.encoding} ({_shown_bytes(cell)}); "
-                                + _encoding_hint(source.encoding),
-                                record=records,
-                                line=line,
+                                f"bytes that are not {label} ({_shown_bytes(cell)}); "
+                                + _encoding_hint(source.encoding.codec),
+                                record=rec.number,
+                                line=rec.line,
                                 column=_column_name(headers, i),
+                                kind="undecodable",
                             )
                         )
                         break
             if not any(cell.strip() for cell in row):
-                problems.append(Problem("empty record", record=records, line=line))
+                problems.add(
+                    Problem("empty record", record=rec.number, line=rec.line, kind="empty")
+                )
             elif len(row) > width:
-                problems.append(
+                problems.add(
                     Problem(
                         f"{len(row)} values, but the header has {width} columns "
                         "(a stray delimiter, or a value that needs quotes?)",
-                        record=records,
-                        line=line,
+                        record=rec.number,
+                        line=rec.line,
+                        kind="width",
                     )
                 )
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        problems.append(Problem(f"not valid CSV: {exc}", record=records + 1, line=line))
-    source.records = records
+    source.records_seen = records
+    if records == 0:
+        problems.add(
+            Problem("the file has a header row but no records: nothing to import", record=0)
+        )
 
 
-def _check_headers(headers: list[str], encoding: str, problems: list[Problem]) -> None:
+def _check_headers(headers: list[str], encoding: str, problems: Problems) -> None:
     seen: dict[str, int] = {}
+    if len(headers) == 1 and "\t" in headers[0]:
+        problems.add(
+            Problem(
+                "the columns are separated by tabs: Zoho takes , ; : or | (save the file as CSV)",
+                record=0,
+                line=1,
+            )
+        )
     for i, name in enumerate(headers):
         label = f"{i + 1}"
         if _UNDECODABLE.search(name):
-            problems.append(
+            problems.add(
                 Problem(
                     f"bytes that are not {encoding}; " + _encoding_hint(encoding),
                     record=0,
@@ -333,12 +256,10 @@ def _check_headers(headers: list[str], encoding: str, problems: list[Problem]) -
                 )
             )
         if not name.strip():
-            problems.append(
-                Problem("empty header: every column needs a name", record=0, column=label)
-            )
+            problems.add(Problem("empty header: every column needs a name", record=0, column=label))
             continue
         if name in seen:
-            problems.append(
+            problems.add(
                 Problem(
                     f"header {name!r} repeats column {seen[name] + 1}: headers must be unique",
                     record=0,
@@ -350,7 +271,7 @@ def _check_headers(headers: list[str], encoding: str, problems: list[Problem]) -
 
 
 def _encoding_hint(encoding: str) -> str:
-    if encoding.startswith("utf"):
+    if encoding.lower().startswith("utf"):
         return "a file saved by Excel on Windows is often --encoding windows-1252"
     return "pass the file's --encoding"
 
@@ -369,49 +290,6 @@ def _column_name(headers: Sequence[str], index: int) -> str:
     if index < len(headers) and headers[index].strip():
         return headers[index]
     return str(index + 1)
-
-
-def _delimiter(header_line: str, problems: list[Problem]) -> str:
-    """The delimiter of the header row (outside quotes), as Zoho detects it: the one of
-    ``, ; : |`` found most."""
-    outside = re.sub(r'"[^"]*"', "", header_line)
-    counts = {d: outside.count(d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: counts[d])
-    if counts[best] == 0 and "\t" in outside:
-        problems.append(
-            Problem(
-                "the columns are separated by tabs: Zoho takes , ; : or | (save the file as CSV)",
-                record=0,
-                line=1,
-            )
-        )
-        return "\t"
-    return best if counts[best] else ","
-
-
-class _Prefixed(io.RawIOBase):
-    """Bytes already read, then the rest of a stream."""
-
-    def __init__(self, prefix: bytes, rest: IO[bytes]) -> None:
-        self._prefix, self._rest = prefix, rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._prefix:
-            n = min(len(buffer), len(self._prefix))
-            buffer[:n] = self._prefix[:n]
-            self._prefix = self._prefix[n:]
-            return n
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _chain(first: str, rest: IO[str]) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 # -- mappings ---------------------------------------------------------------------------
@@ -439,16 +317,63 @@ def read_mapping_file(path: Path) -> dict[str, dict[str, Any]]:
         )
     allowed = {"api_name", "format", "find_by", "module", "default", "skip"}
     for name, spec in columns.items():
+        where = f'the mapping file {path}: [columns."{name}"]'
         if not isinstance(spec, dict):
-            raise UsageError(f'the mapping file {path}: [columns."{name}"] must be a table')
+            raise UsageError(f"{where} must be a table")
         extra = sorted(set(spec) - allowed)
         if extra:
             known = ", ".join(sorted(allowed))
-            raise UsageError(
-                f'the mapping file {path}: [columns."{name}"] has unknown keys '
-                f"{', '.join(extra)} (known: {known})"
-            )
+            raise UsageError(f"{where} has unknown keys {', '.join(extra)} (known: {known})")
+        for key in ("api_name", "format", "find_by", "module"):
+            if key in spec and not isinstance(spec[key], str):
+                raise UsageError(f"{where}: {key} must be a string, not {_kind(spec[key])}")
+        if "skip" in spec and not isinstance(spec["skip"], bool):
+            raise UsageError(f"{where}: skip must be true or false")
+        if "default" in spec:
+            check_default(spec["default"], f"{where}: default")
     return columns
+
+
+_SCALARS = (str, int, float, bool)
+
+
+def check_default(value: Any, where: str) -> dict[str, Any]:
+    """A mapping default as Zoho's ``default_value`` takes it: a string, an integer, a
+    finite number or a boolean (sent as ``{"value": …}``), or a table of those (for lookups
+    and users, e.g. ``{name = "Zylker"}``). Anything else (a date or time, NaN, an infinity,
+    a list, a nested table) is a UsageError naming ``where``."""
+    if isinstance(value, dict):
+        if not value:
+            raise UsageError(f"{where} is an empty table")
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise UsageError(f"{where} has a key that is not a string")
+            _check_scalar(item, f"{where}.{key}")
+        return value
+    _check_scalar(value, where)
+    return {"value": value}
+
+
+def _check_scalar(value: Any, where: str) -> None:
+    import math
+
+    if not isinstance(value, _SCALARS):
+        raise UsageError(
+            f"{where} is {_kind(value)}: a default is a string, an integer, a number or "
+            "true/false (or a table of those)",
+            hint='write dates and times as strings, e.g. default = "2024-01-31"',
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"{where} is {value}: a default must be a finite number")
+
+
+def _kind(value: Any) -> str:
+    import datetime as dt
+
+    kinds = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
+             (dt.datetime, "a date and time"), (dt.date, "a date"), (dt.time, "a time"),
+             (list, "an array"), (dict, "a table"))  # fmt: skip
+    return next((name for cls, name in kinds if isinstance(value, cls)), type(value).__name__)
 
 
 def parse_maps(maps: Sequence[str]) -> dict[str, str]:
@@ -463,10 +388,10 @@ def parse_maps(maps: Sequence[str]) -> dict[str, str]:
 
 
 def build_mappings(
-    source: Source,
+    source: UserFile,
     maps: dict[str, str],
     spec: dict[str, dict[str, Any]],
-    problems: list[Problem],
+    problems: Problems,
 ) -> list[FieldMap]:
     """``field_mappings`` for the file: each column under its header as the field's API
     name (Zoho's convention), unless ``spec`` (a mapping file) or ``maps`` (``--map``)
@@ -493,8 +418,8 @@ def build_mappings(
         if column.get("skip") is True or not api_name:
             continue
         default = column.get("default")
-        if default is not None and not isinstance(default, dict):
-            default = {"value": default}
+        if default is not None:
+            default = check_default(default, f'[columns."{name}"] default')
         find_by = _opt_str(column.get("find_by"))
         lookup = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)\.([A-Za-z][A-Za-z0-9_]*)", api_name)
         if lookup and find_by is None:  # Zoho's lookup headers: Field.id, Field.Other_Field
@@ -527,7 +452,7 @@ def _opt_str(value: Any) -> str | None:
 
 
 def check_find_by(
-    operation: str, find_by: str | None, mappings: Sequence[FieldMap], problems: list[Problem]
+    operation: str, find_by: str | None, mappings: Sequence[FieldMap], problems: Problems
 ) -> None:
     if operation not in OPERATIONS:
         raise UsageError(f"--operation {operation!r}: use insert, update or upsert")
@@ -588,9 +513,9 @@ def prepare(
     check_find_by(operation, find_by, mappings, problems)
     if problems:
         raise PreflightError(path, problems)
-    charset = None
-    if source.encoding not in ("utf-8", "utf-8-sig"):
-        charset = encoding or source.encoding
+    charset = source.encoding.charset
+    if charset is not None and encoding is not None and source.encoding.unit == 1:
+        charset = encoding  # as the user spelled it
     return Plan(source, module, operation, mappings, find_by, ignore_empty, callback, charset)
 
 

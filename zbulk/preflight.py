@@ -450,5 +450,5 @@ def run(plan: Plan, meta: Metadata, records: Iterator[list[str]], report: Report
     if not report.blocked:
         check_rows(plan, meta, report, records)
     else:
-        report.records = plan.source.records
+        report.records = plan.records
     return report

@@ -2,7 +2,7 @@
 ``<Module>-<file stem>.csv``: the first three mapped columns, STATUS, RECORD_ID, ERRORS),
 its failed rows read again as a stream, and the files ``--output-dir`` writes. With the
 uploaded file (``source``), each result row is lined up with its uploaded row (see
-``zbulk.source``) so the files hold whole rows. Prints nothing.
+``zbulk.user_file``) so the files hold whole rows. Prints nothing.
 
 Hostile files are expected: names that escape the folder, non-CSV members, encrypted or
 oddly compressed members, ZIP bombs, odd encodings, missing columns and huge cells each end
@@ -37,8 +37,8 @@ from zbulk.codes import explain
 from zbulk.errors import LocalFileError, ResultFileError
 from zbulk.files import NewFile, copy_to_output, create_output
 from zbulk.files import local_error as local_error  # its callers' name for it
-from zbulk.source import ERRORS as SOURCE_ERRORS
-from zbulk.source import Encoding, SourceError, SourceFile, detect_delimiter, header_line
+from zbulk.user_file import TEXT_ERRORS as SOURCE_ERRORS
+from zbulk.user_file import Encoding, UserFile, UserFileError, detect_delimiter
 
 if TYPE_CHECKING:
     from zbulk.models import Resource
@@ -84,7 +84,7 @@ class FileSummary:
     written: list[str] = field(default_factory=list)
     delimiter: str = ","
     uploaded: str | None = None  # the uploaded file's name, from the member's name
-    source: SourceFile | None = field(default=None, repr=False)
+    source: UserFile | None = field(default=None, repr=False)
     positions: list[int] = field(default_factory=list)  # of the kept columns, in the source
 
     @property
@@ -298,6 +298,12 @@ def _members(archive: zipfile.ZipFile, warnings: list[str]) -> list[zipfile.ZipI
     return members
 
 
+def _header_line(head: bytes, encoding: str) -> str:
+    """The first line of ``head`` (bytes from the start of a CSV), decoded leniently."""
+    text = head.decode(encoding, errors="replace")
+    return text.splitlines()[0] if text else ""
+
+
 def _encoding(head: bytes) -> str:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -342,7 +348,7 @@ def _open_csv(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     head = raw.peek(4096)[:4096]
     if encoding is None:
         encoding = _encoding(head)
-    delimiter = detect_delimiter(header_line(head, encoding))
+    delimiter = detect_delimiter(_header_line(head, encoding))
     text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
     reader = csv.reader(text, delimiter=delimiter)
     header = next(reader, None)
@@ -374,18 +380,17 @@ def _summarise_zip(
     job_id: str = "",
     force: bool = False,
     keep_zip: bool = False,
-    source: list[SourceFile] | None = None,
+    source: list[UserFile] | None = None,
     resources: list[Resource] | None = None,
 ) -> Summary:
     """Read every CSV of the result ZIP as a stream and summarise it. ``resources`` (the
     job document's) name each CSV's CRM module and give its mapped column indices; ``source``
-    (the uploaded CSVs, see ``zbulk.source.open_source``) is lined up row by row with the CSV
+    (the uploaded CSVs, see ``zbulk.user_file.open_source``) is lined up row by row with the CSV
     it was uploaded as. With ``output_dir``, write per CSV ``-failed.csv``, ``-errors.csv``
     and ``-created.csv`` there (and the ZIP itself with ``keep_zip``): all or nothing,
     refusing before anything is written if a target exists and not ``force``, and
     publishing only once every CSV was read through (a source that does not line up
     writes nothing)."""
-    from zbulk.source import pair_sources
 
     warnings: list[str] = []
     try:
@@ -567,7 +572,7 @@ def _cell(value: str, sep: str) -> str:
     return value
 
 
-def _positions(f: FileSummary, source: SourceFile, indices: list[int]) -> list[int]:
+def _positions(f: FileSummary, source: UserFile, indices: list[int]) -> list[int]:
     """Where the result's kept columns are in the source: the mapped indices of the job
     document when the source's headers there are the result's, else by header name, else
     the mapped indices as they are (the row check decides)."""
@@ -584,7 +589,7 @@ def _positions(f: FileSummary, source: SourceFile, indices: list[int]) -> list[i
     if usable:
         return first
     missing = names[found.index(-1)]
-    raise SourceError(
+    raise UserFileError(
         f"{source.label} has no column {missing!r}, which the result file {f.name!r} holds; "
         "nothing was written",
         hint="give the file that was uploaded for this job",
@@ -598,14 +603,14 @@ def _source_rows(f: FileSummary, errors: str = SOURCE_ERRORS) -> Iterator[Record
         yield None
         return
     with f.source.records(errors) as records:
-        yield records
+        yield ((r.cells, r.text) for r in records)
 
 
 def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
             f: FileSummary) -> Joined:  # fmt: skip
     """(row number, result row, source cells or None, source text or ""), the rows lined
     up in order: the kept columns must agree on every row and both files must end together
-    (SourceError naming the first row that does not, with nothing written)."""
+    (UserFileError naming the first row that does not, with nothing written)."""
     if source is None:
         for number, row in enumerate(reader, 1):
             if len(row) < width:
@@ -623,7 +628,7 @@ def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
             row = row + [""] * (width - len(row))
         record = next(records, None)
         if record is None:
-            raise SourceError(
+            raise UserFileError(
                 f"{label} ends after {number - 1:,} rows, but the result file {f.name!r} has "
                 f"more (row {number} is missing); nothing was written",
                 hint="give the whole file that was uploaded for this job",
@@ -632,7 +637,7 @@ def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
         full = cells if len(cells) >= swidth else cells + [""] * (swidth - len(cells))
         for k, p in pairs:
             if row[k] != full[p] and row[k].strip() != full[p].strip():
-                raise SourceError(
+                raise UserFileError(
                     f"{label} does not line up with the result file {f.name!r}: row {number} "
                     f"has {_shown(header[p].strip())} = {_shown(full[p])} where the result "
                     f"has {_shown(row[k])}; nothing was written",
@@ -640,7 +645,7 @@ def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
                 )
         yield number, row, cells, text
     if next(records, None) is not None:
-        raise SourceError(
+        raise UserFileError(
             f"{label} has more rows than the result file {f.name!r} ({number:,}); "
             "nothing was written",
             hint="give the file that was uploaded for this job, unchanged",
@@ -648,7 +653,7 @@ def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
 
 
 def _summarise_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, module: str,
-                      uploaded: str | None, source: SourceFile | None, indices: list[int],
+                      uploaded: str | None, source: UserFile | None, indices: list[int],
                       targets: tuple[Path, Path, Path] | None, force: bool,
                       warnings: list[str], sinks: list[_CsvSink]) -> FileSummary:  # fmt: skip
     reader, header, encoding = _open_csv(archive, info)
@@ -765,3 +770,32 @@ def _no_code(status: str) -> str:
     if status == "skipped":
         return "skipped, with no error code from Zoho"
     return f"{status or 'no status'}: not added or updated, with no error code from Zoho"
+
+
+def pair_sources(
+    sources: list[UserFile], members: list[str], uploaded: list[str | None]
+) -> list[UserFile | None]:
+    """Per result member, its source CSV or None. ``uploaded`` is each member's uploaded
+    file name when known (from the job document or the member name). A member takes the
+    source of the same file name; one member and one source pair whatever their names.
+    UserFileError when a source pairs with nothing."""
+    out: list[UserFile | None] = [None] * len(members)
+    used: set[int] = set()
+    for m, name in enumerate(uploaded):
+        for s, source in enumerate(sources):
+            if s not in used and name is not None and source.name.lower() == name.lower():
+                out[m] = source
+                used.add(s)
+                break
+    if not used and len(sources) == 1 and len(members) == 1:
+        out[0] = sources[0]
+        used.add(0)
+    unpaired = [s.label for n, s in enumerate(sources) if n not in used]
+    if unpaired:
+        wanted = ", ".join(n for n in uploaded if n) or "(unknown)"
+        raise UserFileError(
+            f"cannot tell which resource of the result {', '.join(unpaired)} was uploaded for; "
+            f"the result file holds rows of {wanted}",
+            hint="give the CSV (or the ZIP) that was uploaded, under its own file name",
+        )
+    return out

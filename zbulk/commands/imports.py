@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from zbulk.imports import Plan
     from zbulk.orgid import Org
     from zbulk.output import Output
+    from zbulk.user_file import UserFile
 
 
 class Operation(StrEnum):
@@ -275,6 +276,7 @@ def retry_command(
     from zbulk import files
     from zbulk.client import check_job_id
     from zbulk.errors import UsageError
+    from zbulk.user_file import open_source
 
     job_id = check_job_id(job_id)
     if edit and fixed is not None:
@@ -283,13 +285,15 @@ def retry_command(
     app_ctx = _app(ctx)
     with app_ctx.client() as client, files.temp_dir() as tmp:
         doc = client.get_job(job_id).doc
+        encoding = check_retry_doc(job_id, doc)[3]
+        sources = open_source(source, encoding)  # read once, for the join and the columns
         if fixed is None:
-            fixed = failed_rows_file(client, app_ctx.output, job_id, doc, source, tmp)
+            fixed = failed_rows_file(client, app_ctx.output, job_id, doc, sources, tmp)
             if fixed is None:
                 return 0
             if edit:
                 _edit(fixed, app_ctx.output)
-        plan = retry_plan(job_id, doc, source, fixed)
+        plan = retry_plan(job_id, doc, sources, fixed)
         return submit(
             ctx,
             plan,
@@ -302,45 +306,32 @@ def retry_command(
         )
 
 
-def retry_plan(job_id: str, doc: dict[str, Any], source: Path, fixed: Path) -> Plan:
+def retry_plan(
+    job_id: str, doc: dict[str, Any], source: Path | list[UserFile], fixed: Path
+) -> Plan:
     """The plan for ``fixed`` with the job's settings; its columns are found by the headers
-    the job's mappings point at in ``source``."""
-    from zbulk.errors import UsageError
+    the job's mappings point at in ``source``. Every value of the job document is checked
+    before use (a UsageError names the one that is not what Zoho sends)."""
     from zbulk.imports import FieldMap, Plan, PreflightError, Problem, check_find_by, inspect
-    from zbulk.models import Job
+    from zbulk.user_file import open_source
 
-    resources = [r for r in doc.get("resource") or [] if isinstance(r, dict)]
-    if len(resources) != 1:
-        raise UsageError(
-            f"job {job_id} has {len(resources)} resources: zbulk job retry sends "
-            "the rows of a job with one"
-        )
-    resource = resources[0]
-    job = Job.read(doc)
-    module = job.resources[0].module if job.resources else None
-    operation = doc.get("operation")
-    if not module or operation not in ("insert", "update", "upsert"):
-        raise UsageError(f"job {job_id} does not say its module and operation")
-    encoding = doc.get("character_encoding")
-    encoding = encoding if isinstance(encoding, str) and encoding.upper() != "UTF-8" else None
-    original, problems = inspect(source, encoding)
-    if problems:
-        raise PreflightError(source, problems)
-    plan_source, problems = inspect(fixed, encoding)
+    resource, module, operation, encoding = check_retry_doc(job_id, doc)
+    original = open_source(source, encoding)[0] if isinstance(source, Path) else source[0]
+    plan_source, problems = inspect(fixed, encoding, what="--from")
+    headers = original.header
+    source = original.path
     mappings: list[FieldMap] = []
     for m in resource.get("field_mappings") or []:
-        if not isinstance(m, dict) or not isinstance(m.get("api_name"), str):
-            continue
         index = m.get("index")
         column = None
-        if isinstance(index, int) and not isinstance(index, bool):
-            if not 0 <= index < len(original.headers):
-                raise UsageError(
-                    f"job {job_id} maps column {index + 1}, but {source} has "
-                    f"{len(original.headers)}: is it the file the job was "
-                    "created from?"
+        if index is not None:
+            if not 0 <= index < len(headers):
+                raise _doc_error(
+                    job_id,
+                    f"maps column {index + 1}, but {source} has {len(headers)}: is it the "
+                    "file the job was created from?",
                 )
-            column = original.headers[index]
+            column = headers[index]
             if column not in plan_source.headers:
                 problems.append(
                     Problem(
@@ -351,9 +342,6 @@ def retry_plan(job_id: str, doc: dict[str, Any], source: Path, fixed: Path) -> P
                 )
                 continue
             index = plan_source.headers.index(column)
-        else:
-            index = None
-        default = m.get("default_value")
         mappings.append(
             FieldMap(
                 m["api_name"],
@@ -362,7 +350,7 @@ def retry_plan(job_id: str, doc: dict[str, Any], source: Path, fixed: Path) -> P
                 _s(m.get("format")),
                 _s(m.get("find_by")),
                 _s(m.get("module")),
-                default if isinstance(default, dict) else None,
+                m.get("default_value"),
             )
         )
     find_by = _s(resource.get("find_by"))
@@ -373,12 +361,90 @@ def retry_plan(job_id: str, doc: dict[str, Any], source: Path, fixed: Path) -> P
     return Plan(plan_source, module, operation, mappings, find_by, ignore is True, None, encoding)
 
 
+def check_retry_doc(
+    job_id: str, doc: dict[str, Any]
+) -> tuple[dict[str, Any], str, str, str | None]:
+    """The job document's parts a retry uses, each checked: its one resource (a table whose
+    ``field_mappings`` is a list of tables with a string ``api_name``, an integer ``index``
+    or none, a ``default_value`` as a mapping file's default), the module, the operation
+    and the ``character_encoding`` (a text codec; None for UTF-8)."""
+    from zbulk.errors import UsageError
+    from zbulk.imports import check_default
+    from zbulk.models import Job
+    from zbulk.user_file import text_codec
+
+    resources = doc.get("resource")
+    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
+        raise _doc_error(job_id, f"has a resource that is {_kind(resources)}, not a list of tables")
+    if len(resources) != 1:
+        raise _doc_error(
+            job_id,
+            f"has {len(resources)} resources: zbulk job retry sends the rows of a job with one",
+        )
+    resource = resources[0]
+    job = Job.read(doc)
+    module = job.resources[0].module if job.resources else None
+    operation = doc.get("operation")
+    if not isinstance(module, str) or not module or operation not in ("insert", "update", "upsert"):
+        raise _doc_error(job_id, "does not say its module and operation")
+    mappings = resource.get("field_mappings")
+    if mappings is not None and not isinstance(mappings, list):
+        raise _doc_error(job_id, f"has field_mappings that are {_kind(mappings)}, not a list")
+    for n, m in enumerate(mappings or [], 1):
+        where = f"field mapping {n}"
+        if not isinstance(m, dict) or not isinstance(m.get("api_name"), str) or not m["api_name"]:
+            raise _doc_error(job_id, f"has a {where} without an api_name")
+        index = m.get("index")
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
+            raise _doc_error(job_id, f"has a {where} whose index is {_kind(index)}")
+        for key in ("format", "find_by", "module"):
+            if m.get(key) is not None and not isinstance(m[key], str):
+                raise _doc_error(job_id, f"has a {where} whose {key} is {_kind(m[key])}")
+        default = m.get("default_value")
+        if default is not None:
+            if not isinstance(default, dict):
+                raise _doc_error(job_id, f"has a {where} whose default_value is not a table")
+            check_default(default, f"job {job_id}'s {where} default_value")
+    for key in ("find_by",):
+        if resource.get(key) is not None and not isinstance(resource[key], str):
+            raise _doc_error(job_id, f"has a {key} that is {_kind(resource[key])}")
+    encoding = doc.get("character_encoding")
+    if encoding is not None:
+        try:
+            codec = text_codec(encoding, "character_encoding")
+        except UsageError as exc:
+            raise _doc_error(job_id, f"has a {exc.message.rstrip('.')}") from None
+        if codec == "utf-8":
+            encoding = None  # Zoho's default: not sent again
+    return resource, module, operation, encoding  # as the job spells it, checked
+
+
+def _doc_error(job_id: str, what: str) -> Exception:
+    from zbulk.errors import UsageError
+
+    return UsageError(
+        f"job {job_id}'s document {what}; nothing was sent",
+        hint=f"check the job with `zbulk job show {job_id} --json`",
+    )
+
+
+def _kind(value: Any) -> str:
+    from zbulk.imports import _kind as kind
+
+    return "missing" if value is None else kind(value)
+
+
 def _s(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
 def failed_rows_file(
-    client: ZohoClient, out: Output, job_id: str, doc: dict[str, Any], source: Path, directory: Path
+    client: ZohoClient,
+    out: Output,
+    job_id: str,
+    doc: dict[str, Any],
+    sources: list[UserFile],
+    directory: Path,
 ) -> Path | None:
     """The job's failed rows, whole, under the original header: ``source`` lined up with
     the result file by the results command's join (``zbulk job results --source``), written
@@ -387,7 +453,6 @@ def failed_rows_file(
     from zbulk.errors import ApiError
     from zbulk.models import Job
     from zbulk.results import MAX_DOWNLOAD, local_error, summarise_zip
-    from zbulk.source import open_source
 
     job = Job.read(doc)
     if not job.finished or not job.result_url:
@@ -395,7 +460,7 @@ def failed_rows_file(
             f"job {job_id} is {job.status or 'not finished'}: it has no failed rows to send yet",
             hint=f"wait for it with `zbulk job watch {job_id}`",
         )
-    sources = open_source(source)
+    source = sources[0].path
     zip_path = directory / f"{job_id}.zip"
     try:
         with files.create_new(zip_path) as fh:
@@ -580,7 +645,7 @@ def _follow(ctx: typer.Context, job_id: str, as_json: bool) -> int:
 
 
 def _describe(plan: Plan, past: bool = False) -> str:
-    n = plan.source.records
+    n = plan.records
     records = f"{n:,} record" + ("s" if n != 1 else "")
     verb = {"insert": "Import", "update": "Update with", "upsert": "Upsert"}[plan.operation]
     if past:
@@ -638,7 +703,7 @@ def _print_requests(
             "bytes": archive.stat().st_size,
             "csv": plan.source.member,
             "csv_bytes": plan.source.size,
-            "records": plan.source.records,
+            "records": plan.records,
         }
     }
     requests.append(
@@ -683,7 +748,8 @@ def _print_requests(
             )
         if "body" in request:
             lines.append("")
-            lines.extend(json.dumps(request["body"], indent=2, ensure_ascii=False).splitlines())
+            body_text = json.dumps(request["body"], indent=2, ensure_ascii=False, allow_nan=False)
+            lines.extend(body_text.splitlines())
     for line in lines:
         out.write_line(line)
 
@@ -713,7 +779,7 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
     from zbulk.models import Job
     from zbulk.reports import ResultsReport
     from zbulk.results import MAX_DOWNLOAD, summarise_zip
-    from zbulk.source import open_source
+    from zbulk.user_file import open_source
 
     url = upload_url(api_domain, client.settings.api_version, upload)
     with files.temp_dir("zbulk-demo-") as tmp:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from zbulk.history import Scope
     from zbulk.output import Output
     from zbulk.results import Summary
-    from zbulk.source import SourceFile
+    from zbulk.user_file import UserFile
     from zbulk.watch import Watched
 
 HELP = "Show, follow and diagnose bulk write jobs."
@@ -417,7 +417,7 @@ def results(
     from zbulk.models import Job
     from zbulk.reports import ResultsReport
     from zbulk.results import MAX_DOWNLOAD, WHOLE_ROWS_NOTE, local_error, summarise_zip
-    from zbulk.source import open_source
+    from zbulk.user_file import open_source
 
     if (job_id is None) == (file is None):
         raise UsageError(
@@ -479,7 +479,7 @@ def results(
 
 
 def _offline(
-    file: Path, output_dir: Path | None, force: bool, sources: list[SourceFile] | None
+    file: Path, output_dir: Path | None, force: bool, sources: list[UserFile] | None
 ) -> Summary:
     """A result ZIP from disk: no credentials, no network. Problems with the file are the
     user's input (``ResultFileError(given=True)``: exit 2), not a download gone wrong."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from zbulk.context import AppContext
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from zbulk.metadata import Metadata
     from zbulk.output import Output
     from zbulk.preflight import Report
-    from zbulk.source import SourceFile
+    from zbulk.user_file import UserFile
 
 
 def check_against_org(
@@ -74,7 +74,7 @@ def file_only(out: Output, plan: Plan, as_json: bool) -> Plan:
     names that cannot be API names."""
     from zbulk.preflight import Report, check_names
 
-    report = Report(plan.module, plan.source.records, metadata="unavailable")
+    report = Report(plan.module, plan.records, metadata="unavailable")
     check_names(plan, report)
     if report.columns:
         _stop(out, plan, report, as_json)
@@ -102,28 +102,12 @@ def _stop(out: Output, plan: Plan, report: Report, as_json: bool) -> None:
     )
 
 
-def _source_file(plan: Plan) -> SourceFile:
-    import codecs
-
-    from zbulk.source import Encoding, SourceFile
-
-    src = plan.source
-    codec = src.encoding
-    bom = b""
-    if codec == "utf-8-sig":
-        codec, bom = "utf-8", codecs.BOM_UTF8
-    opener: Any = src.open_csv  # a context manager of the bytes, as SourceFile uses it
-    return SourceFile(str(src.path), src.member, opener, Encoding(codec, bom),
-                      src.delimiter, list(src.headers))  # fmt: skip
-
-
 def _check(plan: Plan, meta: Metadata) -> Report:
     from zbulk.preflight import Report, run
 
-    source = _source_file(plan)
     report = Report(plan.module)
-    with source.records() as records:
-        run(plan, meta, (cells for cells, _ in records), report)
+    with plan.source.records() as records:
+        run(plan, meta, (r.cells for r in records), report)
     return report
 
 
@@ -175,8 +159,8 @@ def _conclude(
         f"--skip-invalid: {passing:,} rows go, {len(report.rejected):,} stay (in {rejected_path})"
     )
     assert kept is not None
-    source = replace(plan.source, path=kept, is_zip=False, size=kept.stat().st_size,
-                     records=passing)  # fmt: skip
+    source = replace(plan.source, path=kept, member=kept.name, is_zip=False,
+                     size=kept.stat().st_size, records_seen=passing)  # fmt: skip
     return replace(plan, source=source)
 
 
@@ -221,9 +205,9 @@ def _write_rows(
 
     from zbulk import files
     from zbulk.errors import LocalFileError
-    from zbulk.source import ERRORS
+    from zbulk.user_file import TEXT_ERRORS as ERRORS
 
-    source = _source_file(plan)
+    source: UserFile = plan.source
     files.output_dir(target.parent)
     if os.path.lexists(target) and not force:
         raise LocalFileError(
@@ -241,11 +225,11 @@ def _write_rows(
                     if source.encoding.bom:
                         f.handle.buffer.write(source.encoding.bom)  # type: ignore[attr-defined]
                     f.write(source.header_text)
-            for n, (_, text) in enumerate(records, 1):
-                if n in rejected:
-                    bad.write(text)
+            for record in records:
+                if record.number in rejected:
+                    bad.write(record.text)
                 elif good is not None:
-                    good.write(text)
+                    good.write(record.text)
         bad.publish()
         if good is not None:
             good.publish()
