@@ -165,7 +165,7 @@ def test_sandbox_command_serves_until_interrupted(proc_env) -> None:
         proc.wait(timeout=10)
     assert proc.returncode == 0, err
     assert "ZBULK_TOKEN=tok" in out and "Traceback" not in err
-    assert f"zbulk job watch {DEMO_JOBS['large']}" in out and "run for 10 minutes" in out
+    assert f"zbulk job watch {DEMO_JOBS['large']}" in out and "run for 45s" in out
 
 
 def test_large_output_is_complete_through_a_pipe(proc_env, sandbox) -> None:

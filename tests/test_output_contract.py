@@ -469,8 +469,8 @@ def test_show_brief_is_one_line_per_job(fast) -> None:
     assert r.code == 0, r.err
     lines = r.out.splitlines()
     assert len(lines) == 3
-    assert re.fullmatch(rf"{DONE}  insert  Accounts  COMPLETED  added 528 updated 0 "
-                        r"skipped 12 total 540  \d+ \w+ ago", lines[0])  # fmt: skip
+    assert re.fullmatch(rf"{DONE}  insert  Accounts  COMPLETED  added 528 · updated 0 "
+                        r"· skipped 12 · total 540  \d+d\d\dh ago", lines[0])  # fmt: skip
     assert lines[2].startswith(f"{DEMO_JOBS['upsert']}  upsert  Leads,Contacts,Accounts  ")
     assert fast("job", "show", "--brief", "--json", DONE).code == ExitCode.USAGE
 

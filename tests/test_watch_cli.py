@@ -129,11 +129,11 @@ def test_live_panel_renders_progress_timer_and_rate() -> None:
     panel = WatchPanel([running, done, waiting], clock=lambda: 5.0, wall=lambda: 1076.0)
     Console(file=buf, width=100).print(panel)
     text = buf.getvalue()
-    assert "4150868000005392002  INPROGRESS  not counted yet  age 1:16  next poll in 7s" in text
+    assert "4150868000005392002  INPROGRESS  not counted yet  age 1m16s  next poll in 7s" in text
     assert "  Leads  INPROGRESS\n" in text  # v2 in progress: not counted yet, no bar
-    assert "11/11 (100%)  took 0:57" in text  # the time it took, not the watch's
+    assert "11/11 (100%)  took 57s" in text  # the time it took, not the watch's
     assert "11/11" in text and "waiting for first answer" in text
-    assert duration(3725) == "1:02:05" and duration(-3) == "0:00"
+    assert duration(3725) == "1h02m" and duration(65) == "1m05s" and duration(-3) == "0s"
 
 
 def test_an_api_error_ends_that_job_only(fast) -> None:

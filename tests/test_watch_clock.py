@@ -4,6 +4,7 @@ it from the sandbox's start, so created_time, ages and the time each job took li
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,7 +95,7 @@ def test_each_job_on_its_own_clock_time_taken_frozen_at_the_finishing_poll(follo
     assert r.jobs[done].took() is None
     assert r.jobs[done].finished_at is None
     text = clock_text(r.jobs[done], 0.0, 0.0)
-    assert text.startswith("finished before this watch · created 26:00:0")
+    assert text.startswith("finished before this watch · created 1d02h ago")
 
 
 def test_running_time_starts_when_a_poll_first_sees_it_processing(follow) -> None:
@@ -106,7 +107,7 @@ def test_running_time_starts_when_a_poll_first_sees_it_processing(follow) -> Non
     started = w.running_since - w.created - CREATED_AGO[large]  # seconds after the start
     assert DURATION * ADDED_SHARE <= started <= DURATION * ADDED_SHARE + 5
     texts = [t for kind, _, _, t, _, _ in r.events if kind == "change"]
-    assert any("running 0:" in t for t in texts) and "took 1:0" in texts[-1]
+    assert any(re.search(r"running \d\d?s\b", t) for t in texts) and "took 1m0" in texts[-1]
 
 
 def test_the_total_never_shrinks_and_is_unknown_until_every_resource_is_counted(follow) -> None:

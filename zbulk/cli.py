@@ -332,6 +332,13 @@ def _report(say: Any, code: int) -> int:
     return int(code)
 
 
+def _one_line(message: str) -> str:
+    """click's message with its choice list on one line: ``Choose from: insert, update,
+    upsert.``, not a tab-indented line per choice (which the sanitiser shows as ``\\t``)."""
+    message = message.replace(",\n\t", ", ").replace(":\n\t", ": ")
+    return message.replace("\t", " ")
+
+
 def _usage(exc: typer.TyperException) -> int:
     ctx = getattr(exc, "ctx", None)
     if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
@@ -348,7 +355,7 @@ def _usage(exc: typer.TyperException) -> int:
     lines = []
     if ctx is not None:
         lines += [ctx.get_usage(), ""]
-    lines.append(f"error: {safe_lines(exc.format_message())}")
+    lines.append(f"error: {safe_lines(_one_line(exc.format_message()))}")
     if ctx is not None:
         lines.append(f"hint: see `{ctx.command_path} --help`")
     with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed: nothing to say

@@ -22,6 +22,7 @@ Writes are made under one lock and atomically, through ``zbulk.files`` (the file
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -430,11 +431,42 @@ def _api_domain_problem(url: str) -> str | None:
     return None
 
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([hms]?)\s*")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in a duration as every option, variable and setting takes it: ``90``,
+    ``90s``, ``1.5m``, ``10m``, ``1h``, ``1h30m``, ``2m 30s``; None if it is not one (nan,
+    inf, negative numbers, a unit twice or out of order, a bare number after a unit)."""
+    text = text.strip().lower()
+    if not text or len(text) > 64:
+        return None
+    seconds, at, units = 0.0, 0, ""
+    while at < len(text):
+        match = _DURATION_PART.match(text, at)
+        if match is None:
+            return None
+        unit = match[2]
+        # h before m before s, each once; a bare number only alone (``90``).
+        if (not unit and (units or match.end() < len(text))) or (unit and (
+                unit in units or any("hms".index(u) > "hms".index(unit) for u in units))):  # fmt: skip
+            return None
+        units += unit
+        seconds += float(match[1]) * _UNIT_SECONDS[unit]
+        at = match.end()
+    return seconds if math.isfinite(seconds) else None
+
+
 def _parse_timeout(raw: object, origin: str) -> float:
-    try:
-        value = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        raise UsageError(f"invalid request timeout {raw!r} ({origin}): not a number") from None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        value = float(raw)
+    else:
+        parsed = parse_duration(str(raw))
+        if parsed is None:
+            raise UsageError(f"invalid request timeout {raw!r} ({origin}): not a duration "
+                             "(30, 30s, 2m, 1m30s)")  # fmt: skip
+        value = parsed
     if not (0 < value <= MAX_REQUEST_TIMEOUT):
         raise UsageError(
             f"invalid request timeout {raw!r} ({origin}): must be above 0 and "

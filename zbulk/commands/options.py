@@ -4,7 +4,6 @@ documented the same way everywhere (one ``--json``, one duration syntax)."""
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -14,32 +13,23 @@ JSON_HELP = "Print JSON instead of the human view: one compact document per line
 
 JsonFlag = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 # Longer than any wait zbulk needs: bounds what a typo (1e300) could ask for.
 MAX_DURATION = 30 * 86400.0
 
 
-def parse_duration(text: str) -> float | None:
-    """Seconds in ``90``, ``90s``, ``1.5m``, ``10m``, ``1h``; None if it is not one
-    (nan, inf and negative numbers are not)."""
-    match = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)", text.strip().lower())
-    if match is None:
-        return None
-    seconds = float(match[1]) * _UNITS[match[2]]
-    return seconds if math.isfinite(seconds) else None
-
-
 def duration(minimum: float = 0.1) -> Callable[[Any], float]:
-    """A parser for a duration option: ``90``, ``90s``, ``10m``, ``1h``; at least
+    """A parser for a duration option: ``90``, ``90s``, ``10m``, ``1h``, ``1h30m``; at least
     ``minimum`` seconds. Anything else (nan, inf, negative) is a usage error."""
 
     def parse(value: Any) -> float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             seconds = float(value) if math.isfinite(value) and value >= 0 else None
         else:
+            from zbulk.config import parse_duration
+
             seconds = parse_duration(str(value))
         if seconds is None:
-            raise typer.BadParameter(f"{value!r} is not a duration: use 90, 90s, 10m or 1h")
+            raise typer.BadParameter(f"{value!r} is not a duration: use 90, 90s, 10m, 1h or 1h30m")
         if seconds < minimum:
             raise typer.BadParameter(f"{value!r} is too short: at least {minimum:g}s")
         if seconds > MAX_DURATION:

@@ -7,15 +7,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from zbulk.commands.options import duration
+
 if TYPE_CHECKING:
     from zbulk.client import Fetched, ZohoClient
     from zbulk.output import Output
     from zbulk.sandbox import Sandbox
 
 DEFAULT_PORT = 8790
-# Long enough that someone who starts the sandbox, then reads the README, still has running
-# jobs to show and watch; `POST /sandbox/jobs/{id}/restart` starts one over at any time.
-DEFAULT_JOB_DURATION = 600.0
+# Short enough that the watch the demo's "try it yourself" suggests ends within a minute;
+# `POST /sandbox/jobs/{id}/restart` starts a job over at any time, for another look.
+DEFAULT_JOB_DURATION = 45.0
 DEMO_WATCH_SECONDS = 3.0  # how long the demo's `job watch` takes, in real time
 
 
@@ -50,9 +52,11 @@ def sandbox(
         float,
         typer.Option(
             "--job-duration",
-            min=0.1,
-            metavar="S",
-            help="Seconds a demo job takes from ADDED to its end (each start begins anew).",
+            metavar="DURATION",
+            parser=duration(),
+            help="How long a demo job takes from ADDED to its end (45s, 10m, 1h30m; each "
+            "start begins anew). [default: 45s]",
+            show_default=False,
         ),
     ] = DEFAULT_JOB_DURATION,
 ) -> int:
@@ -125,9 +129,11 @@ def _announce(out: Output, server: Sandbox) -> None:
             Text(f"  zbulk job show {job_id}") + Text(f"   # {role}" if role else "", "dim")
         )
     done = DEMO_JOBS["completed"]
-    minutes = server.job_duration / 60
+    from zbulk.views.format import span
+
     lines += [
-        Text(f"\nThe demo jobs started now and run for {minutes:g} minutes; follow one with"),
+        Text(f"\nThe demo jobs started now and run for {span(server.job_duration)}; follow one "
+             "with"),
         Text(f"  zbulk job watch {DEMO_JOBS['large']}"),
         Text("and start one over at any time with"),
         Text('  curl -X POST -H "Authorization: Zoho-oauthtoken $ZBULK_TOKEN" \\'),
@@ -179,8 +185,8 @@ def demo(ctx: typer.Context) -> int:
     app_ctx = ctx.find_root().obj
     out: Output = app_ctx.output
     clock = _FastForward()
-    duration = 60.0
-    with Sandbox(job_duration=duration, clock=clock) as server:
+    length = DEFAULT_JOB_DURATION  # the demo's jobs, as `zbulk sandbox` serves them
+    with Sandbox(job_duration=length, clock=clock) as server:
         settings = Settings(api_domain=server.url, request_timeout=10.0, verbose=app_ctx.verbose)
         tokens = StaticToken(server.token, "the demo sandbox")
         with ZohoClient(settings, tokens, log=out.log if app_ctx.verbose else None) as client:
@@ -198,13 +204,13 @@ def demo(ctx: typer.Context) -> int:
             )
             show_jobs(client, out, [done], as_json=False)
 
-            clock.ahead = 0.4 * duration
+            clock.ahead = 0.4 * length
             running = DEMO_JOBS["upsert"]
             step("An upsert into three modules, part-way through", f"zbulk job show {running}")
             show_jobs(client, out, [running], as_json=False)
 
             step("Follow it until it ends (the exit code says how)", f"zbulk job watch {running}")
-            clock.run_at(duration / DEMO_WATCH_SECONDS)
+            clock.run_at(length / DEMO_WATCH_SECONDS)
             code = _demo_watch(client, out, running)
             clock.run_at(1.0)
             out.print(Text(f"(exit status {code})", style="dim"))

@@ -10,6 +10,8 @@ from rich.text import Text
 
 from zbulk.models import FieldMapping, FileInfo, Job, Resource, status_key
 from zbulk.output import safe
+from zbulk.views.format import SEPARATOR, count_parts
+from zbulk.views.format import counts as format_counts
 from zbulk.views.widgets import MISSING, Fields, PlainTable, cell, local_time, relative, status_text
 
 
@@ -38,21 +40,19 @@ def summary(job: Job, now: datetime) -> Fields:
     return grid
 
 
+_COUNT_STYLES = {"added": "green", "updated": "cyan", "skipped": "yellow", "total": "bold"}
+
+
 def counts(file: FileInfo) -> Text:
+    """``added 1,200 · updated 0 · skipped 49 · total 1,249`` (``format.counts``), styled."""
     out = Text()
-    parts = (
-        ("added", file.added, "green"),
-        ("updated", file.updated, "cyan"),
-        ("skipped", file.skipped, "yellow"),
-        ("total", file.total, "bold"),
-    )
-    for i, (label, value, style) in enumerate(parts):
+    values = {"added": file.added, "updated": file.updated, "skipped": file.skipped,
+              "total": file.total}  # fmt: skip
+    for i, (label, number) in enumerate(count_parts(values)):
         if i:
-            out.append(" · ", style="dim")
+            out.append(SEPARATOR, style="dim")
         out.append(f"{label} ")
-        out.append(
-            "—" if value is None else f"{value:,}", style=style if value is not None else "dim"
-        )
+        out.append(number, style=_COUNT_STYLES[label] if number != "—" else "dim")
     return out
 
 
@@ -130,13 +130,13 @@ def brief_line(job: Job, now: datetime | None = None) -> Text:
     line = cell(job.id, "bold") + Text("  ") + cell(job.operation) + Text(f"  {modules}  ")
     line.append_text(status_text(job.status))
     if files:
-        total = sum(f.total or 0 for f in files)
-        line.append(
-            f"  added {sum(f.added or 0 for f in files):,}"
-            f" updated {sum(f.updated or 0 for f in files):,}"
-            f" skipped {sum(f.skipped or 0 for f in files):,}"
-            f" total {total:,}"
-        )
+        values: dict[str, int | None] = {
+            "added": sum(f.added or 0 for f in files),
+            "updated": sum(f.updated or 0 for f in files),
+            "skipped": sum(f.skipped or 0 for f in files),
+            "total": sum(f.total or 0 for f in files),
+        }
+        line.append(f"  {format_counts(values)}")
     else:
         line.append("  not counted yet", style="dim")
     if job.created_time is not None:

@@ -10,6 +10,7 @@ from rich.text import Text
 from zbulk.codes import explain
 from zbulk.output import safe
 from zbulk.results import Summary
+from zbulk.views.format import SEPARATOR, by_status_order, shown_path
 from zbulk.views.widgets import PlainTable
 
 ROWS_PER_PART = 2000
@@ -28,9 +29,10 @@ def results_view(summary: Summary, with_rows: bool) -> Iterator[RenderableType]:
         if f.uploaded:
             head.append(f" ({safe(f.uploaded)})", style="dim")
         head.append(f"  {f.rows:,} records  ", style="dim")
-        for n, (status, count) in enumerate(sorted(f.statuses.items(), key=lambda x: -x[1])):
+        for n, status in enumerate(by_status_order(f.statuses)):
+            count = f.statuses[status]
             if n:
-                head.append(" · ", style="dim")
+                head.append(SEPARATOR, style="dim")
             style = "green" if status in ("added", "updated") else "yellow"
             head.append(f"{safe(status)} ")
             head.append(f"{count:,}", style=style)
@@ -49,7 +51,7 @@ def results_view(summary: Summary, with_rows: bool) -> Iterator[RenderableType]:
         if with_rows and f.failed:
             yield from failed_tables(f.failed_columns, f.failed, summary.failed_rows(f))
         for path in f.written:
-            yield Text(f"wrote {safe(path)}", style="dim")
+            yield Text(f"wrote {safe(shown_path(path))}", style="dim")
     if not summary.failed:
         yield Text("\nEvery row was added or updated.", style="green")
 

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from zbulk.models import Job, status_key
 from zbulk.output import Output
+from zbulk.views.format import SEPARATOR, ago, counts, span
 from zbulk.views.widgets import cell, status_text
 from zbulk.watch import Watched, outcome
 
@@ -34,10 +35,8 @@ BAR = 30  # cells of a resource's bar at most
 
 
 def duration(seconds: float) -> str:
-    seconds = max(int(seconds), 0)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    """The one spelling of a duration (``zbulk.views.format.span``)."""
+    return span(seconds)
 
 
 def _sums(job: Job) -> tuple[int, int, int]:
@@ -68,11 +67,11 @@ def counts_line(w: Watched) -> str:
     if text == "not counted yet":
         return text
     added, updated, skipped = _sums(w.job)
-    return f"{text}  added {added:,} · updated {updated:,} · skipped {skipped:,}"
+    return f"{text}  {counts({'added': added, 'updated': updated, 'skipped': skipped})}"
 
 
 def clock_text(w: Watched, now: float, wall_now: float) -> str:
-    """The job's clock: ``ETA 0:42 · age 1:10 · running 0:58``, ``took 0:57``, or
+    """The job's clock: ``ETA 42s · age 1m10s · running 58s``, ``took 57s``, or
     ``finished before this watch`` (with its age)."""
     parts: list[str] = []
     finished = w.job is not None and w.job.finished
@@ -84,8 +83,8 @@ def clock_text(w: Watched, now: float, wall_now: float) -> str:
             parts.append("finished before this watch")
             age = w.age(w.seen_at if w.seen_at is not None else wall_now)
             if age is not None:
-                parts.append(f"created {duration(age)} ago")
-        return " · ".join(parts)
+                parts.append(f"created {ago(age)}")
+        return SEPARATOR.join(parts)
     eta = w.eta(now)
     if eta is not None:
         parts.append(f"ETA {duration(eta + 0.5)}")
@@ -95,7 +94,7 @@ def clock_text(w: Watched, now: float, wall_now: float) -> str:
     running = w.running(wall_now)
     if running is not None:
         parts.append(f"running {'~' if w.running_estimated else ''}{duration(running)}")
-    return " · ".join(parts)
+    return SEPARATOR.join(parts)
 
 
 def skipped_hint(w: Watched) -> str | None:
@@ -111,7 +110,7 @@ def skipped_hint(w: Watched) -> str | None:
 
 
 def finish_line(w: Watched, fail_on_skipped: bool, wall_now: float) -> Text:
-    """``✓ ID  COMPLETED  25,000/25,000 (100%)  added … · skipped 126  took 0:57``."""
+    """``✓ ID  COMPLETED  25,000/25,000 (100%)  added … · skipped 126  took 57s``."""
     assert w.job is not None
     ok = outcome(w, fail_on_skipped) == 0
     mark = Text("✓ " if ok else "✗ ", style="green" if ok else "red")
@@ -153,7 +152,7 @@ class WatchPanel:
             return head
         head.append_text(status_text(w.job.status))
         head.append(f"  {progress_text(w)}")
-        timing = clock_text(w, now, wall_now).split(" · ")
+        timing = clock_text(w, now, wall_now).split(SEPARATOR)
         extras: list[str] = []
         if not w.done:
             extras.append(f"next poll in {max(w.next_poll - now, 0):.0f}s")
@@ -161,7 +160,7 @@ class WatchPanel:
             if rate:
                 extras.append(f"{rate:,.0f} records/s")
         while True:
-            tail = "  ".join(p for p in (" · ".join(t for t in timing if t), *extras) if p)
+            tail = "  ".join(p for p in (SEPARATOR.join(t for t in timing if t), *extras) if p)
             if not tail or cell_len(head.plain) + 2 + cell_len(tail) <= max_width:
                 break
             if extras:

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from zbulk.models import status_key
 from zbulk.output import safe
+from zbulk.views.format import ago_from
 
 MISSING = Text("—", style="dim")
 BOLD = Style(bold=True)
@@ -47,21 +48,8 @@ def status_text(status: str | None) -> Text:
 
 
 def relative(then: datetime, now: datetime) -> str:
-    seconds = (now - then).total_seconds()
-    ago = seconds >= 0
-    seconds = abs(seconds)
-    for size, unit in (
-        (365 * 86400, "year"),
-        (30 * 86400, "month"),
-        (86400, "day"),
-        (3600, "hour"),
-        (60, "minute"),
-    ):
-        if seconds >= size:
-            n = int(seconds // size)
-            phrase = f"{n} {unit}{'s' if n != 1 else ''}"
-            return f"{phrase} ago" if ago else f"in {phrase}"
-    return "just now"
+    """``26h05m ago`` (the one spelling of an age: ``zbulk.views.format.ago``)."""
+    return ago_from(then, now)
 
 
 def local_time(then: datetime, now: datetime) -> str:
