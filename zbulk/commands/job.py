@@ -282,10 +282,8 @@ def watch(
                 raise
             finally:
                 view.stop()
-    for w in jobs:
-        if w.error is not None:
-            out.error(w.error)
     out.emit(WatchReport(jobs, fail_on_skipped, view.wall()), as_json=as_json)
+    view.errors(jobs, timeout, _resume_command(app_ctx, fail_on_skipped, as_json))
     view.hints(jobs)
     if notifier is not None and notify and not notify_each:
         notifier(_end_message(jobs))

@@ -97,6 +97,20 @@ def clock_text(w: Watched, now: float, wall_now: float) -> str:
     return SEPARATOR.join(parts)
 
 
+def gone(w: Watched) -> bool:
+    """The watch of this job ended on an error that no later poll can change (Zoho does
+    not know the job, the token was refused): said at once, and out of the live view."""
+    from zbulk.errors import WatchTimeout
+
+    return w.error is not None and not isinstance(w.error, WatchTimeout)
+
+
+def timed_out(w: Watched) -> bool:
+    from zbulk.errors import WatchTimeout
+
+    return isinstance(w.error, WatchTimeout)
+
+
 def skipped_hint(w: Watched) -> str | None:
     """What to run next about a finished job that skipped rows or failed."""
     if w.job is None or w.error is not None or not w.job.finished:
@@ -138,6 +152,8 @@ class WatchPanel:
         module_w = max((cell_len(r.module or "?") for r in resources), default=0)
         status_w = max((cell_len(r.status or "?") for r in resources), default=0)
         for w in self.jobs:
+            if gone(w):  # reported at once on stderr: no longer followed
+                continue
             yield self._head(w, now, wall_now, options.max_width)
             if w.job is not None:
                 yield from self._bars(w.job, module_w, status_w, options.max_width)
@@ -215,6 +231,7 @@ class WatchView:
         self.jobs: list[Watched] = []
         self.on_finish: Callable[[Watched], None] | None = None  # --notify=each
         self._hinted: set[str] = set()  # jobs whose `job results` hint is in the scrollback
+        self.reported: set[str] = set()  # jobs whose error is already on stderr
         self._live: Live | None = None
 
     def start(self, jobs: list[Watched]) -> None:
@@ -249,7 +266,11 @@ class WatchView:
                     line.append(f"  {timing}")
                 self.out.err.print(line, soft_wrap=True)
         elif kind == "done":
-            if w.job is not None and w.error is None and w.job.finished:
+            if gone(w) and w.error is not None and w.job_id not in self.reported:
+                # At once, above the live view: the other jobs are still followed.
+                self.reported.add(w.job_id)
+                self.out.error(w.error)
+            elif w.job is not None and w.error is None and w.job.finished:
                 others = any(not x.done for x in self.jobs)
                 if self.live_on and others:  # above the live view, into the scrollback
                     self.out.err.print(finish_line(w, self.fail_on_skipped, self.wall()),
@@ -276,6 +297,27 @@ class WatchView:
             if hint and w.job_id not in self._hinted:  # not said twice
                 self.out.note(f"job {w.job_id}: {hint}")
 
+    def errors(self, jobs: list[Watched], timeout: float | None, command: str) -> None:
+        """The errors not said yet; for the jobs --timeout left unfinished, one error and
+        one hint with a command that follows them all again."""
+        from zbulk.errors import WatchTimeout
+
+        for w in jobs:
+            if gone(w) and w.error is not None and w.job_id not in self.reported:
+                self.reported.add(w.job_id)
+                self.out.error(w.error)
+        late = [w.job_id for w in jobs if timed_out(w)]
+        if not late:
+            return
+        within = span(timeout or 0) if (timeout or 0) >= 1 else f"{timeout or 0:g}s"
+        what = f"job {late[0]} did not" if len(late) == 1 else f"{len(late)} jobs did not"
+        self.out.error(WatchTimeout(
+            f"{what} finish within {within}; the last known state of each is above",
+            hint=f"the jobs go on at Zoho; follow them again with `{command} {' '.join(late)}`"
+            if len(late) > 1 else
+            f"the job goes on at Zoho; follow it again with `{command} {late[0]}`",
+        ))  # fmt: skip
+
     def resume(self, jobs: list[Watched], command: str) -> None:
         """After an interrupt: how to follow the unfinished jobs again."""
         left = [w.job_id for w in jobs if not w.done]
@@ -287,6 +329,23 @@ def summary_lines(jobs: list[Watched], fail_on_skipped: bool, now: float) -> Ite
     """``job watch``'s result: the final state of each job, one line each, with the time
     each took on its own clock (``now``: wall-clock seconds, for jobs still running)."""
     for w in jobs:
+        if timed_out(w):  # its last known state, for the record
+            yield last_known_line(w, now)
+            continue
         if w.job is None or w.error is not None:
             continue
         yield finish_line(w, fail_on_skipped, now)
+
+
+def last_known_line(w: Watched, wall_now: float) -> Text:
+    """``… ID  IN PROGRESS  1,201/25,000 (4%)  added … · skipped 0  age 1m10s`` for a job
+    --timeout left unfinished; ``not fetched yet`` when no answer came."""
+    line = Text("… ") + Text(f"{w.job_id}  ", style="bold")
+    if w.job is None:
+        return line + Text("not fetched yet", style="dim")
+    line.append_text(status_text(w.job.status))
+    line.append(f"  {counts_line(w)}")
+    age = w.age(wall_now)
+    if age is not None:
+        line.append(f"  age {span(age)}")
+    return line

@@ -1,0 +1,140 @@
+"""Every word true and consistent (issue 26, items 1–11): errors at once, hints that name
+where a value came from, help, config, durations and one spelling per concept."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from zbulk.errors import ExitCode
+from zbulk.sandbox import DEMO_JOBS
+
+TYPO = "4150868000000000001"  # a job the sandbox does not know
+
+
+# 1. A job Zoho does not know is reported at once; the rest are followed.
+def test_unknown_job_among_several_is_reported_at_once(fast) -> None:
+    good = DEMO_JOBS["large"]
+    r = fast("job", "watch", "--interval", "0.1", "--max-interval", "0.3", good, TYPO)
+    assert r.code == ExitCode.NOT_FOUND  # the worst of the two, at the end
+    assert f"✓ {good}  COMPLETED" in r.out
+    lines = r.err.splitlines()
+    said = [n for n, line in enumerate(lines) if line.startswith("error: ")]
+    assert len(said) == 1  # once, not again at the end
+    finished = next(n for n, line in enumerate(lines) if good in line and "COMPLETED" in line)
+    assert said[0] < finished  # while the good job was still followed
+
+
+def test_a_job_reported_gone_leaves_the_live_view() -> None:
+    import io
+
+    from rich.console import Console
+
+    from zbulk.errors import NotFoundError
+    from zbulk.views.watch import WatchPanel
+    from zbulk.watch import Schedule, Watched
+
+    waiting = Watched("4150868000000000009", Schedule())
+    typo = Watched(TYPO, Schedule(), error=NotFoundError("no bulk write job"))
+    buf = io.StringIO()
+    Console(file=buf, width=100).print(WatchPanel([waiting, typo], clock=lambda: 0.0))
+    assert "4150868000000000009" in buf.getvalue() and TYPO not in buf.getvalue()
+
+
+# 2. A missing choice option lists its choices on one line, without a literal \t.
+def test_missing_choice_lists_choices_on_one_line(run, tmp_path) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text("Last_Name\nSmith\n")
+    r = run("job", "import", str(source), "--module", "Leads")
+    assert r.code == ExitCode.USAGE
+    assert "Choose from: insert, update, upsert" in r.err
+    assert "\\t" not in r.err and "\t" not in r.err
+
+
+# 8. --timeout leaves each job's last known state on stdout and one hint for them all.
+def test_timeout_leaves_last_states_and_one_hint(zbulk) -> None:
+    large, upsert = DEMO_JOBS["large"], DEMO_JOBS["upsert"]
+    r = zbulk("job", "watch", "--timeout", "0.4", "--interval", "0.1", large, upsert)
+    assert r.code == ExitCode.TIMEOUT
+    out = r.out.splitlines()
+    assert len(out) == 2 and out[0].startswith(f"… {large}  ") and upsert in out[1]
+    assert all(re.search(r"(ADDED|IN PROGRESS|INPROGRESS|not fetched yet)", line) for line in out)
+    hints = [line for line in r.err.splitlines() if line.startswith("hint: ")]
+    assert len(hints) == 1 and f"zbulk job watch {large} {upsert}`" in hints[0]
+    assert r.err.count("error: ") == 1 and "2 jobs did not finish within 0.4s" in r.err
+
+
+# 9. Durations take compound units everywhere.
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90), ("90s", 90), ("10m", 600), ("1h", 3600), ("1h30m", 5400), ("1m30s", 90),
+     ("2h 5m 3s", 7503), ("1.5m", 90)],
+)  # fmt: skip
+def test_compound_durations(text: str, seconds: float) -> None:
+    from zbulk.config import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "nan", "inf", "-1", "1m1h", "1h1h", "1h30", "m", "1x"])
+def test_not_durations(text: str) -> None:
+    from zbulk.config import parse_duration
+
+    assert parse_duration(text) is None
+
+
+def test_compound_duration_options(fast, run) -> None:
+    r = fast("job", "watch", "--timeout", "1h30m", DEMO_JOBS["completed"])
+    assert r.code == ExitCode.OK, r.err
+    r = fast("job", "show", DEMO_JOBS["completed"], ZBULK_REQUEST_TIMEOUT="1m30s")
+    assert r.code == ExitCode.OK, r.err
+    r = run("sandbox", "--job-duration", "10m", "--host", "example.com")
+    assert "not a valid float" not in r.err  # the duration is taken; the host is refused
+    assert r.code == ExitCode.USAGE and "loopback" in r.err
+
+
+def test_sandbox_default_jobs_end_within_a_minute() -> None:
+    from zbulk.commands.sandbox import DEFAULT_JOB_DURATION
+
+    assert DEFAULT_JOB_DURATION < 60
+
+
+# 7. One spelling per concept.
+def test_one_spelling_per_concept(tmp_path, monkeypatch) -> None:
+    from zbulk.views.format import ago, by_status_order, counts, shown_path, span
+
+    assert [span(s) for s in (42, 65, 3725, 26 * 3600 + 300, 65 * 86400)] == [
+        "42s", "1m05s", "1h02m", "1d02h", "65d"]  # fmt: skip
+    assert ago(94000) == "1d02h ago" and ago(-5) == "in 5s" and ago(0.2) == "just now"
+    assert counts({"skipped": 49, "added": 0, "updated": 0}) == "added 0 · updated 0 · skipped 49"
+    assert by_status_order(["skipped", "added", "updated"]) == ["added", "updated", "skipped"]
+    monkeypatch.chdir(tmp_path)
+    assert shown_path(tmp_path / "fix" / "a.csv") == "fix/a.csv"
+    assert shown_path("/elsewhere/a.csv") == "/elsewhere/a.csv"
+
+
+def test_views_spell_nothing_by_hand() -> None:
+    """The views take ages, durations and counts from zbulk.views.format only."""
+    from pathlib import Path
+
+    import zbulk.views
+
+    folder = Path(zbulk.views.__file__).parent
+    for path in folder.glob("*.py"):
+        if path.name == "format.py":
+            continue
+        text = path.read_text()
+        assert '" · "' not in text, path  # the separator is format.SEPARATOR
+        assert not re.search(r"\bago\"", text), path  # ages come from format.ago
+        assert "{minutes:02d}" not in text, path  # durations come from format.span
+
+
+def test_show_and_watch_spell_age_and_counts_alike(fast) -> None:
+    done = DEMO_JOBS["completed"]
+    shown = fast("job", "show", "--brief", done).out
+    watched = fast("job", "watch", done).out
+    assert "added 528 · updated 0 · skipped 12" in shown
+    assert "added 528 · updated 0 · skipped 12" in watched
+    age = re.search(r"(\d+d\d\dh) ago", shown)
+    assert age is not None and f"created {age[1]} ago" in watched
