@@ -138,3 +138,66 @@ def test_show_and_watch_spell_age_and_counts_alike(fast) -> None:
     assert "added 528 · updated 0 · skipped 12" in watched
     age = re.search(r"(\d+d\d\dh) ago", shown)
     assert age is not None and f"created {age[1]} ago" in watched
+
+
+# 3. config set checks a value as the setting will use it; config list shows every
+#    setting's effective value and its source; config --help names every key.
+def test_config_set_api_version_refused_as_the_flag_is(run) -> None:
+    by_config = run("config", "set", "api_version", "v9")
+    by_flag = run("--api-version", "v9", "config", "list")
+    assert by_config.code == by_flag.code == ExitCode.USAGE
+    allowed = "use one of v2, v2.1, v3, v4, v5, v6, v7, v8"
+    assert allowed in by_config.err and allowed in by_flag.err
+    assert run("config", "get", "api_version").code == ExitCode.ERROR  # nothing written
+    assert run("config", "set", "api_version", "v2.1").code == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "bad", "allowed"),
+    [("request_timeout", "soon", "30, 30s, 2m"), ("insecure_storage_warning", "maybe",
+     "true, false"), ("org_id", "acme", "all digits"), ("api_domain", "http://example.com",
+     "loopback")],
+)  # fmt: skip
+def test_config_set_refuses_with_the_allowed_values(run, key, bad, allowed) -> None:
+    r = run("config", "set", key, bad)
+    assert r.code == ExitCode.USAGE and allowed in r.err
+
+
+def test_config_set_takes_a_duration(run) -> None:
+    assert run("config", "set", "request_timeout", "1m30s").code == 0
+    assert run("config", "get", "request_timeout").out == "90\n"
+
+
+def test_config_help_lists_every_key(run) -> None:
+    from zbulk.config import DATA_CENTRE_SETTINGS, PROFILE_SETTINGS
+
+    text = " ".join(run("config", "--help").out.split())
+    for key in (*PROFILE_SETTINGS, *DATA_CENTRE_SETTINGS):
+        assert key in text, key
+
+
+def test_config_list_on_an_empty_config(run) -> None:
+    r = run("config", "list")
+    assert r.code == 0
+    rows = dict(re.findall(r"^(\w+)=(\S*)\s+# ", r.out, re.M))
+    assert rows == {
+        "profile": "default", "api_domain": "https://www.zohoapis.com", "api_version": "v8",
+        "request_timeout": "30", "org_id": "", "insecure_storage_warning": "true",
+    }  # fmt: skip
+    sources = re.findall(r"# (.+)$", r.out, re.M)
+    assert len(sources) == 6 and all(s.startswith("default") for s in sources)
+    assert "Nothing set in" in r.out
+
+
+def test_config_list_names_each_source(run) -> None:
+    assert run("config", "set", "request_timeout", "12").code == 0
+    r = run("--api-version", "v7", "config", "list", ZBULK_API_DOMAIN="https://www.zohoapis.eu")
+    lines = {line.split("=")[0]: line for line in r.out.splitlines() if "# " in line}
+    assert lines["api_version"].endswith("# flag --api-version")
+    assert lines["api_domain"].endswith("# environment ZBULK_API_DOMAIN")
+    assert lines["request_timeout"].endswith("# profile default")
+    assert lines["profile"].endswith("# default")
+    import json
+
+    doc = json.loads(run("config", "list", "--json").out)
+    assert doc["settings"]["request_timeout"] == {"value": "12", "source": "profile default"}

@@ -119,6 +119,16 @@ if os.environ.get(COMPLETE_VAR):  # a Tab press: add_completion=False skipped th
     enable_requests()
 
 
+def _api_version(value: str) -> str:
+    """--api-version is checked as the api_version setting is (``zbulk config set``)."""
+    from zbulk.config import api_version_problem
+
+    problem = api_version_problem(value)
+    if problem:
+        raise typer.BadParameter(problem)
+    return value
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"zbulk {__version__}")
@@ -152,7 +162,8 @@ def root(
         typer.Option(
             "--api-version",
             metavar="V",
-            help="Bulk API version (v2 … v8). [env: ZBULK_API_VERSION; default: v8]",
+            parser=_api_version,
+            help="Bulk API version (v2, v2.1, v3 … v8). [env: ZBULK_API_VERSION; default: v8]",
             show_default=False,
         ),
     ] = None,

@@ -43,7 +43,9 @@ LOCK_TIMEOUT = 30.0
 LOGINS_FILE = "logins.json"
 
 _PROFILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-_VERSION = r"v\d{1,2}(\.\d{1,2})?"
+#: the bulk write API versions Zoho documents: what --api-version, ZBULK_API_VERSION and
+#: the api_version setting accept (anything else is a wrong path at Zoho)
+API_VERSIONS = ("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8")
 
 #: the settings a profile table may hold, with their TOML types
 PROFILE_SETTINGS: dict[str, type | tuple[type, ...]] = {
@@ -65,6 +67,13 @@ class Settings(NamedTuple):
     api_version: str = DEFAULT_API_VERSION
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     verbose: bool = False
+    #: where each setting came from: (setting, source), source one of ``flag --api-domain``,
+    #: ``environment ZBULK_API_DOMAIN``, ``profile NAME``, ``login of profile NAME``,
+    #: ``default`` (absent: default)
+    sources: tuple[tuple[str, str], ...] = ()
+
+    def source(self, setting: str) -> str:
+        return dict(self.sources).get(setting, "default")
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -251,7 +260,10 @@ def parse_value(key: Key, raw: str) -> str | float | int | bool:
     if key.setting in ("api_domain", "accounts", "upload"):
         return check_api_domain(raw)
     if key.setting == "api_version":
-        return check_api_version(raw)
+        problem = api_version_problem(raw)
+        if problem:
+            raise UsageError(f"invalid value for {key}: {problem}")
+        return raw
     if key.setting == "request_timeout":
         value = _parse_timeout(raw, f"zbulk config set {key}")
         return int(value) if value.is_integer() else value
@@ -262,7 +274,7 @@ def parse_value(key: Key, raw: str) -> str | float | int | bool:
         return raw
     if raw.lower() in ("true", "false"):
         return raw.lower() == "true"
-    raise UsageError(f"invalid value {raw!r} for {key}: use true or false")
+    raise UsageError(f"invalid value {raw!r} for {key}: use one of true, false")
 
 
 def get_value(key: Key, env: Mapping[str, str] | None = None) -> Any:
@@ -345,11 +357,20 @@ def check_profile_name(name: str) -> str:
     return name
 
 
-def check_api_version(version: str) -> str:
-    if not re.fullmatch(_VERSION, version):
-        raise UsageError(
-            f"invalid API version {version!r}: expected a form like v8 or v2.1",
-        )
+def api_version_problem(version: str) -> str | None:
+    """Why ``version`` is not one zbulk sends (the one check of every way to set it)."""
+    if version in API_VERSIONS:
+        return None
+    return f"{version!r} is not a bulk write API version Zoho documents: use one of " + ", ".join(
+        API_VERSIONS
+    )
+
+
+def check_api_version(version: str, origin: str | None = None) -> str:
+    problem = api_version_problem(version)
+    if problem:
+        where = f" ({origin})" if origin else ""
+        raise UsageError(f"invalid API version{where}: {problem}")
     return version
 
 
@@ -469,8 +490,8 @@ def _parse_timeout(raw: object, origin: str) -> float:
         value = parsed
     if not (0 < value <= MAX_REQUEST_TIMEOUT):
         raise UsageError(
-            f"invalid request timeout {raw!r} ({origin}): must be above 0 and "
-            f"at most {MAX_REQUEST_TIMEOUT:g} seconds"
+            f"invalid request timeout {raw!r} ({origin}): use a duration above 0 and "
+            f"at most {MAX_REQUEST_TIMEOUT:g} seconds (30, 30s, 2m, 1m30s)"
         )
     return value
 
@@ -488,12 +509,21 @@ def resolve(
     env = os.environ if env is None else env
     name = check_profile_name(profile or env.get("ZBULK_PROFILE") or DEFAULT_PROFILE)
 
+    sources: dict[str, str] = {}
+    if profile:
+        sources["profile"] = "flag --profile"
+    elif env.get("ZBULK_PROFILE"):
+        sources["profile"] = "environment ZBULK_PROFILE"
+
     def pick(flag: Any, var: str, key: str) -> tuple[Any, str] | None:
         if flag is not None:
+            sources[key] = f"flag --{key.replace('_', '-')}"
             return flag, "flag"
         if env.get(var):
+            sources[key] = f"environment {var}"
             return env[var], f"environment {var}"
         if key in stored and stored[key] not in (None, ""):
+            sources[key] = f"profile {name}"
             return stored[key], f"profile {name!r} in {config_path(env)}"
         return None
 
@@ -508,12 +538,39 @@ def resolve(
         found = login.get("api_domain") if isinstance(login, dict) else None
         if isinstance(found, str) and found:
             domain = (found, f"the login of profile {name!r}")
+            sources["api_domain"] = f"login of profile {name}"
     version = pick(api_version, "ZBULK_API_VERSION", "api_version")
     timeout = pick(request_timeout, "ZBULK_REQUEST_TIMEOUT", "request_timeout")
     return Settings(
         profile=name,
         api_domain=check_api_domain(str(domain[0]), domain[1]) if domain else DEFAULT_API_DOMAIN,
-        api_version=check_api_version(str(version[0])) if version else DEFAULT_API_VERSION,
+        api_version=check_api_version(str(version[0]), version[1])
+        if version
+        else DEFAULT_API_VERSION,
         request_timeout=_parse_timeout(*timeout) if timeout else DEFAULT_REQUEST_TIMEOUT,
         verbose=verbose,
+        sources=tuple(sources.items()),
     )
+
+
+def effective(settings: Settings, env: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """Every setting of the profile in use as zbulk will use it: (setting, value, source),
+    like ``gh config list``. The value is '' where zbulk asks Zoho (org_id)."""
+    env = os.environ if env is None else env
+    stored = load_profile(settings.profile, env)
+    rows = [
+        ("profile", settings.profile, settings.source("profile")),
+        ("api_domain", settings.api_domain, settings.source("api_domain")),
+        ("api_version", settings.api_version, settings.source("api_version")),
+        ("request_timeout", f"{settings.request_timeout:g}", settings.source("request_timeout")),
+    ]
+    if env.get("ZBULK_ORG_ID"):
+        rows.append(("org_id", env["ZBULK_ORG_ID"], "environment ZBULK_ORG_ID"))
+    elif stored.get("org_id"):
+        rows.append(("org_id", str(stored["org_id"]), f"profile {settings.profile}"))
+    else:
+        rows.append(("org_id", "", f"default: asked of Zoho (GET /crm/{settings.api_version}/org)"))
+    warn = stored.get("insecure_storage_warning")
+    rows.append(("insecure_storage_warning", "false" if warn is False else "true",
+                 f"profile {settings.profile}" if isinstance(warn, bool) else "default"))  # fmt: skip
+    return rows

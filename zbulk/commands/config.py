@@ -22,12 +22,19 @@ if TYPE_CHECKING:
 
     from zbulk.context import AppContext
 
+# Every key `config set` takes, with what it accepts (a test holds this to config.py).
+KEYS_HELP = (
+    "api_domain (https://…, http:// for loopback only), "
+    "api_version (v2, v2.1, v3 … v8), "
+    "request_timeout (a duration: 30, 2m, 1m30s), "
+    "org_id (digits: the zgid of GET /crm/v8/org), "
+    "insecure_storage_warning (true or false)"
+)
 HELP = (
     "Read and edit config.toml, keeping its comments and layout.\n\n"
-    "KEY is [PROFILE.]SETTING, SETTING one of api_domain, api_version, request_timeout, "
-    "insecure_storage_warning (without PROFILE: the profile in use), or "
-    "data_centres.NAME.accounts / data_centres.NAME.api_domain / data_centres.NAME.upload "
-    "(where job import uploads for that API domain)."
+    f"KEY is [PROFILE.]SETTING, SETTING one of {KEYS_HELP}; without PROFILE, the "
+    "profile in use. Or data_centres.NAME.accounts / data_centres.NAME.api_domain / "
+    "data_centres.NAME.upload (where job import uploads for that API domain)."
 )
 commands = Commands()
 
@@ -46,29 +53,47 @@ def _text(value: object) -> str:
 
 @dataclass
 class ConfigListReport:
-    """``config list``: the settings found in config.toml, in file order."""
+    """``config list``: each setting's effective value and its source (flag, environment,
+    profile, login, default), then what config.toml holds, in file order."""
 
+    effective: list[tuple[str, str, str]]
     values: list[tuple[str, Any]]
+    path: str
 
     def json_lines(self) -> Iterator[str]:
         from zbulk.output import json_text
 
-        yield json_text(dict(self.values))
+        yield json_text({
+            "settings": {k: {"value": v, "source": s} for k, v, s in self.effective},
+            "config": dict(self.values),
+            "config_path": self.path,
+        })  # fmt: skip
 
     def views(self) -> Iterator[RenderableType]:
         from rich.text import Text
 
+        from zbulk.output import safe
+
+        pairs = [f"{key}={safe(value)}" for key, value, _ in self.effective]
+        width = max(len(p) for p in pairs) + 2
+        for pair, (_, _, source) in zip(pairs, self.effective, strict=True):
+            yield Text(pair.ljust(width)) + Text(f"# {source}", style="dim")
+        yield Text(f"\nIn {safe(self.path)}:" if self.values else
+                   f"\nNothing set in {safe(self.path)}.", style="dim")  # fmt: skip
         for key, value in self.values:
-            yield Text(f"{key}={_text(value)}")
+            yield Text(f"{key}={safe(_text(value))}")
 
 
 @commands.command("list")
 def list_(ctx: typer.Context, as_json: JsonFlag = False) -> int:
-    """Every setting zbulk reads from config.toml, one KEY=VALUE a line (--json: one
-    object)."""
+    """Every setting's effective value and where it comes from (flag, environment,
+    profile, default), then what config.toml holds (--json: one object)."""
     from zbulk import config
 
-    _ctx(ctx).output.emit(ConfigListReport(config.list_values()), as_json=as_json)
+    app_ctx = _ctx(ctx)
+    report = ConfigListReport(config.effective(app_ctx.settings), config.list_values(),
+                              str(config.config_path()))  # fmt: skip
+    app_ctx.output.emit(report, as_json=as_json)
     return 0
 
 
