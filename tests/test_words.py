@@ -201,3 +201,74 @@ def test_config_list_names_each_source(run) -> None:
 
     doc = json.loads(run("config", "list", "--json").out)
     assert doc["settings"]["request_timeout"] == {"value": "12", "source": "profile default"}
+
+
+# 4. Every hint names where the value came from, and runs as printed.
+def _hint(err: str) -> str:
+    return next(line for line in err.splitlines() if line.startswith("hint: "))
+
+
+def test_hints_name_the_source_of_the_api_domain(run, sandbox) -> None:
+    common = {"ZBULK_TOKEN": sandbox.token}
+    from_env = _hint(run("job", "show", TYPO, ZBULK_API_DOMAIN=sandbox.url, **common).err)
+    assert "ZBULK_API_DOMAIN" in from_env and "--api-domain" not in from_env
+    from_flag = _hint(run("--api-domain", sandbox.url, "job", "show", TYPO,
+                          ZBULK_API_DOMAIN=None, **common).err)  # fmt: skip
+    assert "--api-domain" in from_flag and "ZBULK_API_DOMAIN" not in from_flag
+    assert run("config", "set", "api_domain", sandbox.url).code == 0
+    from_config = _hint(run("job", "show", TYPO, ZBULK_API_DOMAIN=None, **common).err)
+    assert "`zbulk config get default.api_domain`" in from_config
+    assert "--api-domain" not in from_config
+    shown = run("config", "get", "default.api_domain")  # the hint's command runs as printed
+    assert shown.code == 0 and shown.out.strip() == sandbox.url
+
+
+def test_refused_loopback_connection_asks_for_the_sandbox(run) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = run("job", "show", "123", ZBULK_TOKEN="t", ZBULK_API_DOMAIN=f"http://127.0.0.1:{port}")
+    assert r.code == ExitCode.NETWORK
+    hint = _hint(r.err)
+    assert f"`zbulk sandbox --port {port}`" in hint and "ZBULK_API_DOMAIN" in hint
+
+
+def test_expired_sandbox_grant_code_gets_a_hint(run, sandbox, env) -> None:
+    from pathlib import Path
+
+    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'[data_centres.sb]\naccounts = "{sandbox.url}"\n'
+                    f'api_domain = "{sandbox.url}"\n')  # fmt: skip
+    r = run("auth", "login", "--self-client", "--dc", "sb", "--code", "1000.expired.code",
+            "--insecure-storage", ZBULK_CLIENT_ID=sandbox.client_id,
+            ZBULK_CLIENT_SECRET=sandbox.client_secret)  # fmt: skip
+    assert r.code == ExitCode.CREDENTIALS and "invalid_code" in r.err
+    assert "run `zbulk sandbox` again" in _hint(r.err)
+
+
+def test_insecure_storage_note_is_a_command_that_runs(run, sandbox, env) -> None:
+    import os
+    import shlex
+    import time
+    from pathlib import Path
+
+    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'[data_centres.sb]\naccounts = "{sandbox.url}"\n'
+                    f'api_domain = "{sandbox.url}"\n')  # fmt: skip
+    r = run("auth", "login", "--self-client", "--dc", "sb", "--code",
+            sandbox.issue_grant_code(), "--insecure-storage", "--profile", "my-ci",
+            ZBULK_CLIENT_ID=sandbox.client_id, ZBULK_CLIENT_SECRET=sandbox.client_secret)  # fmt: skip
+    assert r.code == 0, r.err
+    stamp = Path(env["ZBULK_CONFIG_DIR"]) / "secrets" / ".my-ci.warned"
+    if stamp.exists():
+        os.utime(stamp, (time.time() - 90000, time.time() - 90000))
+    note = run("--profile", "my-ci", "job", "show", DEMO_JOBS["completed"]).err
+    command = re.search(r"`(zbulk config set [^`]+)`", note)
+    assert command is not None, note
+    assert run(*shlex.split(command[1])[1:]).code == 0
+    stamp.unlink(missing_ok=True)
+    assert "plain file" not in run("--profile", "my-ci", "job", "show", DEMO_JOBS["completed"]).err

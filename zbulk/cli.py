@@ -196,6 +196,7 @@ def root(
     Global options may also follow the subcommand.
     """
     ctx.obj = AppContext(profile, api_domain, api_version, request_timeout, verbose)
+    _RUNNING[:] = [ctx.obj]  # main() reports this run's errors through its output
 
 
 def global_options() -> list[Any]:
@@ -224,6 +225,9 @@ def global_options() -> list[Any]:
             option.callback = keep(param.name)
             made.append(option)
     return made
+
+
+_RUNNING: list[AppContext] = []  # the context of the run main() is in, once the root ran
 
 
 def _finish(command: Any, path: str) -> None:
@@ -289,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tolerant(sys.stdout)
     tolerant(sys.stderr)
+    _RUNNING.clear()
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = _verbose(args)
     try:
@@ -337,7 +342,8 @@ def _report(say: Any, code: int) -> int:
     from zbulk.output import Output
 
     with contextlib.suppress(OSError, OutputFailed):
-        say(Output())
+        # The run's own output, whose hints name where each setting came from.
+        say(_RUNNING[0].output if _RUNNING else Output())
     if code == 1:  # stdout may hold what it could not write: never again
         _closed()
     return int(code)

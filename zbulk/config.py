@@ -574,3 +574,47 @@ def effective(settings: Settings, env: Mapping[str, str] | None = None) -> list[
     rows.append(("insecure_storage_warning", "false" if warn is False else "true",
                  f"profile {settings.profile}" if isinstance(warn, bool) else "default"))  # fmt: skip
     return rows
+
+
+#: the settings a hint may name by their flag, with the variable each is read from
+HINTED_SETTINGS = {
+    "profile": "ZBULK_PROFILE",
+    "api_domain": "ZBULK_API_DOMAIN",
+    "api_version": "ZBULK_API_VERSION",
+    "request_timeout": "ZBULK_REQUEST_TIMEOUT",
+}
+
+
+def where(settings: Settings, setting: str) -> str:
+    """A setting as a hint names it: by where its value came from. The flag when it was
+    given (or when the default is in use: the flag is how to change it), the variable
+    from the environment, the profile's config key (with the command that shows it), or
+    the login that supplied it."""
+    import shlex
+
+    source = settings.source(setting)
+    if source.startswith("environment "):
+        return source.removeprefix("environment ")
+    if source.startswith("profile "):
+        key = f"{source.removeprefix('profile ')}.{setting}"
+        return f"{key} in config.toml (`zbulk config get {shlex.quote(key)}`)"
+    if source.startswith("login of profile "):
+        name = source.removeprefix("login of profile ")
+        return (f"the API domain Zoho gave at login of profile {name} "
+                f"(`zbulk auth status --profile {shlex.quote(name)}`)")  # fmt: skip
+    return "--" + setting.replace("_", "-")
+
+
+def name_sources(hint: str, settings: Settings) -> str:
+    """``hint`` with each setting's flag replaced by where its value really came from:
+    ``check --api-domain`` says ``check ZBULK_API_DOMAIN`` when the environment set it."""
+    for setting in HINTED_SETTINGS:
+        flag = "--" + setting.replace("_", "-")
+        if flag in hint:
+            hint = re.sub(re.escape(flag) + r"(?![\w-])", lambda _m, s=setting: where(settings, s), hint)
+    return hint
+
+
+def loopback_domain(settings: Settings) -> bool:
+    host = urlsplit(settings.api_domain).hostname or ""
+    return is_loopback_host(host)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from zbulk.auth.datacentres import DataCentre
     from zbulk.auth.model import LoginRecord
+    from zbulk.errors import ZbulkError
     from zbulk.client import ZohoClient
     from zbulk.config import Settings
     from zbulk.http import Http, Post, TokenSource
@@ -71,7 +72,28 @@ class AppContext:
             from zbulk.output import Output
 
             self._output = Output()
+            self._output.explain = self.explain
         return self._output
+
+    def explain(self, exc: ZbulkError) -> str | None:
+        """The hint for ``exc``, naming where each setting came from (the flag, the
+        variable, the profile's config key); a refused connection to a loopback API
+        domain asks whether ``zbulk sandbox`` is running."""
+        from zbulk.config import loopback_domain, name_sources, where
+        from zbulk.errors import NetworkError
+
+        settings = self._settings
+        if settings is None:  # never resolved: the hint cannot be about them
+            return exc.hint
+        if (isinstance(exc, NetworkError) and "refused" in exc.message.lower()
+                and loopback_domain(settings)):  # fmt: skip
+            from urllib.parse import urlsplit
+
+            port = urlsplit(settings.api_domain).port
+            start = "zbulk sandbox" + (f" --port {port}" if port not in (None, 8790) else "")
+            return (f"is the sandbox running? Start it with `{start}` ({settings.api_domain} "
+                    f"is the API domain from {where(settings, 'api_domain')})")  # fmt: skip
+        return name_sources(exc.hint, settings) if exc.hint else exc.hint
 
     def log(self) -> Callable[[str], None] | None:
         return self.output.log if self.settings.verbose else None

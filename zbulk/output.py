@@ -26,7 +26,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, Protocol
 
 from zbulk.errors import OutputClosed, OutputFailed, ZbulkError
@@ -286,6 +286,8 @@ class Output:
         self.no_color = os.environ.get("NO_COLOR", "") != ""
         self.force_color = os.environ.get("FORCE_COLOR", "") != "" or _env_on("CLICOLOR_FORCE")
         self.dumb = os.environ.get("TERM", "").lower() in ("dumb", "unknown")
+        #: the hint ``error()`` prints for an error (see ``AppContext.explain``)
+        self.explain: Callable[[ZbulkError], str | None] | None = None
 
     def is_terminal(self, stream: _Stream) -> bool:
         return self._force_terminal if self._force_terminal is not None else stream.isatty()
@@ -388,10 +390,13 @@ class Output:
         self.err.print(_plain(message), style="dim", soft_wrap=True)
 
     def error(self, exc: ZbulkError) -> int:
-        """Say what went wrong and what to try next; return the exit code."""
+        """Say what went wrong and what to try next; return the exit code. Every hint
+        passes ``explain`` (set by the command's context): it names where each setting
+        came from."""
         self.err.print(_styled("error: ", "red bold") + _plain(exc.message), soft_wrap=True)
-        if exc.hint:
-            self.err.print(_styled("hint: ", "cyan") + _plain(exc.hint), soft_wrap=True)
+        hint = self.explain(exc) if self.explain is not None else exc.hint
+        if hint:
+            self.err.print(_styled("hint: ", "cyan") + _plain(hint), soft_wrap=True)
         return int(exc.exit_code)
 
     def internal_error(self, exc: BaseException, *, verbose: bool) -> None:

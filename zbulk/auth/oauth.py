@@ -97,11 +97,13 @@ def header_safe(value: object) -> bool:
     )
 
 
-def _check(body: dict[str, Any], what: str) -> dict[str, Any]:
+def _check(body: dict[str, Any], what: str,
+           hints: Mapping[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
     error = body.get("error")
     if error:
         text = _ERROR_TEXT.get(str(error), str(error))
-        raise CredentialsError(f"{what} failed: {text} ({str(error)[:80]!r})")
+        raise CredentialsError(f"{what} failed: {text} ({str(error)[:80]!r})",
+                               hint=(hints or {}).get(str(error)))  # fmt: skip
     if not body.get("access_token"):
         raise NetworkError(f"{what} failed: Zoho's answer has no access token")
     for name in ("access_token", "refresh_token"):
@@ -132,9 +134,25 @@ def _tokens(body: dict[str, Any], now: float) -> Tokens:
 
 
 def _grant(post: Post, app: OAuthApp, fields: Mapping[str, str], *, what: str,
-           now: Callable[[], float]) -> Tokens:  # fmt: skip
+           now: Callable[[], float], hints: Mapping[str, str] | None = None) -> Tokens:  # fmt: skip
     body = post(f"{app.accounts}/oauth/v2/token", fields)
-    return _tokens(_check(body, what), now())
+    return _tokens(_check(body, what, hints), now())
+
+
+def code_hint(accounts: str) -> str:
+    """What to do about a grant code Zoho (or the sandbox) refused: it works once, and
+    only for minutes."""
+    from urllib.parse import urlsplit
+
+    from zbulk.config import is_loopback_host
+
+    if is_loopback_host(urlsplit(accounts).hostname or ""):
+        return ("a sandbox grant code works once, for 3 minutes: stop the sandbox (Ctrl-C) and "
+                "run `zbulk sandbox` again, then run the `zbulk auth login --self-client …` "
+                "line it prints")  # fmt: skip
+    return ("a grant code works once, for the minutes chosen when it was made: generate a new "
+            "one at https://api-console.zoho.com (Self Client, Generate Code) and run "
+            "`zbulk auth login --self-client` again")
 
 
 def exchange_code(post: Post, app: OAuthApp, code: str, *,
@@ -142,7 +160,8 @@ def exchange_code(post: Post, app: OAuthApp, code: str, *,
     """Self client: trade a grant code for an access and a refresh token."""
     fields = {"grant_type": "authorization_code", "client_id": app.client_id,
               "client_secret": app.client_secret, "code": code}  # fmt: skip
-    tokens = _grant(post, app, fields, what="exchanging the grant code", now=now)
+    tokens = _grant(post, app, fields, what="exchanging the grant code", now=now,
+                    hints={"invalid_code": code_hint(app.accounts)})  # fmt: skip
     if not tokens.refresh_token:
         raise CredentialsError(
             "Zoho returned no refresh token for this grant code",

@@ -292,9 +292,12 @@ class FileStore:
                 return
         except OSError:
             pass
+        import shlex
+
+        key = shlex.quote(f"{profile}.insecure_storage_warning")
         self.warn(
             f"profile {profile!r} keeps its secrets in a plain file (--insecure-storage); "
-            "set insecure_storage_warning = false to silence this daily note"
+            f"silence this daily note with `zbulk config set {key} false`"
         )
         from zbulk.files import touch
 
