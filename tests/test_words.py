@@ -272,3 +272,36 @@ def test_insecure_storage_note_is_a_command_that_runs(run, sandbox, env) -> None
     assert run(*shlex.split(command[1])[1:]).code == 0
     stamp.unlink(missing_ok=True)
     assert "plain file" not in run("--profile", "my-ci", "job", "show", DEMO_JOBS["completed"]).err
+
+
+# 6. The exit-code table on `zbulk --help` and `zbulk job --help` only; one to three
+#    examples on every help page.
+def _pages() -> list[tuple[str, ...]]:
+    from zbulk import cli
+
+    pages: list[tuple[str, ...]] = []
+    stack: list[tuple[tuple[str, ...], object]] = [((), cli._command_tree(["--help"]))]
+    while stack:
+        path, command = stack.pop()
+        pages.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            stack.append(((*path, name), sub))
+    return pages
+
+
+def test_exit_codes_on_the_root_and_job_help_only(run) -> None:
+    pages = _pages()
+    assert ("config", "path") in pages and ("job", "import") in pages
+    for path in pages:
+        text = run(*path, "--help").out
+        assert ("Exit codes:" in text) == (path in ((), ("job",))), path
+        examples = text.split("Examples:")[1] if "Examples:" in text else ""
+        count = len(re.findall(r"^    zbulk ", examples.split("\n\n")[0], re.M))
+        assert 1 <= count <= 3, (path, count)
+
+
+def test_job_and_demo_help_speak_of_import_and_retry(run) -> None:
+    job = run("job", "--help").out.split("Examples:")[1]
+    assert "zbulk job import " in job and "zbulk job retry " in job
+    demo = " ".join(run("demo", "--help").out.split())
+    assert "imports" in demo and "retries" in demo

@@ -21,7 +21,7 @@ import typer.main
 from zbulk import __version__
 from zbulk.commands import LazyGroup
 from zbulk.commands.completion import COMPLETE_VAR
-from zbulk.commands.help import epilog, examples
+from zbulk.commands.help import EXIT_CODE_PAGES, epilog, examples
 from zbulk.commands.options import duration
 from zbulk.context import AppContext
 
@@ -31,13 +31,9 @@ GLOBAL_NAMES = ("profile", "api_domain", "api_version", "request_timeout", "verb
 
 ROOT_EXAMPLES = """\b
 Examples:
-  zbulk auth login                      log in once (secrets go to the OS keyring)
-  zbulk job show 4150868000005392002    a job's status, counts and field mappings
-  zbulk job show --brief ID ID          one line per job
-  zbulk job watch ID --timeout 1h       follow a job until it finishes
-  zbulk job results ID --failed         which rows failed, and why
-  zbulk job show ID --profile eu -v     global options go before or after
   zbulk demo                            a tour that needs no account
+  zbulk auth login                      log in once (secrets go to the OS keyring)
+  zbulk job watch ID --timeout 1h30m    follow a job until it finishes
 """
 
 
@@ -107,7 +103,7 @@ app = typer.Typer(
     cls=_Root,
     no_args_is_help=True,
     add_completion=False,
-    epilog=epilog(ROOT_EXAMPLES),
+    epilog=epilog(ROOT_EXAMPLES, codes=True),
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
@@ -237,7 +233,7 @@ def _finish(command: Any, path: str) -> None:
     if not command.short_help and command.help:
         command.short_help = command.help.strip().split("\n\n")[0].replace("\n", " ")
     if not command.epilog:
-        command.epilog = epilog(examples(path))
+        command.epilog = epilog(examples(path), codes=path in EXIT_CODE_PAGES)
     _plain_metavars(command)
     own = {name for param in command.params for name in getattr(param, "opts", ())}
     command.params.extend(g for g in global_options() if not own.intersection(g.opts))

@@ -1,4 +1,6 @@
-"""The parts every command's help shares: the Examples section and the exit codes."""
+"""The parts of the commands' help: the Examples section (one to three per command) and
+the exit codes (on ``zbulk --help`` and ``zbulk job --help`` only: the commands whose exit
+codes scripts test)."""
 
 from __future__ import annotations
 
@@ -10,22 +12,33 @@ Exit codes:
   3    credentials: none found, rejected, refresh failed, no usable keyring
   4    job not found
   5    network or server trouble (unreachable, timed out, 5xx/429, not JSON)
-  6    --fail-on-skipped: the job completed but skipped records
+  6    rows were skipped: import/retry --watch, watch --import (unless
+       --allow-skipped); watch and results with --fail-on-skipped
   70   internal error: a bug in zbulk (run with -v for the traceback)
   124  job watch --timeout ran out
   130  interrupted (Ctrl-C); jobs at Zoho keep running
   141  stdout closed early (e.g. | head)"""
 
 
-def epilog(examples: str) -> str:
-    """``examples`` (a ``\\b`` block) followed by the exit-code table."""
+#: the help pages that show the exit-code table
+EXIT_CODE_PAGES = ("", "job")
+
+
+def epilog(examples: str, *, codes: bool = False) -> str:
+    """``examples`` (a ``\\b`` block), followed by the exit-code table with ``codes``."""
+    if not codes:
+        return examples.rstrip()
     return f"{examples.rstrip()}\n\n{EXIT_CODES}" if examples else EXIT_CODES
 
 
 ID = "4150868000005392002"
 # Examples per command path; each help page shows its own, then the exit codes.
 EXAMPLES: dict[str, tuple[str, ...]] = {
-    "job": (f"zbulk job show {ID}", f"zbulk job watch {ID}", f"zbulk job results {ID} --failed"),
+    "job": (
+        "zbulk job import leads.csv --module Leads --operation insert --watch",
+        f"zbulk job results {ID} --failed",
+        f"zbulk job retry {ID} --source leads.csv --edit",
+    ),
     "job show": (
         f"zbulk job show {ID}",
         f"zbulk job show --brief {ID} 4150868000005350003",
@@ -40,7 +53,6 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         f"zbulk job results {ID}",
         f"zbulk job results {ID} --failed",
         f"zbulk job results {ID} --source leads.csv --output-dir fix/",
-        f"zbulk job results --file {ID}.zip --source leads.csv",
     ),
     "job recent": ("zbulk job recent", "zbulk job recent --json"),
     "auth": ("zbulk auth login", "zbulk auth status"),
@@ -50,9 +62,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         'echo "$TOKEN" | zbulk auth login --with-token --profile ci',
     ),
     "auth status": ("zbulk auth status", "zbulk auth status --json"),
-    "auth token": ('curl -H "Authorization: Zoho-oauthtoken $(zbulk auth token)" …',),
+    "auth token": (
+        "zbulk auth token --profile ci",
+        'curl -H "Authorization: Zoho-oauthtoken $(zbulk auth token)" …',
+    ),
     "auth logout": ("zbulk auth logout", "zbulk auth logout --all"),
-    "config": ("zbulk config list", "zbulk config set request_timeout 60", "zbulk config path"),
+    "config": ("zbulk config list", "zbulk config set request_timeout 1m", "zbulk config path"),
     "config list": ("zbulk config list",),
     "config get": ("zbulk config get api_domain", "zbulk config get eu.api_domain"),
     "config set": (
@@ -61,9 +76,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "config unset": ("zbulk config unset request_timeout",),
     "config path": ("zbulk config path",),
-    "sandbox": ("zbulk sandbox", "zbulk sandbox --port 8791"),
+    "sandbox": ("zbulk sandbox", "zbulk sandbox --port 8791 --job-duration 10m"),
     "demo": ("zbulk demo",),
-    "completion": ("zbulk completion bash > ~/.local/share/bash-completion/completions/zbulk",),
+    "completion": (
+        "zbulk completion bash > ~/.local/share/bash-completion/completions/zbulk",
+        "zbulk completion zsh > ~/.zfunc/_zbulk",
+        "zbulk completion fish > ~/.config/fish/completions/zbulk.fish",
+    ),
 }
 
 

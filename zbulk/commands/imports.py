@@ -42,8 +42,6 @@ Examples:
   zbulk job import leads.csv --module Leads --operation insert --skip-invalid --yes
   zbulk job import contacts.csv --module Contacts --operation upsert --find-by Email \\
       --map "E-mail=Email" --map "Notes="
-  zbulk job import deals.zip --module Deals --operation update --find-by id \\
-      --mapping deals-mapping.toml --yes
 
 \b
 Scopes: ZohoCRM.bulk.CREATE (or ZohoCRM.bulk.ALL), ZohoCRM.modules.ALL (or

@@ -169,8 +169,9 @@ class _FastForward:
 def demo(ctx: typer.Context) -> int:
     """A tour of zbulk against an in-process sandbox; needs no account or network.
 
-    It shows, follows and diagnoses jobs as the commands do (show, watch, results), and
-    records nothing in the job history.
+    It shows, follows and diagnoses jobs as the commands do (show, watch, results), then
+    imports a CSV, reads which rows failed and retries them fixed (import, results,
+    retry). It records nothing in the job history and takes about half a minute.
     """
     from rich.text import Text
 
