@@ -153,7 +153,8 @@ def run_shell(argv: list[str], env: dict[str, str], cwd: Path) -> str:
     return proc.stdout
 
 
-def by_line(out: str, parse: Callable[[str], tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+def by_line(out: str, parse: Callable[[str], tuple[str, str]],
+            lines: list[str] = LINES) -> dict[str, list[tuple[str, str]]]:  # fmt: skip
     """'--line-- LINE' headers, each followed by its candidates, as {LINE: [(value, help)]}."""
     blocks: dict[str, list[tuple[str, str]]] = {}
     current: list[tuple[str, str]] | None = None
@@ -162,7 +163,7 @@ def by_line(out: str, parse: Callable[[str], tuple[str, str]]) -> dict[str, list
             current = blocks.setdefault(row.removeprefix("--line-- "), [])
         elif current is not None and row and not row.startswith("--"):
             current.append(parse(row))
-    assert list(blocks) == LINES, out
+    assert list(blocks) == lines, out
     return blocks
 
 
@@ -320,3 +321,95 @@ def test_zsh(shell_env: dict[str, str], tmp_path: Path) -> None:
     assert all(help_ for _, help_ in got["zbulk job "])
     assert set(got["zbulk job show "]) == set(SEEN)
     assert set(got[f"zbulk job show {PREFIX}"]) == {s for s in SEEN if s[0].startswith(PREFIX)}
+
+
+# --- option values and files: --dc, --profile, config keys, modules, FILE ------------------
+VALUE_LINES = [
+    "zbulk auth login --dc e",
+    "zbulk --profile ",
+    "zbulk config get api_v",
+    "zbulk config unset data_centres.l",
+    "zbulk job import leads.csv --module Lea",
+    "zbulk job import lea",
+]
+
+
+@pytest.fixture
+def value_env(shell_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    config_dir = Path(shell_env["ZBULK_CONFIG_DIR"])
+    config_dir.mkdir(parents=True)
+    (config_dir / "config.toml").write_text(
+        '[profiles.acme]\napi_version = "v8"\n\n'
+        '[data_centres.lab]\naccounts = "https://accounts.lab.example"\n'
+        'api_domain = "https://api.lab.example"\n'
+    )
+    (tmp_path / "leads.csv").write_text("Last_Name\nSmith\n")
+    return shell_env
+
+
+def _check_values(got: dict[str, list[tuple[str, str]]], *, files: bool) -> None:
+    values = {line: {value for value, _ in got[line]} for line in VALUE_LINES}
+    assert values["zbulk auth login --dc e"] == {"eu"}
+    assert values["zbulk --profile "] == {"acme", "default"}
+    assert values["zbulk config get api_v"] == {"api_version"}
+    assert values["zbulk config unset data_centres.l"] == {
+        "data_centres.lab.accounts", "data_centres.lab.api_domain"}  # fmt: skip
+    assert values["zbulk job import leads.csv --module Lea"] == {"Leads"}
+    # A file argument: the shell's own file completion (bash: none from zbulk, so that
+    # `complete -o default` completes paths).
+    assert values["zbulk job import lea"] == ({"leads.csv"} if files else set())
+
+
+def test_bash_completes_option_values(value_env: dict[str, str], tmp_path: Path) -> None:
+    need("bash")
+    driver = tmp_path / "drive.bash"
+    driver.write_text(BASH_DRIVER)
+    script = str(ROOT / "completions" / "zbulk.bash")
+    out = run_shell(["bash", "--norc", "--noprofile", str(driver), script, *VALUE_LINES],
+                    value_env, tmp_path)  # fmt: skip
+    _check_values(by_line(out, lambda row: (row, ""), VALUE_LINES), files=False)
+
+
+def test_fish_completes_option_values(value_env: dict[str, str], tmp_path: Path) -> None:
+    need("fish")
+    driver = 'source $argv[1]; for l in $argv[2..-1]; echo "--line-- $l"; complete -C "$l"; end'
+    script = str(ROOT / "completions" / "zbulk.fish")
+    out = run_shell(["fish", "--no-config", "-c", driver, script, *VALUE_LINES], value_env,
+                    tmp_path)  # fmt: skip
+    got = by_line(out, lambda row: (row.partition("\t")[0], row.partition("\t")[2]), VALUE_LINES)
+    _check_values(got, files=True)
+    assert dict(got["zbulk auth login --dc e"])["eu"] == "https://www.zohoapis.eu"
+
+
+def test_zsh_completes_option_values(value_env: dict[str, str], tmp_path: Path) -> None:
+    need("zsh")
+    setup, harness, out = tmp_path / "setup.zsh", tmp_path / "harness.zsh", tmp_path / "out"
+    setup.write_text(ZSH_SETUP)
+    harness.write_text(ZSH_HARNESS)
+    env = {**value_env, "ZC_SCRIPT": str(ROOT / "completions" / "_zbulk"), "ZC_OUT": str(out)}
+    run_shell(["zsh", "-f", str(harness), str(setup), str(out), *VALUE_LINES], env, tmp_path)
+
+    def parse(row: str) -> tuple[str, str]:
+        value, _, display = row.partition("\t")
+        return value, display.removeprefix(value).strip().removeprefix("--").strip()
+
+    _check_values(by_line(out.read_text(), parse, VALUE_LINES), files=True)
+
+
+def test_modules_complete_from_the_metadata_cache(env: dict[str, str], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import json
+
+    from zbulk.commands.options import complete_modules
+
+    assert "Leads" in complete_modules("")  # nothing cached: the standard modules
+    state = tmp_path / "state"
+    monkeypatch.setenv("ZBULK_STATE_DIR", str(state))
+    (state / "metadata").mkdir(parents=True)
+    doc = {"version": 1, "key": "123 https://www.zohoapis.com modules", "fetched": 0,
+           "data": [{"api_name": "Leads", "creatable": True},
+                    {"api_name": "Custom_Widgets", "creatable": True},
+                    {"api_name": "Visits", "creatable": False}]}  # fmt: skip
+    (state / "metadata" / "abc.json").write_text(json.dumps(doc))
+    assert complete_modules("") == ["Leads", "Custom_Widgets"]
+    assert complete_modules("Cu") == ["Custom_Widgets"]

@@ -22,7 +22,7 @@ from zbulk import __version__
 from zbulk.commands import LazyGroup
 from zbulk.commands.completion import COMPLETE_VAR
 from zbulk.commands.help import EXIT_CODE_PAGES, epilog, examples
-from zbulk.commands.options import duration
+from zbulk.commands.options import complete_profiles, duration
 from zbulk.context import AppContext
 
 GLOBAL_FLAGS = ("-v", "--verbose")
@@ -139,6 +139,7 @@ def root(
         typer.Option(
             "--profile",
             metavar="NAME",
+            autocompletion=complete_profiles,
             help="Profile to use. [env: ZBULK_PROFILE; default: default]",
             show_default=False,
         ),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from zbulk.commands import Commands
-from zbulk.commands.options import JsonFlag
+from zbulk.commands.options import JsonFlag, complete_data_centres
 
 if TYPE_CHECKING:
     from zbulk.auth.datacentres import DataCentre
@@ -65,6 +65,7 @@ def login(
         typer.Option(
             "--dc",
             metavar="DC",
+            autocompletion=complete_data_centres,
             help="Data centre: us, eu, in, au, jp, ca, sa, uk, cn, or a URL serving both "
             "accounts and API (a sandbox). [default: the profile's, else us]",
             show_default=False,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from zbulk.commands import Commands
-from zbulk.commands.options import JsonFlag
+from zbulk.commands.options import JsonFlag, complete_config_keys
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -38,7 +38,10 @@ HELP = (
 )
 commands = Commands()
 
-KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="[PROFILE.]SETTING")]
+KeyArg = Annotated[
+    str,
+    typer.Argument(metavar="KEY", help="[PROFILE.]SETTING", autocompletion=complete_config_keys),
+]
 
 
 def _ctx(ctx: typer.Context) -> AppContext:

@@ -18,7 +18,7 @@ import typer
 
 from zbulk.commands.help import epilog
 from zbulk.commands.job import commands
-from zbulk.commands.options import JobId, JsonFlag
+from zbulk.commands.options import JobId, JsonFlag, complete_modules
 
 if TYPE_CHECKING:
     from zbulk.client import Fetched, ZohoClient
@@ -96,6 +96,7 @@ def import_command(
         typer.Option(
             "--module",
             metavar="MODULE",
+            autocompletion=complete_modules,
             help="The module's API name (Leads, Deals…).",
             show_default=False,
         ),

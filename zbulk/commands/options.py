@@ -66,3 +66,100 @@ JobId = Annotated[
         autocompletion=complete_job_ids,
     ),
 ]
+
+
+# --- Tab completion of option values ---------------------------------------------------
+# Each reads only local files (config.toml, logins.json, the metadata cache), never the
+# network, and offers nothing rather than fail: a Tab press must not print an error.
+
+#: modules every Zoho CRM org has (offered when no metadata is cached)
+STANDARD_MODULES = (
+    "Leads", "Contacts", "Accounts", "Deals", "Tasks", "Events", "Calls", "Products",
+    "Quotes", "Sales_Orders", "Purchase_Orders", "Invoices", "Campaigns", "Vendors",
+    "Price_Books", "Cases", "Solutions", "Notes",
+)  # fmt: skip
+_MAX_CACHE_FILES = 200
+_MAX_CACHE_BYTES = 4 << 20
+
+
+def _matching(names: Any, incomplete: str) -> list[str]:
+    return [n for n in dict.fromkeys(names) if isinstance(n, str) and n.startswith(incomplete)]
+
+
+def complete_profiles(incomplete: str) -> list[str]:
+    """``--profile``: the profiles in config.toml and those logged in, and ``default``."""
+    from zbulk import config
+    from zbulk.errors import ZbulkError
+
+    try:
+        names = ["default", *config.profiles(), *config.read_logins()]
+    except (ZbulkError, OSError):
+        names = ["default"]
+    return _matching(sorted(set(names)), incomplete)
+
+
+def complete_data_centres(incomplete: str) -> list[tuple[str, str]]:
+    """``--dc``: Zoho's data centres and those of config.toml, each with its API domain."""
+    from zbulk.auth.datacentres import DATA_CENTRES, overrides
+    from zbulk.errors import ZbulkError
+
+    every = dict(DATA_CENTRES)
+    try:
+        every.update(overrides())
+    except (ZbulkError, OSError):
+        pass
+    return [(name, dc.api_domain) for name, dc in every.items() if name.startswith(incomplete)]
+
+
+def complete_config_keys(incomplete: str) -> list[str]:
+    """``config get|set|unset KEY``: every setting, for the profile in use and per profile,
+    and the keys of each data centre table."""
+    from zbulk import config
+    from zbulk.errors import ZbulkError
+
+    keys = list(config.PROFILE_SETTINGS)
+    try:
+        profiles, centres = sorted(config.profiles()), sorted(config.data_centre_tables())
+    except (ZbulkError, OSError):
+        profiles, centres = [], []
+    if "." in incomplete:  # PROFILE.SETTING once a profile is being typed
+        keys += [f"{p}.{s}" for p in dict.fromkeys(["default", *profiles])
+                 for s in config.PROFILE_SETTINGS]  # fmt: skip
+    keys += [f"data_centres.{c}.{s}" for c in centres for s in config.DATA_CENTRE_SETTINGS]
+    return _matching(keys, incomplete)
+
+
+def cached_modules() -> list[str]:
+    """Module API names from the metadata cache (``<state dir>/metadata/*.json``, each
+    ``{"key": "ORG DOMAIN modules", "data": [{"api_name": …}, …]}``), creatable ones only;
+    empty when nothing is cached."""
+    import json
+
+    from zbulk.history import state_dir
+
+    found: list[str] = []
+    try:
+        files = sorted((state_dir() / "metadata").glob("*.json"))[:_MAX_CACHE_FILES]
+    except OSError:
+        return found
+    for path in files:
+        try:
+            with path.open("rb") as fh:
+                doc = json.loads(fh.read(_MAX_CACHE_BYTES))
+        except (OSError, ValueError):
+            continue
+        key = doc.get("key") if isinstance(doc, dict) else None
+        data = doc.get("data") if isinstance(doc, dict) else None
+        if not (isinstance(key, str) and key.endswith(" modules") and isinstance(data, list)):
+            continue
+        for module in data:
+            if isinstance(module, dict) and module.get("creatable") is not False:
+                name = module.get("api_name")
+                if isinstance(name, str) and name.isprintable() and len(name) <= 100:
+                    found.append(name)
+    return found
+
+
+def complete_modules(incomplete: str) -> list[str]:
+    """``--module``: the org's modules from the metadata cache, else the standard ones."""
+    return _matching(cached_modules() or STANDARD_MODULES, incomplete)
