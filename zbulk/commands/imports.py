@@ -492,18 +492,29 @@ def failed_rows_file(
     return failed[0]
 
 
+def default_editor(platform: str | None = None) -> str:
+    """The editor --edit opens without VISUAL or EDITOR: notepad on Windows, else vi."""
+    import os
+
+    return "notepad" if (platform or os.name) == "nt" else "vi"
+
+
 def _edit(path: Path, out: Output) -> None:
-    """Open $VISUAL or $EDITOR (else vi) on ``path`` and wait for it."""
+    """Open $VISUAL or $EDITOR (else ``default_editor()``) on ``path`` and wait for it."""
     import os
     import shlex
     import subprocess
 
     from zbulk.errors import UsageError
 
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    out.note(f"opening {path.name} in {editor}: fix the rows, save and quit to send them")
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or default_editor()
+    from zbulk.views.format import shown_path
+
+    out.note(f"opening {shown_path(path)} in {editor}: fix the rows, save and quit to send them")
     try:
-        done = subprocess.run([*shlex.split(editor), str(path)], check=False)
+        # Windows paths keep their backslashes (C:\Program Files\…): not POSIX quoting there.
+        words = shlex.split(editor, posix=os.name != "nt")
+        done = subprocess.run([*words, str(path)], check=False)
     except (OSError, ValueError) as exc:
         raise UsageError(
             f"cannot run the editor {editor!r}: {exc}", hint="set EDITOR to your editor's command"
