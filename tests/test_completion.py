@@ -396,8 +396,9 @@ def test_zsh_completes_option_values(value_env: dict[str, str], tmp_path: Path) 
     _check_values(by_line(out.read_text(), parse, VALUE_LINES), files=True)
 
 
-def test_modules_complete_from_the_metadata_cache(env: dict[str, str], tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_modules_complete_from_the_metadata_cache(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
     from zbulk.commands.options import complete_modules

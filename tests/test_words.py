@@ -109,6 +109,8 @@ def test_one_spelling_per_concept(tmp_path, monkeypatch) -> None:
     assert ago(94000) == "1d02h ago" and ago(-5) == "in 5s" and ago(0.2) == "just now"
     assert counts({"skipped": 49, "added": 0, "updated": 0}) == "added 0 · updated 0 · skipped 49"
     assert by_status_order(["skipped", "added", "updated"]) == ["added", "updated", "skipped"]
+    assert by_status_order(["FAILED", "not finished", "COMPLETED"]) == [
+        "COMPLETED", "FAILED", "not finished"]  # fmt: skip
     monkeypatch.chdir(tmp_path)
     assert shown_path(tmp_path / "fix" / "a.csv") == "fix/a.csv"
     assert shown_path("/elsewhere/a.csv") == "/elsewhere/a.csv"
@@ -259,9 +261,9 @@ def test_insecure_storage_note_is_a_command_that_runs(run, sandbox, env) -> None
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f'[data_centres.sb]\naccounts = "{sandbox.url}"\n'
                     f'api_domain = "{sandbox.url}"\n')  # fmt: skip
-    r = run("auth", "login", "--self-client", "--dc", "sb", "--code",
-            sandbox.issue_grant_code(), "--insecure-storage", "--profile", "my-ci",
-            ZBULK_CLIENT_ID=sandbox.client_id, ZBULK_CLIENT_SECRET=sandbox.client_secret)  # fmt: skip
+    client = {"ZBULK_CLIENT_ID": sandbox.client_id, "ZBULK_CLIENT_SECRET": sandbox.client_secret}
+    r = run("auth", "login", "--self-client", "--dc", "sb", "--code", sandbox.issue_grant_code(),
+            "--insecure-storage", "--profile", "my-ci", **client)  # fmt: skip
     assert r.code == 0, r.err
     stamp = Path(env["ZBULK_CONFIG_DIR"]) / "secrets" / ".my-ci.warned"
     if stamp.exists():
@@ -305,3 +307,40 @@ def test_job_and_demo_help_speak_of_import_and_retry(run) -> None:
     assert "zbulk job import " in job and "zbulk job retry " in job
     demo = " ".join(run("demo", "--help").out.split())
     assert "imports" in demo and "retries" in demo
+
+
+# 11. --json of a large pretty-printed document: C string methods, not a call per token
+#     (bench/show.py measures it beside the minimal script: goal 1.3x).
+def test_json_line_of_a_pretty_document_makes_few_python_calls() -> None:
+    import json
+    import sys
+
+    from docs import huge_job
+
+    from zbulk.client import Fetched
+    from zbulk.output import json_line
+
+    doc = huge_job(resources=4, mappings=300)
+    doc["resource"][0]["field_mappings"][0]["default_value"] = {"value": 'a "quoted" \\ word'}
+    raw = json.dumps(doc, indent=2, ensure_ascii=False).encode()
+    json_line(Fetched({"a": 1}, b'{ "a": 1 }'))  # the patterns compiled (re caches them)
+    calls = 0
+
+    def count(frame, event, arg) -> None:  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += event == "call"
+
+    sys.setprofile(count)
+    try:
+        line = json_line(Fetched(doc, raw))
+    finally:
+        sys.setprofile(None)
+    assert json.loads(line) == doc and line == json.dumps(doc, ensure_ascii=False,
+                                                          separators=(",", ":"))  # fmt: skip
+    assert calls < 100, calls  # not one per token (there are ~20,000 here)
+
+
+def test_edit_without_an_editor_set_is_notepad_on_windows() -> None:
+    from zbulk.commands.imports import default_editor
+
+    assert default_editor("nt") == "notepad" and default_editor("posix") == "vi"

@@ -470,8 +470,11 @@ def parse_duration(text: str) -> float | None:
             return None
         unit = match[2]
         # h before m before s, each once; a bare number only alone (``90``).
-        if (not unit and (units or match.end() < len(text))) or (unit and (
-                unit in units or any("hms".index(u) > "hms".index(unit) for u in units))):  # fmt: skip
+        bare_among_units = not unit and (units or match.end() < len(text))
+        out_of_order = unit and (
+            unit in units or any("hms".index(u) > "hms".index(unit) for u in units)
+        )
+        if bare_among_units or out_of_order:
             return None
         units += unit
         seconds += float(match[1]) * _UNIT_SECONDS[unit]
@@ -553,7 +556,9 @@ def resolve(
     )
 
 
-def effective(settings: Settings, env: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+def effective(
+    settings: Settings, env: Mapping[str, str] | None = None
+) -> list[tuple[str, str, str]]:
     """Every setting of the profile in use as zbulk will use it: (setting, value, source),
     like ``gh config list``. The value is '' where zbulk asks Zoho (org_id)."""
     env = os.environ if env is None else env
@@ -569,10 +574,11 @@ def effective(settings: Settings, env: Mapping[str, str] | None = None) -> list[
     elif stored.get("org_id"):
         rows.append(("org_id", str(stored["org_id"]), f"profile {settings.profile}"))
     else:
-        rows.append(("org_id", "", f"default: asked of Zoho (GET /crm/{settings.api_version}/org)"))
+        asked = f"default: asked of Zoho (GET /crm/{settings.api_version}/org)"
+        rows.append(("org_id", "", asked))
     warn = stored.get("insecure_storage_warning")
-    rows.append(("insecure_storage_warning", "false" if warn is False else "true",
-                 f"profile {settings.profile}" if isinstance(warn, bool) else "default"))  # fmt: skip
+    source = f"profile {settings.profile}" if isinstance(warn, bool) else "default"
+    rows.append(("insecure_storage_warning", "false" if warn is False else "true", source))
     return rows
 
 
@@ -611,7 +617,8 @@ def name_sources(hint: str, settings: Settings) -> str:
     for setting in HINTED_SETTINGS:
         flag = "--" + setting.replace("_", "-")
         if flag in hint:
-            hint = re.sub(re.escape(flag) + r"(?![\w-])", lambda _m, s=setting: where(settings, s), hint)
+            named = where(settings, setting).replace("\\", "\\\\")
+            hint = re.sub(re.escape(flag) + r"(?![\w-])", named, hint)
     return hint
 
 

@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 
     from zbulk.auth.datacentres import DataCentre
     from zbulk.auth.model import LoginRecord
-    from zbulk.errors import ZbulkError
     from zbulk.client import ZohoClient
     from zbulk.config import Settings
+    from zbulk.errors import ZbulkError
     from zbulk.http import Http, Post, TokenSource
     from zbulk.output import Output
     from zbulk.urls import AccountsGate

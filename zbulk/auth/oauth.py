@@ -150,9 +150,11 @@ def code_hint(accounts: str) -> str:
         return ("a sandbox grant code works once, for 3 minutes: stop the sandbox (Ctrl-C) and "
                 "run `zbulk sandbox` again, then run the `zbulk auth login --self-client …` "
                 "line it prints")  # fmt: skip
-    return ("a grant code works once, for the minutes chosen when it was made: generate a new "
-            "one at https://api-console.zoho.com (Self Client, Generate Code) and run "
-            "`zbulk auth login --self-client` again")
+    return (
+        "a grant code works once, for the minutes chosen when it was made: generate a new "
+        "one at https://api-console.zoho.com (Self Client, Generate Code) and run "
+        "`zbulk auth login --self-client` again"
+    )
 
 
 def exchange_code(post: Post, app: OAuthApp, code: str, *,

@@ -339,12 +339,16 @@ def _job_message(w: Watched) -> str:
 def _end_message(jobs: list[Watched]) -> str:
     from collections import Counter
 
+    from zbulk.views.format import by_status_order
+
     if len(jobs) == 1:
         return _job_message(jobs[0])
     ends = Counter(
         (w.job.status or "?") if w.job is not None and w.error is None and w.job.finished
         else "not finished" for w in jobs)  # fmt: skip
-    return f"watch of {len(jobs)} jobs ended: " + ", ".join(f"{n} {s}" for s, n in ends.items())
+    return f"watch of {len(jobs)} jobs ended: " + ", ".join(
+        f"{ends[s]} {s}" for s in by_status_order(ends)
+    )
 
 
 @commands.command("results")

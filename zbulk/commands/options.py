@@ -3,6 +3,7 @@ documented the same way everywhere (one ``--json``, one duration syntax)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -104,10 +105,8 @@ def complete_data_centres(incomplete: str) -> list[tuple[str, str]]:
     from zbulk.errors import ZbulkError
 
     every = dict(DATA_CENTRES)
-    try:
+    with contextlib.suppress(ZbulkError, OSError):
         every.update(overrides())
-    except (ZbulkError, OSError):
-        pass
     return [(name, dc.api_domain) for name, dc in every.items() if name.startswith(incomplete)]
 
 

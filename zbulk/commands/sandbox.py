@@ -132,8 +132,9 @@ def _announce(out: Output, server: Sandbox) -> None:
     from zbulk.views.format import span
 
     lines += [
-        Text(f"\nThe demo jobs started now and run for {span(server.job_duration)}; follow one "
-             "with"),
+        Text(
+            f"\nThe demo jobs started now and run for {span(server.job_duration)}; follow one with"
+        ),
         Text(f"  zbulk job watch {DEMO_JOBS['large']}"),
         Text("and start one over at any time with"),
         Text('  curl -X POST -H "Authorization: Zoho-oauthtoken $ZBULK_TOKEN" \\'),

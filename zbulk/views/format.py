@@ -9,8 +9,8 @@ sources for hand-made spellings.
   ``ago()``; below a second, ``just now``.
 - Counts are ``added 1,200 · updated 0 · skipped 49`` (and ``· total N`` where a total is
   known): ``counts()``, always in ``COUNT_ORDER``.
-- Statuses of rows are listed in ``ROW_STATUS_ORDER`` (then any other, by name):
-  ``by_status_order()``.
+- Statuses of rows are listed in ``ROW_STATUS_ORDER``, statuses of jobs in
+  ``JOB_STATUS_ORDER`` (then any other, by name): ``by_status_order()``.
 - A path zbulk wrote is shown relative to the current directory when it is inside it,
   else absolute: ``shown_path()``.
 """
@@ -26,6 +26,7 @@ from pathlib import Path
 SEPARATOR = " · "
 COUNT_ORDER = ("added", "updated", "skipped", "total")
 ROW_STATUS_ORDER = ("added", "updated", "unprocessed", "skipped", "failed")
+JOB_STATUS_ORDER = ("COMPLETED", "SKIPPED", "FAILED", "INPROGRESS", "ADDED")
 
 
 def span(seconds: float) -> str:
@@ -70,12 +71,18 @@ def counts(values: dict[str, int | None]) -> str:
 
 
 def by_status_order(statuses: Iterable[str]) -> list[str]:
-    """Row statuses in one order everywhere: ``ROW_STATUS_ORDER``, then the rest by name."""
+    """Statuses in one order everywhere: rows' in ``ROW_STATUS_ORDER``, jobs' (any
+    spelling: ``IN PROGRESS``, ``INPROGRESS``) in ``JOB_STATUS_ORDER``, then the rest by
+    name."""
 
     def key(status: str) -> tuple[int, str]:
         low = status.lower()
-        rank = ROW_STATUS_ORDER.index(low) if low in ROW_STATUS_ORDER else len(ROW_STATUS_ORDER)
-        return rank, low
+        word = "".join(status.upper().split())
+        if low in ROW_STATUS_ORDER:
+            return ROW_STATUS_ORDER.index(low), low
+        if word in JOB_STATUS_ORDER:
+            return JOB_STATUS_ORDER.index(word), low
+        return len(ROW_STATUS_ORDER) + len(JOB_STATUS_ORDER), low
 
     return sorted(statuses, key=key)
 
