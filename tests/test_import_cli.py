@@ -719,7 +719,7 @@ def test_the_demo_shows_the_loop_and_records_nothing(demo, run) -> None:
     assert "zbulk job import leads.csv --module Leads --operation insert --yes" in r.out
     assert "MANDATORY_NOT_FOUND-Last_Name" in r.out
     assert "--source leads.csv --from fixed.csv --yes" in r.out
-    assert "added 2 updated 0 skipped 0 total 2" in r.out
+    assert "added 2 · updated 0 · skipped 0 · total 2" in r.out
     assert run("job", "recent", "--json").out == ""
 
 

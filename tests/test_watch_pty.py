@@ -62,17 +62,17 @@ def test_two_jobs_one_finishes_first_its_line_stays_in_the_scrollback(quick) -> 
     assert code == 0, text
     seen = plain(text)
     # The finish line of the job that ended first, printed above the live view, with the
-    # time it took (created 5 s before the sandbox started, done 2 s after: ~0:07).
-    line = re.search(rf"✓ {short}  COMPLETED  2,500/2,500 \(100%\).*took 0:0(\d)", seen)
+    # time it took (created 5 s before the sandbox started, done 2 s after: ~7s).
+    line = re.search(rf"✓ {short}  COMPLETED  2,500/2,500 \(100%\).*took (\d)s", seen)
     assert line is not None, seen
     assert 7 <= int(line[1]) <= 9
-    assert f"skipped 40  took 0:0{line[1]}" in seen
+    assert f"skipped 40  took {line[1]}s" in seen
     assert f"zbulk job results {short} --failed" in seen  # rows were skipped: what next
-    assert "ETA 0:0" in seen  # the live view's estimate
+    assert re.search(r"ETA \ds", seen)  # the live view's estimate
     # The last frame is erased at the end; the summary (stdout) has both jobs.
     final = seen.rsplit("next poll in", 1)[-1]
-    assert re.search(rf"✓ {long}  COMPLETED  25,000/25,000 \(100%\).*took 0:0\d", final)
-    assert re.search(rf"✓ {short}  COMPLETED .*took 0:0{line[1]}", final)  # still frozen
+    assert re.search(rf"✓ {long}  COMPLETED  25,000/25,000 \(100%\).*took \ds", final)
+    assert re.search(rf"✓ {short}  COMPLETED .*took {line[1]}s", final)  # still frozen
     assert "\x1b[?25h" in text.rsplit("next poll in", 1)[-1]  # the cursor is back
 
 
@@ -105,7 +105,7 @@ def test_notify_rings_and_sends_osc_9_on_a_terminal_that_shows_it(brief) -> None
     assert code == 0, text
     found = re.search(r"\a\x1b\]9;zbulk: (job \d+ COMPLETED[^\x07]*)\x07", text)
     assert found is not None, repr(text[-600:])
-    assert "2,500/2,500 (100%), 40 skipped, took 0:0" in found[1]
+    assert re.search(r"2,500/2,500 \(100%\), 40 skipped, took \ds", found[1])
 
 
 def test_notify_each_sends_osc_777_per_job_on_foot(brief) -> None:
