@@ -344,3 +344,18 @@ def test_edit_without_an_editor_set_is_notepad_on_windows() -> None:
     from zbulk.commands.imports import default_editor
 
     assert default_editor("nt") == "notepad" and default_editor("posix") == "vi"
+
+
+def test_a_bad_version_in_config_toml_names_it_and_how_to_fix_it(run, env) -> None:
+    import shlex
+    from pathlib import Path
+
+    path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[profiles.default]\napi_version = "v9"\n')
+    r = run("job", "show", "123", ZBULK_TOKEN="t")
+    assert r.code == ExitCode.USAGE and "config.toml" in r.err and "--api-version" not in r.err
+    command = re.search(r"`(zbulk [^`]+)`", _hint(r.err))
+    assert command is not None
+    assert run(*shlex.split(command[1])[1:]).code == 0  # runs as printed
+    assert run("config", "list").code == 0

@@ -366,11 +366,11 @@ def api_version_problem(version: str) -> str | None:
     )
 
 
-def check_api_version(version: str, origin: str | None = None) -> str:
+def check_api_version(version: str, origin: str | None = None, hint: str | None = None) -> str:
     problem = api_version_problem(version)
     if problem:
         where = f" ({origin})" if origin else ""
-        raise UsageError(f"invalid API version{where}: {problem}")
+        raise UsageError(f"invalid API version{where}: {problem}", hint=hint)
     return version
 
 
@@ -547,13 +547,29 @@ def resolve(
     return Settings(
         profile=name,
         api_domain=check_api_domain(str(domain[0]), domain[1]) if domain else DEFAULT_API_DOMAIN,
-        api_version=check_api_version(str(version[0]), version[1])
+        api_version=check_api_version(
+            str(version[0]), version[1], _fix(name, sources, "api_version")
+        )
         if version
         else DEFAULT_API_VERSION,
         request_timeout=_parse_timeout(*timeout) if timeout else DEFAULT_REQUEST_TIMEOUT,
         verbose=verbose,
         sources=tuple(sources.items()),
     )
+
+
+def _fix(profile: str, sources: Mapping[str, str], setting: str) -> str | None:
+    """A hint for a bad value of ``setting``: a command that sets a good one, where the
+    value came from config.toml."""
+    import shlex
+
+    if sources.get(setting, "").startswith("profile "):
+        key = shlex.quote(f"{profile}.{setting}")
+        return f"set one with `zbulk config set {key} {DEFAULT_API_VERSION}`"
+    if sources.get(setting, "").startswith("environment "):
+        variable = sources[setting].removeprefix("environment ")
+        return f"set {variable} to one of those, or run `unset {variable}`"
+    return None
 
 
 def effective(
