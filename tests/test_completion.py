@@ -145,10 +145,10 @@ def shell_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     return env
 
 
-def run_shell(argv: list[str], env: dict[str, str], cwd: Path) -> str:
+def run_shell(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = TIMEOUT) -> str:
     assert (BIN / "zbulk").exists(), f"install zbulk first (pip install -e .): {BIN / 'zbulk'}"
     proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=TIMEOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+                          timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
     assert proc.returncode == 0, f"{argv[0]} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
@@ -332,6 +332,9 @@ VALUE_LINES = [
     "zbulk job import leads.csv --module Lea",
     "zbulk job import lea",
 ]
+# A shell process per test completes every line, each a zbulk process: the same time per
+# line as the tests above.
+VALUE_TIMEOUT = TIMEOUT * len(VALUE_LINES) / len(LINES)
 
 
 @pytest.fixture
@@ -366,7 +369,7 @@ def test_bash_completes_option_values(value_env: dict[str, str], tmp_path: Path)
     driver.write_text(BASH_DRIVER)
     script = str(ROOT / "completions" / "zbulk.bash")
     out = run_shell(["bash", "--norc", "--noprofile", str(driver), script, *VALUE_LINES],
-                    value_env, tmp_path)  # fmt: skip
+                    value_env, tmp_path, VALUE_TIMEOUT)  # fmt: skip
     _check_values(by_line(out, lambda row: (row, ""), VALUE_LINES), files=False)
 
 
@@ -375,7 +378,7 @@ def test_fish_completes_option_values(value_env: dict[str, str], tmp_path: Path)
     driver = 'source $argv[1]; for l in $argv[2..-1]; echo "--line-- $l"; complete -C "$l"; end'
     script = str(ROOT / "completions" / "zbulk.fish")
     out = run_shell(["fish", "--no-config", "-c", driver, script, *VALUE_LINES], value_env,
-                    tmp_path)  # fmt: skip
+                    tmp_path, VALUE_TIMEOUT)  # fmt: skip
     got = by_line(out, lambda row: (row.partition("\t")[0], row.partition("\t")[2]), VALUE_LINES)
     _check_values(got, files=True)
     assert dict(got["zbulk auth login --dc e"])["eu"] == "https://www.zohoapis.eu"
@@ -387,7 +390,8 @@ def test_zsh_completes_option_values(value_env: dict[str, str], tmp_path: Path) 
     setup.write_text(ZSH_SETUP)
     harness.write_text(ZSH_HARNESS)
     env = {**value_env, "ZC_SCRIPT": str(ROOT / "completions" / "_zbulk"), "ZC_OUT": str(out)}
-    run_shell(["zsh", "-f", str(harness), str(setup), str(out), *VALUE_LINES], env, tmp_path)
+    run_shell(["zsh", "-f", str(harness), str(setup), str(out), *VALUE_LINES], env, tmp_path,
+              VALUE_TIMEOUT)  # fmt: skip
 
     def parse(row: str) -> tuple[str, str]:
         value, _, display = row.partition("\t")
