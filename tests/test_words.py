@@ -281,14 +281,7 @@ def test_insecure_storage_note_is_a_command_that_runs(run, sandbox, env) -> None
 def _pages() -> list[tuple[str, ...]]:
     from zbulk import cli
 
-    pages: list[tuple[str, ...]] = []
-    stack: list[tuple[tuple[str, ...], object]] = [((), cli._command_tree(["--help"]))]
-    while stack:
-        path, command = stack.pop()
-        pages.append(path)
-        for name, sub in getattr(command, "commands", {}).items():
-            stack.append(((*path, name), sub))
-    return pages
+    return [tuple(path.split()) for path, _ in cli.walk()]
 
 
 def test_exit_codes_on_the_root_and_job_help_only(run) -> None:

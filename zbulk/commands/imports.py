@@ -38,8 +38,7 @@ class Operation(StrEnum):
 IMPORT_EPILOG = """\b
 Examples:
   zbulk job import leads.csv --module Leads --operation insert --dry-run
-  zbulk job import leads.csv --module Leads --operation insert --yes --watch
-  zbulk job import leads.csv --module Leads --operation insert --skip-invalid --yes
+  zbulk job import leads.csv --module Leads --operation insert --skip-invalid --yes --watch
   zbulk job import contacts.csv --module Contacts --operation upsert --find-by Email \\
       --map "E-mail=Email" --map "Notes="
 
