@@ -37,31 +37,10 @@ def enable_requests() -> None:
     from typer import _completion_classes as classes
 
     classes.completion_init()
-    _files_by_the_shell()
     # typer renders each zsh/fish description through rich at the console's width: a
     # summary longer than that arrives as two candidates, and every Tab press imports
     # rich. zbulk's help has no markup (rich_markup_mode=None): one plain line is right.
     classes._sanitize_help_text = _one_line
-
-
-def _files_by_the_shell() -> None:
-    """A file or folder argument (``job import FILE``, ``--output-dir DIR``) gets no
-    candidates from zbulk, so each shell completes paths itself: bash through
-    ``complete -o default``, zsh through ``_files``, fish through its own file completion.
-    (click would answer with the word typed so far, which bash and zsh take as the only
-    candidate.)"""
-    from click.shell_completion import ShellComplete
-
-    if getattr(ShellComplete.get_completions, "zbulk_paths", False):
-        return
-    original = ShellComplete.get_completions
-
-    def get_completions(self: ShellComplete, args: list[str], incomplete: str) -> list:
-        items = original(self, args, incomplete)
-        return [item for item in items if item.type not in ("file", "dir")]
-
-    get_completions.zbulk_paths = True  # type: ignore[attr-defined]
-    ShellComplete.get_completions = get_completions  # type: ignore[method-assign]
 
 
 def _one_line(text: str) -> str:
