@@ -352,3 +352,14 @@ def test_a_bad_version_in_config_toml_names_it_and_how_to_fix_it(run, env) -> No
     assert command is not None
     assert run(*shlex.split(command[1])[1:]).code == 0  # runs as printed
     assert run("config", "list").code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "named"),
+    [([], {"ZBULK_API_DOMAIN": "http://example.com"}, "`unset ZBULK_API_DOMAIN`"),
+     (["--api-domain", "http://example.com"], {}, "--api-domain https://www.zohoapis.com")],
+)  # fmt: skip
+def test_a_bad_api_domain_names_its_source(run, args, environ, named) -> None:
+    r = run(*args, "job", "show", "123", ZBULK_TOKEN="t", **environ)
+    assert r.code == ExitCode.USAGE and named in _hint(r.err)
+    assert ("environment ZBULK_API_DOMAIN" in r.err) == bool(environ)

@@ -521,7 +521,7 @@ def resolve(
     def pick(flag: Any, var: str, key: str) -> tuple[Any, str] | None:
         if flag is not None:
             sources[key] = f"flag --{key.replace('_', '-')}"
-            return flag, "flag"
+            return flag, sources[key]
         if env.get(var):
             sources[key] = f"environment {var}"
             return env[var], f"environment {var}"
@@ -546,7 +546,9 @@ def resolve(
     timeout = pick(request_timeout, "ZBULK_REQUEST_TIMEOUT", "request_timeout")
     return Settings(
         profile=name,
-        api_domain=check_api_domain(str(domain[0]), domain[1]) if domain else DEFAULT_API_DOMAIN,
+        api_domain=_domain_from(str(domain[0]), domain[1], _fix(name, sources, "api_domain"))
+        if domain
+        else DEFAULT_API_DOMAIN,
         api_version=check_api_version(
             str(version[0]), version[1], _fix(name, sources, "api_version")
         )
@@ -558,17 +560,31 @@ def resolve(
     )
 
 
+def _domain_from(url: str, origin: str, hint: str | None) -> str:
+    """``check_api_domain``, its hint a fix for where the domain came from."""
+    try:
+        return check_api_domain(url, origin)
+    except UsageError as exc:
+        raise UsageError(exc.message, hint=hint or exc.hint) from None
+
+
+_GOOD = {"api_version": DEFAULT_API_VERSION, "api_domain": DEFAULT_API_DOMAIN}
+
+
 def _fix(profile: str, sources: Mapping[str, str], setting: str) -> str | None:
-    """A hint for a bad value of ``setting``: a command that sets a good one, where the
-    value came from config.toml."""
+    """A hint for a bad value of ``setting``, by where it came from: a command that sets a
+    good one (config.toml, the flag), or how to drop the variable."""
     import shlex
 
-    if sources.get(setting, "").startswith("profile "):
+    source, good = sources.get(setting, ""), _GOOD[setting]
+    if source.startswith("profile "):
         key = shlex.quote(f"{profile}.{setting}")
-        return f"set one with `zbulk config set {key} {DEFAULT_API_VERSION}`"
-    if sources.get(setting, "").startswith("environment "):
-        variable = sources[setting].removeprefix("environment ")
-        return f"set {variable} to one of those, or run `unset {variable}`"
+        return f"set a good one with `zbulk config set {key} {good}`"
+    if source.startswith("environment "):
+        variable = source.removeprefix("environment ")
+        return f"set {variable} to a good one (e.g. {good}), or run `unset {variable}`"
+    if source.startswith("flag "):
+        return f"give a good one: {source.removeprefix('flag ')} {good}"
     return None
 
 
