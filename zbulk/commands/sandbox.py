@@ -172,7 +172,7 @@ def demo(ctx: typer.Context) -> int:
 
     It shows, follows and diagnoses jobs as the commands do (show, watch, results), then
     imports a CSV, reads which rows failed and retries them fixed (import, results,
-    retry). It records nothing in the job history and takes about half a minute.
+    retry). It records nothing in the job history and takes a few seconds.
     """
     from rich.text import Text
 
