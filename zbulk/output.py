@@ -98,18 +98,19 @@ def _inert(line: str) -> str:
     return line
 
 
-def _strings_apart(text: str) -> list[str] | None:
-    """``text`` split at the quotes that open and close its strings: the parts outside
-    strings at even indices, the strings' contents at odd ones; None if the quotes do not
-    pair up (not JSON). An escaped quote (an odd run of backslashes before it) stays
-    inside its string."""
-    parts = text.split('"')
-    if '\\"' in text:  # some quote may be escaped: join it back to its string
-        joined: list[str] = []
-        pending: str | None = None
+def _strings_apart(data: bytes) -> list[bytes] | None:
+    """UTF-8 JSON ``data`` split at the quotes that open and close its strings: the parts
+    outside strings at even indices, the strings' contents at odd ones; None if the quotes
+    do not pair up (not JSON). An escaped quote (an odd run of backslashes before it) stays
+    inside its string. (No byte of a multi-byte UTF-8 character is a quote, a backslash
+    or whitespace, so bytes can be split where characters would be.)"""
+    parts = data.split(b'"')
+    if b'\\"' in data:  # some quote may be escaped: join it back to its string
+        joined: list[bytes] = []
+        pending: bytes | None = None
         for part in parts:
-            piece = part if pending is None else f'{pending}"{part}'
-            if piece.endswith("\\") and (len(piece) - len(piece.rstrip("\\"))) % 2:
+            piece = part if pending is None else pending + b'"' + part
+            if piece.endswith(b"\\") and (len(piece) - len(piece.rstrip(b"\\"))) % 2:
                 pending = piece
             else:
                 joined.append(piece)
@@ -120,23 +121,23 @@ def _strings_apart(text: str) -> list[str] | None:
     return parts if len(parts) % 2 else None
 
 
-def _without_space_between_tokens(text: str) -> str:
-    """JSON text with the whitespace between its tokens taken out, strings untouched.
+def _without_space_between_tokens(data: bytes) -> bytes:
+    """UTF-8 JSON with the whitespace between its tokens taken out, strings untouched.
 
-    The work is done by C string methods on a few large strings, not per token: split at
+    The work is done by C bytes methods on a few large objects, not per token: split at
     the quotes, then the parts outside strings joined with NUL (which JSON text can only
-    hold inside a string), whitespace removed from that in one pass, and split again. A
-    body the JSON parser took has only `` \t\n\r`` outside its strings, and ``split()``
-    takes out exactly those there. Anything unusual takes the regex path, one Python call
-    per token (~5x slower on a pretty-printed 5 MB document).
+    hold inside a string), `` \t\n\r`` deleted from that in one ``translate``, and split
+    again. A body the JSON parser took has nothing else outside its strings. Anything
+    unusual takes the regex path, one Python call per token (~5x slower on a
+    pretty-printed 5 MB document).
     """
-    parts = _strings_apart(text)
-    if parts is not None:
-        outside = "\x00".join(parts[::2])
-        if outside.isascii() and "\x00" not in text:
-            parts[::2] = "".join(outside.split()).split("\x00")
-            return '"'.join(parts)
-    return re.sub(_JSON_SPACE, lambda m: m.group(1) or "", text, flags=re.S)
+    parts = _strings_apart(data)
+    if parts is not None and b"\x00" not in data:
+        outside = b"\x00".join(parts[::2])
+        if outside.isascii():
+            parts[::2] = outside.translate(None, b" \t\n\r").split(b"\x00")
+            return b'"'.join(parts)
+    return re.sub(_JSON_SPACE.encode(), lambda m: m.group(1) or b"", data, flags=re.S)
 
 
 def json_line(fetched: Fetched) -> str:
@@ -148,13 +149,19 @@ def json_line(fetched: Fetched) -> str:
     Characters a terminal could act on are written as ``\\u`` escapes, which any JSON
     reader decodes back to the same string.
     """
+    data = fetched.raw
     try:
-        text = fetched.raw.decode(json.detect_encoding(fetched.raw))
-    except (UnicodeDecodeError, LookupError):
+        encoding = json.detect_encoding(data)
+        if not encoding.startswith("utf-8"):  # UTF-16 or UTF-32: to UTF-8 first
+            data = data.decode(encoding).encode("utf-8")
+        while data.startswith(b"\xef\xbb\xbf"):  # byte order marks
+            data = data[3:]
+        data = data.strip(b" \t\n\r")
+        if re.search(_SPACE_NEXT_TO_STRUCTURE.encode(), data):  # maybe between tokens
+            data = _without_space_between_tokens(data)
+        line = data.decode("utf-8")
+    except (UnicodeError, LookupError):
         return json_text(fetched.doc)
-    line = text.lstrip("\ufeff").strip(" \t\n\r")
-    if re.search(_SPACE_NEXT_TO_STRUCTURE, line):  # possibly between tokens: take it out
-        line = _without_space_between_tokens(line)
     if re.search("[\x00-\x1f]", line):  # only inside strings now (the API's strict=False)
         line = re.sub("[\x00-\x1f]", lambda m: f"\\u{ord(m.group()):04x}", line)
     return _inert(line)
