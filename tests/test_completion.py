@@ -355,8 +355,8 @@ def _check_values(got: dict[str, list[tuple[str, str]]], *, files: bool) -> None
     assert values["zbulk auth login --dc e"] == {"eu"}
     assert values["zbulk --profile "] == {"acme", "default"}
     assert values["zbulk config get api_v"] == {"api_version"}
-    assert values["zbulk config unset data_centres.l"] == {
-        "data_centres.lab.accounts", "data_centres.lab.api_domain"}  # fmt: skip
+    lab = {f"data_centres.lab.{setting}" for setting in ("accounts", "api_domain", "upload")}
+    assert values["zbulk config unset data_centres.l"] == lab
     assert values["zbulk job import leads.csv --module Lea"] == {"Leads"}
     # A file argument: the shell's own file completion (bash: none from zbulk, so that
     # `complete -o default` completes paths).
