@@ -363,3 +363,15 @@ def test_a_bad_api_domain_names_its_source(run, args, environ, named) -> None:
     r = run(*args, "job", "show", "123", ZBULK_TOKEN="t", **environ)
     assert r.code == ExitCode.USAGE and named in _hint(r.err)
     assert ("environment ZBULK_API_DOMAIN" in r.err) == bool(environ)
+
+
+@pytest.mark.parametrize("raw", [b'{ "a": "x\x7fy" }', b'{"a":"x\x01y"}', b'{"a": "x\x7f"}'])
+def test_json_line_still_escapes_ascii_controls(raw: bytes) -> None:
+    import json
+
+    from zbulk.client import Fetched
+    from zbulk.output import json_line
+
+    line = json_line(Fetched(json.loads(raw, strict=False), raw))
+    assert "\x7f" not in line and "\x01" not in line and " " not in line
+    assert json.loads(line) == json.loads(raw, strict=False)

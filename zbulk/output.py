@@ -98,6 +98,10 @@ def _inert(line: str) -> str:
     return line
 
 
+# The ASCII characters json_line escapes: C0 controls and DEL (the rest are not ASCII).
+_ASCII_CONTROLS = bytes(range(0x20)) + b"\x7f"
+
+
 def _strings_apart(data: bytes) -> list[bytes] | None:
     """UTF-8 JSON ``data`` split at the quotes that open and close its strings: the parts
     outside strings at even indices, the strings' contents at odd ones; None if the quotes
@@ -159,6 +163,8 @@ def json_line(fetched: Fetched) -> str:
         data = data.strip(b" \t\n\r")
         if re.search(_SPACE_NEXT_TO_STRUCTURE.encode(), data):  # maybe between tokens
             data = _without_space_between_tokens(data)
+        if data.isascii() and len(data.translate(None, _ASCII_CONTROLS)) == len(data):
+            return data.decode("ascii")  # nothing a terminal could act on: as it is
         line = data.decode("utf-8")
     except (UnicodeError, LookupError):
         return json_text(fetched.doc)
