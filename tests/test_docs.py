@@ -134,3 +134,21 @@ def test_the_import_check_against_the_org_is_documented() -> None:
                  "ZohoCRM.settings.modules.READ", "ZohoCRM.settings.ALL"):  # fmt: skip
         assert text in imports, text
         assert text.replace("ZohoCRM.settings.modules", ".modules") in helped or text in helped
+
+
+def test_the_imports_section_says_what_the_code_does() -> None:
+    """Parts, credits, the import id and --parallel as the README states them."""
+    import inspect
+
+    from zbulk.commands.imports import import_command
+    from zbulk.jobs import import_record, importing, split
+
+    text = " ".join(README.split())
+    assert split.MAX_RECORDS == 25_000 and "at most 25,000 records" in text
+    assert split.MAX_PART_BYTES == 25 * 1024 * 1024 and "25 MB (25 × 1024 × 1024 bytes" in text
+    assert f"({importing.CREDITS_PER_JOB} API credits each" in text
+    example = re.search(r"`(imp-[a-z0-9]+)`\)", text)
+    assert example and import_record.ID_RE.fullmatch(example[1])
+    assert import_record.ID_RE.fullmatch(import_record.new_id())
+    assert inspect.signature(import_command).parameters["parallel"].default == 2
+    assert "`--parallel N` (default 2)" in text

@@ -360,10 +360,19 @@ def test_watch_follows_then_summarises(zbulk, sandbox, leads) -> None:
         "--yes",
         "--watch",
     )
-    assert r.code == 0, r.err
+    # 3 of 5 rows skipped: not a success (exit 6), and the hint is the retry with --edit
+    assert r.code == ExitCode.SKIPPED, r.err
     lines = r.out.splitlines()
     assert lines[0].isdigit()
     assert "COMPLETED" in r.out and "MANDATORY_NOT_FOUND" in r.out and "DUPLICATE_DATA" in r.out
+    assert "zbulk job retry --import imp-" in r.err and "--edit" in r.err
+
+
+def test_watch_with_allow_skipped_exits_0(zbulk, sandbox, leads) -> None:
+    sandbox.import_duration = 0.2
+    r = zbulk("job", "import", str(leads), "--no-metadata", "--module", "Leads", "--operation",
+              "insert", "--yes", "--watch", "--allow-skipped")  # fmt: skip
+    assert r.code == 0, r.err
 
 
 def test_the_whole_loop(zbulk, fast, leads, tmp_path) -> None:
@@ -548,7 +557,10 @@ def test_nothing_is_sent_before_confirmation(term_env, fast, leads) -> None:
         ORG_ID,
     ]
     code, text = run_pty(args, term_env, answers=[("[y/N]", "n")])
-    assert f"Import 5 records into Leads (insert) for org {ORG_ID}? [y/N]" in text
+    assert (
+        f"Import 5 records into Leads (insert): 1 part, 500 API credits, for org {ORG_ID}? [y/N]"
+        in text
+    )
     assert code == ExitCode.ERROR and "not confirmed: nothing was sent" in text
     assert fast.requests == []
     code, text = run_pty(args, term_env, answers=[("[y/N]", "y")])
@@ -631,7 +643,8 @@ def test_retry_sends_the_failed_rows_whole(zbulk, fast, leads) -> None:
     assert doc["resource"][0]["file"]["skipped_count"] == 3
 
 
-def test_retry_edit_then_every_row_is_added(zbulk, fast, leads, tmp_path) -> None:
+def test_retry_edit_then_every_row_is_added(zbulk, fast, leads, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the edited rows are kept here
     job_id = zbulk(
         "job",
         "import",
@@ -673,7 +686,9 @@ def test_retry_edit_then_every_row_is_added(zbulk, fast, leads, tmp_path) -> Non
     assert r.code == 0 and r.out == "" and "has no failed rows: nothing to send" in r.err
 
 
-def test_retry_edit_with_a_failing_editor_sends_nothing(zbulk, fast, leads, tmp_path) -> None:
+def test_retry_edit_with_a_failing_editor_sends_nothing(zbulk, fast, leads, tmp_path,
+                                                        monkeypatch) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
     job_id = zbulk(
         "job",
         "import",

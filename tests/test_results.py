@@ -95,9 +95,10 @@ def test_output_dir_splits_created_failed_and_errors(tmp_path: Path) -> None:
     summary = summarise_zip(path, output_dir=out, job_id="42")
     own = [h for h in HEADER.strip().split(",") if h not in ("STATUS", "RECORD_ID", "ERRORS")]
     created = list(csv.reader((out / "42-Leads-created.csv").open(encoding="utf-8-sig")))
-    failed = list(csv.reader((out / "42-Leads-failed.csv").open(encoding="utf-8-sig")))
+    failed = list(csv.reader((out / "42-Leads-result-rows.csv").open(encoding="utf-8-sig")))
+    assert not (out / "42-Leads-failed.csv").exists()  # never named as whole rows
     errors = list(csv.reader((out / "42-Leads-errors.csv").open(encoding="utf-8")))
-    assert failed[0] == own and created[0] == [*own, "RECORD_ID"]
+    assert failed[0] == HEADER.strip().split(",") and created[0] == [*own, "RECORD_ID"]
     assert len(created) == 3 and len(failed) == 4
     assert errors[0] == ["row", "RECORD_ID", "code", "column", "explanation"]
     assert [e[:4] for e in errors[1:3]] == [

@@ -60,8 +60,9 @@ def test_output_dir(zbulk, tmp_path: Path) -> None:
     assert r.code == 0, r.err
     names = sorted(p.name for p in out.iterdir())
     assert f"{DONE}.zip" in names
-    for kind in ("failed", "errors", "created"):
+    for kind in ("result-rows", "errors", "created"):  # without the source: never "failed"
         assert f"{DONE}-Accounts-{kind}.csv" in names
+    assert f"{DONE}-Accounts-failed.csv" not in names
     assert "--source" in r.err  # the one-line note: whole rows need the uploaded file
     with zipfile.ZipFile(out / f"{DONE}.zip") as zf:
         assert zf.namelist()

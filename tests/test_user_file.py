@@ -270,6 +270,8 @@ ALLOWED = {
     "user_file.py": "the one reader of the user's files",
     "results.py": "Zoho's result file (a ZIP from the download host), not the user's file",
     "sandbox": "the sandbox is a stand-in for Zoho's servers: it reads what zbulk uploaded",
+    "jobs/merged.py": "each part's result file from Zoho (a ZIP from the download host); the "
+    "user's rows come through zbulk.user_file",
 }
 
 

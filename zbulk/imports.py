@@ -138,11 +138,13 @@ def _safe_name(name: str, suffix: str) -> str:
 
 
 def inspect(
-    path: Path, encoding: str | None = None, what: str = "FILE"
+    path: Path, encoding: str | None = None, what: str = "FILE", *, one_file: bool = True
 ) -> tuple[UserFile, Problems]:
     """Read ``path`` once, as a stream, and return what it holds and the problems found
     (a capped number of each kind, the rest counted). A file that cannot be read at all, or
-    that is bigger than one upload takes, is a UsageError before it is read."""
+    (``one_file``) that is bigger than one upload takes, is a UsageError before it is read.
+    With ``one_file`` False a file over Zoho's limits for one file is no problem: it is
+    split into parts (``zbulk.jobs.split``)."""
     from zbulk.user_file import csv_members, is_zip, open_user_files
 
     problems = Problems()
@@ -162,10 +164,14 @@ def inspect(
             raise PreflightError(path, problems)
         members = csvs[:1]
     [source] = open_user_files(
-        path, encoding=encoding, what=what, members=members, max_size=MAX_FILE_BYTES
+        path,
+        encoding=encoding,
+        what=what,
+        members=members,
+        max_size=MAX_FILE_BYTES if one_file else None,
     )
     _scan(source, problems)
-    if source.records_seen > MAX_RECORDS:
+    if one_file and source.records_seen > MAX_RECORDS:
         problems.add(
             Problem(
                 f"{source.records_seen:,} records: Zoho takes at most {MAX_RECORDS:,} per file; "
@@ -497,8 +503,10 @@ def prepare(
     ignore_empty: bool = False,
     encoding: str | None = None,
     callback: str | None = None,
+    one_file: bool = True,
 ) -> Plan:
-    """The pre-flight: the plan for ``path``, or PreflightError listing every problem."""
+    """The pre-flight: the plan for ``path``, or PreflightError listing every problem.
+    With ``one_file`` False the file may be over Zoho's limits for one file (it is split)."""
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,99}", module):
         raise UsageError(f"--module {module!r} is not a module API name (like Leads or Deals)")
     if callback is not None:
@@ -507,7 +515,7 @@ def prepare(
         check_https_url(callback, "--callback")
     given = parse_maps(maps)
     spec = read_mapping_file(mapping_file) if mapping_file is not None else {}
-    source, problems = inspect(path, encoding)
+    source, problems = inspect(path, encoding, one_file=one_file)
     mappings = build_mappings(source, given, spec, problems) if source.headers else []
     find_by = resolve_find_by(find_by, mappings)
     check_find_by(operation, find_by, mappings, problems)

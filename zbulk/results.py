@@ -416,7 +416,8 @@ def _summarise_zip(
                       if source else [None] * len(members))  # fmt: skip
             targets = None
             if output_dir is not None:
-                targets = _targets(output_dir, job_id, [m for m, _, _ in named])
+                targets = _targets(output_dir, job_id, [m for m, _, _ in named],
+                                   whole=source is not None)  # fmt: skip
                 _prepare(output_dir, [t for group in targets for t in group]
                          + ([output_dir / f"{job_id}.zip"] if keep_zip else []), force)  # fmt: skip
             for n, info in enumerate(members):
@@ -474,9 +475,12 @@ def name_member(info: zipfile.ZipInfo,
     return stem, f"{stem}.csv", []
 
 
-def _targets(output_dir: Path, job_id: str, modules: list[str]) -> list[tuple[Path, Path, Path]]:
+def _targets(output_dir: Path, job_id: str, modules: list[str],
+             whole: bool = True) -> list[tuple[Path, Path, Path]]:  # fmt: skip
     """Per member its failed, errors and created CSV: two members of the same module
-    get ``-2``, ``-3``… never the same file."""
+    get ``-2``, ``-3``… never the same file. Without the source (``whole`` False) the
+    failed rows are Zoho's few columns only: ``-result-rows.csv``, never named "failed",
+    so they are not taken for rows to import again."""
     used: set[str] = set()
     out = []
     for module in modules:
@@ -486,8 +490,8 @@ def _targets(output_dir: Path, job_id: str, modules: list[str]) -> list[tuple[Pa
             n += 1
             name = f"{base}-{n}"
         used.add(name.lower())
-        failed, errors, created = (output_dir / f"{name}-{kind}.csv"
-                                   for kind in ("failed", "errors", "created"))  # fmt: skip
+        kinds = ("failed" if whole else "result-rows", "errors", "created")
+        failed, errors, created = (output_dir / f"{name}-{kind}.csv" for kind in kinds)
         out.append((failed, errors, created))
     return out
 
@@ -678,7 +682,9 @@ def _summarise_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, module: s
             own = [header[k] for k in summary.kept]
             enc = Encoding("utf-8", codecs.BOM_UTF8 if encoding == "utf-8-sig" else b"")
             enc = enc if encoding in ("utf-8", "utf-8-sig") else Encoding(encoding)
-            out = (_CsvSink(targets[0], force, own, summary, enc, delimiter),
+            # Zoho's rows as Zoho wrote them, STATUS, RECORD_ID and ERRORS last: a file the
+            # import pre-flight knows for a result file, never taken for rows to import
+            out = (_CsvSink(targets[0], force, header, summary, enc, delimiter),
                    _CsvSink(targets[1], force, ERRORS_HEADER, summary),
                    _CsvSink(targets[2], force, [*own, "RECORD_ID"], summary, enc,
                             delimiter))  # fmt: skip
@@ -729,7 +735,7 @@ def _read_rows(rows: Joined, at: dict[str, int | None], summary: FileSummary,
         failed += 1
         if failed_out is not None:
             if cells is None:
-                failed_out([row[k] for k in kept])
+                failed_out(row)
             else:
                 failed_out(text if text.endswith(("\n", "\r")) else text + "\r\n")
         found = parse_errors(row[errors_at] if errors_at is not None else "")

@@ -96,7 +96,7 @@ def test_members_with_the_same_name_never_overwrite(hostile, zb, tmp_path: Path,
     r = zb("job", "results", "--json", "--output-dir", str(out), JOB).clean(0)
     written = [p for f in json.loads(r.out)["files"] for p in f["written"]]
     assert len(written) == len(set(written)) and len(written) % 2 == 0
-    failed = sorted(out.glob("*-failed.csv"))
+    failed = sorted(out.glob("*-result-rows.csv"))  # no source: Zoho's rows, never "failed"
     assert len(failed) == 2
     text = "".join(p.read_text(encoding="utf-8") for p in failed)
     assert "Name1," in text and "Name100," in text
@@ -109,14 +109,14 @@ def test_output_dir_never_follows_a_planted_symlink(hostile, zb, tmp_path: Path)
     out, victim = tmp_path / "out", tmp_path / "victim.txt"
     out.mkdir()
     victim.write_text("precious")
-    (out / f"{JOB}-Leads-failed.csv").symlink_to(victim)
+    (out / f"{JOB}-Leads-result-rows.csv").symlink_to(victim)
     r = zb("job", "results", "--output-dir", str(out), JOB).clean(1)
     assert "already exists" in r.err and "--force" in r.err
-    assert sorted(p.name for p in out.iterdir()) == [f"{JOB}-Leads-failed.csv"]  # nothing else
+    assert sorted(p.name for p in out.iterdir()) == [f"{JOB}-Leads-result-rows.csv"]  # nothing else
     zb("job", "results", "--force", "--output-dir", str(out), JOB).clean(0)
     assert victim.read_text() == "precious"
-    assert not (out / f"{JOB}-Leads-failed.csv").is_symlink()
-    assert "Name1" in (out / f"{JOB}-Leads-failed.csv").read_text(encoding="utf-8")
+    assert not (out / f"{JOB}-Leads-result-rows.csv").is_symlink()
+    assert "Name1" in (out / f"{JOB}-Leads-result-rows.csv").read_text(encoding="utf-8")
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
@@ -124,12 +124,12 @@ def test_output_dir_never_overwrites_without_force(hostile, zb, tmp_path: Path) 
     serve(hostile, zip_bytes([("Leads.csv", LEADS)]))
     out = tmp_path / "out"
     zb("job", "results", "--output-dir", str(out), JOB).clean(0)
-    (out / f"{JOB}-Leads-failed.csv").write_text("mine")
+    (out / f"{JOB}-Leads-result-rows.csv").write_text("mine")
     r = zb("job", "results", "--output-dir", str(out), JOB).clean(1)
-    assert str(out / f"{JOB}-Leads-failed.csv") in r.err
-    assert (out / f"{JOB}-Leads-failed.csv").read_text() == "mine"
+    assert str(out / f"{JOB}-Leads-result-rows.csv") in r.err
+    assert (out / f"{JOB}-Leads-result-rows.csv").read_text() == "mine"
     zb("job", "results", "--output-dir", str(out), "--force", JOB).clean(0)
-    assert (out / f"{JOB}-Leads-failed.csv").read_text() != "mine"
+    assert (out / f"{JOB}-Leads-result-rows.csv").read_text() != "mine"
 
 
 def test_zip_name_taken_by_a_directory(hostile, zb, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ for scripts; neither is a usage error, with nothing sent); and never send a crea
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,15 +17,15 @@ import typer
 
 from zbulk.commands.help import epilog
 from zbulk.commands.job import commands
-from zbulk.commands.options import JobId, JsonFlag, complete_modules
+from zbulk.commands.options import JsonFlag, complete_job_ids, complete_modules, duration
 
 if TYPE_CHECKING:
-    from zbulk.client import Fetched, ZohoClient
+    from collections.abc import Callable
+
+    from zbulk.client import ZohoClient
     from zbulk.context import AppContext
     from zbulk.imports import Plan
-    from zbulk.orgid import Org
     from zbulk.output import Output
-    from zbulk.user_file import UserFile
 
 
 class Operation(StrEnum):
@@ -71,6 +70,21 @@ Yes = Annotated[
 WatchFlag = Annotated[
     bool, typer.Option("--watch", help="Follow the new job to its end, then summarise its results.")
 ]
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="DURATION",
+        parser=duration(),
+        help="How long to wait while Zoho's limit of jobs at once holds parts back; then "
+        "the import stops, resumable (exit 5). [default: 1h]",
+        show_default=False,
+    ),
+]
+AllowSkipped = Annotated[
+    bool,
+    typer.Option("--allow-skipped", help="With --watch: exit 0 even when rows were skipped."),
+]
 OrgOption = Annotated[
     str | None,
     typer.Option(
@@ -87,11 +101,15 @@ OrgOption = Annotated[
 def import_command(
     ctx: typer.Context,
     file: Annotated[
-        Path,
-        typer.Argument(metavar="FILE", help="A CSV, or a ZIP holding one.", show_default=False),
-    ],
+        str | None,
+        typer.Argument(
+            metavar="FILE",
+            help="A CSV, or a ZIP holding one (with --resume: an import id, or none).",
+            show_default=False,
+        ),
+    ] = None,
     module: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--module",
             metavar="MODULE",
@@ -99,11 +117,11 @@ def import_command(
             help="The module's API name (Leads, Deals…).",
             show_default=False,
         ),
-    ],
+    ] = None,
     operation: Annotated[
-        Operation,
+        Operation | None,
         typer.Option("--operation", help="insert, update or upsert.", show_default=False),
-    ],
+    ] = None,
     find_by: Annotated[
         str | None,
         typer.Option(
@@ -134,8 +152,8 @@ def import_command(
         ),
     ] = None,
     ignore_empty: Annotated[
-        bool, typer.Option("--ignore-empty", help="Empty cells leave fields unchanged.")
-    ] = False,
+        bool | None, typer.Option("--ignore-empty", help="Empty cells leave fields unchanged.")
+    ] = None,
     encoding: Annotated[
         str | None,
         typer.Option(
@@ -188,42 +206,115 @@ def import_command(
     force: Annotated[
         bool, typer.Option("--force", help="Replace files already in --output-dir.")
     ] = False,
+    parallel: Annotated[
+        int,
+        typer.Option(
+            "--parallel",
+            metavar="N",
+            min=1,
+            max=10,
+            help="Parts unfinished at Zoho at once, at most. [default: 2]",
+            show_default=False,
+        ),
+    ] = 2,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Go on with an interrupted import (FILE is then its id; none: the newest "
+            "unfinished one of this profile and API domain).",
+        ),
+    ] = False,
+    recreate_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--recreate-unknown",
+            help="With --resume: create again the parts whose create answer was lost "
+            "(check first that Zoho has no such job).",
+        ),
+    ] = False,
+    part_jobs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--part-job",
+            metavar="PART=JOB_ID",
+            help="With --resume: the job you found at Zoho for an unknown part; repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: TimeoutOption = 3600.0,
+    allow_skipped: AllowSkipped = False,
     dry_run: DryRun = False,
     yes: Yes = False,
     watch: WatchFlag = False,
     org: OrgOption = None,
     as_json: JsonFlag = False,
 ) -> int:
-    """Check a CSV, upload it and create a bulk write job.
+    """Check a CSV, split it into parts Zoho takes, upload each and create its job.
 
-    Everything is checked before anything is sent: Zoho's limits (25 MB, 25,000 records,
-    one CSV per ZIP), the delimiter (, ; : |), headers, the encoding, empty records, the
-    mapping; then, against the org's modules and fields (read from Zoho, kept for a day):
-    the module, each mapped field (a label suggests its API name), read-only and mandatory
-    fields, find_by, and every value (lengths, numbers, emails, dates, lookup ids,
-    duplicates on unique fields). Rows that would be rejected stop the import (exit 2,
-    nothing sent) and go to <file>-rejected.csv; --skip-invalid sends the others. Prints
-    the new job's id (with --json, Zoho's answer).
+    Everything is checked before anything is sent: the delimiter (, ; : |), headers, the
+    encoding, empty records, the mapping; then, against the org's modules and fields (read
+    from Zoho, kept for a day): the module, each mapped field (a label suggests its API
+    name), read-only and mandatory fields, find_by, and every value (lengths, numbers,
+    emails, dates, lookup ids, duplicates on unique fields). Rows that would be rejected
+    stop the import (exit 2, nothing sent) and go to <file>-rejected.csv; --skip-invalid
+    sends the others. A file over 25,000 records or 25 MB is split on record boundaries
+    into parts (each its own bulk write job, 500 API credits), named by an import id
+    (imp-…) whose record lets --resume finish it after a crash without creating any part
+    twice. Prints each new job's id (with --json, Zoho's answer). With --watch: exit 0
+    only when every row landed, 6 when rows were skipped (unless --allow-skipped), 1 when
+    a job FAILED.
     """
     from zbulk import files
+    from zbulk.commands.migrations import resume_import, start_import
+    from zbulk.errors import UsageError
+
+    if resume:
+        given = {"--module": module, "--operation": operation, "--find-by": find_by,
+                 "--map": maps, "--mapping": mapping, "--ignore-empty": ignore_empty,
+                 "--encoding": encoding, "--callback": callback}  # fmt: skip
+        refused = [name for name, value in given.items() if value]
+        if refused:
+            raise UsageError(
+                f"{', '.join(refused)} cannot go with --resume: an import goes on with the "
+                "settings it began with"
+            )
+        if dry_run:
+            raise UsageError("--dry-run cannot go with --resume")
+        return resume_import(ctx, file, recreate_unknown=recreate_unknown,
+                             part_jobs=part_jobs or [], parallel=parallel, timeout=timeout,
+                             yes=yes, watch=watch, allow_skipped=allow_skipped, org=org,
+                             as_json=as_json,
+                             follow=follower(ctx, as_json, allow_skipped))  # fmt: skip
+    if recreate_unknown or part_jobs:
+        raise UsageError("--recreate-unknown and --part-job go with --resume")
+    if file is None:
+        raise UsageError("give the FILE to import (or --resume)")
+    if module is None:
+        raise UsageError("missing option --module: the module's API name (Leads, Deals…)")
+    if operation is None:
+        choices = ", ".join(o.value for o in Operation)
+        raise UsageError(f"missing option --operation. Choose from: {choices}")
     from zbulk.imports import prepare
 
     plan = prepare(
-        file,
+        Path(file),
         module=module,
         operation=operation.value,
         find_by=find_by,
         maps=maps or (),
         mapping_file=mapping,
-        ignore_empty=ignore_empty,
+        ignore_empty=bool(ignore_empty),
         encoding=encoding,
         callback=callback,
+        one_file=False,
     )
     if find_by and plan.find_by != find_by:
         _app(ctx).output.note(f"--find-by {find_by}: the field {plan.find_by}")
     with files.temp_dir() as workdir:
         from zbulk.commands.preflight import check_against_org, file_only
 
+        checked = plan.source.path
         if no_metadata:
             plan = file_only(_app(ctx).output, plan, as_json)
         else:
@@ -232,22 +323,56 @@ def import_command(
                 output_dir=output_dir, force=force, as_json=as_json, workdir=workdir,
                 dry_run=dry_run,
             )  # fmt: skip
-        return submit(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org, as_json=as_json)
+        # --skip-invalid sends a file of the rows that pass, made in workdir: the import's
+        # record keeps a copy of it, so --resume and the results find it later
+        return start_import(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org,
+                            as_json=as_json, parallel=parallel, timeout=timeout,
+                            allow_skipped=allow_skipped, keep_source=plan.source.path != checked,
+                            follow=follower(ctx, as_json, allow_skipped))  # fmt: skip
+
+
+def follower(ctx: typer.Context, as_json: bool, allow_skipped: bool) -> Callable[[Any], int]:
+    """How ``--watch`` follows an import: ``zbulk job watch --import``'s way."""
+
+    def follow(record: Any) -> int:
+        from zbulk.commands.job import follow_import
+
+        return follow_import(ctx, record, as_json=as_json, allow_skipped=allow_skipped)
+
+    return follow
 
 
 @commands.command("retry", epilog=epilog(RETRY_EPILOG))
 def retry_command(
     ctx: typer.Context,
-    job_id: JobId,
+    job_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="JOB_ID",
+            help="A finished job's id (all digits); or --import.",
+            show_default=False,
+            autocompletion=complete_job_ids,
+        ),
+    ] = None,
+    import_id: Annotated[
+        str | None,
+        typer.Option(
+            "--import",
+            metavar="ID",
+            help="Send every failed row of every part of an import (imp-…).",
+            show_default=False,
+        ),
+    ] = None,
     source: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--source",
             metavar="FILE",
-            help="The file the job was created from (its failed rows are taken from it whole).",
+            help="The file the job was created from (its failed rows are taken from it "
+            "whole). [default: the file zbulk created the job from, if unchanged]",
             show_default=False,
         ),
-    ],
+    ] = None,
     fixed: Annotated[
         Path | None,
         typer.Option(
@@ -263,264 +388,114 @@ def retry_command(
     dry_run: DryRun = False,
     yes: Yes = False,
     watch: WatchFlag = False,
+    allow_skipped: AllowSkipped = False,
     org: OrgOption = None,
     as_json: JsonFlag = False,
 ) -> int:
-    """Send a finished job's failed rows again as a new job, with the same settings.
+    """Send a finished job's (or a whole import's) failed rows again, with every setting of
+    the original: module, operation, field mappings (formats, defaults), find_by,
+    ignore_empty, character encoding and callback.
 
-    The module, operation, field mappings, find_by and ignore_empty come from the job;
-    the rows from --source, joined with the job's result file (or from --from FIXED).
+    The rows come from the file the job was created from (zbulk remembers it; --source for
+    jobs created elsewhere), joined with the job's result file, or from --from FIXED. With
+    --edit the rows to fix are kept beside you (the path is printed), so the next round
+    works too. A new import: split as needed, each part its own job.
     """
     from zbulk import files
     from zbulk.client import check_job_id
+    from zbulk.commands.migrations import (
+        edit_file,
+        failed_rows_file,
+        keep_for_edit,
+        need_confirmation_means,
+        start_import,
+    )
     from zbulk.errors import UsageError
+    from zbulk.jobs.retrying import check_retry_doc, retry_plan
     from zbulk.user_file import open_source
 
-    job_id = check_job_id(job_id)
     if edit and fixed is not None:
         raise UsageError("choose one of --edit and --from")
-    _need_confirmation_means(yes or dry_run, f"sending job {job_id}'s rows again")
+    if (job_id is None) == (import_id is None):
+        raise UsageError("give a JOB_ID or --import ID" + (", not both" if job_id else ""))
+    if import_id is not None:
+        if source is not None:
+            raise UsageError("--source goes with a JOB_ID: an import knows its file")
+        from zbulk.commands.migrations import retry_import
+
+        return retry_import(ctx, import_id, fixed=fixed, edit=edit, dry_run=dry_run, yes=yes,
+                            watch=watch, org=org, as_json=as_json,
+                            allow_skipped=allow_skipped,
+                            follow=follower(ctx, as_json, allow_skipped))  # fmt: skip
+    assert job_id is not None
+    job_id = check_job_id(job_id)
+    need_confirmation_means(yes or dry_run, f"sending job {job_id}'s rows again")
     app_ctx = _app(ctx)
+    out = app_ctx.output
     with app_ctx.client() as client, files.temp_dir() as tmp:
+        label = None
+        if source is None:
+            from zbulk.jobs.import_record import with_job
+            from zbulk.jobs.remembered import source_of
+
+            found = with_job(job_id)
+            label = found[0].source["path"] if found else None
+            source = source_of(job_id, tmp, out.warn)
+            if source is None:
+                raise UsageError(
+                    f"zbulk did not create job {job_id} here (or its file changed): give the "
+                    "file it was created from",
+                    hint=f"zbulk job retry {job_id} --source FILE",
+                )
         doc = client.get_job(job_id).doc
+        _several_resources(job_id, doc)
         encoding = check_retry_doc(job_id, doc)[3]
         sources = open_source(source, encoding)  # read once, for the join and the columns
         if fixed is None:
-            fixed = failed_rows_file(client, app_ctx.output, job_id, doc, sources, tmp)
+            fixed = failed_rows_file(client, out, job_id, doc, sources, tmp, label)
             if fixed is None:
                 return 0
             if edit:
-                _edit(fixed, app_ctx.output)
+                fixed = keep_for_edit(fixed, job_id, out)
+                edit_file(fixed, out)
         plan = retry_plan(job_id, doc, sources, fixed)
-        return submit(
-            ctx,
-            plan,
-            dry_run=dry_run,
-            yes=yes,
-            watch=watch,
-            org=org,
-            as_json=as_json,
-            client=client,
-        )
-
-
-def retry_plan(
-    job_id: str, doc: dict[str, Any], source: Path | list[UserFile], fixed: Path
-) -> Plan:
-    """The plan for ``fixed`` with the job's settings; its columns are found by the headers
-    the job's mappings point at in ``source``. Every value of the job document is checked
-    before use (a UsageError names the one that is not what Zoho sends)."""
-    from zbulk.imports import FieldMap, Plan, PreflightError, Problem, check_find_by, inspect
-    from zbulk.user_file import open_source
-
-    resource, module, operation, encoding = check_retry_doc(job_id, doc)
-    original = open_source(source, encoding)[0] if isinstance(source, Path) else source[0]
-    plan_source, problems = inspect(fixed, encoding, what="--from")
-    headers = original.header
-    source = original.path
-    mappings: list[FieldMap] = []
-    for m in resource.get("field_mappings") or []:
-        index = m.get("index")
-        column = None
-        if index is not None:
-            if not 0 <= index < len(headers):
-                raise _doc_error(
-                    job_id,
-                    f"maps column {index + 1}, but {source} has {len(headers)}: is it the "
-                    "file the job was created from?",
-                )
-            column = headers[index]
-            if column not in plan_source.headers:
-                problems.append(
-                    Problem(
-                        f"is mapped to {m['api_name']} by job {job_id}, but "
-                        f"{fixed} has no such column",
-                        column=column,
-                    )
-                )
-                continue
-            index = plan_source.headers.index(column)
-        mappings.append(
-            FieldMap(
-                m["api_name"],
-                index,
-                column,
-                _s(m.get("format")),
-                _s(m.get("find_by")),
-                _s(m.get("module")),
-                m.get("default_value"),
-            )
-        )
-    find_by = _s(resource.get("find_by"))
-    check_find_by(operation, find_by, mappings, problems)
-    if problems:
-        raise PreflightError(fixed, problems)
-    ignore = resource.get("ignore_empty", doc.get("ignore_empty"))
-    return Plan(plan_source, module, operation, mappings, find_by, ignore is True, None, encoding)
-
-
-def check_retry_doc(
-    job_id: str, doc: dict[str, Any]
-) -> tuple[dict[str, Any], str, str, str | None]:
-    """The job document's parts a retry uses, each checked: its one resource (a table whose
-    ``field_mappings`` is a list of tables with a string ``api_name``, an integer ``index``
-    or none, a ``default_value`` as a mapping file's default), the module, the operation
-    and the ``character_encoding`` (a text codec; None for UTF-8)."""
-    from zbulk.errors import UsageError
-    from zbulk.imports import check_default
-    from zbulk.models import Job
-    from zbulk.user_file import text_codec
-
-    resources = doc.get("resource")
-    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
-        raise _doc_error(job_id, f"has a resource that is {_kind(resources)}, not a list of tables")
-    if len(resources) != 1:
-        raise _doc_error(
-            job_id,
-            f"has {len(resources)} resources: zbulk job retry sends the rows of a job with one",
-        )
-    resource = resources[0]
-    job = Job.read(doc)
-    module = job.resources[0].module if job.resources else None
-    operation = doc.get("operation")
-    if not isinstance(module, str) or not module or operation not in ("insert", "update", "upsert"):
-        raise _doc_error(job_id, "does not say its module and operation")
-    mappings = resource.get("field_mappings")
-    if mappings is not None and not isinstance(mappings, list):
-        raise _doc_error(job_id, f"has field_mappings that are {_kind(mappings)}, not a list")
-    for n, m in enumerate(mappings or [], 1):
-        where = f"field mapping {n}"
-        if not isinstance(m, dict) or not isinstance(m.get("api_name"), str) or not m["api_name"]:
-            raise _doc_error(job_id, f"has a {where} without an api_name")
-        index = m.get("index")
-        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
-            raise _doc_error(job_id, f"has a {where} whose index is {_kind(index)}")
-        for key in ("format", "find_by", "module"):
-            if m.get(key) is not None and not isinstance(m[key], str):
-                raise _doc_error(job_id, f"has a {where} whose {key} is {_kind(m[key])}")
-        default = m.get("default_value")
-        if default is not None:
-            if not isinstance(default, dict):
-                raise _doc_error(job_id, f"has a {where} whose default_value is not a table")
-            check_default(default, f"job {job_id}'s {where} default_value")
-    for key in ("find_by",):
-        if resource.get(key) is not None and not isinstance(resource[key], str):
-            raise _doc_error(job_id, f"has a {key} that is {_kind(resource[key])}")
-    encoding = doc.get("character_encoding")
-    if encoding is not None:
-        try:
-            codec = text_codec(encoding, "character_encoding")
-        except UsageError as exc:
-            raise _doc_error(job_id, f"has a {exc.message.rstrip('.')}") from None
-        if codec == "utf-8":
-            encoding = None  # Zoho's default: not sent again
-    return resource, module, operation, encoding  # as the job spells it, checked
-
-
-def _doc_error(job_id: str, what: str) -> Exception:
-    from zbulk.errors import UsageError
-
-    return UsageError(
-        f"job {job_id}'s document {what}; nothing was sent",
-        hint=f"check the job with `zbulk job show {job_id} --json`",
-    )
-
-
-def _kind(value: Any) -> str:
-    from zbulk.imports import _kind as kind
-
-    return "missing" if value is None else kind(value)
-
-
-def _s(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def failed_rows_file(
-    client: ZohoClient,
-    out: Output,
-    job_id: str,
-    doc: dict[str, Any],
-    sources: list[UserFile],
-    directory: Path,
-) -> Path | None:
-    """The job's failed rows, whole, under the original header: ``source`` lined up with
-    the result file by the results command's join (``zbulk job results --source``), written
-    as ``<job>-<Module>-failed.csv`` in ``directory``; None when no row failed."""
-    from zbulk import files
-    from zbulk.errors import ApiError
-    from zbulk.models import Job
-    from zbulk.results import MAX_DOWNLOAD, local_error, summarise_zip
-
-    job = Job.read(doc)
-    if not job.finished or not job.result_url:
-        raise ApiError(
-            f"job {job_id} is {job.status or 'not finished'}: it has no failed rows to send yet",
-            hint=f"wait for it with `zbulk job watch {job_id}`",
-        )
-    source = sources[0].path
-    zip_path = directory / f"{job_id}.zip"
-    try:
-        with files.create_new(zip_path) as fh:
-            client.download(job.result_url, fh, MAX_DOWNLOAD)
-    except OSError as exc:
-        raise local_error(zip_path, exc) from None
-    rows = directory / "rows"
-    summary = summarise_zip(
-        zip_path,
-        output_dir=rows,
-        job_id=job_id,
-        force=True,
-        source=sources,
-        resources=job.resources,
-    )
-    for warning in summary.warnings:
-        out.warn(warning)
-    if not summary.failed:
-        out.note(f"job {job_id} has no failed rows: nothing to send")
-        return None
-    written = [Path(p) for f in summary.files if f.failed for p in f.written]
-    failed = [p for p in written if p.name.endswith("-failed.csv")]
-    if len(failed) != 1:
-        raise ApiError(
-            f"job {job_id}'s failed rows are in {len(failed)} files: zbulk job retry sends one",
-            hint=f"write them with `zbulk job results {job_id} --source "
-            f"{source}` and send each with `zbulk job import`",
-        )
-    out.note(f"{summary.failed:,} failed rows of job {job_id}, whole, from {source}")
-    return failed[0]
+        temporary = fixed.is_relative_to(tmp)  # the failed rows as written here: kept
+        return start_import(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org,
+                            as_json=as_json, client=client, allow_skipped=allow_skipped,
+                            keep_source=temporary,
+                            follow=follower(ctx, as_json, allow_skipped))  # fmt: skip
 
 
 def default_editor(platform: str | None = None) -> str:
-    """The editor --edit opens without VISUAL or EDITOR: notepad on Windows, else vi."""
-    import os
+    """The editor --edit opens without VISUAL or EDITOR (``migrations.default_editor``)."""
+    from zbulk.commands.migrations import default_editor as editor
 
-    return "notepad" if (platform or os.name) == "nt" else "vi"
+    return editor(platform)
 
 
-def _edit(path: Path, out: Output) -> None:
-    """Open $VISUAL or $EDITOR (else ``default_editor()``) on ``path`` and wait for it."""
-    import os
-    import shlex
-    import subprocess
-
+def _several_resources(job_id: str, doc: dict[str, Any]) -> None:
+    """A job of several resources (modules) is retried one resource at a time: say how."""
     from zbulk.errors import UsageError
+    from zbulk.models import Job
 
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or default_editor()
-    from zbulk.views.format import shown_path
+    job = Job.read(doc)
+    if len(job.resources) > 1:
+        import shlex
 
-    out.note(f"opening {shown_path(path)} in {editor}: fix the rows, save and quit to send them")
-    try:
-        # Windows paths keep their backslashes (C:\Program Files\…): not POSIX quoting there.
-        words = shlex.split(editor, posix=os.name != "nt")
-        done = subprocess.run([*words, str(path)], check=False)
-    except (OSError, ValueError) as exc:
+        modules = ", ".join(r.module or "?" for r in job.resources)
+        operation = doc.get("operation") or "insert"
+        steps = [f"zbulk job results {job_id} --source FILE --output-dir fix"]
+        for r in job.resources:
+            module = r.module or "MODULE"
+            find = f" --find-by {shlex.quote(r.find_by)}" if r.find_by else ""
+            path = shlex.quote(f"fix/{job_id}-{module}-failed.csv")
+            steps.append(f"zbulk job import {path} --module {shlex.quote(module)} "
+                         f"--operation {operation}{find}")  # fmt: skip
         raise UsageError(
-            f"cannot run the editor {editor!r}: {exc}", hint="set EDITOR to your editor's command"
-        ) from None
-    if done.returncode != 0:
-        raise UsageError(
-            f"the editor {editor!r} exited with status {done.returncode}; nothing was sent"
+            f"job {job_id} has {len(job.resources)} resources ({modules}): zbulk job retry "
+            "sends the rows of one module per job",
+            hint="write each module's failed rows whole (FILE: the ZIP the job was created "
+            "from), then send each module's as its own import:\n  " + "\n  ".join(steps),
         )
 
 
@@ -529,238 +504,6 @@ def _edit(path: Path, out: Output) -> None:
 
 def _app(ctx: typer.Context) -> AppContext:
     return ctx.find_root().obj
-
-
-def submit(
-    ctx: typer.Context,
-    plan: Plan,
-    *,
-    dry_run: bool,
-    yes: bool,
-    watch: bool,
-    org: str | None,
-    as_json: bool,
-    client: ZohoClient | None = None,
-) -> int:
-    """Upload and create, or (``dry_run``) print what would be sent."""
-    from zbulk import files, orgid
-    from zbulk.imports import build_zip, upload_url
-
-    app_ctx = _app(ctx)
-    out = app_ctx.output
-    settings = app_ctx.settings
-    known = orgid.known(org, settings.profile, settings.api_domain)
-    url = upload_url(settings.api_domain, settings.api_version)
-    with files.temp_dir() as tmp:
-        archive = build_zip(plan, tmp)
-        if dry_run:
-            _print_requests(out, plan, archive, url, known, settings, as_json)
-            return 0
-        _need_confirmation_means(yes, _describe(plan))
-        if client is None:
-            with app_ctx.client() as own:
-                return _send(ctx, own, plan, archive, url, known, yes, watch, as_json)
-        return _send(ctx, client, plan, archive, url, known, yes, watch, as_json)
-
-
-def _need_confirmation_means(yes: bool, what: str) -> None:
-    """Without a terminal to confirm on, a change at Zoho needs --yes (exit 2, nothing sent)."""
-    from zbulk.errors import UsageError
-
-    if not yes and not sys.stdin.isatty():
-        raise UsageError(
-            f"{what} changes data at Zoho: confirm on a terminal, or pass --yes; nothing was sent",
-            hint="check first with --dry-run",
-        )
-
-
-def _send(
-    ctx: typer.Context,
-    client: ZohoClient,
-    plan: Plan,
-    archive: Path,
-    url: str,
-    known: Org | None,
-    yes: bool,
-    watch: bool,
-    as_json: bool,
-) -> int:
-    from zbulk import orgid
-    from zbulk.history import Scope, record
-
-    app_ctx = _app(ctx)
-    out, settings = app_ctx.output, app_ctx.settings
-    org = known
-    if org is None:
-        org = orgid.from_answer(client.get_org().doc)
-        orgid.keep(settings.profile, settings.api_domain, org)
-    if not yes and not _confirm(f"{_describe(plan)} for org {_org_label(org)}?"):
-        out.note("not confirmed: nothing was sent")
-        return 1
-    created, body = upload_and_create(client, plan, archive, url, org.id)
-    job_id = _job_id(created)
-    record(
-        job_id,
-        {"status": "ADDED", "operation": plan.operation, **body},
-        Scope.of(settings.profile, settings.api_domain),
-    )
-    if as_json:
-        from zbulk.output import json_line
-
-        out.write_line(json_line(created))
-    else:
-        out.write_line(job_id)
-    if not watch:
-        out.note(
-            f"created bulk write job {job_id}: {_describe(plan, past=True)}\n"
-            f"follow it: zbulk job watch {job_id}"
-        )
-        return 0
-    return _follow(ctx, job_id, as_json)
-
-
-def upload_and_create(
-    client: ZohoClient, plan: Plan, archive: Path, url: str, org_id: str
-) -> tuple[Fetched, dict[str, Any]]:
-    """Upload the ZIP, then create the job with the file's id: Zoho's answer and the body."""
-    from zbulk.errors import ApiError
-
-    uploaded = client.upload(url, archive, plan.zip_name, org_id).doc
-    details = uploaded.get("details")
-    file_id = details.get("file_id") if isinstance(details, dict) else None
-    if isinstance(file_id, int) and not isinstance(file_id, bool):
-        file_id = str(file_id)
-    if not isinstance(file_id, str) or not file_id:
-        raise ApiError("the upload's answer holds no file_id: no job was created")
-    body = plan.create_body(file_id, client.settings.api_version)
-    return client.create_job(body), body
-
-
-def _job_id(created: Fetched) -> str:
-    from zbulk.client import created_job_id
-
-    return created_job_id(created.doc)
-
-
-def _follow(ctx: typer.Context, job_id: str, as_json: bool) -> int:
-    """``zbulk job watch JOB_ID``, then (once it ended) ``zbulk job results JOB_ID``."""
-    from zbulk.commands import job
-    from zbulk.errors import ExitCode
-
-    code = int(job.watch(ctx, [job_id], as_json=as_json) or 0)
-    if code in (ExitCode.OK, ExitCode.ERROR, ExitCode.SKIPPED):
-        job.results(ctx, job_id, as_json=as_json)
-    return code
-
-
-def _describe(plan: Plan, past: bool = False) -> str:
-    n = plan.records
-    records = f"{n:,} record" + ("s" if n != 1 else "")
-    verb = {"insert": "Import", "update": "Update with", "upsert": "Upsert"}[plan.operation]
-    if past:
-        return f"{records} of {plan.source.path.name} into {plan.module} ({plan.operation})"
-    return f"{verb} {records} into {plan.module} ({plan.operation})"
-
-
-def _org_label(org: Org) -> str:
-    return f"{org.name} ({org.id})" if org.name else org.id
-
-
-def _confirm(question: str) -> bool:
-    """Ask on the terminal; Ctrl-C or end of input interrupts (nothing is sent)."""
-    from zbulk.errors import Interrupted
-
-    try:
-        sys.stderr.write(f"{question} [y/N] ")
-        sys.stderr.flush()
-        answer = sys.stdin.readline()
-    except KeyboardInterrupt:
-        raise Interrupted(nothing_sent=True) from None
-    if not answer:
-        raise Interrupted(nothing_sent=True)
-    return answer.strip().lower() in ("y", "yes")
-
-
-def _print_requests(
-    out: Output,
-    plan: Plan,
-    archive: Path,
-    url: str,
-    known: Org | None,
-    settings: Any,
-    as_json: bool,
-) -> None:
-    """The requests the command would send, token redacted, in order."""
-    import json
-
-    from zbulk.http import MultipartFile
-    from zbulk.output import json_text
-
-    auth = "Zoho-oauthtoken ***"
-    requests: list[dict[str, Any]] = []
-    if known is None:
-        org_url = f"{settings.api_domain}/crm/{settings.api_version}/org"
-        requests.append({"method": "GET", "url": org_url, "headers": {"Authorization": auth}})
-        org_id = f"<the zgid of GET {org_url}>"
-    else:
-        org_id = known.id
-    body = MultipartFile(archive, plan.zip_name)
-    body.close()
-    form = {
-        "file": {
-            "filename": plan.zip_name,
-            "bytes": archive.stat().st_size,
-            "csv": plan.source.member,
-            "csv_bytes": plan.source.size,
-            "records": plan.records,
-        }
-    }
-    requests.append(
-        {
-            "method": "POST",
-            "url": url,
-            "headers": {
-                "Authorization": auth,
-                "feature": "bulk-write",
-                "X-CRM-ORG": org_id,
-                "Content-Type": "multipart/form-data; boundary=<random>",
-                "Content-Length": str(body.length),
-            },
-            "form": form,
-        }
-    )
-    create = f"{settings.api_domain}/crm/bulk/{settings.api_version}/write"
-    requests.append(
-        {
-            "method": "POST",
-            "url": create,
-            "headers": {"Authorization": auth, "Content-Type": "application/json"},
-            "body": plan.create_body("<file_id from the upload's answer>", settings.api_version),
-        }
-    )
-    if as_json:
-        for request in requests:
-            out.write_line(json_text(request))
-        return
-    lines = [f"# dry run: {_describe(plan)}; nothing is sent. The requests, in order:"]
-    for request in requests:
-        lines.append("")
-        lines.append(f"{request['method']} {request['url']}")
-        lines.extend(f"{k}: {v}" for k, v in request["headers"].items())
-        if "form" in request:
-            f = request["form"]["file"]
-            lines.append("")
-            lines.append(
-                f'[form field "file": {f["filename"]}, {f["bytes"]:,} bytes of ZIP '
-                f"holding {f['csv']}: {f['csv_bytes']:,} bytes, {f['records']:,} "
-                "records]"
-            )
-        if "body" in request:
-            lines.append("")
-            body_text = json.dumps(request["body"], indent=2, ensure_ascii=False, allow_nan=False)
-            lines.extend(body_text.splitlines())
-    for line in lines:
-        out.write_line(line)
 
 
 # -- zbulk demo ---------------------------------------------------------------------------
@@ -784,7 +527,8 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
 
     from zbulk import files
     from zbulk.commands.job import show_jobs
-    from zbulk.imports import build_zip, prepare, upload_url
+    from zbulk.imports import prepare, upload_url
+    from zbulk.jobs.retrying import retry_plan
     from zbulk.models import Job
     from zbulk.reports import ResultsReport
     from zbulk.results import MAX_DOWNLOAD, summarise_zip
@@ -799,8 +543,7 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
         step("Import a CSV: checked first, then uploaded and created", command)
         out.print(Text(DEMO_CSV.rstrip(), style="dim"))
         plan = prepare(leads, module="Leads", operation="insert")
-        created, _ = upload_and_create(client, plan, build_zip(plan, tmp), url, org_id)
-        job_id = _job_id(created)
+        job_id = _demo_import(client, plan, url, org_id, tmp)
         out.print(Text(f"\n{job_id}"))
         step(
             "Its rows, whole, with what went wrong",
@@ -834,8 +577,24 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
         )
         out.print(Text(text.rstrip(), style="dim"))
         plan = retry_plan(job_id, client.get_job(job_id).doc, leads, fixed)
-        created, _ = upload_and_create(client, plan, build_zip(plan, tmp), url, org_id)
-        retry_id = _job_id(created)
+        retry_id = _demo_import(client, plan, url, org_id, tmp)
         out.print(Text(f"\n{retry_id}"))
         step("Every row is in", f"zbulk job show --brief {job_id} {retry_id}")
         show_jobs(client, out, [job_id, retry_id], as_json=False, brief=True)
+
+
+def _demo_import(client: ZohoClient, plan: Plan, url: str, org_id: str, tmp: Path) -> str:
+    """``plan`` imported as ``zbulk job import`` does, its record kept in ``tmp``."""
+    from zbulk.jobs.importing import Importer, plan_import
+
+    class Quiet:
+        def note(self, message: str) -> None:
+            pass
+
+        def created(self, part: object, answer: object) -> None:
+            pass
+
+    record = plan_import(plan, "demo", client.settings.api_domain, client.settings.api_version)
+    Importer(record, client, org_id, url, Quiet(), tmp,
+             env={"ZBULK_STATE_DIR": str(tmp / "state")}).run()  # fmt: skip
+    return record.parts[0].job_id or ""

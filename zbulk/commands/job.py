@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from zbulk.client import Fetched, ZohoClient
     from zbulk.context import AppContext
     from zbulk.history import Scope
+    from zbulk.jobs.import_record import ImportRecord
     from zbulk.output import Output
     from zbulk.results import Summary
     from zbulk.user_file import UserFile
@@ -24,6 +25,17 @@ if TYPE_CHECKING:
 
 HELP = "Show, follow and diagnose bulk write jobs."
 commands = Commands()
+
+
+ImportIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--import",
+        metavar="ID",
+        help="Every part of an import (imp-…) instead of job ids.",
+        show_default=False,
+    ),
+]
 
 
 @commands.command("show")
@@ -155,6 +167,7 @@ def watch(
             help="Follow every unfinished job in this profile's history (zbulk job recent).",
         ),
     ] = False,
+    import_id: ImportIdOption = None,
     as_json: JsonFlag = False,
     interval: Annotated[
         float,
@@ -189,6 +202,10 @@ def watch(
     ] = None,
     fail_on_skipped: Annotated[
         bool, typer.Option("--fail-on-skipped", help="Exit 6 if records were skipped.")
+    ] = False,
+    allow_skipped: Annotated[
+        bool,
+        typer.Option("--allow-skipped", help="With --import: exit 0 even when rows were skipped."),
     ] = False,
     notify: Annotated[
         bool,
@@ -227,6 +244,24 @@ def watch(
     from zbulk.watch import Throttle, WatchOptions, hard_deadline, signals_interrupt
     from zbulk.watch import watch as follow
 
+    if import_id is not None:
+        if recent or job_ids:
+            raise UsageError("give job ids, --recent or --import, one of them")
+        from zbulk.commands.migrations import find_import
+
+        app_ctx = ctx.find_root().obj
+        record = find_import(app_ctx, import_id)
+        missing = [p.number for p in record.parts if not p.job_id]
+        if missing:
+            app_ctx.output.warn(
+                f"import {record.id}: part(s) {', '.join(map(str, missing))} have no job yet; "
+                f"go on with `zbulk job import --resume {record.id}`"
+            )
+        if not record.job_ids():
+            raise UsageError(f"import {record.id} has no job to watch yet",
+                             hint=f"zbulk job import --resume {record.id}")  # fmt: skip
+        return follow_import(ctx, record, as_json=as_json, allow_skipped=allow_skipped,
+                             summarise=False)  # fmt: skip
     if recent and job_ids:
         raise UsageError("give job ids or --recent, not both")
     if not recent and not job_ids:
@@ -406,6 +441,7 @@ def results(
     fail_on_skipped: Annotated[
         bool, typer.Option("--fail-on-skipped", help="Exit 6 if records were skipped.")
     ] = False,
+    import_id: ImportIdOption = None,
 ) -> int:
     """Read a finished job's result file: counts, errors explained, and the rows to fix.
 
@@ -421,6 +457,11 @@ def results(
     from zbulk.results import MAX_DOWNLOAD, WHOLE_ROWS_NOTE, local_error, summarise_zip
     from zbulk.user_file import open_source
 
+    if import_id is not None:
+        if job_id is not None or file is not None or source is not None:
+            raise UsageError("--import goes alone: no JOB_ID, --file or --source")
+        return import_results(ctx, import_id, output_dir or Path.cwd(), force, as_json,
+                              fail_on_skipped)  # fmt: skip
     if (job_id is None) == (file is None):
         raise UsageError(
             "give a JOB_ID, or --file with a result ZIP"
@@ -434,6 +475,14 @@ def results(
         output_dir = Path.cwd()
     app_ctx = ctx.find_root().obj
     out = app_ctx.output
+    if sources is None and job_id is not None:
+        from zbulk import files
+        from zbulk.jobs.remembered import source_of
+
+        remembered = ctx.with_resource(files.temp_dir())
+        part_csv = source_of(job_id, remembered, out.warn)
+        if part_csv is not None:
+            sources = open_source(part_csv)
 
     def report(summary: Summary, url: str | None) -> None:
         for warning in summary.warnings:
@@ -476,6 +525,77 @@ def results(
         out.note(f"job {job_id} ended FAILED: rows after the failure are unprocessed")
         return ExitCode.ERROR
     if fail_on_skipped and summary.failed:
+        return ExitCode.SKIPPED
+    return ExitCode.OK
+
+
+def follow_import(
+    ctx: typer.Context,
+    record: ImportRecord,
+    *,
+    as_json: bool,
+    allow_skipped: bool,
+    summarise: bool = True,
+) -> int:
+    """Watch every part's job to its end, note how each ended in the record, then say what
+    happened to the rows: 0 every row landed, 6 rows were skipped (``allow_skipped``: 0),
+    1 a job FAILED."""
+    from zbulk.commands.migrations import refresh
+    from zbulk.errors import ExitCode
+
+    out = ctx.find_root().obj.output
+    ids = record.job_ids()
+    code = int(watch(ctx, ids, as_json=as_json, fail_on_skipped=not allow_skipped) or 0)
+    refresh(ctx, record)
+    skipped = sum(p.skipped for p in record.parts)
+    if code == ExitCode.SKIPPED or (skipped and code == ExitCode.OK):
+        out.note(
+            f"{skipped:,} row{'s' if skipped != 1 else ''} of import {record.id} were skipped.\n"
+            f"whole failed rows: zbulk job results --import {record.id}\n"
+            f"fix and send them again: zbulk job retry --import {record.id} --edit"
+        )
+    if summarise and len(record.parts) == 1 and code in (ExitCode.OK, ExitCode.ERROR,
+                                                         ExitCode.SKIPPED):  # fmt: skip
+        results(ctx, ids[0], as_json=as_json)
+    return code
+
+
+def import_results(ctx: typer.Context, import_id: str, output_dir: Path, force: bool,
+                   as_json: bool, fail_on_skipped: bool) -> int:  # fmt: skip
+    """``job results --import ID``: one failed, created and errors file for every part."""
+    from zbulk import files
+    from zbulk.commands.migrations import downloader, find_import, refresh
+    from zbulk.errors import ApiError, ExitCode
+    from zbulk.jobs import import_record as rec
+    from zbulk.jobs.merged import merge
+    from zbulk.output import json_text
+
+    app_ctx = ctx.find_root().obj
+    out = app_ctx.output
+    record = find_import(app_ctx, import_id)
+    with app_ctx.client() as client, files.temp_dir() as tmp:
+        refresh(ctx, record, client)
+        if not any(p.state in rec.FINISHED for p in record.parts):
+            raise ApiError(f"no part of import {record.id} has finished yet",
+                           hint=f"zbulk job watch --import {record.id}")  # fmt: skip
+
+        merged = merge(record, downloader(client, tmp), output_dir, force)
+    for warning in merged.warnings:
+        out.warn(warning)
+    if as_json:
+        out.write_line(json_text(merged.as_json()))
+    else:
+        out.write_line(f"Import {record.id}: {merged.rows:,} rows of {len(record.parts)} parts "
+                       f"into {record.module}: {merged.created:,} created or updated, "
+                       f"{merged.failed:,} failed")  # fmt: skip
+        for path in merged.files:
+            out.write_line(f"  {path}")
+        if merged.failed:
+            out.write_line(f"fix the failed rows and send them again: zbulk job retry --import "
+                           f"{record.id} --edit")  # fmt: skip
+    if any(p.state == rec.FAILED for p in record.parts):
+        return ExitCode.ERROR
+    if fail_on_skipped and merged.failed:
         return ExitCode.SKIPPED
     return ExitCode.OK
 
@@ -554,5 +674,34 @@ def recent(
                     continue
                 _remember(scope, entry["id"], fetched.doc)
         seen = entries(scope, limit=limit)
-    app_ctx.output.emit(RecentReport(seen), as_json=as_json)
+    app_ctx.output.emit(RecentReport(grouped(seen, scope)), as_json=as_json)
     return 0
+
+
+def grouped(seen: list[dict[str, object]], scope: Scope) -> list[dict[str, object]]:
+    """``seen`` with each job of an import marked (``import``, ``part`` N of ``parts``) and
+    an import's jobs together, in part order, where its newest one was."""
+    from zbulk.jobs.import_record import of_scope
+
+    parts: dict[object, tuple[str, int, int]] = {}
+    for record in of_scope(scope.profile, scope.api_domain):
+        for part in record.parts:
+            if part.job_id:
+                parts.setdefault(part.job_id, (record.id, part.number, len(record.parts)))
+    if not parts:
+        return seen
+    groups: dict[str, list[dict[str, object]]] = {}
+    order: list[list[dict[str, object]]] = []
+    for entry in seen:
+        found = parts.get(entry["id"])
+        if found is None:
+            order.append([entry])
+            continue
+        entry = {**entry, "import": found[0], "part": found[1], "parts": found[2]}
+        if found[0] not in groups:
+            groups[found[0]] = []
+            order.append(groups[found[0]])
+        groups[found[0]].append(entry)
+    for group in groups.values():
+        group.sort(key=lambda e: int(str(e["part"])))
+    return [entry for group in order for entry in group]

@@ -31,6 +31,7 @@ module's (ZohoCRM.modules.ALL, or ZohoCRM.modules.<module>.ALL or .CREATE).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import json
@@ -158,6 +159,9 @@ class Imports:
         self._ids = itertools.count(1)
         self._record_ids = itertools.count(1)
         self.records: dict[str, dict[str, dict[str, str]]] = {m: {} for m in MODULES}
+        # the jobs created from each uploaded CSV, by its sha256: what Zoho's import history
+        # would show, and how a test sees a part created twice
+        self.created_from: dict[str, list[str]] = {}
         # per module and unique field: value (lower case) -> record id
         self._unique: dict[str, dict[str, dict[str, str]]] = {
             name: {f.api_name: {} for f in m.fields if f.unique} for name, m in MODULES.items()
@@ -359,6 +363,8 @@ class Imports:
                     )
                 )
             self._jobs[job_id] = job
+            digest = hashlib.sha256(data).hexdigest()
+            self.created_from.setdefault(digest, []).append(job_id)
         return job
 
     def _process(
@@ -725,6 +731,19 @@ class ImportsMixin:
     def records(self) -> dict[str, dict[str, dict[str, str]]]:
         """The records created jobs made, per module: {record id: {field: value}}."""
         return self._imports.records
+
+    @property
+    def created_from(self) -> dict[str, list[str]]:
+        """The jobs created from each uploaded CSV, by the CSV's sha256 (an import's part
+        created twice shows as two ids)."""
+        return self._imports.created_from
+
+    @property
+    def uploaded_files(self) -> list[list[tuple[str, bytes]]]:
+        """Each uploaded ZIP's members (name, bytes), in the order they came."""
+        imports = self._imports
+        with imports._lock:
+            return [u.members for _, u in sorted(imports._files.items())]
 
     def _post_upload(self, request: Request) -> Answer:
         return self._imports.upload(request.headers, request.body)

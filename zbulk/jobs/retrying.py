@@ -1,0 +1,148 @@
+"""A retry's plan: rows to send again (a fixed file) with every setting of the original
+job (module, operation, field mappings with formats and defaults, find_by, ignore_empty,
+character encoding, callback); the columns found by the headers the job's mappings point
+at in the original file. Every value of the job document is checked before use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zbulk.imports import Plan
+    from zbulk.user_file import UserFile
+
+
+def retry_plan(
+    job_id: str, doc: dict[str, Any], source: Path | list[UserFile], fixed: Path
+) -> Plan:
+    """The plan for ``fixed`` with the job's settings; its columns are found by the headers
+    the job's mappings point at in ``source``. Every value of the job document is checked
+    before use (a UsageError names the one that is not what Zoho sends)."""
+    from zbulk.imports import FieldMap, Plan, PreflightError, Problem, check_find_by, inspect
+    from zbulk.user_file import open_source
+
+    resource, module, operation, encoding = check_retry_doc(job_id, doc)
+    original = open_source(source, encoding)[0] if isinstance(source, Path) else source[0]
+    plan_source, problems = inspect(fixed, encoding, what="--from", one_file=False)
+    headers = original.header
+    source = original.path
+    mappings: list[FieldMap] = []
+    for m in resource.get("field_mappings") or []:
+        index = m.get("index")
+        column = None
+        if index is not None:
+            if not 0 <= index < len(headers):
+                raise _doc_error(
+                    job_id,
+                    f"maps column {index + 1}, but {source} has {len(headers)}: is it the "
+                    "file the job was created from?",
+                )
+            column = headers[index]
+            if column not in plan_source.headers:
+                problems.append(
+                    Problem(
+                        f"is mapped to {m['api_name']} by job {job_id}, but "
+                        f"{fixed} has no such column",
+                        column=column,
+                    )
+                )
+                continue
+            index = plan_source.headers.index(column)
+        mappings.append(
+            FieldMap(
+                m["api_name"],
+                index,
+                column,
+                _s(m.get("format")),
+                _s(m.get("find_by")),
+                _s(m.get("module")),
+                m.get("default_value"),
+            )
+        )
+    find_by = _s(resource.get("find_by"))
+    check_find_by(operation, find_by, mappings, problems)
+    if problems:
+        raise PreflightError(fixed, problems)
+    ignore = resource.get("ignore_empty", doc.get("ignore_empty"))
+    callback = doc.get("callback")
+    url = callback.get("url") if isinstance(callback, dict) else None
+    url = url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+    return Plan(plan_source, module, operation, mappings, find_by, ignore is True, url, encoding)
+
+
+def check_retry_doc(
+    job_id: str, doc: dict[str, Any]
+) -> tuple[dict[str, Any], str, str, str | None]:
+    """The job document's parts a retry uses, each checked: its one resource (a table whose
+    ``field_mappings`` is a list of tables with a string ``api_name``, an integer ``index``
+    or none, a ``default_value`` as a mapping file's default), the module, the operation
+    and the ``character_encoding`` (a text codec; None for UTF-8)."""
+    from zbulk.errors import UsageError
+    from zbulk.imports import check_default
+    from zbulk.models import Job
+    from zbulk.user_file import text_codec
+
+    resources = doc.get("resource")
+    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
+        raise _doc_error(job_id, f"has a resource that is {_kind(resources)}, not a list of tables")
+    if len(resources) != 1:
+        raise _doc_error(
+            job_id,
+            f"has {len(resources)} resources: zbulk job retry sends the rows of a job with one",
+        )
+    resource = resources[0]
+    job = Job.read(doc)
+    module = job.resources[0].module if job.resources else None
+    operation = doc.get("operation")
+    if not isinstance(module, str) or not module or operation not in ("insert", "update", "upsert"):
+        raise _doc_error(job_id, "does not say its module and operation")
+    mappings = resource.get("field_mappings")
+    if mappings is not None and not isinstance(mappings, list):
+        raise _doc_error(job_id, f"has field_mappings that are {_kind(mappings)}, not a list")
+    for n, m in enumerate(mappings or [], 1):
+        where = f"field mapping {n}"
+        if not isinstance(m, dict) or not isinstance(m.get("api_name"), str) or not m["api_name"]:
+            raise _doc_error(job_id, f"has a {where} without an api_name")
+        index = m.get("index")
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
+            raise _doc_error(job_id, f"has a {where} whose index is {_kind(index)}")
+        for key in ("format", "find_by", "module"):
+            if m.get(key) is not None and not isinstance(m[key], str):
+                raise _doc_error(job_id, f"has a {where} whose {key} is {_kind(m[key])}")
+        default = m.get("default_value")
+        if default is not None:
+            if not isinstance(default, dict):
+                raise _doc_error(job_id, f"has a {where} whose default_value is not a table")
+            check_default(default, f"job {job_id}'s {where} default_value")
+    for key in ("find_by",):
+        if resource.get(key) is not None and not isinstance(resource[key], str):
+            raise _doc_error(job_id, f"has a {key} that is {_kind(resource[key])}")
+    encoding = doc.get("character_encoding")
+    if encoding is not None:
+        try:
+            codec = text_codec(encoding, "character_encoding")
+        except UsageError as exc:
+            raise _doc_error(job_id, f"has a {exc.message.rstrip('.')}") from None
+        if codec == "utf-8":
+            encoding = None  # Zoho's default: not sent again
+    return resource, module, operation, encoding  # as the job spells it, checked
+
+
+def _doc_error(job_id: str, what: str) -> Exception:
+    from zbulk.errors import UsageError
+
+    return UsageError(
+        f"job {job_id}'s document {what}; nothing was sent",
+        hint=f"check the job with `zbulk job show {job_id} --json`",
+    )
+
+
+def _kind(value: Any) -> str:
+    from zbulk.imports import _kind as kind
+
+    return "missing" if value is None else kind(value)
+
+
+def _s(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
