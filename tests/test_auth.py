@@ -18,7 +18,8 @@ from keyring.backends import fail
 from keyring_backends import HungKeyring, MemoryKeyring
 from sandbox_support import Clock
 
-from zbulk.auth import datacentres, oauth, stores
+from zbulk import datacentres
+from zbulk.auth import oauth, stores
 from zbulk.auth.oauth import OAuthApp
 from zbulk.errors import CredentialsError, ExitCode
 from zbulk.sandbox import DEMO_JOBS, Sandbox

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from zbulk.auth.datacentres import DataCentre
     from zbulk.auth.model import LoginRecord
     from zbulk.client import ZohoClient
     from zbulk.config import Settings
+    from zbulk.datacentres import DataCentre
     from zbulk.errors import ZbulkError
     from zbulk.http import Http, Post, TokenSource
     from zbulk.output import Output
@@ -119,8 +119,8 @@ class AppContext:
         loopback ones when the API domain is on loopback (the sandbox)."""
         from urllib.parse import urlsplit
 
-        from zbulk.auth.datacentres import accounts_servers, overrides
         from zbulk.config import is_loopback_host
+        from zbulk.datacentres import accounts_servers, overrides
         from zbulk.urls import AccountsGate
 
         host = (urlsplit(api_domain).hostname or "").strip("[]")

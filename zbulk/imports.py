@@ -545,8 +545,8 @@ def build_zip(plan: Plan, directory: Path) -> Path:
 
 def upload_url(api_domain: str, api_version: str, origin: str | None = None) -> str:
     """Where uploads go: ``origin`` if given, else the upload host for the API domain's
-    data centre (``zbulk.auth.datacentres.upload_origin``: configured, Zoho's, or the
+    data centre (``zbulk.datacentres.upload_origin``: configured, Zoho's, or the
     loopback host itself; a usage error for any other domain)."""
-    from zbulk.auth.datacentres import upload_origin
+    from zbulk.datacentres import upload_origin
 
     return f"{origin or upload_origin(api_domain)}/crm/{api_version}/upload"

@@ -5,7 +5,6 @@ The shape, each module depending only on those above it:
 - ``model``: values shared by everything (``LoginMode``, ``Storage``, ``LoginRecord``,
   ``ProfileStatus``); no zbulk imports but errors. The ``TokenSource`` protocol the
   tokens fulfil lives with the HTTP layer (``zbulk.http``), which never imports auth.
-- ``datacentres``: Zoho's data-centre registry and ``[data_centres.NAME]`` overrides.
 - ``oauth``: the accounts server's endpoints (``OAuthApp``: accounts URL, client id, secret),
   through a ``Post`` it is handed (``zbulk.http.Http.form_poster``: auth sends nothing itself).
 - ``state``: the machine-owned login records beside ``config.toml`` (locked, atomic).

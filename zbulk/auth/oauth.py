@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from zbulk.auth.datacentres import DataCentre, for_location
+from zbulk.datacentres import DataCentre, for_location
 from zbulk.errors import CredentialsError, NetworkError
 
 # What the device login asks for: the bulk API, and what job import and retry need (records,

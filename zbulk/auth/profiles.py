@@ -17,7 +17,6 @@ from typing import Any
 
 from zbulk import config
 from zbulk.auth import oauth, state, stores
-from zbulk.auth.datacentres import DataCentre
 from zbulk.auth.model import LoginMode, LoginRecord, ProfileStatus, Storage, login_command
 from zbulk.auth.stores import (
     Deadline,
@@ -28,6 +27,7 @@ from zbulk.auth.stores import (
     store_for,
 )
 from zbulk.auth.tokens import TOKEN_ENV
+from zbulk.datacentres import DataCentre
 from zbulk.errors import CredentialsError, NotFoundError, ZbulkError
 
 #: a bulk write job id no org can have: looking it up proves a token without side effects
@@ -165,7 +165,7 @@ def login_device(
     clock: Callable[[], float] = time.monotonic,
     api_domain: str | None = None,
 ) -> LoginResult:
-    from zbulk.auth.datacentres import overrides
+    from zbulk.datacentres import overrides
 
     code = oauth.request_device_code(post, app)
     show_code(code)

@@ -12,9 +12,9 @@ from zbulk.commands import Commands
 from zbulk.commands.options import JsonFlag, complete_data_centres
 
 if TYPE_CHECKING:
-    from zbulk.auth.datacentres import DataCentre
     from zbulk.auth.oauth import DeviceCode
     from zbulk.context import AppContext
+    from zbulk.datacentres import DataCentre
     from zbulk.http import Http
     from zbulk.output import Output
 
@@ -109,8 +109,8 @@ def login(
     upload) and ZohoCRM.org.READ (the org id). ZohoCRM.bulk.READ is not enough."""
     import os
 
-    from zbulk import config
-    from zbulk.auth import datacentres, oauth, profiles
+    from zbulk import config, datacentres
+    from zbulk.auth import oauth, profiles
     from zbulk.auth.model import LoginMode
     from zbulk.auth.tokens import TOKEN_ENV, clean_token
     from zbulk.errors import UsageError

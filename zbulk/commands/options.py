@@ -101,7 +101,7 @@ def complete_profiles(incomplete: str) -> list[str]:
 
 def complete_data_centres(incomplete: str) -> list[tuple[str, str]]:
     """``--dc``: Zoho's data centres and those of config.toml, each with its API domain."""
-    from zbulk.auth.datacentres import DATA_CENTRES, overrides
+    from zbulk.datacentres import DATA_CENTRES, overrides
     from zbulk.errors import ZbulkError
 
     every = dict(DATA_CENTRES)
