@@ -6,12 +6,16 @@ A shell that is not installed is skipped, except in CI (CI=true), where it fails
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +23,9 @@ from zbulk import history
 from zbulk.cli import main
 from zbulk.commands import completion
 from zbulk.commands.job import commands as job_commands_set
+
+if TYPE_CHECKING:
+    from zbulk.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = {"bash": "zbulk.bash", "zsh": "_zbulk", "fish": "zbulk.fish"}
@@ -34,6 +41,10 @@ SEEN = [
 ]
 NEWEST_FIRST = [job_id for job_id, _ in reversed(SEEN)]
 STATUS = dict(SEEN)
+SEEN_AT = 1_700_000_000.0  # when SEEN was recorded (one second apart)
+DAY = time.strftime("%Y-%m-%d", time.localtime(SEEN_AT))
+# What zsh and fish show beside each id: its last status and the day it was seen.
+DESCRIBED = [(job_id, f"{status} {DAY}") for job_id, status in SEEN]
 PREFIX = "41508680000053"  # matches two of them
 LINES = ["zbulk j", "zbulk job ", "zbulk job show ", f"zbulk job show {PREFIX}"]
 
@@ -94,7 +105,7 @@ def test_a_request_is_answered_in_process(
 ) -> None:
     """What cli.py does when _ZBULK_COMPLETE is set, then one request, without a shell."""
     monkeypatch.setenv("ZBULK_STATE_DIR", str(tmp_path / "state"))
-    history.record("4150868000005392002", {"status": "IN PROGRESS"}, SCOPE)
+    history.record("4150868000005392002", {"status": "IN PROGRESS"}, SCOPE, now=SEEN_AT)
     completion.enable_requests()
     monkeypatch.setenv("_ZBULK_COMPLETE", "complete_zsh")
     monkeypatch.setenv("_TYPER_COMPLETE_ARGS", "zbulk job show ")
@@ -102,7 +113,7 @@ def test_a_request_is_answered_in_process(
     with pytest.raises(SystemExit) as exited:
         main([])
     assert exited.value.code == 0
-    answer = """_arguments '*: :(("4150868000005392002":"IN PROGRESS"))'\n"""
+    answer = f"""_arguments '*: :(("4150868000005392002":"IN PROGRESS {DAY}"))'\n"""
     assert capsys.readouterr().out == answer
 
 
@@ -124,8 +135,8 @@ def shell_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     state dir, and a history holding SEEN."""
     state = tmp_path / "state"
     monkeypatch.setenv("ZBULK_STATE_DIR", str(state))
-    for job_id, status in SEEN:
-        history.record(job_id, {"status": status}, SCOPE)
+    for n, (job_id, status) in enumerate(SEEN):
+        history.record(job_id, {"status": status}, SCOPE, now=SEEN_AT + n)
     assert [job_id for job_id, _ in history.complete_job_ids("")] == NEWEST_FIRST
     env = {
         k: v
@@ -237,8 +248,8 @@ def test_fish(shell_env: dict[str, str], tmp_path: Path) -> None:
     assert got["zbulk j"] == [("job", "Show, follow and diagnose bulk write jobs.")]
     assert {value for value, _ in got["zbulk job "]} == job_commands()
     assert all(help_ for _, help_ in got["zbulk job "])
-    assert set(got["zbulk job show "]) == set(SEEN)
-    assert set(got[f"zbulk job show {PREFIX}"]) == {s for s in SEEN if s[0].startswith(PREFIX)}
+    assert set(got["zbulk job show "]) == set(DESCRIBED)
+    assert set(got[f"zbulk job show {PREFIX}"]) == {s for s in DESCRIBED if s[0].startswith(PREFIX)}
 
 
 # Sourced in an interactive `zsh -f` on a pty: compinit, the script, and a compadd wrapper
@@ -319,8 +330,8 @@ def test_zsh(shell_env: dict[str, str], tmp_path: Path) -> None:
     assert got["zbulk j"] == [("job", "Show, follow and diagnose bulk write jobs.")]
     assert {value for value, _ in got["zbulk job "]} == job_commands()
     assert all(help_ for _, help_ in got["zbulk job "])
-    assert set(got["zbulk job show "]) == set(SEEN)
-    assert set(got[f"zbulk job show {PREFIX}"]) == {s for s in SEEN if s[0].startswith(PREFIX)}
+    assert set(got["zbulk job show "]) == set(DESCRIBED)
+    assert set(got[f"zbulk job show {PREFIX}"]) == {s for s in DESCRIBED if s[0].startswith(PREFIX)}
 
 
 # --- option values and files: --dc, --profile, config keys, modules, FILE ------------------
@@ -418,3 +429,134 @@ def test_modules_complete_from_the_metadata_cache(
     (state / "metadata" / "abc.json").write_text(json.dumps(doc))
     assert complete_modules("") == ["Leads", "Custom_Widgets"]
     assert complete_modules("Cu") == ["Custom_Widgets"]
+
+
+# --- a server's statuses never reach a shell as code (issue 22, Why 1) -------------------
+
+# Each would run `touch F` (or break the quoting around what follows) if a shell evaluated
+# it: zsh's _arguments evaluates the descriptions it is given.
+HOSTILE = ["$(touch F)", "<(touch F)\\", "`touch F`", "X\\", "\n", "'", '"']
+HOSTILE_IDS = [f"415086800000900000{n}" for n in range(1, len(HOSTILE) + 1)]
+HOSTILE_PREFIX = "41508680000090000"
+ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78M])")
+
+
+@pytest.fixture
+def hostile_env(
+    shell_env: dict[str, str], sandbox: Sandbox, zbulk: Callable[..., Any], tmp_path: Path
+) -> dict[str, str]:
+    """SEEN, plus the HOSTILE statuses recorded the way a user records them: one
+    `zbulk job show --brief` of jobs a server answers with them."""
+    for job_id, status in zip(HOSTILE_IDS, HOSTILE, strict=True):
+        sandbox.put_document(job_id, {"id": job_id, "status": status, "operation": "insert"})
+    r = zbulk("job", "show", "--brief", *HOSTILE_IDS, ZBULK_STATE_DIR=shell_env["ZBULK_STATE_DIR"])
+    assert r.code == 0, r.err
+    assert "$(touch F)" in r.out  # job show shows what was sent (sanitised)
+    offered = dict(history.complete_job_ids(HOSTILE_PREFIX))
+    assert list(offered) == list(reversed(HOSTILE_IDS)) or set(offered) == set(HOSTILE_IDS)
+    return shell_env
+
+
+def no_f(tmp_path: Path) -> None:
+    made = [p for p in (tmp_path / "F", tmp_path / "home" / "F", Path.cwd() / "F") if p.exists()]
+    assert not made, f"a shell ran the server's command: {made}"
+
+
+def drive(
+    argv: list[str], env: dict[str, str], cwd: Path, lines: list[str], done: Callable[[str], bool]
+) -> str:
+    """An interactive shell on a pseudo-terminal: type the first of ``lines`` (it must
+    print READY), then the others (Tab as ``\\t``) a moment apart, reading until
+    ``done(all output, escapes removed)``; then Ctrl-C and exit."""
+    import pty
+    import select
+    import time
+
+    import zygote
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
+                            preexec_fn=zygote.terminal_session)  # fmt: skip
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def read_until(pred: Callable[[str], bool], seconds: float) -> str:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            text = ANSI.sub("", b"".join(chunks).decode(errors="replace")).replace("\r", "")
+            if pred(text):
+                return text
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                try:
+                    chunks.append(os.read(master, 65536))
+                except OSError:
+                    break
+        text = ANSI.sub("", b"".join(chunks).decode(errors="replace")).replace("\r", "")
+        raise AssertionError(f"{argv[0]}: timed out; the terminal showed:\n{text[-3000:]}")
+
+    try:
+        os.write(master, lines[0].encode())
+        read_until(lambda t: "READY" in t, TIMEOUT)
+        for line in lines[1:-1]:
+            os.write(master, line.encode())
+            time.sleep(1.0)  # the shell has run zbulk for this Tab
+        os.write(master, lines[-1].encode())
+        return read_until(done, TIMEOUT)
+    finally:
+        with contextlib.suppress(OSError):
+            os.write(master, b"\x03exit\r")
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def offers_all(text: str) -> bool:
+    """Every id offered, after what was typed (fish's pager writes the common part as …)."""
+    shown = text.split("READY")[-1]
+    return all(job_id[len(HOSTILE_PREFIX) - 2 :] in shown for job_id in HOSTILE_IDS)
+
+
+def test_bash_tab_never_runs_a_servers_status(hostile_env: dict[str, str], tmp_path: Path) -> None:
+    need("bash")
+    script = ROOT / "completions" / "zbulk.bash"
+    env = {**hostile_env, "PS1": "$ "}
+    lines = [f"source {script}; echo RE''ADY\r", f"zbulk job show {HOSTILE_PREFIX}\t", "\t", "\t"]
+    text = drive(["bash", "--norc", "--noprofile", "-i"], env, tmp_path, lines, offers_all)
+    assert "touch" not in text.split("READY")[-1]
+    no_f(tmp_path)
+
+
+def test_fish_tab_never_runs_a_servers_status(hostile_env: dict[str, str], tmp_path: Path) -> None:
+    need("fish")
+    script = ROOT / "completions" / "zbulk.fish"
+    lines = [f"source {script}; echo RE''ADY\r", f"zbulk job show {HOSTILE_PREFIX}\t"]
+
+    def done(text: str) -> bool:
+        return offers_all(text) and text.count("UNKNOWN") >= len(HOSTILE_IDS)
+
+    text = drive(["fish", "--no-config", "-i"], hostile_env, tmp_path, lines, done)
+    shown = text.split("READY")[-1]
+    assert "touch" not in shown and re.search(r"UNKNOWN \d{4}-\d\d-\d\d", shown), shown
+    no_f(tmp_path)
+
+
+def test_zsh_tab_never_runs_a_servers_status(hostile_env: dict[str, str], tmp_path: Path) -> None:
+    """zsh evaluates _arguments' descriptions: with the server's text there, `touch F` ran
+    on every Tab."""
+    need("zsh")
+    setup, harness, out = tmp_path / "setup.zsh", tmp_path / "harness.zsh", tmp_path / "out"
+    setup.write_text(ZSH_SETUP)
+    harness.write_text(ZSH_HARNESS)
+    env = {**hostile_env, "ZC_SCRIPT": str(ROOT / "completions" / "_zbulk"), "ZC_OUT": str(out)}
+    line = f"zbulk job show {HOSTILE_PREFIX}"
+    run_shell(["zsh", "-f", str(harness), str(setup), str(out), line], env, tmp_path)
+    rows = [r.split("\t") for r in out.read_text().splitlines() if r and not r.startswith("--")]
+    assert sorted(value for value, _ in rows) == sorted(HOSTILE_IDS)
+    for value, display in rows:
+        description = display.removeprefix(value).strip().removeprefix("--").strip()
+        assert re.fullmatch(r"UNKNOWN \d{4}-\d\d-\d\d", description), display
+    no_f(tmp_path)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,8 +33,43 @@ def test_record_newest_first_and_deduplicated(env) -> None:
         ("111", "IN PROGRESS"),  # normalised
         ("222", "COMPLETED"),
     ]
-    assert history.complete_job_ids("1") == [("111", "IN PROGRESS")]
-    assert history.complete_job_ids("") == [("111", "IN PROGRESS"), ("222", "COMPLETED")]
+    assert history.complete_job_ids("1") == [("111", f"IN PROGRESS {day(3.0)}")]
+    assert history.complete_job_ids("") == [
+        ("111", f"IN PROGRESS {day(3.0)}"),
+        ("222", f"COMPLETED {day(2.0)}"),
+    ]
+
+
+def day(seen: float) -> str:
+    return time.strftime("%Y-%m-%d", time.localtime(seen))
+
+
+# Statuses a server could send to have a shell run a command (issue 22, Why 1).
+HOSTILE_STATUSES = ["$(touch F)", "<(touch F)\\", "`touch F`", "X\\", "a\nb", "'", '"', "Done",
+                    "COMPLETED; rm -rf ~", {"x": 1}, 7, "\x1b[31mFAILED"]  # fmt: skip
+DESCRIPTION = re.compile(r"(ADDED|IN PROGRESS|COMPLETED|FAILED|SKIPPED|UNKNOWN) \d{4}-\d\d-\d\d")
+
+
+@pytest.mark.parametrize("value", HOSTILE_STATUSES, ids=repr)
+def test_a_status_outside_zohos_set_is_kept_as_unknown(env, value: object) -> None:
+    """History keeps zbulk's words only: what it keeps is what Tab completion offers."""
+    history.record("111", {"status": value}, HOME, now=1e9)
+    (entry,) = history.entries(HOME)
+    assert entry["status"] == "UNKNOWN"
+    ((job_id, description),) = history.complete_job_ids("")
+    assert job_id == "111" and DESCRIPTION.fullmatch(description), description
+    stored = (Path(env["ZBULK_STATE_DIR"]) / "history.json").read_text()
+    assert "touch" not in stored and "\\u001b" not in stored
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [("INPROGRESS", "IN PROGRESS"), ("in_progress", "IN PROGRESS"), ("completed", "COMPLETED"),
+     ("Skipped", "SKIPPED"), ("ADDED", "ADDED"), ("FAILED", "FAILED"), ("", None), (None, None)],
+)  # fmt: skip
+def test_known_statuses_are_kept_in_zbulks_spelling(env, sent: object, kept: str | None) -> None:
+    history.record("111", {"status": sent}, HOME, now=1e9)
+    assert history.entries(HOME)[0]["status"] == kept
 
 
 def test_scopes_are_kept_apart(env) -> None:
@@ -124,9 +161,10 @@ def test_odd_entry_fields_are_dropped_or_cleaned(env) -> None:
          "operation": "a" * 500, **scope},
     ]))  # fmt: skip
     first, second = history.entries(HOME)
-    assert first == {"id": "1", "status": None, "modules": [], "operation": None, "seen": 5.0,
+    assert first == {"id": "1", "status": "UNKNOWN", "modules": [], "operation": None, "seen": 5.0,
                      **scope}  # fmt: skip
     assert second["modules"] == ["Leads"] and second["operation"] is None
+    assert second["status"] == "UNKNOWN"  # what an older zbulk kept is cleaned on reading
 
 
 def test_huge_file_is_ignored_then_replaced(env) -> None:

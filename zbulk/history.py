@@ -2,7 +2,8 @@
 
 A small JSON file in the platform's state dir (``ZBULK_STATE_DIR`` overrides): one object per
 job and *scope* (the profile and the API domain it was fetched from), holding the id, the last
-known status (normalised: ``IN PROGRESS`` whatever the version's spelling), the modules, the
+known status (one of Zoho's documented statuses as zbulk spells them, ``UNKNOWN`` for any
+other text: ``zbulk.models.normalise_status``), the modules, the
 operation and when it was seen. At most ``LIMIT`` entries per scope and ``FILE_LIMIT`` in all.
 Writes happen under a cross-platform lock and replace the file atomically (``zbulk.files``),
 so several zbulk processes can record at once.
@@ -27,6 +28,7 @@ from typing import Any
 
 from zbulk import files
 from zbulk.files import state_dir as state_dir  # where it was before zbulk.files
+from zbulk.models import UNKNOWN, normalise_status
 
 LIMIT = 200  # entries per scope
 FILE_LIMIT = 1000  # entries in the file
@@ -35,9 +37,6 @@ LOCK_TIMEOUT = 2.0  # seconds to wait for another zbulk's write; then this one i
 _MAX_TEXT = 200
 _MAX_MODULES = 20
 _LATEST = 1e11  # seconds since the epoch (year 5138): later "seen" times are junk
-_STATUSES = {"ADDED": "ADDED", "INPROGRESS": "IN PROGRESS", "COMPLETED": "COMPLETED",
-             "FAILED": "FAILED", "SKIPPED": "SKIPPED"}  # fmt: skip
-FINISHED = frozenset({"COMPLETED", "FAILED", "SKIPPED"})
 
 
 @dataclass(frozen=True)
@@ -57,19 +56,6 @@ class Scope:
 
 def _path(env: Mapping[str, str] | None = None) -> Path:
     return state_dir(env) / "history.json"
-
-
-def normalise_status(status: object) -> str | None:
-    """``INPROGRESS``, ``in progress``, ``IN_PROGRESS`` → ``IN PROGRESS``; the other known
-    statuses in capitals; anything else as it came (a string), or None."""
-    if not isinstance(status, str) or not status:
-        return None
-    key = "".join(ch for ch in status.upper() if ch.isalnum())
-    return _STATUSES.get(key, status[:_MAX_TEXT])
-
-
-def is_finished(status: object) -> bool:
-    return normalise_status(status) in FINISHED
 
 
 def _text(value: object) -> str | None:
@@ -172,10 +158,20 @@ def summary(doc: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def complete_job_ids(incomplete: str) -> list[tuple[str, str]]:
-    """Tab completion for JOB_ID: ids seen from this machine (any profile), newest first, the
-    last status as help."""
+    """Tab completion for JOB_ID: ids seen from this machine (any profile), newest first,
+    each described by its last status and the day it was seen (``COMPLETED 2026-12-05``).
+
+    The shell evaluates what it is given (zsh's ``_arguments`` specs), so nothing here is
+    the server's text: ids are ASCII digits (``_clean``), statuses one of zbulk's words."""
     seen: dict[str, str] = {}
     for e in entries():
         if e["id"].startswith(incomplete) and e["id"] not in seen:
-            seen[e["id"]] = e["status"] or ""
+            seen[e["id"]] = f"{e['status'] or UNKNOWN} {_day(e['seen'])}".rstrip()
     return list(seen.items())
+
+
+def _day(seen: float) -> str:
+    try:
+        return time.strftime("%Y-%m-%d", time.localtime(seen))
+    except (OverflowError, OSError, ValueError):
+        return ""

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+# Zoho's documented job statuses (``IN PROGRESS`` is spelt ``INPROGRESS`` before v2.1),
+# keyed by ``status_key``, as zbulk spells them. The one definition: history, completion,
+# the watch loop and the views all take the known set and the finished set from here.
+STATUSES = {"ADDED": "ADDED", "INPROGRESS": "IN PROGRESS", "COMPLETED": "COMPLETED",
+            "FAILED": "FAILED", "SKIPPED": "SKIPPED"}  # fmt: skip
+KNOWN = frozenset(STATUSES)
 FINISHED = frozenset({"COMPLETED", "FAILED", "SKIPPED"})
+UNKNOWN = "UNKNOWN"  # what history keeps (and job recent and completion show) for any other
 # Every number from outside is bounded here: what is beyond these is treated as unreadable.
 MAX_COUNT = 10**15  # counts and indexes: far beyond any file Zoho accepts (25,000 rows)
 MAX_WAIT = 86_400.0  # seconds: Retry-After and other waits a server asks for
@@ -23,15 +30,29 @@ YEARS = (2, 9998)  # created_time: a year a datetime can move a day either way a
 _SURROGATE = "[\ud800-\udfff]"
 
 
-def status_key(status: str | None) -> str:
+def status_key(status: object) -> str:
     """A key free of spelling: ``IN PROGRESS``, ``INPROGRESS``, ``in_progress`` → ``INPROGRESS``."""
-    if not status:
+    if not isinstance(status, str) or not status:
         return ""
     return "".join(ch for ch in status.upper() if ch.isalnum())
 
 
-def is_finished(status: str | None) -> bool:
+def is_known(status: object) -> bool:
+    """One of Zoho's documented statuses, in any spelling."""
+    return status_key(status) in KNOWN
+
+
+def is_finished(status: object) -> bool:
     return status_key(status) in FINISHED
+
+
+def normalise_status(status: object) -> str | None:
+    """A status as zbulk keeps it: one of ``STATUSES`` (``INPROGRESS``, ``in progress``,
+    ``IN_PROGRESS`` → ``IN PROGRESS``), ``UNKNOWN`` for any other text, None for none.
+    Never the server's own text: what is kept may end up in a shell (Tab completion)."""
+    if status is None or status == "":
+        return None
+    return STATUSES.get(status_key(status), UNKNOWN)
 
 
 def text(value: Any) -> str | None:

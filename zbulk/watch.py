@@ -30,9 +30,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from zbulk.errors import SEVERITY, ExitCode, NetworkError, ZbulkError
-from zbulk.models import Job, is_finished, status_key
+from zbulk.models import Job, is_finished, is_known, status_key
 
-KNOWN = frozenset({"ADDED", "INPROGRESS", "COMPLETED", "FAILED", "SKIPPED"})
 MIN_INTERVAL = 0.1
 MAX_SLEEP = 86_400.0  # no single wait is longer, whatever float it was computed from
 LAST_POLL_GRACE = 1.0  # seconds the last poll, at --timeout, has to get its answer
@@ -429,7 +428,7 @@ def _apply(w: Watched, answer: _Answer, options: WatchOptions, on_event: Events,
     w.job, w.progress = job, Progress.of(job)
     w.polled_at, w.seen_at = now, wall_now
     _keep_time(w, job, wall_now, first=previous is None)
-    if status_key(job.status) not in KNOWN and not w.warned_status:
+    if not is_known(job.status) and not w.warned_status:
         w.warned_status = True
         on_event("unknown-status", w)
     finished = is_finished(job.status)

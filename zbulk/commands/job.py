@@ -328,7 +328,8 @@ def watch(
 def _unfinished_recent(scope: Scope) -> list[str]:
     """Ids of the jobs in this profile's (and API domain's) history not last seen
     finished, oldest first."""
-    from zbulk.history import entries, is_finished
+    from zbulk.history import entries
+    from zbulk.models import is_finished
 
     ids = [str(e["id"]) for e in entries(scope) if not is_finished(e.get("status"))]
     return [job_id for job_id in reversed(ids) if job_id.isdigit()]
@@ -653,7 +654,8 @@ def recent(
 ) -> int:
     """Jobs this profile has looked at on this API domain, newest first, with their last
     known status, modules and operation."""
-    from zbulk.history import entries, is_finished
+    from zbulk.history import entries
+    from zbulk.models import is_finished
     from zbulk.reports import RecentReport
 
     app_ctx = ctx.find_root().obj
