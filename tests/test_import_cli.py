@@ -871,3 +871,56 @@ def test_the_sandbox_upload_port_takes_only_uploads(fast) -> None:
     files = {"file": ("a.zip", b"PK")}
     r = requests.post(f"{fast.upload_url}{UPLOAD}", headers=headers, files=files, timeout=5)
     assert r.json()["code"] == "INVALID_FILE_FORMAT"  # an upload: answered as uploads are
+
+
+# --- everything to the terminal through the sanitiser (issue 22, Why 2 and Why 4) --------
+
+OSC52 = "\x1b]52;c;ZXZpbA==\x07"  # sets the clipboard of the terminal that shows it
+HOSTILE_ORG = f"\x1b[2K\rEvil Corp{OSC52} \u202ekrow\x9b31m\x1b]8;;https://x.example\x07"
+
+
+@pytest.mark.e2e
+def test_the_confirmation_shows_the_orgs_name_sanitised(term_env, fast, leads) -> None:
+    """The org's company_name went into the y/N question raw: erase-line, carriage return,
+    OSC 8 and 52 and U+202E reached the terminal, so the question could say anything."""
+    org = {"org": [{"id": "1", "zgid": ORG_ID, "company_name": HOSTILE_ORG}]}
+    fast.add_fault(Fault("malformed", body=json.dumps(org), path_prefix=ORG))
+    args = ["job", "import", str(leads), "--module", "Leads", "--operation", "insert"]
+    code, text = run_pty(args, term_env, answers=[("[y/N]", "n")])
+    assert code == ExitCode.ERROR, text
+    question = next(line for line in text.splitlines() if "[y/N]" in line)
+    for raw in ("\x1b[2K", "\r", "\x1b]52", "\x1b]8", "\u202e", "\x9b"):
+        assert raw not in question, (raw, question)
+    assert "\\x1b[2K\\rEvil Corp\\x1b]52;c;ZXZpbA==\\x07 \\u202ekrow\\x9b31m" in question
+    assert paths(fast) == [ORG]
+
+
+def test_dry_run_plan_is_sanitised(zbulk, sandbox, tmp_path) -> None:
+    """--dry-run's human form was written without the sanitiser: a ZIP member's name with
+    OSC 52 reached the terminal, and C1 controls and U+202E in the create body too."""
+    import zipfile
+
+    archive = tmp_path / "leads.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"le{OSC52}ads.csv", PLANTED)
+    r = zbulk(
+        "job", "import", str(archive), "--module", "Leads", "--operation", "insert",
+        "--map", "Last_Name=Last\u202e\x85Name", "--dry-run",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    for raw in ("\x1b", "\x07", "\u202e", "\x85"):
+        assert raw not in r.out, raw
+    assert "le\\x1b]52;c;ZXZpbA==\\x07ads.csv" in r.out
+    assert '"api_name": "Last\\u202e\\x85Name"' in r.out, r.out
+    assert fast_requests(sandbox) == []
+    r = zbulk(
+        "job", "import", str(archive), "--module", "Leads", "--operation", "insert",
+        "--map", "Last_Name=Last\u202e\x85Name", "--dry-run", "--json",
+    )  # fmt: skip
+    form, create = (json.loads(line) for line in r.out.splitlines()[-2:])
+    assert form["form"]["file"]["csv"] == f"le{OSC52}ads.csv"  # --json: the data, as JSON
+    assert "Last\u202e\x85Name" in json.dumps(create["body"], ensure_ascii=False)
+
+
+def fast_requests(sandbox) -> list[str]:
+    return [p for p in paths(sandbox) if p.endswith(("/upload", "/write"))]

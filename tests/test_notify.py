@@ -39,7 +39,7 @@ def test_text_from_the_api_cannot_end_or_extend_the_escape() -> None:
 
 def test_on_a_terminal_the_bell_and_escape_go_to_it_and_no_tool_runs(tmp_path) -> None:
     stream = io.StringIO()
-    notifier = Notifier(stream, env={"TERM_PROGRAM": "iTerm.app", "PATH": str(tmp_path)})
+    notifier = Notifier(stream.write, env={"TERM_PROGRAM": "iTerm.app", "PATH": str(tmp_path)})
     notifier("job 1 COMPLETED")
     assert stream.getvalue() == "\a\x1b]9;zbulk: job 1 COMPLETED\x07"
     assert notifier.sent == ["bell and OSC 9"]
@@ -87,4 +87,26 @@ def test_no_tool_no_terminal_nothing_happens(tmp_path, monkeypatch) -> None:
 def test_a_broken_terminal_stream_is_not_an_error() -> None:
     stream = io.StringIO()
     stream.close()
-    Notifier(stream, env={})("x")  # no exception
+    Notifier(stream.write, env={})("x")  # no exception
+
+
+def test_notify_send_gets_no_markup_and_no_controls(tmp_path, monkeypatch) -> None:
+    """notify-send's daemons render a subset of HTML in the body: a job message holding
+    `<a href=…>` or `<b>` was shown as a link or bold; C1 and bidi controls went as is."""
+    log = tmp_path / "log"
+    _recording_tool(tmp_path, "notify-send", log)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    notifier = Notifier(None, env={"PATH": str(tmp_path)}, platform="linux")
+    notifier('job 1 <a href="https://x.example">FAILED</a> & \u202eok\x9b31m', title="<b>t</b>")
+    args = log.read_text().splitlines()
+    assert args[1] == "&lt;b&gt;t&lt;/b&gt;"
+    assert args[2] == (
+        'job 1 &lt;a href="https://x.example"&gt;FAILED&lt;/a&gt; &amp; \\u202eok\\x9b31m'
+    )
+
+
+def test_osc_777_text_is_escaped_for_the_daemon_and_sanitised() -> None:
+    stream = io.StringIO()
+    Notifier(stream.write, env={"TERM": "foot"})("<i>x</i> \u202e\x85y")
+    sequence = stream.getvalue()
+    assert sequence == "\a\x1b]777;notify;zbulk;&lt;i&gt;x&lt;/i&gt; \\u202e\\x85y\x07"

@@ -8,8 +8,11 @@ Two parts, both best effort and silent when they cannot be done:
 - otherwise the desktop's own tool: ``notify-send`` (Linux and BSDs), ``osascript``
   (macOS), a PowerShell toast (Windows); skipped when none is found.
 
-Nothing here prints through rich: the escapes are control sequences written as such, and
-the text in them is stripped of control characters first.
+The escapes are control sequences written as such, through ``Output.control`` (the one
+terminal writer); the text in them, and the text handed to a tool, goes through the
+sanitiser first (control and bidi characters written out visibly, ``;`` ending no field),
+and where a notification daemon renders markup (``notify-send``, and OSC 777, which foot and
+VTE terminals pass on to it) ``<``, ``>`` and ``&`` are escaped.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
-from typing import IO
+from collections.abc import Callable
 
 TITLE = "zbulk"
 TOOL_TIMEOUT = 5.0  # seconds a notification tool may take
@@ -44,15 +47,25 @@ def osc_kind(env: Mapping[str, str]) -> str | None:
 
 
 def _clean(text: str) -> str:
-    """Text fit to travel inside an escape sequence or a command's argument."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f;]", " ", text).strip()
+    """Text fit to travel inside an escape sequence or a command's argument: on one line,
+    sanitised as everything zbulk shows (``zbulk.output.safe``), no ``;``."""
+    from zbulk.output import safe
+
+    return safe(re.sub(r"[\n\r\t;]", " ", text)).strip()
+
+
+def markup_escaped(text: str) -> str:
+    """``text`` as literal text in the markup notification daemons render (a subset of
+    HTML in the freedesktop notification spec): ``<``, ``>`` and ``&`` escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escape(kind: str, title: str, body: str) -> str:
     """The OSC sequence for a notification (BEL-terminated, understood by all of them)."""
     if kind == "9":
         return f"\x1b]9;{_clean(title)}: {_clean(body)}\x07"
-    return f"\x1b]777;notify;{_clean(title)};{_clean(body)}\x07"
+    title, body = markup_escaped(_clean(title)), markup_escaped(_clean(body))
+    return f"\x1b]777;notify;{title};{body}\x07"
 
 
 def desktop_command(title: str, body: str, platform: str = sys.platform) -> list[str] | None:
@@ -83,14 +96,16 @@ def desktop_command(title: str, body: str, platform: str = sys.platform) -> list
     tool = shutil.which("notify-send")
     if tool is None:
         return None
-    return [tool, "--app-name=zbulk", title, body]
+    return [tool, "--app-name=zbulk", markup_escaped(title), markup_escaped(body)]
 
 
 class Notifier:
-    """Rings and notifies for one run. ``terminal`` is the stream a person sees (stderr)
-    when it is a terminal with cursor control, else None."""
+    """Rings and notifies for one run. ``terminal`` writes a control sequence where a
+    person sees it (``Output.control``, when stderr is a terminal with cursor control),
+    else None."""
 
-    def __init__(self, terminal: IO[str] | None, env: Mapping[str, str] | None = None,
+    def __init__(self, terminal: Callable[[str], object] | None,
+                 env: Mapping[str, str] | None = None,
                  platform: str = sys.platform) -> None:  # fmt: skip
         self.terminal = terminal
         self.env = os.environ if env is None else env
@@ -102,8 +117,7 @@ class Notifier:
         if self.terminal is not None:
             sequence = "\a" + (escape(kind, title, body) if kind else "")
             try:
-                self.terminal.write(sequence)
-                self.terminal.flush()
+                self.terminal(sequence)
                 self.sent.append(f"bell{f' and OSC {kind}' if kind else ''}")
             except (OSError, ValueError):
                 pass

@@ -330,7 +330,9 @@ class Output:
         *,
         force_terminal: bool | None = None,
         width: int | None = None,
+        stdin: IO[str] | None = None,
     ) -> None:
+        self._stdin = stdin if stdin is not None else sys.stdin
         self._stdout = _Stream(stdout if stdout is not None else sys.stdout, "stdout")
         self._stderr = _Stream(stderr if stderr is not None else sys.stderr, "stderr")
         self._force_terminal = force_terminal
@@ -453,6 +455,55 @@ class Output:
             self.err.print(_styled("hint: ", "cyan") + _plain(hint), soft_wrap=True)
         return int(exc.exit_code)
 
+    # -- the terminal's other uses: questions, hidden input, control sequences ------------
+
+    @property
+    def can_ask(self) -> bool:
+        """Standard input is a terminal: a person is there to answer."""
+        return _Stream(self._stdin, "stdin").isatty()
+
+    def read_input(self, limit: int = 1 << 20) -> str:
+        """What was piped to standard input, at most ``limit`` characters."""
+        return self._stdin.read(limit) if self._stdin is not None else ""
+
+    def confirm(self, question: str) -> bool:
+        """Ask a yes/no question on stderr and read the answer from stdin; only ``y`` or
+        ``yes`` is a yes. The question goes through the sanitiser like everything else (it
+        may hold an org's or a module's name). Ctrl-C or end of input raise ``Interrupted``."""
+        return self._answer(safe(question) + " [y/N] ").strip().lower() in ("y", "yes")
+
+    def ask(self, label: str, *, hidden: bool = False, default: str | None = None) -> str:
+        """A value typed at the terminal after ``label`` (echo off with ``hidden``),
+        stripped; ``default`` when nothing is typed. Ctrl-C or end of input raise
+        ``Interrupted``."""
+        shown = f" [{safe(default)}]" if default is not None else ""
+        answer = self._answer(f"{safe(label)}{shown}: ", hidden=hidden).strip()
+        return answer or (default or "")
+
+    def _answer(self, prompt: str, *, hidden: bool = False) -> str:
+        from zbulk.errors import Interrupted
+
+        try:
+            if hidden:  # getpass writes the prompt to the terminal itself, echo off
+                import getpass
+
+                return getpass.getpass(fallback(prompt, self._stderr.encoding))
+            self._stderr.write(prompt)
+            self._stderr.flush()
+            answer = self._stdin.readline() if self._stdin is not None else ""
+        except (KeyboardInterrupt, EOFError):
+            answer = ""
+        if not answer:
+            self._stderr.write("\n")
+            raise Interrupted(nothing_sent=True)  # every question comes before a change
+        return answer.rstrip("\r\n")
+
+    def control(self, sequence: str) -> None:
+        """A control sequence zbulk built itself (the bell, a notification escape whose
+        text was sanitised), written as such to stderr."""
+        self._stderr.write(sequence)
+        self._stderr.flush()
+
     def internal_error(self, exc: BaseException, *, verbose: bool) -> None:
         """The last resort: one line, and the traceback only with ``-v``."""
         if verbose:
@@ -464,6 +515,11 @@ class Output:
         more = "" if verbose else " (run with -v for details)"
         self.err.print(_styled("internal error: ", "red bold") + _plain(detail + more),
                        soft_wrap=True)  # fmt: skip
+
+
+def stdin_is_terminal() -> bool:
+    """Standard input is a terminal: a person is there to answer (``Output.can_ask``)."""
+    return _Stream(sys.stdin, "stdin").isatty()
 
 
 def _plain(value: str) -> Text:

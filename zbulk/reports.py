@@ -117,3 +117,24 @@ class WatchReport:
         from zbulk.views.watch import summary_lines
 
         yield from summary_lines(self.jobs, self.fail_on_skipped, self.now)
+
+
+@dataclass
+class DryRunReport:
+    """``job import --dry-run`` and ``job retry --dry-run``: the requests that would be
+    sent, in order, token redacted (``--json``: one request per line)."""
+
+    what: str  # "Import 3 records into Leads (insert)"
+    requests: list[dict[str, object]]
+    which: str = ""  # " (of part 1)": the requests of the first of several parts
+
+    def json_lines(self) -> Iterator[str]:
+        from zbulk.output import json_text
+
+        for request in self.requests:
+            yield json_text(request)
+
+    def views(self) -> Iterator[RenderableType]:
+        from zbulk.views.plan import dry_run_view
+
+        yield from dry_run_view(self.what, self.requests, self.which)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -28,7 +27,7 @@ def _ctx(ctx: typer.Context) -> AppContext:
     return ctx.find_root().obj
 
 
-def _ask(label: str, *, hidden: bool, env_name: str | None = None) -> str:
+def _ask(out: Output, label: str, *, hidden: bool, env_name: str | None = None) -> str:
     """A value from the environment, else a prompt on the terminal, else a usage error."""
     import os
 
@@ -36,11 +35,10 @@ def _ask(label: str, *, hidden: bool, env_name: str | None = None) -> str:
 
     if env_name and os.environ.get(env_name):
         return os.environ[env_name].strip()
-    if not sys.stdin.isatty():
+    if not out.can_ask:
         via = f" or set {env_name}" if env_name else ""
         raise UsageError(f"{label} is needed and there is no terminal to ask on: pass it{via}")
-    value: str = typer.prompt(label, hide_input=hidden, err=True).strip()
-    return value
+    return out.ask(label, hidden=hidden)
 
 
 @commands.command("login")
@@ -125,17 +123,17 @@ def login(
         raise UsageError("choose one of --with-token, --self-client and --device")
     if chosen:
         mode = chosen[0]
-    elif sys.stdin.isatty():
+    elif out.can_ask:
         out.note("How do you want to log in?\n  1. paste an access token\n"
                  "  2. Self Client grant code (refreshes itself)\n"
                  "  3. device code, approved in a browser elsewhere")  # fmt: skip
-        picked = MODES.get(typer.prompt("Choice", default="2", err=True).strip())
+        picked = MODES.get(out.ask("Choice", default="2"))
         if picked is None:
             raise UsageError("answer 1, 2 or 3")
         mode = LoginMode(picked)
     else:
         raise UsageError("no terminal to ask on: choose --with-token, --self-client or --device")
-    if mode is LoginMode.TOKEN and with_token and sys.stdin.isatty():
+    if mode is LoginMode.TOKEN and with_token and out.can_ask:
         raise UsageError(
             "--with-token reads the token from standard input, which is a terminal",
             hint='pipe it in (`echo "$TOKEN" | zbulk auth login --with-token`), or run '
@@ -165,22 +163,22 @@ def login(
     verify = profiles.verifier(functools.partial(_lookup, app_ctx, http))
 
     if mode is LoginMode.TOKEN:
-        raw = sys.stdin.read() if with_token else _ask("Access token", hidden=True)
+        raw = out.read_input() if with_token else _ask(out, "Access token", hidden=True)
         token = clean_token(raw, "standard input" if with_token else "the prompt")
         result = profiles.login_with_token(profile=profile, token=token, dc=centre,
                                            store=store, verify=verify, env=env,
                                            api_domain=api_domain)  # fmt: skip
         expiry = "Zoho access tokens last an hour; use --self-client for a login that lasts"
     else:
-        cid = client_id or _ask("Client id", hidden=False, env_name="ZBULK_CLIENT_ID")
-        secret = _ask("Client secret", hidden=True, env_name="ZBULK_CLIENT_SECRET")
+        cid = client_id or _ask(out, "Client id", hidden=False, env_name="ZBULK_CLIENT_ID")
+        secret = _ask(out, "Client secret", hidden=True, env_name="ZBULK_CLIENT_SECRET")
         app = oauth.OAuthApp(centre.accounts, cid, secret)
         post = http.form_poster(gate)
         if mode is LoginMode.SELF_CLIENT:
             if not code:
                 out.note("Generate the code in Zoho's API console (Self Client > Generate "
                          f"Code) with the scopes job import needs:\n  {oauth.SCOPE}")  # fmt: skip
-            grant = code or _ask("Grant code", hidden=True)
+            grant = code or _ask(out, "Grant code", hidden=True)
             result = profiles.login_self_client(profile=profile, dc=centre, app=app,
                                                 code=grant.strip(), store=store, post=post,
                                                 verify=verify, env=env,

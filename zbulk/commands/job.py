@@ -352,11 +352,9 @@ def _resume_command(app_ctx: object, fail_on_skipped: bool, as_json: bool) -> st
 
 
 def _notifier(out: Output) -> Callable[[str], None]:
-    import sys
-
     from zbulk.notify import Notifier
 
-    return Notifier(sys.stderr if out.err_live else None)
+    return Notifier(out.control if out.err_live else None)
 
 
 def _job_message(w: Watched) -> str:

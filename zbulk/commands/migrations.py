@@ -5,7 +5,6 @@ itself is ``zbulk.jobs.importing``'s.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +60,9 @@ def need_confirmation_means(yes: bool, what: str) -> None:
     """Without a terminal to confirm on, a change at Zoho needs --yes (exit 2, nothing sent)."""
     from zbulk.errors import UsageError
 
-    if not yes and not sys.stdin.isatty():
+    from zbulk.output import stdin_is_terminal
+
+    if not yes and not stdin_is_terminal():
         raise UsageError(
             f"{what} changes data at Zoho: confirm on a terminal, or pass --yes; nothing was sent",
             hint="check first with --dry-run",
@@ -69,19 +70,11 @@ def need_confirmation_means(yes: bool, what: str) -> None:
 
 
 def confirm(question: str) -> bool:
-    """Ask on the terminal; Ctrl-C or end of input interrupts (nothing is sent)."""
-    from zbulk.errors import Interrupted
-    from zbulk.output import safe_lines
+    """Ask on the terminal, through the output layer (the question sanitised like all
+    else); Ctrl-C or end of input interrupts (nothing is sent)."""
+    from zbulk.output import Output
 
-    try:
-        sys.stderr.write(f"{safe_lines(question)} [y/N] ")
-        sys.stderr.flush()
-        answer = sys.stdin.readline()
-    except KeyboardInterrupt:
-        raise Interrupted(nothing_sent=True) from None
-    if not answer:
-        raise Interrupted(nothing_sent=True)
-    return answer.strip().lower() in ("y", "yes")
+    return Output().confirm(question)
 
 
 def org_for(client: ZohoClient, app_ctx: AppContext, known: Org | None) -> Org:
@@ -273,7 +266,9 @@ def resume_import(
                 f"part {part.number} of {record.id} (rows {part.first_row:,}–"
                 f"{part.last_row:,}) is unknown: its create was sent and the answer was lost"
             )
-    terminal = sys.stdin.isatty()
+    from zbulk.output import stdin_is_terminal
+
+    terminal = stdin_is_terminal()
     ask = None
     if terminal and not recreate_unknown:
 
@@ -597,10 +592,8 @@ def print_requests(
 ) -> None:
     """The requests the command would send (for ``part``, the first of several: its own
     CSV), token redacted, in order."""
-    import json
-
     from zbulk.http import MultipartFile
-    from zbulk.output import json_text
+    from zbulk.reports import DryRunReport
 
     auth = "Zoho-oauthtoken ***"
     requests: list[dict[str, Any]] = []
@@ -644,31 +637,8 @@ def print_requests(
             "body": plan.create_body("<file_id from the upload's answer>", settings.api_version),
         }
     )
-    if as_json:
-        for request in requests:
-            out.write_line(json_text(request))
-        return
     n = plan.records
     records = f"{n:,} record" + ("s" if n != 1 else "")
     verb = {"insert": "Import", "update": "Update with", "upsert": "Upsert"}[plan.operation]
-    first = " (of part 1)" if part else ""
-    lines = [f"# dry run: {verb} {records} into {plan.module} ({plan.operation}); nothing is "
-             f"sent. The requests{first}, in order:"]  # fmt: skip
-    for request in requests:
-        lines.append("")
-        lines.append(f"{request['method']} {request['url']}")
-        lines.extend(f"{k}: {v}" for k, v in request["headers"].items())
-        if "form" in request:
-            f = request["form"]["file"]
-            lines.append("")
-            lines.append(
-                f'[form field "file": {f["filename"]}, {f["bytes"]:,} bytes of ZIP '
-                f"holding {f['csv']}: {f['csv_bytes']:,} bytes, {f['records']:,} "
-                "records]"
-            )
-        if "body" in request:
-            lines.append("")
-            body_text = json.dumps(request["body"], indent=2, ensure_ascii=False, allow_nan=False)
-            lines.extend(body_text.splitlines())
-    for line in lines:
-        out.write_line(line)
+    what = f"{verb} {records} into {plan.module} ({plan.operation})"
+    out.emit(DryRunReport(what, requests, " (of part 1)" if part else ""), as_json=as_json)
