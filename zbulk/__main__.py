@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import gc
 import os
-import sys
 from typing import NoReturn
+
+INTERRUPTED = 130  # ExitCode.INTERRUPTED, without importing zbulk.errors first
 
 
 def run() -> NoReturn:
-    """Run zbulk as a process: no cyclic GC during imports, and no interpreter teardown.
+    """Run zbulk as a process: Ctrl-C handled from the first line, no cyclic GC during
+    imports, and no interpreter teardown.
+
+    Ctrl-C: ``zbulk.interrupts`` takes SIGINT before anything else is imported, so an
+    interrupt during start-up, or while a finalizer runs, or in the last flush, ends zbulk
+    with status 130 and one line saying so, never a traceback or "Exception ignored".
 
     Start-up is mostly imports, which allocate many long-lived objects and set off
     collections that find nothing to free. So the collector is off while zbulk's modules
@@ -21,24 +27,45 @@ def run() -> NoReturn:
     with ``os._exit``: zbulk keeps nothing open that needs closing at exit (files are
     written inside ``with`` blocks), and stdout and stderr are flushed here first.
     """
-    gc.disable()
-    from zbulk.cli import main
+    from zbulk import interrupts
 
-    gc.freeze()
-    gc.enable()
+    interrupts.install()
+    code = INTERRUPTED
     try:
-        code = main()
-    except SystemExit as exc:  # a Tab completion request ends with sys.exit()
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    for stream in (sys.stdout, sys.stderr):
         try:
-            if stream is not None:  # None: the descriptor was closed when zbulk started
-                stream.flush()
-        except BrokenPipeError:  # the reader went away after the last write
-            code = code or 141
-        except (OSError, ValueError):
-            code = code or 1
+            gc.disable()
+            try:
+                from zbulk.cli import main
+            finally:
+                gc.freeze()
+                gc.enable()
+            code = main()
+        except SystemExit as exc:  # a Tab completion request ends with sys.exit()
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except KeyboardInterrupt:  # in start-up, before main() could take it
+            code = INTERRUPTED
+            with interrupts.held(deliver=False):
+                _say_interrupted()
+    except KeyboardInterrupt:  # again, while saying so
+        code = INTERRUPTED
+    with interrupts.held(deliver=False):
+        if interrupts.pending() and code != INTERRUPTED:  # came as the command ended
+            code = INTERRUPTED
+            _say_interrupted()
+        from zbulk.output import flush_standard_streams
+
+        code = flush_standard_streams(code)
     os._exit(code)
+
+
+def _say_interrupted() -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):  # nowhere to say it: the exit status does
+        from zbulk.errors import Interrupted
+        from zbulk.output import Output
+
+        Output().note(f"\n{Interrupted().message}")
 
 
 if __name__ == "__main__":

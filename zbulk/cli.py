@@ -127,7 +127,9 @@ def _api_version(value: str) -> str:
 
 def _version(value: bool) -> None:
     if value:
-        print(f"zbulk {__version__}")
+        from zbulk.output import write_plain
+
+        write_plain(f"zbulk {__version__}")
         raise typer.Exit()
 
 
@@ -285,14 +287,22 @@ def _verbose(args: list[str]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Run zbulk; return the exit status (see the contract's table)."""
-    from zbulk.errors import ExitCode, Interrupted, OutputClosed, ZbulkError
-    from zbulk.output import Output, tolerant
+    from zbulk.output import guarded, standard_streams_tolerant
 
-    tolerant(sys.stdout)
-    tolerant(sys.stderr)
+    standard_streams_tolerant()
     _RUNNING.clear()
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = _verbose(args)
+    # --version, help and Tab presses print zbulk's own text: no need to load logging.
+    quick = not args or "--version" in args or bool(os.environ.get(completion.COMPLETE_VAR))
+    with guarded(verbose, with_logging=not quick):
+        return _main(args, verbose)
+
+
+def _main(args: list[str], verbose: bool) -> int:
+    from zbulk.errors import ExitCode, Interrupted, OutputClosed, ZbulkError
+    from zbulk.output import Output
+
     try:
         try:
             command = command_tree()
@@ -324,12 +334,9 @@ def _closed() -> int:
     """stdout's reader went away: quietly, and point stdout at /dev/null so the
     interpreter's final flush cannot fail."""
     from zbulk.errors import ExitCode
+    from zbulk.output import discard_stdout
 
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
+    discard_stdout()
     return ExitCode.BROKEN_PIPE
 
 
@@ -357,13 +364,15 @@ def _usage(exc: typer.TyperException) -> int:
     ctx = getattr(exc, "ctx", None)
     if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
         # A bare group (`zbulk job`): its help is the answer, on stdout.
+        from zbulk.errors import OutputClosed
+        from zbulk.output import write_plain
+
         try:
-            print(ctx.get_help())
-            sys.stdout.flush()
-        except BrokenPipeError:
+            write_plain(ctx.get_help())
+        except (BrokenPipeError, OutputClosed):
             return _closed()
         return 0
-    from zbulk.output import safe_lines
+    from zbulk.output import safe_lines, write_plain
 
     # The same shape as every other error: usage, then `error:` and a `hint:` that runs.
     lines = []
@@ -373,5 +382,5 @@ def _usage(exc: typer.TyperException) -> int:
     if ctx is not None:
         lines.append(f"hint: see `{ctx.command_path} --help`")
     with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed: nothing to say
-        print("\n".join(lines), file=sys.stderr)
+        write_plain("\n".join(lines), err=True)
     return int(getattr(exc, "exit_code", 2))

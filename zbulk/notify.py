@@ -22,8 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 TITLE = "zbulk"
 TOOL_TIMEOUT = 5.0  # seconds a notification tool may take

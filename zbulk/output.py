@@ -26,8 +26,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable
-from typing import IO, TYPE_CHECKING, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from zbulk.errors import OutputClosed, OutputFailed, ZbulkError
 
@@ -515,6 +515,125 @@ class Output:
         more = "" if verbose else " (run with -v for details)"
         self.err.print(_styled("internal error: ", "red bold") + _plain(detail + more),
                        soft_wrap=True)  # fmt: skip
+
+
+# -- the standard streams themselves: only this module touches them ----------------------
+
+
+def standard_streams_tolerant() -> None:
+    """stdout and stderr write what their encoding lacks as ASCII (``tolerant``)."""
+    tolerant(sys.stdout)
+    tolerant(sys.stderr)
+
+
+def discard_stdout() -> None:
+    """Point stdout at /dev/null (its reader went away), so no later flush can fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def flush_standard_streams(code: int) -> int:
+    """Flush stdout and stderr before the process ends; ``code``, or the exit status a
+    failed flush means (141: the reader went away, 1: a write error)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # None: the descriptor was closed when zbulk started
+                stream.flush()
+        except BrokenPipeError:  # the reader went away after the last write
+            code = code or 141
+        except (OSError, ValueError):
+            code = code or 1
+    return code
+
+
+def write_plain(text: str, *, err: bool = False) -> None:
+    """``text`` and a line feed, as ``print`` writes them: zbulk's own text (help, usage
+    errors, a completion script) on stdout or stderr, without rich. What came from outside
+    in it has been through ``safe_lines`` (the caller's). A write error on stdout raises
+    ``OutputClosed``/``OutputFailed``; on stderr it is dropped."""
+    stream = _Stream(sys.stderr if err else sys.stdout, "stderr" if err else "stdout")
+    stream.write(text + "\n")
+    stream.flush()
+
+
+@contextlib.contextmanager
+def guarded(verbose: bool, *, with_logging: bool) -> Iterator[None]:
+    """For one run of zbulk: what Python and libraries would write to stderr by themselves
+    goes through here instead. An exception a finalizer or a thread could not raise
+    ("Exception ignored in …"), a ``warnings`` warning and a library's log record (Python's
+    last-resort handler prints WARNING and above) are ``-v`` log lines, sanitised like
+    everything else, and nothing without ``-v``; an interrupt lost in a finalizer is
+    delivered again (``zbulk.interrupts``). ``with_logging``: take over ``logging`` even if
+    nothing has imported it yet (4 ms: not for ``--version`` and Tab presses)."""
+    import threading
+    import warnings
+
+    saved: list[tuple[Any, str, Any]] = [
+        (sys, "unraisablehook", sys.unraisablehook),
+        (threading, "excepthook", threading.excepthook),
+        (warnings, "showwarning", warnings.showwarning),
+    ]
+    sys.unraisablehook = lambda u: _unraisable(u, verbose)
+    threading.excepthook = lambda a: _thread_failed(a, verbose)
+    warnings.showwarning = lambda message, category, *_, **__: _said(
+        f"{category.__name__}: {message}", verbose
+    )
+    if with_logging or "logging" in sys.modules:
+        import logging
+
+        saved.append((logging, "lastResort", logging.lastResort))
+        logging.lastResort = _log_lines(verbose)
+    try:
+        yield
+    finally:
+        for owner, name, value in reversed(saved):
+            setattr(owner, name, value)
+
+
+def _said(message: str, verbose: bool) -> None:
+    if verbose:
+        with contextlib.suppress(Exception):
+            Output().log(message)
+
+
+def _unraisable(unraisable: Any, verbose: bool) -> None:
+    from zbulk import interrupts
+
+    if interrupts.swallowed(unraisable.exc_type):
+        return
+    where = unraisable.err_msg or "Exception ignored"
+    name = getattr(unraisable.exc_type, "__name__", "exception")
+    _said(f"{where} {unraisable.object!r}: {name}: {unraisable.exc_value}", verbose)
+
+
+def _thread_failed(args: Any, verbose: bool) -> None:
+    if args.exc_type is SystemExit or issubclass(args.exc_type, KeyboardInterrupt):
+        return
+    thread = args.thread.name if args.thread is not None else "a thread"
+    _said(f"{thread} failed: {args.exc_type.__name__}: {args.exc_value}", verbose)
+
+
+def _log_lines_class() -> type:
+    import logging
+
+    class _Handler(logging.Handler):
+        def __init__(self, verbose: bool) -> None:
+            super().__init__(logging.WARNING)
+            self.verbose = verbose
+
+        def emit(self, record: logging.LogRecord) -> None:
+            # a record whose message cannot be built: nothing to say
+            with contextlib.suppress(Exception):
+                _said(f"{record.name}: {record.getMessage()}", self.verbose)
+
+    return _Handler
+
+
+def _log_lines(verbose: bool) -> Any:
+    return _log_lines_class()(verbose)
 
 
 def stdin_is_terminal() -> bool:

@@ -374,17 +374,17 @@ def hard_deadline(timeout: float | None, now: float) -> float | None:
 
 @contextlib.contextmanager
 def signals_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP end what runs inside the way Ctrl-C does (KeyboardInterrupt):
-    the live view stops and restores the cursor, and zbulk says the job goes on."""
+    """SIGTERM and SIGHUP end what runs inside the way Ctrl-C does (KeyboardInterrupt, by
+    ``zbulk.interrupts``' rules): the live view stops and restores the cursor, and zbulk
+    says the job goes on."""
     import signal
     import threading
+
+    from zbulk.interrupts import interrupt
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
 
     previous = {}
     for name in ("SIGTERM", "SIGHUP"):

@@ -12,7 +12,6 @@ commands beyond this module: typer.main has already loaded the typer modules use
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Literal
 
 import typer
@@ -65,4 +64,6 @@ def completion(
     Create the directory first if need be, then open a new shell. Job ids complete from
     the jobs zbulk has shown on this machine.
     """
-    sys.stdout.write(script(shell) + "\n")
+    from zbulk.output import write_plain
+
+    write_plain(script(shell))
