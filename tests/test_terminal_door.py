@@ -173,18 +173,17 @@ def run_zbulk(
 
 
 def test_library_logs_warnings_and_lost_exceptions_go_through_output(sandbox) -> None:
-    """urllib3's WARNING records (Python's last-resort handler printed them raw: a
-    "Retrying … BadStatusLine('<the server's text>')" could carry escapes), ``warnings``,
-    a thread's uncaught exception and "Exception ignored in" are -v lines, sanitised."""
+    """A library's WARNING record (with no handler of its own, Python's last-resort handler
+    printed it raw), ``warnings``, a thread's uncaught exception and an exception in a
+    finalizer ("Exception ignored in", with a traceback) are -v lines, sanitised."""
     import os
 
     setup = """
-        import functools, gc, logging, threading, warnings
+        import logging, threading, warnings
         from zbulk.commands import job
-        shown = job.show
-        @functools.wraps(shown)
+        shown = job.show_jobs
         def noisy(*args, **kwargs):
-            logging.getLogger("urllib3.connectionpool").warning("pool \\x1b]52;c;eA==\\x07 full")
+            logging.getLogger("a.library").warning("pool \\x1b]52;c;eA==\\x07 full")
             warnings.warn("old \\x1b[2J thing")
             class Finalized:
                 def __del__(self):
@@ -193,8 +192,7 @@ def test_library_logs_warnings_and_lost_exceptions_go_through_output(sandbox) ->
             t = threading.Thread(target=lambda: 1 / 0, name="worker")
             t.start(); t.join()
             return shown(*args, **kwargs)
-        (show,) = [c for c in job.app.registered_commands if c.name == "show"]
-        show.callback = noisy
+        job.show_jobs = noisy
     """
     env = {**os.environ, "ZBULK_API_DOMAIN": sandbox.url, "ZBULK_TOKEN": sandbox.token}
     from zbulk.sandbox import DEMO_JOBS

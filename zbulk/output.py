@@ -604,9 +604,8 @@ def _unraisable(unraisable: Any, verbose: bool) -> None:
 
     if interrupts.swallowed(unraisable.exc_type):
         return
-    where = unraisable.err_msg or "Exception ignored"
     name = getattr(unraisable.exc_type, "__name__", "exception")
-    _said(f"{where} {unraisable.object!r}: {name}: {unraisable.exc_value}", verbose)
+    _said(f"in {unraisable.object!r}, not raised: {name}: {unraisable.exc_value}", verbose)
 
 
 def _thread_failed(args: Any, verbose: bool) -> None:
