@@ -472,11 +472,11 @@ def drive(
     import select
     import time
 
-    import zygote
+    import procs
 
     master, slave = pty.openpty()
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
-                            preexec_fn=zygote.terminal_session)  # fmt: skip
+                            preexec_fn=procs.terminal_session)  # fmt: skip
     os.close(slave)
     chunks: list[bytes] = []
 

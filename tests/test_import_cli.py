@@ -876,6 +876,7 @@ def test_the_sandbox_upload_port_takes_only_uploads(fast) -> None:
 # --- everything to the terminal through the sanitiser (issue 22, Why 2 and Why 4) --------
 
 OSC52 = "\x1b]52;c;ZXZpbA==\x07"  # sets the clipboard of the terminal that shows it
+CALLBACK = "https://x.example/\u202ek\x85o"
 HOSTILE_ORG = f"\x1b[2K\rEvil Corp{OSC52} \u202ekrow\x9b31m\x1b]8;;https://x.example\x07"
 
 
@@ -885,7 +886,8 @@ def test_the_confirmation_shows_the_orgs_name_sanitised(term_env, fast, leads) -
     OSC 8 and 52 and U+202E reached the terminal, so the question could say anything."""
     org = {"org": [{"id": "1", "zgid": ORG_ID, "company_name": HOSTILE_ORG}]}
     fast.add_fault(Fault("malformed", body=json.dumps(org), path_prefix=ORG))
-    args = ["job", "import", str(leads), "--module", "Leads", "--operation", "insert"]
+    args = ["job", "import", str(leads), "--no-metadata", "--module", "Leads", "--operation",
+            "insert"]  # fmt: skip
     code, text = run_pty(args, term_env, answers=[("[y/N]", "n")])
     assert code == ExitCode.ERROR, text
     question = next(line for line in text.splitlines() if "[y/N]" in line)
@@ -897,7 +899,8 @@ def test_the_confirmation_shows_the_orgs_name_sanitised(term_env, fast, leads) -
 
 def test_dry_run_plan_is_sanitised(zbulk, sandbox, tmp_path) -> None:
     """--dry-run's human form was written without the sanitiser: a ZIP member's name with
-    OSC 52 reached the terminal, and C1 controls and U+202E in the create body too."""
+    OSC 52 reached the terminal, and C1 controls and U+202E in the create body too (here
+    in the callback URL; in `retry --dry-run`, from the job document)."""
     import zipfile
 
     archive = tmp_path / "leads.zip"
@@ -905,21 +908,21 @@ def test_dry_run_plan_is_sanitised(zbulk, sandbox, tmp_path) -> None:
         zf.writestr(f"le{OSC52}ads.csv", PLANTED)
     r = zbulk(
         "job", "import", str(archive), "--module", "Leads", "--operation", "insert",
-        "--map", "Last_Name=Last\u202e\x85Name", "--dry-run",
+        "--callback", CALLBACK, "--no-metadata", "--dry-run",
     )  # fmt: skip
     assert r.code == 0, r.err
     for raw in ("\x1b", "\x07", "\u202e", "\x85"):
         assert raw not in r.out, raw
     assert "le\\x1b]52;c;ZXZpbA==\\x07ads.csv" in r.out
-    assert '"api_name": "Last\\u202e\\x85Name"' in r.out, r.out
+    assert '"url": "https://x.example/\\u202ek\\x85o"' in r.out, r.out
     assert fast_requests(sandbox) == []
     r = zbulk(
         "job", "import", str(archive), "--module", "Leads", "--operation", "insert",
-        "--map", "Last_Name=Last\u202e\x85Name", "--dry-run", "--json",
+        "--callback", CALLBACK, "--no-metadata", "--dry-run", "--json",
     )  # fmt: skip
     form, create = (json.loads(line) for line in r.out.splitlines()[-2:])
     assert form["form"]["file"]["csv"] == f"le{OSC52}ads.csv"  # --json: the data, as JSON
-    assert "Last\u202e\x85Name" in json.dumps(create["body"], ensure_ascii=False)
+    assert create["body"]["callback"]["url"] == CALLBACK
 
 
 def fast_requests(sandbox) -> list[str]:

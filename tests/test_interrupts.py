@@ -27,7 +27,8 @@ def run_zbulk(setup: str, *args: str, env: dict[str, str]) -> subprocess.Complet
         "\nimport sys\nsys.argv = ['zbulk', *sys.argv[1:]]\nfrom zbulk.__main__ import run\nrun()\n"
     )
     return subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
-                          text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)  # fmt: skip
+                          text=True, timeout=60, env=env, stdin=subprocess.DEVNULL,
+                          cwd=Path(__file__).parent)  # fmt: skip
 
 
 @pytest.fixture

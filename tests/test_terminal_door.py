@@ -169,7 +169,7 @@ def run_zbulk(
         "\nimport sys\nsys.argv = ['zbulk', *sys.argv[1:]]\nfrom zbulk.__main__ import run\nrun()\n"
     )
     return subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
-                          text=True, timeout=60, env=env)  # fmt: skip
+                          text=True, timeout=60, env=env, cwd=ROOT / "tests")  # fmt: skip
 
 
 def test_library_logs_warnings_and_lost_exceptions_go_through_output(sandbox) -> None:
