@@ -93,8 +93,7 @@ def test_login_menu_has_no_escaped_newline(run, monkeypatch) -> None:
         def isatty(self) -> bool:
             return True
 
-    monkeypatch.setattr("sys.stdin", Tty())
-    monkeypatch.setattr("typer.prompt", lambda *a, **k: "9")
+    monkeypatch.setattr("sys.stdin", Tty("9\n"))  # the answer to "Choice [2]:"
     r = run("auth", "login")
     assert r.code == ExitCode.USAGE and "answer 1, 2 or 3" in r.err
     assert "How do you want to log in?\n  1. paste an access token\n  2." in r.err
