@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import _signal  # the builtin half of `signal`: importing it costs nothing
 import gc
 import os
 from typing import NoReturn
 
 INTERRUPTED = 130  # ExitCode.INTERRUPTED, without importing zbulk.errors first
+_early: list[int] = []  # Ctrl-C seen before zbulk.interrupts took over
+
+
+def _keep(signum: int, frame: object) -> None:
+    _early.append(signum)
 
 
 def run() -> NoReturn:
@@ -27,9 +33,10 @@ def run() -> NoReturn:
     with ``os._exit``: zbulk keeps nothing open that needs closing at exit (files are
     written inside ``with`` blocks), and stdout and stderr are flushed here first.
     """
+    _signal.signal(_signal.SIGINT, _keep)  # until zbulk.interrupts is loaded (~1 ms)
     from zbulk import interrupts
 
-    interrupts.install()
+    interrupts.install(early=_early)
     code = INTERRUPTED
     try:
         try:

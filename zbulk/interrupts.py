@@ -33,9 +33,11 @@ _held = 0
 _installed = False
 
 
-def install() -> None:
+def install(early: list[int] | None = None) -> None:
     """Handle SIGINT (and, in ``signals_interrupt``, SIGTERM and SIGHUP) as described
-    above. Main thread only; a no-op elsewhere and when called again."""
+    above. Main thread only; a no-op elsewhere and when called again. ``early``: the
+    interrupts a first handler kept while this module loaded (delivered now, the same
+    way as a deferred one)."""
     global _installed
     if _installed:
         return
@@ -44,6 +46,8 @@ def install() -> None:
     except ValueError:  # not the main thread
         return
     _installed = True
+    if early:
+        _defer()
 
 
 def interrupt(signum: int, frame: FrameType | None) -> None:
