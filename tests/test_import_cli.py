@@ -876,7 +876,8 @@ def test_the_sandbox_upload_port_takes_only_uploads(fast) -> None:
 # --- everything to the terminal through the sanitiser (issue 22, Why 2 and Why 4) --------
 
 OSC52 = "\x1b]52;c;ZXZpbA==\x07"  # sets the clipboard of the terminal that shows it
-CALLBACK = "https://x.example/\u202ek\x85o"
+FORMAT = "dd\u202e\x85MM"  # a date format: U+202E and a C1 control (NEL)
+FORMAT_TOML = "dd\\u202e\\u0085MM"
 HOSTILE_ORG = f"\x1b[2K\rEvil Corp{OSC52} \u202ekrow\x9b31m\x1b]8;;https://x.example\x07"
 
 
@@ -900,29 +901,31 @@ def test_the_confirmation_shows_the_orgs_name_sanitised(term_env, fast, leads) -
 def test_dry_run_plan_is_sanitised(zbulk, sandbox, tmp_path) -> None:
     """--dry-run's human form was written without the sanitiser: a ZIP member's name with
     OSC 52 reached the terminal, and C1 controls and U+202E in the create body too (here
-    in the callback URL; in `retry --dry-run`, from the job document)."""
+    in a mapping's format; in `retry --dry-run`, from the job document)."""
     import zipfile
 
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(f'[columns."Last_Name"]\nformat = "{FORMAT_TOML}"\n', encoding="utf-8")
     archive = tmp_path / "leads.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr(f"le{OSC52}ads.csv", PLANTED)
     r = zbulk(
         "job", "import", str(archive), "--module", "Leads", "--operation", "insert",
-        "--callback", CALLBACK, "--no-metadata", "--dry-run",
+        "--mapping", str(mapping), "--no-metadata", "--dry-run",
     )  # fmt: skip
     assert r.code == 0, r.err
     for raw in ("\x1b", "\x07", "\u202e", "\x85"):
         assert raw not in r.out, raw
     assert "le\\x1b]52;c;ZXZpbA==\\x07ads.csv" in r.out
-    assert '"url": "https://x.example/\\u202ek\\x85o"' in r.out, r.out
+    assert '"format": "dd\\u202e\\x85MM"' in r.out, r.out
     assert fast_requests(sandbox) == []
     r = zbulk(
         "job", "import", str(archive), "--module", "Leads", "--operation", "insert",
-        "--callback", CALLBACK, "--no-metadata", "--dry-run", "--json",
+        "--mapping", str(mapping), "--no-metadata", "--dry-run", "--json",
     )  # fmt: skip
     form, create = (json.loads(line) for line in r.out.splitlines()[-2:])
     assert form["form"]["file"]["csv"] == f"le{OSC52}ads.csv"  # --json: the data, as JSON
-    assert create["body"]["callback"]["url"] == CALLBACK
+    assert FORMAT in json.dumps(create["body"], ensure_ascii=False)
 
 
 def fast_requests(sandbox) -> list[str]:
