@@ -263,7 +263,7 @@ ALLOWED: dict[str, tuple[set[str] | None, str]] = {
     "files.py": (None, "the file door itself"),
     "sandbox/": (None, "serves from memory: its ZipFile writes go to io.BytesIO or a handle "
                  "the caller opened; it writes no file (test_the_sandbox_writes_no_file)"),
-    "cli.py": ({"os.open with write flags"}, "os.open(os.devnull, O_WRONLY) stands in for a "
+    "output.py": ({"os.open with write flags"}, "os.open(os.devnull, O_WRONLY) stands in for a "
                "closed stdout (exit 141); it creates no file"),
 }  # fmt: skip
 WRITE_MODES = set("wax+")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from zbulk.notify import Notifier, desktop_command, escape, osc_kind
+from zbulk.output import safe
 
 
 @pytest.mark.parametrize(
@@ -96,7 +97,7 @@ def test_notify_send_gets_no_markup_and_no_controls(tmp_path, monkeypatch) -> No
     log = tmp_path / "log"
     _recording_tool(tmp_path, "notify-send", log)
     monkeypatch.setenv("PATH", str(tmp_path))
-    notifier = Notifier(None, env={"PATH": str(tmp_path)}, platform="linux")
+    notifier = Notifier(None, env={"PATH": str(tmp_path)}, platform="linux", sanitise=safe)
     notifier('job 1 <a href="https://x.example">FAILED</a> & \u202eok\x9b31m', title="<b>t</b>")
     args = log.read_text().splitlines()
     assert args[1] == "&lt;b&gt;t&lt;/b&gt;"
@@ -107,6 +108,6 @@ def test_notify_send_gets_no_markup_and_no_controls(tmp_path, monkeypatch) -> No
 
 def test_osc_777_text_is_escaped_for_the_daemon_and_sanitised() -> None:
     stream = io.StringIO()
-    Notifier(stream.write, env={"TERM": "foot"})("<i>x</i> \u202e\x85y")
+    Notifier(stream.write, env={"TERM": "foot"}, sanitise=safe)("<i>x</i> \u202e\x85y")
     sequence = stream.getvalue()
     assert sequence == "\a\x1b]777;notify;zbulk;&lt;i&gt;x&lt;/i&gt; \\u202e\\x85y\x07"

@@ -10,7 +10,8 @@ Two parts, both best effort and silent when they cannot be done:
 
 The escapes are control sequences written as such, through ``Output.control`` (the one
 terminal writer); the text in them, and the text handed to a tool, goes through the
-sanitiser first (control and bidi characters written out visibly, ``;`` ending no field),
+sanitiser first (``zbulk.output.safe``, handed in: control and bidi characters written out
+visibly), then loses ``;`` (which would end a field),
 and where a notification daemon renders markup (``notify-send``, and OSC 777, which foot and
 VTE terminals pass on to it) ``<``, ``>`` and ``&`` are escaped.
 """
@@ -46,11 +47,10 @@ def osc_kind(env: Mapping[str, str]) -> str | None:
 
 
 def _clean(text: str) -> str:
-    """Text fit to travel inside an escape sequence or a command's argument: on one line,
-    sanitised as everything zbulk shows (``zbulk.output.safe``), no ``;``."""
-    from zbulk.output import safe
-
-    return safe(re.sub(r"[\n\r\t;]", " ", text)).strip()
+    """Text fit to travel inside an escape sequence or a command's argument: no control
+    character, no ``;``. (What a terminal could act on beyond that, bidi controls among
+    them, the sanitiser handed to ``Notifier`` has written out already.)"""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f;]", " ", text).strip()
 
 
 def markup_escaped(text: str) -> str:
@@ -104,14 +104,18 @@ class Notifier:
     else None."""
 
     def __init__(self, terminal: Callable[[str], object] | None,
-                 env: Mapping[str, str] | None = None,
-                 platform: str = sys.platform) -> None:  # fmt: skip
+                 env: Mapping[str, str] | None = None, platform: str = sys.platform,
+                 sanitise: Callable[[str], str] | None = None) -> None:  # fmt: skip
+        # ``sanitise``: the one sanitiser (``zbulk.output.safe``), passed in by the command:
+        # this module is core and never imports the output layer.
+        self.sanitise = sanitise or (lambda text: text)
         self.terminal = terminal
         self.env = os.environ if env is None else env
         self.platform = platform
         self.sent: list[str] = []  # what was done, for -v and the tests
 
     def __call__(self, body: str, title: str = TITLE) -> None:
+        body, title = self.sanitise(body), self.sanitise(title)
         kind = osc_kind(self.env) if self.terminal is not None else None
         if self.terminal is not None:
             sequence = "\a" + (escape(kind, title, body) if kind else "")

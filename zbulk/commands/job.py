@@ -353,8 +353,9 @@ def _resume_command(app_ctx: object, fail_on_skipped: bool, as_json: bool) -> st
 
 def _notifier(out: Output) -> Callable[[str], None]:
     from zbulk.notify import Notifier
+    from zbulk.output import safe
 
-    return Notifier(out.control if out.err_live else None)
+    return Notifier(out.control if out.err_live else None, sanitise=safe)
 
 
 def _job_message(w: Watched) -> str:
