@@ -26,8 +26,12 @@ LAYER = "zbulk/output.py"
 # Module -> names it may use, each with its reason. Keep it short.
 ALLOWED: dict[str, dict[str, str]] = {
     "zbulk/notify.py": {
-        "subprocess": "runs the desktop's notification tool with stdout and stderr sent to "
-        "/dev/null; its text goes through the sanitiser and markup escaping first",
+        "subprocess.run": "runs the desktop's notification tool with stdin, stdout and stderr "
+        "on /dev/null; its text goes through the sanitiser and markup escaping first",
+    },
+    "zbulk/commands/imports.py": {
+        "subprocess.run": "`job retry --edit` hands the terminal to the user's own $EDITOR, "
+        "on purpose, and waits for it; zbulk writes nothing meanwhile",
     },
 }
 # Attribute chains and calls that reach a terminal by themselves.
@@ -40,6 +44,10 @@ FORBIDDEN_ATTRS = {
     "logging.error", "logging.exception", "logging.critical", "logging.log",
     "traceback.print_exc", "traceback.print_exception", "traceback.print_stack",
     "faulthandler.enable", "os.write", "rich.print", "rich.console.Console",
+    # a child process inherits the terminal unless told otherwise
+    "subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call",
+    "subprocess.check_output", "os.system", "os.popen", "os.execv", "os.execvp",
+    "os.spawnv", "webbrowser.open",
 }  # fmt: skip
 FORBIDDEN_CALLS = {"print", "input", "breakpoint", "pprint", "Console", "getpass"}
 FORBIDDEN_IMPORTS = {"getpass", "pprint", "pdb", "code", "readline"}
@@ -105,7 +113,7 @@ def test_only_the_output_layer_writes_to_the_terminal() -> None:
         if where == LAYER:
             continue
         for line, what in ways_around(path.read_text(encoding="utf-8")):
-            if what.split(".")[0].split("(")[0] in ALLOWED.get(where, {}):
+            if what.removesuffix("(…)") in ALLOWED.get(where, {}):
                 continue
             found.append(f"{where}:{line}: {what}")
     assert not found, "write through zbulk.output.Output instead:\n" + "\n".join(found)
@@ -134,6 +142,8 @@ def test_only_the_output_layer_writes_to_the_terminal() -> None:
         "open('/dev/tty', 'w')",
         "os.write(2, b'x')",
         "traceback.print_exc()",
+        "subprocess.run(['vi', path])",
+        "os.system('clear')",
     ],
 )
 def test_the_door_test_finds_each_way_around(line: str) -> None:
@@ -144,7 +154,7 @@ def test_a_command_that_writes_to_stderr_fails_the_door_test(tmp_path: Path) -> 
     """The check is on the real tree: a command module with one `sys.stderr.write` added
     (as `_confirm` in commands/imports.py was) is found, with its file and line."""
     source = (PACKAGE / "commands" / "imports.py").read_text(encoding="utf-8")
-    assert not list(ways_around(source))
+    assert {what for _, what in ways_around(source)} <= set(ALLOWED["zbulk/commands/imports.py"])
     tampered = source + "\n\ndef _confirm(q: str) -> None:\n    sys.stderr.write(q)\n"
     added = len(source.splitlines()) + 4
     assert {(line, what) for line, what in ways_around(tampered)} >= {(added, "sys.stderr")}
@@ -153,9 +163,9 @@ def test_a_command_that_writes_to_stderr_fails_the_door_test(tmp_path: Path) -> 
 def test_the_allow_list_is_short_and_every_entry_is_used() -> None:
     assert sum(len(v) for v in ALLOWED.values()) <= 5
     for where, names in ALLOWED.items():
-        source = (ROOT / where).read_text(encoding="utf-8")
+        found = {what for _, what in ways_around((ROOT / where).read_text(encoding="utf-8"))}
         for name, reason in names.items():
-            assert name in source and len(reason) > 20, (where, name)
+            assert name in found and len(reason) > 20, (where, name)
 
 
 # --- what Python and libraries write by themselves ---------------------------------------
