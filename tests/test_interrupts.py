@@ -96,4 +96,4 @@ def test_a_few_interrupts_at_random_moments() -> None:
         capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 interrupts" in done.stdout and "0 tracebacks" in done.stdout
+    assert "3 interrupts" in done.stdout and "0 tracebacks" in done.stdout, done.stdout
