@@ -74,7 +74,9 @@ class Tally:
 
 def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     """`zbulk sandbox --port 0` as a process of its own: it and its URL."""
-    command = [str(BIN / "zbulk"), "sandbox", "--port", "0", "--token", env["ZBULK_TOKEN"]]
+    # Demo jobs that run for a day: job watch A B never sees them finish during the run.
+    command = [str(BIN / "zbulk"), "sandbox", "--port", "0", "--token", env["ZBULK_TOKEN"],
+               "--job-duration", "86400"]  # fmt: skip
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             stdin=subprocess.DEVNULL, text=True)  # fmt: skip
     assert proc.stdout is not None
