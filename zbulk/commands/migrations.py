@@ -59,7 +59,6 @@ class Printed:
 def need_confirmation_means(yes: bool, what: str) -> None:
     """Without a terminal to confirm on, a change at Zoho needs --yes (exit 2, nothing sent)."""
     from zbulk.errors import UsageError
-
     from zbulk.output import stdin_is_terminal
 
     if not yes and not stdin_is_terminal():
