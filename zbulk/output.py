@@ -27,6 +27,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from zbulk.errors import OutputClosed, OutputFailed, ZbulkError
@@ -316,6 +317,106 @@ class Emittable(Protocol):
     def views(self) -> Iterable[RenderableType]: ...
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A message for stderr that is not an error: a ``warning:`` or a dim note."""
+
+    text: str
+    warning: bool = False
+
+
+class EventStream(Protocol):
+    """A stream of events (``job watch``'s) and what each says, in every form the output
+    layer may show it; ``Output.stream_events`` chooses the form, not the caller."""
+
+    def panel(self) -> RenderableType:
+        """The live display of the whole stream (on a terminal, without ``--json``)."""
+        ...
+
+    def json_line(self, kind: str, item: Any) -> str | None:
+        """With ``--json``: the line of machine output on stdout for this event, if any."""
+        ...
+
+    def line(self, kind: str, item: Any) -> RenderableType | None:
+        """Without a live display: the progress line on stderr for this event, if any."""
+        ...
+
+    def above(self, kind: str, item: Any) -> Iterable[RenderableType | Notice]:
+        """With a live display: what goes into the scrollback above it for this event."""
+        ...
+
+    def said(self, kind: str, item: Any) -> Iterable[ZbulkError | Notice]:
+        """In every form: the errors, warnings and notes this event brings."""
+        ...
+
+
+class LiveDisplay:
+    """A rich Live display on stderr, drawn from ``renderable`` four times a second.
+    ``stop`` erases it (the summary follows), or leaves its last frame when interrupted;
+    the cursor comes back either way. Messages written meanwhile print above it."""
+
+    def __init__(self, console: Console, renderable: RenderableType) -> None:
+        self._console = console
+        self._renderable = renderable
+        self._live: Any = None
+
+    def start(self) -> None:
+        from rich.live import Live
+
+        self._live = Live(self._renderable, console=self._console, refresh_per_second=4,
+                          transient=True, redirect_stdout=False,
+                          redirect_stderr=False)  # fmt: skip
+        self._live.start()
+
+    def stop(self, *, interrupted: bool = False) -> None:
+        if self._live is not None:
+            live, self._live = self._live, None
+            if interrupted:
+                live.transient = False
+            live.stop()
+
+
+class EventWriter:
+    """Writes one stream of events as this run shows it: NDJSON on stdout with ``--json``;
+    otherwise a live display on a terminal (stderr with cursor control), or a plain
+    line per event elsewhere. Errors, warnings and notes are written in every form."""
+
+    def __init__(self, out: Output, stream: EventStream, *, as_json: bool) -> None:
+        self.out = out
+        self.stream = stream
+        self.as_json = as_json
+        self.live = not as_json and out.err_live
+        self._display: LiveDisplay | None = None
+
+    def start(self) -> None:
+        """Begin the live display, if this run has one."""
+        if self.live and self._display is None:
+            self._display = LiveDisplay(self.out.err, self.stream.panel())
+            self._display.start()
+
+    def stop(self, *, interrupted: bool = False) -> None:
+        if self._display is not None:
+            display, self._display = self._display, None
+            display.stop(interrupted=interrupted)
+
+    def event(self, kind: str, item: Any) -> None:
+        if self.as_json:
+            line = self.stream.json_line(kind, item)
+            if line is not None:
+                self.out.write_line(line)
+        elif self.live:
+            for part in self.stream.above(kind, item):
+                if isinstance(part, Notice):
+                    self.out.say(part)
+                else:
+                    self.out.err.print(part, soft_wrap=True)
+        else:
+            shown = self.stream.line(kind, item)
+            if shown is not None:
+                self.out.err.print(shown, soft_wrap=True)
+        self.out.say(*self.stream.said(kind, item))
+
+
 def _env_on(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0")
 
@@ -444,6 +545,19 @@ class Output:
     def note(self, message: str) -> None:
         """A message of one or more lines on stderr (line feeds in it are kept)."""
         self.err.print(_plain(message), style="dim", soft_wrap=True)
+
+    def say(self, *messages: ZbulkError | Notice) -> None:
+        """Errors, warnings and notes on stderr, in order (``error``, ``warn``, ``note``)."""
+        for message in messages:
+            if isinstance(message, Notice):
+                (self.warn if message.warning else self.note)(message.text)
+            else:
+                self.error(message)
+
+    def stream_events(self, stream: EventStream, *, as_json: bool) -> EventWriter:
+        """The writer of a stream of events for this run (see ``EventWriter``): the
+        caller hands over the events and ``--json``; this layer chooses the form."""
+        return EventWriter(self, stream, as_json=as_json)
 
     def error(self, exc: ZbulkError) -> int:
         """Say what went wrong and what to try next; return the exit code. Every hint

@@ -6,7 +6,8 @@ Commands compute one of these and hand it over; they never pick a format themsel
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from zbulk.client import Fetched
+    from zbulk.errors import ZbulkError
+    from zbulk.output import Notice
     from zbulk.results import Summary
     from zbulk.watch import Watched
 
@@ -117,6 +120,119 @@ class WatchReport:
         from zbulk.views.watch import summary_lines
 
         yield from summary_lines(self.jobs, self.fail_on_skipped, self.now)
+
+
+class WatchEvents:
+    """``job watch`` while it runs: what each event of ``zbulk.watch.watch`` says, in each
+    form ``Output.stream_events`` may show it (``zbulk.output.EventStream``), and what is
+    said once the watch is over. It writes nothing itself."""
+
+    def __init__(self, fetched: dict[str, Fetched], *, fail_on_skipped: bool = False,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:  # fmt: skip
+        self.fetched = fetched
+        self.fail_on_skipped = fail_on_skipped
+        self.clock = clock
+        self.wall = wall
+        self.jobs: list[Watched] = []
+        self.on_finish: Callable[[Watched], None] | None = None  # --notify=each
+        self._hinted: set[str] = set()  # jobs whose `job results` hint is in the scrollback
+        self.reported: set[str] = set()  # jobs whose error is already on stderr
+
+    def follow(self, jobs: list[Watched]) -> None:
+        """The jobs the watch follows (its ``on_start``), shown in the panel."""
+        self.jobs[:] = jobs
+
+    def panel(self) -> RenderableType:
+        from zbulk.views.watch import WatchPanel
+
+        return WatchPanel(self.jobs, self.clock, self.wall)
+
+    def json_line(self, kind: str, w: Watched) -> str | None:
+        from zbulk.output import json_line
+
+        return json_line(self.fetched[w.job_id]) if kind == "change" else None
+
+    def line(self, kind: str, w: Watched) -> RenderableType | None:
+        if kind != "change":
+            return None
+        from datetime import datetime
+
+        from zbulk.views.watch import progress_line
+
+        stamp = datetime.now().astimezone().strftime("%H:%M:%S")
+        return progress_line(w, stamp, self.clock(), self.wall())
+
+    def above(self, kind: str, w: Watched) -> Iterator[RenderableType | Notice]:
+        """A job that finished while others go on: its line and hint into the scrollback."""
+        from zbulk.output import Notice
+        from zbulk.views.watch import finish_line, skipped_hint
+
+        if kind != "done" or not _finished(w) or all(x.done for x in self.jobs):
+            return
+        yield finish_line(w, self.fail_on_skipped, self.wall())
+        hint = skipped_hint(w)
+        if hint:
+            self._hinted.add(w.job_id)
+            yield Notice(f"  {hint}")
+
+    def said(self, kind: str, w: Watched) -> list[ZbulkError | Notice]:
+        from zbulk.output import Notice
+        from zbulk.views.watch import gone, retry_text, unknown_status_text
+
+        if kind == "done":
+            if gone(w) and w.error is not None and w.job_id not in self.reported:
+                # At once, above the live view: the other jobs are still followed.
+                self.reported.add(w.job_id)
+                return [w.error]
+            if _finished(w) and self.on_finish is not None:
+                self.on_finish(w)
+        elif kind == "unknown-status" and w.job is not None:
+            return [Notice(unknown_status_text(w), warning=True)]
+        elif kind == "retry" and w.last_failure is not None:
+            wait = max(w.next_poll - self.clock(), 0)
+            return [Notice(retry_text(w, wait), warning=True)]
+        return []
+
+    def hints(self, jobs: list[Watched]) -> Iterator[Notice]:
+        """What to run next about the jobs that skipped rows or failed (once each)."""
+        from zbulk.output import Notice
+        from zbulk.views.watch import skipped_hint
+
+        for w in jobs:
+            hint = skipped_hint(w)
+            if hint and w.job_id not in self._hinted:  # not said twice
+                yield Notice(f"job {w.job_id}: {hint}")
+
+    def errors(self, jobs: list[Watched], timeout: float | None,
+               command: str) -> Iterator[ZbulkError]:  # fmt: skip
+        """The errors not said yet; for the jobs --timeout left unfinished, one error and
+        one hint with a command that follows them all again."""
+        from zbulk.errors import WatchTimeout
+        from zbulk.views.watch import gone, timed_out, timeout_text
+
+        for w in jobs:
+            if gone(w) and w.error is not None and w.job_id not in self.reported:
+                self.reported.add(w.job_id)
+                yield w.error
+        late = [w.job_id for w in jobs if timed_out(w)]
+        if late:
+            message, hint = timeout_text(late, timeout, command)
+            yield WatchTimeout(message, hint=hint)
+
+    def resume(self, jobs: list[Watched], command: str) -> Iterator[Notice]:
+        """After an interrupt: how to follow the unfinished jobs again."""
+        from zbulk.output import Notice
+        from zbulk.views.watch import resume_text
+
+        left = [w.job_id for w in jobs if not w.done]
+        if left:
+            yield Notice(resume_text(left, command))
+
+
+def _finished(w: Watched) -> bool:
+    """The job finished and the watch saw it without an error."""
+    return w.job is not None and w.error is None and w.job.finished
 
 
 @dataclass

@@ -239,8 +239,7 @@ def watch(
     from zbulk.client import check_job_id
     from zbulk.errors import UsageError
     from zbulk.models import Job
-    from zbulk.reports import WatchReport
-    from zbulk.views.watch import WatchView
+    from zbulk.reports import WatchEvents, WatchReport
     from zbulk.watch import Throttle, WatchOptions, hard_deadline, signals_interrupt
     from zbulk.watch import watch as follow
 
@@ -291,9 +290,10 @@ def watch(
             _remember(scope, job_id, got.doc)
             return Job.read(got.doc)
 
-        view = WatchView(out, as_json, fetched, fail_on_skipped=fail_on_skipped)
+        events = WatchEvents(fetched, fail_on_skipped=fail_on_skipped)
+        view = out.stream_events(events, as_json=as_json)
         if notifier is not None and notify_each:
-            view.on_finish = lambda w: notifier(_job_message(w))
+            events.on_finish = lambda w: notifier(_job_message(w))
         options = WatchOptions(interval=interval, max_interval=max_interval, timeout=timeout,
                                fail_on_skipped=fail_on_skipped,
                                concurrency=concurrency)  # fmt: skip
@@ -305,7 +305,8 @@ def watch(
 
         def started(watched: list) -> None:
             jobs.extend(watched)
-            view.start(watched)
+            events.follow(watched)
+            view.start()
 
         with signals_interrupt():  # SIGTERM/SIGHUP: as Ctrl-C
             try:
@@ -313,13 +314,13 @@ def watch(
                                     throttle=throttle)  # fmt: skip
             except KeyboardInterrupt:
                 view.stop(interrupted=True)  # the last frame stays, the cursor comes back
-                view.resume(jobs, _resume_command(app_ctx, fail_on_skipped, as_json))
+                out.say(*events.resume(jobs, _resume_command(app_ctx, fail_on_skipped, as_json)))
                 raise
             finally:
                 view.stop()
-    out.emit(WatchReport(jobs, fail_on_skipped, view.wall()), as_json=as_json)
-    view.errors(jobs, timeout, _resume_command(app_ctx, fail_on_skipped, as_json))
-    view.hints(jobs)
+    out.emit(WatchReport(jobs, fail_on_skipped, events.wall()), as_json=as_json)
+    out.say(*events.errors(jobs, timeout, _resume_command(app_ctx, fail_on_skipped, as_json)))
+    out.say(*events.hints(jobs))
     if notifier is not None and notify and not notify_each:
         notifier(_end_message(jobs))
     return int(code)

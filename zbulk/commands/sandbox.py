@@ -253,8 +253,7 @@ def demo(ctx: typer.Context) -> int:
 def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
     """``zbulk job watch`` as the command does it, polling every half second."""
     from zbulk.models import Job
-    from zbulk.reports import WatchReport
-    from zbulk.views.watch import WatchView
+    from zbulk.reports import WatchEvents, WatchReport
     from zbulk.watch import WatchOptions
     from zbulk.watch import watch as follow
 
@@ -264,13 +263,19 @@ def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
         fetched[jid] = client.get_job(jid)
         return Job.read(fetched[jid].doc)
 
-    view = WatchView(out, False, fetched)
+    events = WatchEvents(fetched)
+    view = out.stream_events(events, as_json=False)
+
+    def started(watched: list) -> None:
+        events.follow(watched)
+        view.start()
+
     try:
         code, jobs = follow(fetch, [job_id], WatchOptions(interval=0.5, max_interval=0.5),
-                            view.event, on_start=view.start)  # fmt: skip
+                            view.event, on_start=started)  # fmt: skip
     finally:
         view.stop()
-    out.emit(WatchReport(jobs, False, view.clock()), as_json=False)
+    out.emit(WatchReport(jobs, False, events.clock()), as_json=False)
     return int(code)
 
 

@@ -1,5 +1,7 @@
-"""What ``zbulk job watch`` shows: a live view on a terminal, a plain line per change
-elsewhere, NDJSON with ``--json``, and a final summary on stdout.
+"""What ``zbulk job watch`` shows, built and never written: the live panel for a terminal,
+a plain line per change for elsewhere, the finish and summary lines, and the text of its
+warnings and hints. ``zbulk.reports.WatchEvents`` says which goes with each event and
+``zbulk.output.Output.stream_events`` chooses the form (live, plain lines or NDJSON).
 
 Every time shown is the job's own (``zbulk.watch.Watched``): its age since Zoho's
 ``created_time``, how long it has been processing, and once finished the time it took,
@@ -13,23 +15,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
-from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from zbulk.models import Job, status_key
-from zbulk.output import Output
 from zbulk.views.format import SEPARATOR, ago, counts, span
 from zbulk.views.widgets import cell, status_text
 from zbulk.watch import Watched, outcome
-
-if TYPE_CHECKING:
-    from rich.live import Live
-
-    from zbulk.client import Fetched
 
 BAR = 30  # cells of a resource's bar at most
 
@@ -215,114 +209,47 @@ class WatchPanel:
                    + Text("░" * (width - filled), style="dim") + Text(label))  # fmt: skip
 
 
-class WatchView:
-    """Turns watch events into output for this run: live, plain or NDJSON."""
+def progress_line(w: Watched, stamp: str, now: float, wall_now: float) -> Text | None:
+    """``12:00:03  ID  IN PROGRESS  1,201/?  added … · skipped 0  age 1m10s``: a job's
+    change as one line, where no live view shows it; None before its first answer."""
+    if w.job is None:
+        return None
+    line = Text(f"{stamp}  {w.job_id}  ") + status_text(w.job.status)
+    line.append(f"  {counts_line(w)}")
+    timing = clock_text(w, now, wall_now)
+    if timing:
+        line.append(f"  {timing}")
+    return line
 
-    def __init__(self, out: Output, as_json: bool, fetched: dict[str, Fetched],
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
-                 fail_on_skipped: bool = False) -> None:  # fmt: skip
-        self.out = out
-        self.as_json = as_json
-        self.fetched = fetched
-        self.clock = clock
-        self.wall = wall
-        self.fail_on_skipped = fail_on_skipped
-        self.live_on = not as_json and out.err_live
-        self.jobs: list[Watched] = []
-        self.on_finish: Callable[[Watched], None] | None = None  # --notify=each
-        self._hinted: set[str] = set()  # jobs whose `job results` hint is in the scrollback
-        self.reported: set[str] = set()  # jobs whose error is already on stderr
-        self._live: Live | None = None
 
-    def start(self, jobs: list[Watched]) -> None:
-        self.jobs = jobs
-        if self.live_on:
-            from rich.live import Live
+def unknown_status_text(w: Watched) -> str:
+    """The warning for a status zbulk does not know."""
+    said = "no status" if w.job is None or w.job.status is None else f"status {w.job.status!r}"
+    return (f"job {w.job_id} reports {said}, which zbulk does not know; "
+            "treating it as still running")  # fmt: skip
 
-            self._live = Live(WatchPanel(jobs, self.clock, self.wall), console=self.out.err,
-                              refresh_per_second=4, transient=True, redirect_stdout=False,
-                              redirect_stderr=False)  # fmt: skip
-            self._live.start()
 
-    def stop(self, *, interrupted: bool = False) -> None:
-        """End the live view: erased when the watch is over (the summary follows), left
-        on screen as its last frame when interrupted. The cursor comes back either way."""
-        if self._live is not None:
-            live, self._live = self._live, None
-            if interrupted:
-                live.transient = False
-            live.stop()
+def retry_text(w: Watched, wait: float) -> str:
+    """The warning for a poll that failed and is tried again in ``wait`` seconds."""
+    message = w.last_failure.message if w.last_failure is not None else "the poll failed"
+    return f"job {w.job_id}: {message}; trying again in {wait:.0f}s"
 
-    def event(self, kind: str, w: Watched) -> None:
-        if kind == "change":
-            if self.as_json:
-                self.out.json(self.fetched[w.job_id])
-            elif not self.live_on and w.job is not None:
-                stamp = datetime.now().astimezone().strftime("%H:%M:%S")
-                line = Text(f"{stamp}  {w.job_id}  ") + status_text(w.job.status)
-                line.append(f"  {counts_line(w)}")
-                timing = clock_text(w, self.clock(), self.wall())
-                if timing:
-                    line.append(f"  {timing}")
-                self.out.err.print(line, soft_wrap=True)
-        elif kind == "done":
-            if gone(w) and w.error is not None and w.job_id not in self.reported:
-                # At once, above the live view: the other jobs are still followed.
-                self.reported.add(w.job_id)
-                self.out.error(w.error)
-            elif w.job is not None and w.error is None and w.job.finished:
-                others = any(not x.done for x in self.jobs)
-                if self.live_on and others:  # above the live view, into the scrollback
-                    self.out.err.print(finish_line(w, self.fail_on_skipped, self.wall()),
-                                       soft_wrap=True)  # fmt: skip
-                    hint = skipped_hint(w)
-                    if hint:
-                        self.out.note(f"  {hint}")
-                        self._hinted.add(w.job_id)
-                if self.on_finish is not None:
-                    self.on_finish(w)
-        # Warnings go through the live view's own console, so they print above it.
-        elif kind == "unknown-status" and w.job is not None:
-            said = "no status" if w.job.status is None else f"status {w.job.status!r}"
-            self.out.warn(f"job {w.job_id} reports {said}, which zbulk does not know; "
-                          "treating it as still running")  # fmt: skip
-        elif kind == "retry" and w.last_failure is not None:
-            wait = max(w.next_poll - self.clock(), 0)
-            self.out.warn(f"job {w.job_id}: {w.last_failure.message}; trying again in "
-                          f"{wait:.0f}s")  # fmt: skip
 
-    def hints(self, jobs: list[Watched]) -> None:
-        for w in jobs:
-            hint = skipped_hint(w)
-            if hint and w.job_id not in self._hinted:  # not said twice
-                self.out.note(f"job {w.job_id}: {hint}")
+def timeout_text(late: list[str], timeout: float | None, command: str) -> tuple[str, str]:
+    """The error and its hint for the jobs --timeout left unfinished: one for them all,
+    with a command that follows them all again."""
+    within = span(timeout or 0) if (timeout or 0) >= 1 else f"{timeout or 0:g}s"
+    what = f"job {late[0]} did not" if len(late) == 1 else f"{len(late)} jobs did not"
+    message = f"{what} finish within {within}; the last known state of each is above"
+    if len(late) > 1:
+        return message, (f"the jobs go on at Zoho; follow them again with "
+                         f"`{command} {' '.join(late)}`")  # fmt: skip
+    return message, f"the job goes on at Zoho; follow it again with `{command} {late[0]}`"
 
-    def errors(self, jobs: list[Watched], timeout: float | None, command: str) -> None:
-        """The errors not said yet; for the jobs --timeout left unfinished, one error and
-        one hint with a command that follows them all again."""
-        from zbulk.errors import WatchTimeout
 
-        for w in jobs:
-            if gone(w) and w.error is not None and w.job_id not in self.reported:
-                self.reported.add(w.job_id)
-                self.out.error(w.error)
-        late = [w.job_id for w in jobs if timed_out(w)]
-        if not late:
-            return
-        within = span(timeout or 0) if (timeout or 0) >= 1 else f"{timeout or 0:g}s"
-        what = f"job {late[0]} did not" if len(late) == 1 else f"{len(late)} jobs did not"
-        self.out.error(WatchTimeout(
-            f"{what} finish within {within}; the last known state of each is above",
-            hint=f"the jobs go on at Zoho; follow them again with `{command} {' '.join(late)}`"
-            if len(late) > 1 else
-            f"the job goes on at Zoho; follow it again with `{command} {late[0]}`",
-        ))  # fmt: skip
-
-    def resume(self, jobs: list[Watched], command: str) -> None:
-        """After an interrupt: how to follow the unfinished jobs again."""
-        left = [w.job_id for w in jobs if not w.done]
-        if left:
-            self.out.note(f"resume with: {command} {' '.join(left)}")
+def resume_text(left: list[str], command: str) -> str:
+    """After an interrupt: how to follow the unfinished jobs again."""
+    return f"resume with: {command} {' '.join(left)}"
 
 
 def summary_lines(jobs: list[Watched], fail_on_skipped: bool, now: float) -> Iterator[Text]:
