@@ -310,11 +310,20 @@ def _console_class() -> type[Console]:
 
 
 class Emittable(Protocol):
-    """A command's typed result: as JSON lines, or as renderables for its human view."""
+    """A command's typed result: as JSON lines, or as renderables for its human view.
+    Either may hold a ``Notice``: a note or warning for stderr, in that form."""
 
-    def json_lines(self) -> Iterable[str | Iterable[str]]: ...  # a line, or one in pieces
+    # a line, or one in pieces
+    def json_lines(self) -> Iterable[str | Iterable[str] | Notice]: ...
 
-    def views(self) -> Iterable[RenderableType]: ...
+    def views(self) -> Iterable[RenderableType | Notice]: ...
+
+
+class Line(str):
+    """A line of zbulk's own plain text in a result's human view (a count, a path, a
+    command to copy): written as it is, never wrapped or cut (``Output.write_line``)."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -506,7 +515,9 @@ class Output:
         """The one step every command's result goes through: JSON lines or the human view."""
         if as_json:
             for line in result.json_lines():
-                if isinstance(line, str):
+                if isinstance(line, Notice):
+                    self.say(line)
+                elif isinstance(line, str):
                     self.write_line(line)
                 else:  # one long line streamed in pieces (job results --failed --json)
                     for piece in line:
@@ -514,7 +525,12 @@ class Output:
                     self.write_line("")
         else:
             for part in result.views():
-                self.print(part)
+                if isinstance(part, Notice):
+                    self.say(part)
+                elif isinstance(part, Line):
+                    self.write_line(part)
+                else:
+                    self.print(part)
 
     def print(self, *renderables: RenderableType, soft_wrap: bool = False) -> None:
         """Results on stdout; ``soft_wrap`` keeps long lines whole (commands to copy)."""

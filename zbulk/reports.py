@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
     from zbulk.client import Fetched
     from zbulk.errors import ZbulkError
+    from zbulk.jobs.merged import Merged
     from zbulk.output import Notice
+    from zbulk.preflight import Report
     from zbulk.results import Summary
     from zbulk.watch import Watched
 
@@ -233,6 +235,94 @@ class WatchEvents:
 def _finished(w: Watched) -> bool:
     """The job finished and the watch saw it without an error."""
     return w.job is not None and w.error is None and w.job.finished
+
+
+@dataclass
+class MergedImportReport:
+    """``job results --import``: the merged result files of every part of an import."""
+
+    merged: Merged
+    parts: int  # how many parts the import has
+
+    def json_lines(self) -> Iterator[str]:
+        from zbulk.output import json_text
+
+        yield json_text(self.merged.as_json())
+
+    def views(self) -> Iterator[RenderableType]:
+        from zbulk.output import Line
+
+        m = self.merged
+        yield Line(f"Import {m.import_id}: {m.rows:,} rows of {self.parts} parts into {m.module}: "
+                   f"{m.created:,} created or updated, {m.failed:,} failed")  # fmt: skip
+        for path in m.files:
+            yield Line(f"  {path}")
+        if m.failed:
+            yield Line(f"fix the failed rows and send them again: zbulk job retry --import "
+                       f"{m.import_id} --edit")  # fmt: skip
+
+
+@dataclass
+class CreatedJobReport:
+    """A bulk write job just created by ``job import``/``job retry``: its id (``--json``:
+    Zoho's answer as it came)."""
+
+    job_id: str
+    answer: Fetched
+
+    def json_lines(self) -> Iterator[str]:
+        from zbulk.output import json_line
+
+        yield json_line(self.answer)
+
+    def views(self) -> Iterator[RenderableType]:
+        from zbulk.output import Line
+
+        yield Line(self.job_id)
+
+
+@dataclass
+class DryRunPartsReport:
+    """``--dry-run`` of an import split in parts: the parts, before the first one's
+    requests (``DryRunReport``); nothing with ``--json``."""
+
+    what: str
+    parts: list[str]  # "part 1: rows 1–50,000 (50,000 records, 9,912,442 bytes)"
+
+    def json_lines(self) -> Iterator[str]:
+        return iter(())
+
+    def views(self) -> Iterator[RenderableType]:
+        from zbulk.output import Line
+
+        yield Line(f"# dry run: {self.what}; nothing is sent. The parts:")
+        for part in self.parts:
+            yield Line(f"#   {part}")
+
+
+@dataclass
+class PreflightReport:
+    """The pre-flight's findings about an upload file. With ``--json`` they are the result
+    (a ``{"preflight": …}`` line on stdout) only when the command stops on them
+    (``final``); otherwise, and in the human form, they are a note on stderr."""
+
+    report: Report
+    said: str | None  # the note: a head line and one line per finding; None: nothing found
+    final: bool = True
+
+    def json_lines(self) -> Iterator[str | Notice]:
+        from zbulk.output import json_text
+
+        if self.final:
+            yield json_text({"preflight": self.report.as_json()})
+        else:
+            yield from self.views()
+
+    def views(self) -> Iterator[Notice]:
+        from zbulk.output import Notice
+
+        if self.said:
+            yield Notice(self.said)
 
 
 @dataclass

@@ -41,12 +41,9 @@ class Printed:
         self.out.note(message)
 
     def created(self, part: PartState, answer: Fetched) -> None:
-        if self.as_json:
-            from zbulk.output import json_line
+        from zbulk.reports import CreatedJobReport
 
-            self.out.write_line(json_line(answer))
-        else:
-            self.out.write_line(part.job_id or "")
+        self.out.emit(CreatedJobReport(part.job_id or "", answer), as_json=self.as_json)
         self.out.flush()
         n = len(self.record.parts)
         if n > 1:
@@ -384,11 +381,12 @@ def print_plan(
     from zbulk.imports import upload_url
 
     url = upload_url(app_ctx.settings.api_domain, app_ctx.settings.api_version)
-    if len(record.parts) > 1 and not as_json:
-        out.write_line(f"# dry run: {what(record)}; nothing is sent. The parts:")
-        for p in record.parts:
-            out.write_line(f"#   part {p.number}: rows {p.first_row:,}–{p.last_row:,} "
-                           f"({p.records:,} records, {p.size:,} bytes)")  # fmt: skip
+    if len(record.parts) > 1:
+        from zbulk.reports import DryRunPartsReport
+
+        parts = [f"part {p.number}: rows {p.first_row:,}–{p.last_row:,} "
+                 f"({p.records:,} records, {p.size:,} bytes)" for p in record.parts]  # fmt: skip
+        out.emit(DryRunPartsReport(what(record), parts), as_json=as_json)
     with files.temp_dir() as tmp:
         archive = build_part_zip(record, record.parts[0], tmp)
         print_requests(out, plan, archive, url, known, app_ctx.settings, as_json,

@@ -83,13 +83,9 @@ def file_only(out: Output, plan: Plan, as_json: bool) -> Plan:
 
 def _stop(out: Output, plan: Plan, report: Report, as_json: bool) -> None:
     from zbulk.errors import UsageError
+    from zbulk.reports import PreflightReport
 
-    if as_json:
-        from zbulk.output import json_text
-
-        out.write_line(json_text({"preflight": report.as_json()}))
-    else:
-        _show(out, plan, report)
+    out.emit(PreflightReport(report, _said(plan, report)), as_json=as_json)
     fit = (
         "are not all field API names"
         if report.metadata == "unavailable"
@@ -126,12 +122,10 @@ def _conclude(
 
     if report.blocked:
         _stop(out, plan, report, as_json)
-    if report.rejected and not skip_invalid and as_json:
-        from zbulk.output import json_text
+    from zbulk.reports import PreflightReport
 
-        out.write_line(json_text({"preflight": report.as_json()}))
-    else:
-        _show(out, plan, report)
+    stops = bool(report.rejected) and not skip_invalid  # --json: the findings are the result
+    out.emit(PreflightReport(report, _said(plan, report), final=stops), as_json=as_json)
     if not report.rejected:
         return plan
     rejected_path = output_dir / f"{plan.source.path.stem}-rejected.csv"
@@ -164,7 +158,8 @@ def _conclude(
     return replace(plan, source=source)
 
 
-def _show(out: Output, plan: Plan, report: Report) -> None:
+def _said(plan: Plan, report: Report) -> str | None:
+    """The findings as a note: a head line and one line per finding; None: none."""
     lines: list[str] = []
     for g in report.columns:
         lines.append(f"  {g.code}: column {g.column}: {_explain(g.code)}; {g.fix}")
@@ -177,7 +172,7 @@ def _show(out: Output, plan: Plan, report: Report) -> None:
             f"{'s' if g.count != 1 else ''} (rows {rows}): {_explain(g.code)}; {g.fix}"
         )
     if not lines:
-        return
+        return None
     head = f"checked {plan.source.path.name} against the fields of {plan.module}"
     if report.metadata == "unavailable":
         head = f"checked {plan.source.path.name} (the file alone)"
@@ -187,7 +182,7 @@ def _show(out: Output, plan: Plan, report: Report) -> None:
         head += f": {len(report.rejected):,} of {report.records:,} rows would be rejected"
     else:
         head += f": every row passes ({len(report.warnings())} kinds of warning)"
-    out.note("\n".join([head + ":", *lines]))
+    return "\n".join([head + ":", *lines])
 
 
 def _explain(code: str) -> str:
