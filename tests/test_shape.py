@@ -74,7 +74,7 @@ def test_import_contracts_catch_a_wrong_import(tmp_path: Path, module: str, line
 IMPORT_EACH = """
 import json, os, sys, traceback
 for lib in ("typer", "rich.console", "rich.table", "requests", "urllib3", "platformdirs",
-            "tomlkit", "filelock"):
+            "tomlkit"):
     __import__(lib)
 assert not [m for m in sys.modules if m == "zbulk" or m.startswith("zbulk.")]
 results = {}
