@@ -162,3 +162,41 @@ def cached_modules() -> list[str]:
 def complete_modules(incomplete: str) -> list[str]:
     """``--module``: the org's modules from the metadata cache, else the standard ones."""
     return _matching(cached_modules() or STANDARD_MODULES, incomplete)
+
+
+ImportIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--import",
+        metavar="ID",
+        help="Every part of an import (imp-…) instead of job ids.",
+        show_default=False,
+    ),
+]
+
+# -- job import and job retry ---------------------------------------------------------
+
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Check, print the exact requests, send nothing.")
+]
+Yes = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
+]
+WatchFlag = Annotated[
+    bool, typer.Option("--watch", help="Follow the new job to its end, then summarise its results.")
+]
+AllowSkipped = Annotated[
+    bool,
+    typer.Option("--allow-skipped", help="With --watch: exit 0 even when rows were skipped."),
+]
+OrgOption = Annotated[
+    str | None,
+    typer.Option(
+        "--org",
+        metavar="ORG_ID",
+        help="The org id (zgid) for the upload. [env: ZBULK_ORG_ID; default: the profile's, "
+        "else asked of the API once and kept]",
+        show_default=False,
+    ),
+]

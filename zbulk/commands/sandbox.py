@@ -220,7 +220,7 @@ def demo(ctx: typer.Context) -> int:
             step("Which rows failed, and why", f"zbulk job results {running}")
             _demo_results(client, out, running)
 
-            from zbulk.commands.imports import demo_loop
+            from zbulk.commands.demo_imports import demo_loop
 
             server.import_duration = 0  # created jobs finish at once in the demo
             demo_loop(client, out, server.url, ORG_ID, step, upload=server.upload_url)
@@ -251,46 +251,30 @@ def demo(ctx: typer.Context) -> int:
 
 
 def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
-    """``zbulk job watch`` as the command does it, polling every half second."""
-    from zbulk.models import Job
-    from zbulk.reports import WatchEvents, WatchReport
+    """``zbulk job watch``'s use case (``zbulk.jobs.follow``), polling every half second."""
+    from zbulk.jobs.follow import follow
+    from zbulk.reports import WatchReport
+    from zbulk.views.watch import WatchView
     from zbulk.watch import WatchOptions
-    from zbulk.watch import watch as follow
 
     fetched: dict[str, Fetched] = {}
-
-    def fetch(jid: str) -> Job:
-        fetched[jid] = client.get_job(jid)
-        return Job.read(fetched[jid].doc)
-
-    events = WatchEvents(fetched)
-    view = out.stream_events(events, as_json=False)
-
-    def started(watched: list) -> None:
-        events.follow(watched)
-        view.start()
-
+    view = WatchView(out, False, fetched)
     try:
-        code, jobs = follow(fetch, [job_id], WatchOptions(interval=0.5, max_interval=0.5),
-                            view.event, on_start=started)  # fmt: skip
+        code, jobs = follow(client, [job_id], WatchOptions(interval=0.5, max_interval=0.5),
+                            view.event, on_start=view.start, fetched=fetched,
+                            signals=False)  # fmt: skip
     finally:
         view.stop()
-    out.emit(WatchReport(jobs, False, events.clock()), as_json=False)
+    out.emit(WatchReport(jobs, False, view.clock()), as_json=False)
     return int(code)
 
 
 def _demo_results(client: ZohoClient, out: Output, job_id: str) -> None:
-    """``zbulk job results`` as the command does it: download, then summarise."""
+    """``zbulk job results``'s use case (``zbulk.jobs.result_file``)."""
     from zbulk import files
-    from zbulk.models import Job
+    from zbulk.jobs.result_file import fetch_and_summarise
     from zbulk.reports import ResultsReport
-    from zbulk.results import MAX_DOWNLOAD, summarise_zip
 
-    job = Job.read(client.get_job(job_id).doc)
-    url = job.result_url or ""
     with files.temp_dir("zbulk-demo-") as tmp:
-        zip_path = tmp / f"{job_id}.zip"
-        with files.create_new(zip_path) as fh:
-            client.download(url, fh, MAX_DOWNLOAD)
-        summary = summarise_zip(zip_path, job_id=job_id, resources=job.resources)
-        out.emit(ResultsReport(summary, url, False), as_json=False)
+        got = fetch_and_summarise(client, job_id, tmp)
+        out.emit(ResultsReport(got.summary, got.url, False), as_json=False)

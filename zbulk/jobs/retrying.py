@@ -146,3 +146,29 @@ def _kind(value: Any) -> str:
 
 def _s(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def check_one_resource(job_id: str, doc: dict[str, Any]) -> None:
+    """A job of several resources (modules) is retried one resource at a time: say how."""
+    from zbulk.errors import UsageError
+    from zbulk.models import Job
+
+    job = Job.read(doc)
+    if len(job.resources) > 1:
+        import shlex
+
+        modules = ", ".join(r.module or "?" for r in job.resources)
+        operation = doc.get("operation") or "insert"
+        steps = [f"zbulk job results {job_id} --source FILE --output-dir fix"]
+        for r in job.resources:
+            module = r.module or "MODULE"
+            find = f" --find-by {shlex.quote(r.find_by)}" if r.find_by else ""
+            path = shlex.quote(f"fix/{job_id}-{module}-failed.csv")
+            steps.append(f"zbulk job import {path} --module {shlex.quote(module)} "
+                         f"--operation {operation}{find}")  # fmt: skip
+        raise UsageError(
+            f"job {job_id} has {len(job.resources)} resources ({modules}): zbulk job retry "
+            "sends the rows of one module per job",
+            hint="write each module's failed rows whole (FILE: the ZIP the job was created "
+            "from), then send each module's as its own import:\n  " + "\n  ".join(steps),
+        )
