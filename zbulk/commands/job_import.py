@@ -237,8 +237,9 @@ def import_command(
     a job FAILED.
     """
     from zbulk import files
+    from zbulk.commands.import_resume import resume_import
     from zbulk.commands.job_watch import follower
-    from zbulk.commands.migrations import resume_import, start_import
+    from zbulk.commands.migrations import start_import
     from zbulk.errors import UsageError
 
     if resume:

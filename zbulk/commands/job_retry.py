@@ -5,7 +5,7 @@ as ``zbulk job import``'s (``commands.migrations``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,12 @@ from zbulk.commands.options import (
     Yes,
     complete_job_ids,
 )
+
+if TYPE_CHECKING:
+    from zbulk.client import ZohoClient
+    from zbulk.commands.migrations import Follow
+    from zbulk.output import Output
+    from zbulk.user_file import UserFile
 
 commands = Commands()
 
@@ -96,13 +102,7 @@ def retry_command(
     from zbulk import files
     from zbulk.client import check_job_id
     from zbulk.commands.job_watch import follower
-    from zbulk.commands.migrations import (
-        edit_file,
-        failed_rows_file,
-        keep_for_edit,
-        need_confirmation_means,
-        start_import,
-    )
+    from zbulk.commands.migrations import edit_file, need_confirmation_means, start_import
     from zbulk.errors import UsageError
     from zbulk.jobs.retrying import check_one_resource, check_retry_doc, retry_plan
     from zbulk.user_file import open_source
@@ -114,8 +114,6 @@ def retry_command(
     if import_id is not None:
         if source is not None:
             raise UsageError("--source goes with a JOB_ID: an import knows its file")
-        from zbulk.commands.migrations import retry_import
-
         return retry_import(ctx, import_id, fixed=fixed, edit=edit, dry_run=dry_run, yes=yes,
                             watch=watch, org=org, as_json=as_json,
                             allow_skipped=allow_skipped,
@@ -157,3 +155,96 @@ def retry_command(
                             as_json=as_json, client=client, allow_skipped=allow_skipped,
                             keep_source=temporary,
                             follow=follower(ctx, as_json, allow_skipped))  # fmt: skip
+
+
+def retry_import(
+    ctx: typer.Context,
+    import_id: str,
+    *,
+    fixed: Path | None,
+    edit: bool,
+    dry_run: bool,
+    yes: bool,
+    watch: bool,
+    org: str | None,
+    as_json: bool,
+    allow_skipped: bool,
+    follow: Follow | None = None,
+) -> int:
+    """``job retry --import ID``: every failed row of every part (the merged failed.csv, or
+    FIXED), sent again as a new import with the first one's settings, split as needed."""
+    from zbulk import files
+    from zbulk.commands.migrations import (
+        edit_file,
+        find_import,
+        need_confirmation_means,
+        start_import,
+    )
+    from zbulk.jobs.importing import check_source
+    from zbulk.jobs.retrying import import_failed_rows, retry_plan
+
+    app_ctx = ctx.find_root().obj
+    out = app_ctx.output
+    record = find_import(app_ctx, import_id)
+    check_source(record)
+    need_confirmation_means(yes or dry_run, f"sending import {record.id}'s failed rows again")
+    original = Path(record.source["path"])
+    with app_ctx.client() as client, files.temp_dir() as tmp:
+        if fixed is None:
+            merged = import_failed_rows(client, record, tmp)
+            if not merged.failed:
+                out.note(f"import {record.id} has no failed rows: nothing to send")
+                return 0
+            fixed = Path(merged.files[0])
+            out.note(f"{merged.failed:,} failed rows of import {record.id}, whole")
+            if edit:
+                fixed = keep_for_edit(fixed, record.id, out)
+                edit_file(fixed, out)
+        plan = retry_plan(record.id, record.settings["body"], original, fixed)
+        temporary = fixed.is_relative_to(tmp)  # the merged failed rows: the record keeps them
+        return start_import(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org,
+                            keep_source=temporary,
+                            as_json=as_json, client=client, allow_skipped=allow_skipped,
+                            retry_of=record.id, follow=follow)  # fmt: skip
+
+
+def keep_for_edit(rows: Path, name: str, out: Output) -> Path:
+    """The rows to edit, copied beside the user (the current directory) as
+    ``<name>-<Module>-edited.csv`` (``-2``… if taken), and the path said: the edited
+    file is kept, so the next round can start from it."""
+    from zbulk import files
+
+    stem = rows.name.removesuffix(".csv").removesuffix("-failed")
+    module = stem.removeprefix(name).lstrip("-") or "rows"
+    base = f"{name}-{module}-edited"
+    target, n = Path.cwd() / f"{base}.csv", 1
+    while target.exists() or target.is_symlink():
+        n += 1
+        target = Path.cwd() / f"{base}-{n}.csv"
+    files.copy_to_output(rows, target, force=False)
+    out.note(f"the rows to fix are in {target}; it is kept after sending")
+    return target
+
+
+def failed_rows_file(
+    client: ZohoClient,
+    out: Output,
+    job_id: str,
+    doc: dict[str, Any],
+    sources: list[UserFile],
+    directory: Path,
+    label: str | None = None,
+) -> Path | None:
+    """The job's failed rows, whole (``zbulk.jobs.retrying.failed_rows``), said; None when
+    no row failed."""
+    from zbulk.jobs.retrying import failed_rows
+
+    found = failed_rows(client, job_id, doc, sources, directory)
+    for warning in found.summary.warnings:
+        out.warn(warning)
+    if found.path is None:
+        out.note(f"job {job_id} has no failed rows: nothing to send")
+        return None
+    out.note(f"{found.summary.failed:,} failed rows of job {job_id}, whole, "
+             f"from {label or sources[0].path}")  # fmt: skip
+    return found.path
