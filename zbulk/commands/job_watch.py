@@ -6,11 +6,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-import typer.core
 
 from zbulk.commands import Commands
 from zbulk.commands.job import remember, scope_of
-from zbulk.commands.options import ImportIdOption, JsonFlag, complete_job_ids, duration
+from zbulk.commands.options import (
+    NOTIFY_META,
+    ImportIdOption,
+    JsonFlag,
+    NotifyWhenCommand,
+    complete_job_ids,
+    duration,
+    parse_concurrency,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -23,48 +30,7 @@ if TYPE_CHECKING:
 commands = Commands()
 
 
-class _WatchCommand(typer.core.TyperCommand):
-    """``job watch``, whose ``--notify`` takes an optional value: ``--notify`` (when the
-    watch ends) or ``--notify=each`` (as each job ends). The option parser knows no
-    optional values, so ``--notify=WHEN`` is read here: it becomes ``--notify``, and WHEN
-    goes in ``ctx.meta``."""
-
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        from zbulk.errors import UsageError
-
-        rewritten: list[str] = []
-        for arg in args:
-            if arg == "--":
-                rewritten.extend(args[len(rewritten) :])
-                break
-            if arg.startswith("--notify="):
-                when = arg.partition("=")[2]
-                if when not in NOTIFY_WHEN:
-                    raise UsageError(f"--notify={when}: use --notify (when the watch ends) "
-                                     "or --notify=each (as each job ends)")  # fmt: skip
-                ctx.meta[NOTIFY_META] = when
-                arg = "--notify"
-            rewritten.append(arg)
-        return super().parse_args(ctx, rewritten)
-
-
-NOTIFY_WHEN = ("end", "each")
-NOTIFY_META = "zbulk.notify"
-
-
-def _concurrency(value: object) -> int:
-    from zbulk.watch import MAX_CONCURRENCY
-
-    try:
-        number = int(str(value), 10)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a whole number") from None
-    if not 1 <= number <= MAX_CONCURRENCY:
-        raise typer.BadParameter(f"{value!r} is out of range: 1 to {MAX_CONCURRENCY}")
-    return number
-
-
-@commands.command("watch", cls=_WatchCommand)
+@commands.command("watch", cls=NotifyWhenCommand)
 def watch(
     ctx: typer.Context,
     job_ids: Annotated[
@@ -136,7 +102,7 @@ def watch(
         typer.Option(
             "--concurrency",
             metavar="N",
-            parser=_concurrency,
+            parser=parse_concurrency,
             help="Requests in flight at most, across all jobs. [default: 4]",
             show_default=False,
         ),
