@@ -150,23 +150,17 @@ def import_results(ctx: typer.Context, import_id: str, output_dir: Path, force: 
                    as_json: bool, fail_on_skipped: bool) -> int:  # fmt: skip
     """``job results --import ID``: one failed, created and errors file for every part."""
     from zbulk import files
-    from zbulk.commands.migrations import find_import, refresh
-    from zbulk.errors import ApiError, ExitCode
+    from zbulk.commands.migrations import find_import
+    from zbulk.errors import ExitCode
     from zbulk.jobs import import_record as rec
-    from zbulk.jobs.merged import merge
-    from zbulk.jobs.result_file import downloader
+    from zbulk.jobs.result_file import merge_import_results
     from zbulk.output import json_text
 
     app_ctx = ctx.find_root().obj
     out = app_ctx.output
     record = find_import(app_ctx, import_id)
     with app_ctx.client() as client, files.temp_dir() as tmp:
-        refresh(ctx, record, client)
-        if not any(p.state in rec.FINISHED for p in record.parts):
-            raise ApiError(f"no part of import {record.id} has finished yet",
-                           hint=f"zbulk job watch --import {record.id}")  # fmt: skip
-
-        merged = merge(record, downloader(client, tmp), output_dir, force)
+        merged = merge_import_results(client, record, tmp, output_dir, force)
     for warning in merged.warnings:
         out.warn(warning)
     if as_json:

@@ -1,6 +1,7 @@
-"""The user's side of an import (``zbulk job import``, ``--resume``, ``job retry``): the
-confirmation, the org, what is printed as parts are created, and following them. The flow
-itself is ``zbulk.jobs.importing``'s.
+"""The user's side of sending an import (``zbulk job import``, ``--resume``, ``job
+retry``): the confirmation, the org, what is printed as parts are created, the editor of
+``--edit``. The flow itself is ``zbulk.jobs.importing``'s; ``--resume`` is
+``import_resume``, ``--dry-run`` ``import_dry_run``, following the parts ``job_watch``.
 """
 
 from __future__ import annotations

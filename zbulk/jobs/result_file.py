@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from zbulk.client import ZohoClient
-    from zbulk.jobs.import_record import PartState
+    from zbulk.jobs.import_record import ImportRecord, PartState
+    from zbulk.jobs.merged import Merged
     from zbulk.models import Job
     from zbulk.results import Summary
     from zbulk.user_file import UserFile
@@ -109,3 +110,20 @@ def fetch_and_summarise(
                             keep_zip=keep_zip, source=source,
                             resources=job.resources)  # fmt: skip
     return ResultFile(job_id, job, url, zip_path, summary)
+
+
+def merge_import_results(client: ZohoClient, record: ImportRecord, directory: Path,
+                         output_dir: Path, force: bool) -> Merged:  # fmt: skip
+    """An import's result files (``job results --import``): each part's state fetched
+    again, then every finished part's result ZIP downloaded into ``directory`` and merged
+    into one failed, created and errors file in ``output_dir``."""
+    from zbulk.errors import ApiError
+    from zbulk.jobs import import_record as rec
+    from zbulk.jobs.import_lookup import refresh_parts
+    from zbulk.jobs.merged import merge
+
+    refresh_parts(client, record)
+    if not any(p.state in rec.FINISHED for p in record.parts):
+        raise ApiError(f"no part of import {record.id} has finished yet",
+                       hint=f"zbulk job watch --import {record.id}")  # fmt: skip
+    return merge(record, downloader(client, directory), output_dir, force)
