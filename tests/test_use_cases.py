@@ -134,3 +134,49 @@ def test_follow_tells_on_interrupt_the_jobs_so_far_then_goes_on(
         follow(client, [LARGE], WatchOptions(interval=1.0), stop, on_interrupt=told.append,
                clock=clock, sleep=clock.sleep, signals=False)  # fmt: skip
     assert [[w.job_id for w in jobs] for jobs in told] == [[LARGE]]
+
+
+class Told:
+    """An import's events, kept (the command prints them)."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.jobs: list[str] = []
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def created(self, part: Any, answer: Any) -> None:
+        self.jobs.append(part.job_id)
+
+
+def test_an_import_run_then_its_failed_rows_merged_without_the_cli(
+    client: ZohoClient, sb: Sandbox, tmp_path: Path
+) -> None:
+    from zbulk.commands.demo_imports import DEMO_CSV
+    from zbulk.imports import prepare, upload_url
+    from zbulk.jobs.importing import Importer, plan_import
+    from zbulk.jobs.result_file import merge_import_results
+    from zbulk.jobs.retrying import import_failed_rows
+    from zbulk.sandbox.jobs import ORG_ID
+
+    sb.import_duration = 0  # created jobs finish at once
+    leads = tmp_path / "leads.csv"
+    leads.write_text(DEMO_CSV, encoding="utf-8")
+    plan = prepare(leads, module="Leads", operation="insert")
+    record = plan_import(plan, "default", sb.url, client.settings.api_version)
+    url = upload_url(sb.url, client.settings.api_version, sb.upload_url)
+    work = tmp_path / "work"
+    work.mkdir()
+    told = Told()
+    Importer(record, client, ORG_ID, url, told, work).run()
+    assert told.jobs == [record.parts[0].job_id] and told.jobs[0]
+    out = tmp_path / "out"
+    merged = merge_import_results(client, record, work, out, False)
+    assert merged.rows == 4 and merged.failed == 2 and merged.created == 2
+    assert all(Path(p).parent == out for p in merged.files)
+    again = tmp_path / "again"
+    again.mkdir()
+    failed = import_failed_rows(client, record, again)
+    rows = Path(failed.files[0]).read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0] == DEMO_CSV.splitlines()[0] and len(rows) == 3
