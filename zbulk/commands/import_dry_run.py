@@ -24,11 +24,12 @@ def print_plan(out: Output, settings: Any, plan: Plan, record: ImportRecord, kno
     from zbulk.jobs.importing import build_part_zip
 
     url = upload_url(settings.api_domain, settings.api_version)
-    if len(record.parts) > 1 and not as_json:
-        out.write_line(f"# dry run: {what(record)}; nothing is sent. The parts:")
-        for p in record.parts:
-            out.write_line(f"#   part {p.number}: rows {p.first_row:,}–{p.last_row:,} "
-                           f"({p.records:,} records, {p.size:,} bytes)")  # fmt: skip
+    if len(record.parts) > 1:
+        from zbulk.reports import DryRunPartsReport
+
+        parts = [f"part {p.number}: rows {p.first_row:,}–{p.last_row:,} "
+                 f"({p.records:,} records, {p.size:,} bytes)" for p in record.parts]  # fmt: skip
+        out.emit(DryRunPartsReport(what(record), parts), as_json=as_json)
     with files.temp_dir() as tmp:
         archive = build_part_zip(record, record.parts[0], tmp)
         print_requests(out, plan, archive, url, known, settings, as_json,

@@ -154,7 +154,7 @@ def import_results(ctx: typer.Context, import_id: str, output_dir: Path, force: 
     from zbulk.errors import ExitCode
     from zbulk.jobs import import_record as rec
     from zbulk.jobs.result_file import merge_import_results
-    from zbulk.output import json_text
+    from zbulk.reports import MergedImportReport
 
     app_ctx = ctx.find_root().obj
     out = app_ctx.output
@@ -163,17 +163,7 @@ def import_results(ctx: typer.Context, import_id: str, output_dir: Path, force: 
         merged = merge_import_results(client, record, tmp, output_dir, force)
     for warning in merged.warnings:
         out.warn(warning)
-    if as_json:
-        out.write_line(json_text(merged.as_json()))
-    else:
-        out.write_line(f"Import {record.id}: {merged.rows:,} rows of {len(record.parts)} parts "
-                       f"into {record.module}: {merged.created:,} created or updated, "
-                       f"{merged.failed:,} failed")  # fmt: skip
-        for path in merged.files:
-            out.write_line(f"  {path}")
-        if merged.failed:
-            out.write_line(f"fix the failed rows and send them again: zbulk job retry --import "
-                           f"{record.id} --edit")  # fmt: skip
+    out.emit(MergedImportReport(merged, len(record.parts)), as_json=as_json)
     if any(p.state == rec.FAILED for p in record.parts):
         return ExitCode.ERROR
     if fail_on_skipped and merged.failed:

@@ -121,9 +121,8 @@ def watch(
     from zbulk.client import check_job_id
     from zbulk.errors import UsageError
     from zbulk.jobs.follow import follow
-    from zbulk.reports import WatchReport
+    from zbulk.reports import WatchEvents, WatchReport
     from zbulk.views.notices import end_message, job_message
-    from zbulk.views.watch import WatchView
     from zbulk.watch import WatchOptions
 
     if import_id is not None:
@@ -155,26 +154,31 @@ def watch(
     scope = scope_of(app_ctx)
     resume = _resume_command(app_ctx, fail_on_skipped, as_json)
     with app_ctx.client() as client:
-        view = WatchView(out, as_json, fetched, fail_on_skipped=fail_on_skipped)
+        events = WatchEvents(fetched, fail_on_skipped=fail_on_skipped)
+        view = out.stream_events(events, as_json=as_json)
         if notifier is not None and notify_each:
-            view.on_finish = lambda w: notifier(job_message(w))
+            events.on_finish = lambda w: notifier(job_message(w))
         options = WatchOptions(interval=interval, max_interval=max_interval, timeout=timeout,
                                fail_on_skipped=fail_on_skipped,
                                concurrency=concurrency)  # fmt: skip
 
         def interrupted(jobs: list[Watched]) -> None:
             view.stop(interrupted=True)  # the last frame stays, the cursor comes back
-            view.resume(jobs, resume)
+            out.say(*events.resume(jobs, resume))
+
+        def started(watched: list[Watched]) -> None:
+            events.follow(watched)
+            view.start()
 
         try:
-            code, jobs = follow(client, ids, options, view.event, on_start=view.start,
+            code, jobs = follow(client, ids, options, view.event, on_start=started,
                                 on_interrupt=interrupted, fetched=fetched,
                                 remember=partial(remember, scope))  # fmt: skip
         finally:
             view.stop()
-    out.emit(WatchReport(jobs, fail_on_skipped, view.wall()), as_json=as_json)
-    view.errors(jobs, timeout, resume)
-    view.hints(jobs)
+    out.emit(WatchReport(jobs, fail_on_skipped, events.wall()), as_json=as_json)
+    out.say(*events.errors(jobs, timeout, resume))
+    out.say(*events.hints(jobs))
     if notifier is not None and notify and not notify_each:
         notifier(end_message(jobs))
     return int(code)

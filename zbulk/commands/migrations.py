@@ -41,12 +41,9 @@ class Printed:
         self.out.note(message)
 
     def created(self, part: PartState, answer: Fetched) -> None:
-        if self.as_json:
-            from zbulk.output import json_line
+        from zbulk.reports import CreatedJobReport
 
-            self.out.write_line(json_line(answer))
-        else:
-            self.out.write_line(part.job_id or "")
+        self.out.emit(CreatedJobReport(part.job_id or "", answer), as_json=self.as_json)
         self.out.flush()
         n = len(self.record.parts)
         if n > 1:

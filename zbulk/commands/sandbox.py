@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from zbulk.client import Fetched, ZohoClient
     from zbulk.output import Output
     from zbulk.sandbox import Sandbox
+    from zbulk.watch import Watched
 
 DEFAULT_PORT = 8790
 # Short enough that the watch the demo's "try it yourself" suggests ends within a minute;
@@ -205,19 +206,24 @@ def demo(ctx: typer.Context) -> int:
 def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
     """``zbulk job watch``'s use case (``zbulk.jobs.follow``), polling every half second."""
     from zbulk.jobs.follow import follow
-    from zbulk.reports import WatchReport
-    from zbulk.views.watch import WatchView
+    from zbulk.reports import WatchEvents, WatchReport
     from zbulk.watch import WatchOptions
 
     fetched: dict[str, Fetched] = {}
-    view = WatchView(out, False, fetched)
+    events = WatchEvents(fetched)
+    view = out.stream_events(events, as_json=False)
+
+    def started(watched: list[Watched]) -> None:
+        events.follow(watched)
+        view.start()
+
     try:
         code, jobs = follow(client, [job_id], WatchOptions(interval=0.5, max_interval=0.5),
-                            view.event, on_start=view.start, fetched=fetched,
+                            view.event, on_start=started, fetched=fetched,
                             signals=False)  # fmt: skip
     finally:
         view.stop()
-    out.emit(WatchReport(jobs, False, view.clock()), as_json=False)
+    out.emit(WatchReport(jobs, False, events.clock()), as_json=False)
     return int(code)
 
 
