@@ -140,7 +140,7 @@ def test_the_imports_section_says_what_the_code_does() -> None:
     """Parts, credits, the import id and --parallel as the README states them."""
     import inspect
 
-    from zbulk.commands.imports import import_command
+    from zbulk.commands.job_import import import_command
     from zbulk.jobs import import_record, importing, split
 
     text = " ".join(README.split())

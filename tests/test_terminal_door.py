@@ -152,8 +152,8 @@ def test_the_door_test_finds_each_way_around(line: str) -> None:
 
 def test_a_command_that_writes_to_stderr_fails_the_door_test(tmp_path: Path) -> None:
     """The check is on the real tree: a command module with one `sys.stderr.write` added
-    (as `_confirm` in commands/imports.py was) is found, with its file and line."""
-    source = (PACKAGE / "commands" / "imports.py").read_text(encoding="utf-8")
+    (as `_confirm` in commands/imports.py, now job_import.py, was) is found, with its line."""
+    source = (PACKAGE / "commands" / "job_import.py").read_text(encoding="utf-8")
     assert not list(ways_around(source))
     tampered = source + "\n\ndef _confirm(q: str) -> None:\n    sys.stderr.write(q)\n"
     added = len(source.splitlines()) + 4

@@ -89,7 +89,7 @@ def _command(module_name: str, function: str) -> Any:
 
 # The commands people use most come first in ``zbulk --help``.
 _Root.SOURCES = {
-    "job": lambda: _group("job", "imports"),
+    "job": lambda: _group("job"),
     "auth": lambda: _group("auth"),
     "config": lambda: _group("config"),
     "sandbox": lambda: _command("sandbox", "sandbox"),

@@ -1,6 +1,6 @@
 """Creating bulk write jobs: the pre-flight of a CSV (or a ZIP holding one), the field
 mappings, the ZIP streamed to a temporary file, and the bodies of the upload and create
-requests. Prints nothing; ``zbulk.commands.imports`` talks to the user and
+requests. Prints nothing; ``zbulk.commands.job_import`` talks to the user and
 ``zbulk.client`` sends the requests.
 
 The pre-flight reads the file through ``zbulk.user_file`` (the one reader of the user's

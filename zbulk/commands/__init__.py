@@ -27,7 +27,8 @@ class Commands:
     with ``typer.Typer.command``'s settings) and built on first use."""
 
     def __init__(self) -> None:
-        self._specs: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {}
+        # name -> (function, settings), or the module whose own ``commands`` has it
+        self._specs: dict[str, tuple[Callable[..., Any], dict[str, Any]] | str] = {}
 
     def command(self, name: str, **settings: Any) -> Callable[[F], F]:
         def register(function: F) -> F:
@@ -36,6 +37,11 @@ class Commands:
 
         return register
 
+    def include(self, name: str, module: str) -> None:
+        """Command ``name`` of the module ``module`` (its own ``commands``), listed here in
+        this order; the module is imported only when the command is built."""
+        self._specs[name] = module
+
     def names(self) -> list[str]:
         return list(self._specs)
 
@@ -43,7 +49,12 @@ class Commands:
         import typer
         import typer.main
 
-        function, settings = self._specs[name]
+        spec = self._specs[name]
+        if isinstance(spec, str):
+            import importlib
+
+            return importlib.import_module(spec).commands.build(name)
+        function, settings = spec
         one = typer.Typer(add_completion=False, rich_markup_mode=None)
         one.command(name, **settings)(function)
         return typer.main.get_command(one)

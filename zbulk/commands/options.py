@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+import typer.core
 
 JSON_HELP = "Print JSON instead of the human view: one compact document per line, on stdout."
 
@@ -162,3 +163,86 @@ def cached_modules() -> list[str]:
 def complete_modules(incomplete: str) -> list[str]:
     """``--module``: the org's modules from the metadata cache, else the standard ones."""
     return _matching(cached_modules() or STANDARD_MODULES, incomplete)
+
+
+ImportIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--import",
+        metavar="ID",
+        help="Every part of an import (imp-…) instead of job ids.",
+        show_default=False,
+    ),
+]
+
+# -- job import and job retry ---------------------------------------------------------
+
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Check, print the exact requests, send nothing.")
+]
+Yes = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
+]
+WatchFlag = Annotated[
+    bool, typer.Option("--watch", help="Follow the new job to its end, then summarise its results.")
+]
+AllowSkipped = Annotated[
+    bool,
+    typer.Option("--allow-skipped", help="With --watch: exit 0 even when rows were skipped."),
+]
+OrgOption = Annotated[
+    str | None,
+    typer.Option(
+        "--org",
+        metavar="ORG_ID",
+        help="The org id (zgid) for the upload. [env: ZBULK_ORG_ID; default: the profile's, "
+        "else asked of the API once and kept]",
+        show_default=False,
+    ),
+]
+
+
+# -- job watch ----------------------------------------------------------------------------
+
+
+class NotifyWhenCommand(typer.core.TyperCommand):
+    """``job watch``, whose ``--notify`` takes an optional value: ``--notify`` (when the
+    watch ends) or ``--notify=each`` (as each job ends). The option parser knows no
+    optional values, so ``--notify=WHEN`` is read here: it becomes ``--notify``, and WHEN
+    goes in ``ctx.meta``."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        from zbulk.errors import UsageError
+
+        rewritten: list[str] = []
+        for arg in args:
+            if arg == "--":
+                rewritten.extend(args[len(rewritten) :])
+                break
+            if arg.startswith("--notify="):
+                when = arg.partition("=")[2]
+                if when not in NOTIFY_WHEN:
+                    raise UsageError(f"--notify={when}: use --notify (when the watch ends) "
+                                     "or --notify=each (as each job ends)")  # fmt: skip
+                ctx.meta[NOTIFY_META] = when
+                arg = "--notify"
+            rewritten.append(arg)
+        return super().parse_args(ctx, rewritten)
+
+
+NOTIFY_WHEN = ("end", "each")
+NOTIFY_META = "zbulk.notify"
+
+
+def parse_concurrency(value: object) -> int:
+    """``--concurrency``: a whole number from 1 to ``zbulk.watch.MAX_CONCURRENCY``."""
+    from zbulk.watch import MAX_CONCURRENCY
+
+    try:
+        number = int(str(value), 10)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a whole number") from None
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise typer.BadParameter(f"{value!r} is out of range: 1 to {MAX_CONCURRENCY}")
+    return number

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from zbulk.client import Fetched, ZohoClient
     from zbulk.output import Output
     from zbulk.sandbox import Sandbox
+    from zbulk.watch import Watched
 
 DEFAULT_PORT = 8790
 # Short enough that the watch the demo's "try it yourself" suggests ends within a minute;
@@ -92,58 +93,10 @@ def sandbox(
 
 
 def _announce(out: Output, server: Sandbox) -> None:
-    """The URL, how to point zbulk at it, and its jobs; lines kept whole for copying."""
-    from rich.text import Text
+    """The URL, how to point zbulk at it, and its jobs (``views.sandbox``)."""
+    from zbulk.views.sandbox import announcement
 
-    from zbulk.sandbox import DEMO_JOBS
-
-    url = server.url
-    roles = {job_id: role for role, job_id in DEMO_JOBS.items()}
-    lines = [
-        Text(f"zbulk sandbox listening on {url}  (Ctrl-C to stop)", style="bold"),
-        Text("\nPoint zbulk at it in another shell:\n"),
-        Text(f"  export ZBULK_API_DOMAIN={url}"),
-        Text(f"  export ZBULK_TOKEN={server.token}"),
-        Text(
-            "\nUploads go to its upload host as Zoho's go to theirs once config.toml "
-            "(`zbulk config path`) names it (else to the API port):\n"
-        ),
-        Text("  [data_centres.sandbox]"),
-        Text(f'  accounts = "{url}"'),
-        Text(f'  api_domain = "{url}"'),
-        Text(f'  upload = "{server.upload_url}"'),
-        Text("\nOr log in against it as you would with Zoho (this code is valid 3 minutes):\n"),
-        Text(f"  ZBULK_CLIENT_ID={server.client_id} ZBULK_CLIENT_SECRET={server.client_secret} \\"),
-        Text(f"    zbulk auth login --self-client --dc {url} --code {server.issue_grant_code()}"),
-        Text(
-            "\nOr try the device flow by hand: run this, then open the URL it prints and "
-            "approve the code there:\n"
-        ),
-        Text(f"  ZBULK_CLIENT_ID={server.client_id} ZBULK_CLIENT_SECRET={server.client_secret} \\"),
-        Text(f"    zbulk auth login --device --dc {url}"),
-        Text("\nJobs:"),
-    ]
-    for job_id in server.jobs:
-        role = roles.get(job_id)
-        lines.append(
-            Text(f"  zbulk job show {job_id}") + Text(f"   # {role}" if role else "", "dim")
-        )
-    done = DEMO_JOBS["completed"]
-    from zbulk.views.format import span
-
-    lines += [
-        Text(
-            f"\nThe demo jobs started now and run for {span(server.job_duration)}; follow one with"
-        ),
-        Text(f"  zbulk job watch {DEMO_JOBS['large']}"),
-        Text("and start one over at any time with"),
-        Text('  curl -X POST -H "Authorization: Zoho-oauthtoken $ZBULK_TOKEN" \\'),
-        Text(f"    $ZBULK_API_DOMAIN/sandbox/jobs/{DEMO_JOBS['large']}/restart"),
-        Text("\nA finished job's result, with the file it was uploaded from (whole failed rows):"),
-        Text(f"  curl -so upload.zip {url}/sandbox/source/{done}.zip"),
-        Text(f"  zbulk job results {done} --source upload.zip --output-dir fix/"),
-    ]
-    for line in lines:
+    for line in announcement(server):
         out.print(line, soft_wrap=True)
     out.out.file.flush()
 
@@ -220,7 +173,7 @@ def demo(ctx: typer.Context) -> int:
             step("Which rows failed, and why", f"zbulk job results {running}")
             _demo_results(client, out, running)
 
-            from zbulk.commands.imports import demo_loop
+            from zbulk.commands.demo_imports import demo_loop
 
             server.import_duration = 0  # created jobs finish at once in the demo
             demo_loop(client, out, server.url, ORG_ID, step, upload=server.upload_url)
@@ -251,28 +204,23 @@ def demo(ctx: typer.Context) -> int:
 
 
 def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
-    """``zbulk job watch`` as the command does it, polling every half second."""
-    from zbulk.models import Job
+    """``zbulk job watch``'s use case (``zbulk.jobs.follow``), polling every half second."""
+    from zbulk.jobs.follow import follow
     from zbulk.reports import WatchEvents, WatchReport
     from zbulk.watch import WatchOptions
-    from zbulk.watch import watch as follow
 
     fetched: dict[str, Fetched] = {}
-
-    def fetch(jid: str) -> Job:
-        fetched[jid] = client.get_job(jid)
-        return Job.read(fetched[jid].doc)
-
     events = WatchEvents(fetched)
     view = out.stream_events(events, as_json=False)
 
-    def started(watched: list) -> None:
+    def started(watched: list[Watched]) -> None:
         events.follow(watched)
         view.start()
 
     try:
-        code, jobs = follow(fetch, [job_id], WatchOptions(interval=0.5, max_interval=0.5),
-                            view.event, on_start=started)  # fmt: skip
+        code, jobs = follow(client, [job_id], WatchOptions(interval=0.5, max_interval=0.5),
+                            view.event, on_start=started, fetched=fetched,
+                            signals=False)  # fmt: skip
     finally:
         view.stop()
     out.emit(WatchReport(jobs, False, events.clock()), as_json=False)
@@ -280,17 +228,11 @@ def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
 
 
 def _demo_results(client: ZohoClient, out: Output, job_id: str) -> None:
-    """``zbulk job results`` as the command does it: download, then summarise."""
+    """``zbulk job results``'s use case (``zbulk.jobs.result_file``)."""
     from zbulk import files
-    from zbulk.models import Job
+    from zbulk.jobs.result_file import fetch_and_summarise
     from zbulk.reports import ResultsReport
-    from zbulk.results import MAX_DOWNLOAD, summarise_zip
 
-    job = Job.read(client.get_job(job_id).doc)
-    url = job.result_url or ""
     with files.temp_dir("zbulk-demo-") as tmp:
-        zip_path = tmp / f"{job_id}.zip"
-        with files.create_new(zip_path) as fh:
-            client.download(url, fh, MAX_DOWNLOAD)
-        summary = summarise_zip(zip_path, job_id=job_id, resources=job.resources)
-        out.emit(ResultsReport(summary, url, False), as_json=False)
+        got = fetch_and_summarise(client, job_id, tmp)
+        out.emit(ResultsReport(got.summary, got.url, False), as_json=False)

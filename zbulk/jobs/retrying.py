@@ -5,11 +5,16 @@ at in the original file. Every value of the job document is checked before use."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from zbulk.client import ZohoClient
     from zbulk.imports import Plan
+    from zbulk.jobs.import_record import ImportRecord
+    from zbulk.jobs.merged import Merged
+    from zbulk.results import Summary
     from zbulk.user_file import UserFile
 
 
@@ -146,3 +151,83 @@ def _kind(value: Any) -> str:
 
 def _s(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def check_one_resource(job_id: str, doc: dict[str, Any]) -> None:
+    """A job of several resources (modules) is retried one resource at a time: say how."""
+    from zbulk.errors import UsageError
+    from zbulk.models import Job
+
+    job = Job.read(doc)
+    if len(job.resources) > 1:
+        import shlex
+
+        modules = ", ".join(r.module or "?" for r in job.resources)
+        operation = doc.get("operation") or "insert"
+        steps = [f"zbulk job results {job_id} --source FILE --output-dir fix"]
+        for r in job.resources:
+            module = r.module or "MODULE"
+            find = f" --find-by {shlex.quote(r.find_by)}" if r.find_by else ""
+            path = shlex.quote(f"fix/{job_id}-{module}-failed.csv")
+            steps.append(f"zbulk job import {path} --module {shlex.quote(module)} "
+                         f"--operation {operation}{find}")  # fmt: skip
+        raise UsageError(
+            f"job {job_id} has {len(job.resources)} resources ({modules}): zbulk job retry "
+            "sends the rows of one module per job",
+            hint="write each module's failed rows whole (FILE: the ZIP the job was created "
+            "from), then send each module's as its own import:\n  " + "\n  ".join(steps),
+        )
+
+
+@dataclass(frozen=True)
+class FailedRows:
+    """A job's failed rows, whole: ``path`` (None when no row failed) and the summary of
+    its result file (``summary.warnings`` for the caller to say)."""
+
+    summary: Summary
+    path: Path | None
+
+
+def failed_rows(client: ZohoClient, job_id: str, doc: dict[str, Any],
+                sources: list[UserFile], directory: Path) -> FailedRows:  # fmt: skip
+    """The job's failed rows, whole, under the original header: ``sources`` lined up with
+    the result file by the results command's join (``zbulk job results --source``), written
+    as ``<job>-<Module>-failed.csv`` under ``directory``."""
+    from zbulk.errors import ApiError
+    from zbulk.jobs.result_file import fetch_and_summarise
+
+    got = fetch_and_summarise(client, job_id, directory, doc=doc, wanted="failed rows to send",
+                              output_dir=directory / "rows", force=True,
+                              source=sources)  # fmt: skip
+    summary = got.summary
+    if not summary.failed:
+        return FailedRows(summary, None)
+    written = [Path(p) for f in summary.files if f.failed for p in f.written]
+    failed = [p for p in written if p.name.endswith("-failed.csv")]
+    if len(failed) != 1:
+        raise ApiError(
+            f"job {job_id}'s failed rows are in {len(failed)} files: zbulk job retry sends one",
+            hint=f"write them with `zbulk job results {job_id} --source "
+            f"{sources[0].path}` and send each with `zbulk job import`",
+        )
+    return FailedRows(summary, failed[0])
+
+
+def import_failed_rows(client: ZohoClient, record: ImportRecord, directory: Path) -> Merged:
+    """Every failed row of every part of ``record`` (each part's state fetched again;
+    every part must have finished), merged into one file in ``directory``."""
+    from zbulk.errors import ApiError
+    from zbulk.jobs import import_record as rec
+    from zbulk.jobs.import_lookup import refresh_parts
+    from zbulk.jobs.merged import merge
+    from zbulk.jobs.result_file import downloader
+
+    refresh_parts(client, record)
+    waiting = [p.number for p in record.parts if p.state not in rec.FINISHED]
+    if waiting:
+        raise ApiError(
+            f"import {record.id}: part(s) {', '.join(map(str, waiting))} have not "
+            "finished; their failed rows are not known yet",
+            hint=f"zbulk job watch --import {record.id}",
+        )
+    return merge(record, downloader(client, directory), directory, True)
