@@ -8,7 +8,7 @@ lead data (names, emails, companies, a free-text description), about 1,000 bytes
 the file is just under Zoho's 25 MB. The sandbox runs in this process; each measurement runs
 in a FRESH Python process, so its time and peak RSS (VmHWM: see bench/results.py) are its
 own: it imports what it needs, then --runs times does what `job import` does before the
-create request: ``zbulk.imports.prepare`` (the pre-flight: the whole file decoded and
+create request: ``zbulk.import_plan.prepare`` (the pre-flight: the whole file decoded and
 parsed once), ``build_zip`` (streamed into a temporary file) and ``ZohoClient.upload`` (a
 streamed multipart POST to the sandbox's upload route). Unless --no-cli, the whole
 `zbulk job import FILE --yes` command (pre-flight, upload, create; the sandbox then runs the
@@ -107,7 +107,7 @@ def worker(report: str, rest: list[str]) -> None:
     from pathlib import Path
 
     from zbulk.context import AppContext
-    from zbulk.imports import build_zip, prepare, upload_url
+    from zbulk.import_plan import build_zip, prepare, upload_url
 
     csv_path, runs = Path(rest[0]), int(rest[1])
     app = AppContext()

@@ -235,7 +235,7 @@ def worker(kind: str, path: str, extra: str) -> None:
     from pathlib import Path
 
     if kind == "split":
-        from zbulk.imports import prepare
+        from zbulk.import_plan import prepare
         from zbulk.jobs.importing import plan_import
 
         started = time.perf_counter()

@@ -126,7 +126,7 @@ def worker(report: str, rest: list[str]) -> None:
 
     from zbulk import metadata
     from zbulk.commands.preflight import _check
-    from zbulk.imports import prepare
+    from zbulk.import_plan import prepare
 
     csv_path, runs, org = Path(rest[0]), int(rest[1]), rest[2]
     imported, source = peak_kib()

@@ -1,4 +1,4 @@
-"""`zbulk.results.summarise_zip` on a 25,000-row result file, beside plain zipfile + csv,
+"""`zbulk.result_file.summarise_zip` on a 25,000-row result file, beside plain zipfile + csv,
 and the ``--source`` join: the result lined up with the uploaded file and all three files
 written.
 
@@ -89,7 +89,7 @@ def worker(report: str, mode: str, rest: list[str]) -> None:
     if mode == "join":
         from pathlib import Path
 
-        from zbulk.results import summarise_zip
+        from zbulk.result_file import summarise_zip
         from zbulk.user_file import open_source
 
         def once() -> int:
@@ -114,7 +114,7 @@ def worker(report: str, mode: str, rest: list[str]) -> None:
     else:
         from pathlib import Path
 
-        from zbulk.results import summarise_zip
+        from zbulk.result_file import summarise_zip
 
         def once() -> int:
             summary = summarise_zip(

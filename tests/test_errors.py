@@ -19,7 +19,7 @@ def _subclasses(kind: type) -> set[type]:
 
 
 def test_every_error_class_has_its_exit_code_in_the_table() -> None:
-    import zbulk.imports
+    import zbulk.import_plan
     import zbulk.user_file  # noqa: F401
 
     listed = {kind for kind, _ in errors.EXIT_CODES} | {ResultFileError}

@@ -1,4 +1,4 @@
-"""The import pre-flight (zbulk.imports): every problem found, with record and column,
+"""The import pre-flight (zbulk.import_plan): every problem found, with record and column,
 before anything is sent; the mappings; the ZIP and the multipart body."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from zbulk.errors import ExitCode, UsageError
 from zbulk.http import MultipartFile
-from zbulk.imports import (
+from zbulk.import_plan import (
     MAX_FILE_BYTES,
     MAX_RECORDS,
     PreflightError,

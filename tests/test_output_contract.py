@@ -496,10 +496,10 @@ def test_every_rendered_field_is_sanitised(module, status, code, column, cell, j
 
     from rich.text import Text
 
-    from zbulk.results import ErrorGroup, FileSummary, Summary
+    from zbulk.result_file import ErrorGroup, FileSummary, Summary
     from zbulk.views.auth import status_view
     from zbulk.views.recent import recent_view
-    from zbulk.views.results import failed_tables, results_view
+    from zbulk.views.result_report import failed_tables, results_view
 
     f = FileSummary(name=module, module=module, columns=[column, "STATUS"], encoding="UTF-8",
                     rows=2, failed=1, statuses=Counter({status: 2}),

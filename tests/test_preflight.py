@@ -344,7 +344,7 @@ def _meta(**fields):
 
 
 def _plan(headers, operation="insert", find_by=None, formats=None):
-    from zbulk.imports import FieldMap, Plan
+    from zbulk.import_plan import FieldMap, Plan
     from zbulk.user_file import UserFile
 
     source = UserFile(Path("x.csv"), "x.csv", False, 0, header=headers)

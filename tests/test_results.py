@@ -12,7 +12,7 @@ import pytest
 
 from zbulk.client import token_may_go_to
 from zbulk.errors import ResultFileError
-from zbulk.results import parse_errors, summarise_zip
+from zbulk.result_file import parse_errors, summarise_zip
 
 HEADER = "Last_Name,Email,STATUS,RECORD_ID,ERRORS\r\n"
 ROWS = (

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from zbulk import results
+from zbulk import result_file
 from zbulk.errors import ExitCode
 
 PUT = "4150868000000000778"
@@ -68,9 +68,9 @@ def formulas(rows: list[list[str]], columns: list[int]) -> list[str]:
 
 @pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
 def test_inert_prefixes_each_formula_start(lead: str) -> None:
-    assert results.inert(lead + "1") == "'" + lead + "1"
-    assert results.inert("1" + lead) == "1" + lead
-    assert results.inert("") == ""
+    assert result_file.inert(lead + "1") == "'" + lead + "1"
+    assert result_file.inert("1" + lead) == "1" + lead
+    assert result_file.inert("") == ""
 
 
 def test_zoho_cells_never_start_a_formula(zbulk, sandbox, tmp_path) -> None:
@@ -186,4 +186,4 @@ def test_100000_entries_are_still_read(tmp_path: Path) -> None:
     archive = tmp_path / "many.zip"
     archive.write_bytes(central_directory(100_000, 100_000, True))
     with archive.open("rb") as fh:
-        results._check_entries(fh)  # no refusal
+        result_file._check_entries(fh)  # no refusal

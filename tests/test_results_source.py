@@ -15,11 +15,11 @@ import pytest
 import requests
 from test_results_cli import PUT, Listener, job_doc
 
-from zbulk.codes import CODES
 from zbulk.errors import ApiError, ExitCode
-from zbulk.results import summarise_zip
+from zbulk.result_codes import CODES
+from zbulk.result_file import summarise_zip
 from zbulk.sandbox import DEMO_JOBS, ResultFile, Sandbox
-from zbulk.sandbox.results import (
+from zbulk.sandbox.result_files import (
     ERROR_CODES,
     source_rows,
     write_result_zip,

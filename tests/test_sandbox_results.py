@@ -19,7 +19,7 @@ from sandbox_support import DURATION, Clock, auth
 
 from zbulk.sandbox import DEMO_JOBS, Fault, ResultFile, Sandbox, build_result_zip
 from zbulk.sandbox.jobs import ORG_ID, download_path
-from zbulk.sandbox.results import (
+from zbulk.sandbox.result_files import (
     ERROR_CODES,
     SOURCE_FILES,
     error_text,
@@ -253,7 +253,7 @@ def test_build_result_zip(tmp_path: Path) -> None:
 
 
 def test_zbulk_reads_what_the_sandbox_serves(sb: Sandbox, tmp_path: Path) -> None:
-    from zbulk.results import summarise_zip
+    from zbulk.result_file import summarise_zip
 
     target = tmp_path / "r.zip"
     target.write_bytes(download(sb, DEMO_JOBS["completed"]).content)

@@ -29,7 +29,7 @@ ALLOWED: dict[str, dict[str, str]] = {
         "subprocess.run": "runs the desktop's notification tool with stdin, stdout and stderr "
         "on /dev/null; its text goes through the sanitiser and markup escaping first",
     },
-    "zbulk/commands/migrations.py": {
+    "zbulk/commands/import_flow.py": {
         "subprocess.run": "`job retry --edit` hands the terminal to the user's own $EDITOR, "
         "on purpose, and waits for it; zbulk writes nothing meanwhile",
     },

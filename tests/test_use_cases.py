@@ -17,8 +17,8 @@ from zbulk.auth.tokens import StaticToken
 from zbulk.client import ZohoClient
 from zbulk.config import Settings
 from zbulk.errors import ApiError, ExitCode
+from zbulk.jobs.fetch_result import fetch_and_summarise
 from zbulk.jobs.follow import follow
-from zbulk.jobs.result_file import fetch_and_summarise
 from zbulk.jobs.retrying import failed_rows
 from zbulk.sandbox import DEMO_JOBS, Sandbox
 from zbulk.user_file import open_source
@@ -154,9 +154,9 @@ def test_an_import_run_then_its_failed_rows_merged_without_the_cli(
     client: ZohoClient, sb: Sandbox, tmp_path: Path
 ) -> None:
     from zbulk.commands.demo_imports import DEMO_CSV
-    from zbulk.imports import prepare, upload_url
+    from zbulk.import_plan import prepare, upload_url
+    from zbulk.jobs.fetch_result import merge_import_results
     from zbulk.jobs.importing import Importer, plan_import
-    from zbulk.jobs.result_file import merge_import_results
     from zbulk.jobs.retrying import import_failed_rows
     from zbulk.sandbox.jobs import ORG_ID
 

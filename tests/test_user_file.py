@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zbulk.errors import ExitCode, UsageError
-from zbulk.imports import PreflightError, inspect, prepare
+from zbulk.import_plan import PreflightError, inspect, prepare
 from zbulk.user_file import (
     CHUNK,
     MAX_HEADER_BYTES,
@@ -268,7 +268,7 @@ READERS = {
 # Who else may read CSVs, ZIPs and encodings, and why:
 ALLOWED = {
     "user_file.py": "the one reader of the user's files",
-    "results.py": "Zoho's result file (a ZIP from the download host), not the user's file",
+    "result_file.py": "Zoho's result file (a ZIP from the download host), not the user's file",
     "sandbox": "the sandbox is a stand-in for Zoho's servers: it reads what zbulk uploaded",
     "jobs/merged.py": "each part's result file from Zoho (a ZIP from the download host); the "
     "user's rows come through zbulk.user_file",

@@ -334,7 +334,7 @@ def test_json_line_of_a_pretty_document_makes_few_python_calls() -> None:
 
 
 def test_edit_without_an_editor_set_is_notepad_on_windows() -> None:
-    from zbulk.commands.migrations import default_editor
+    from zbulk.commands.import_flow import default_editor
 
     assert default_editor("nt") == "notepad" and default_editor("posix") == "vi"
 

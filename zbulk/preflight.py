@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from zbulk.imports import FieldMap, Plan
+    from zbulk.import_plan import FieldMap, Plan
     from zbulk.metadata import FieldInfo, Metadata
 
 MAX_COLUMNS = 200

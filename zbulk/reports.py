@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from zbulk.jobs.merged import Merged
     from zbulk.output import Notice
     from zbulk.preflight import Report
-    from zbulk.results import Summary
+    from zbulk.result_file import Summary
     from zbulk.watch import Watched
 
 
@@ -50,7 +50,7 @@ class JobReport:
 
 
 @dataclass
-class ResultsReport:
+class ResultFileReport:
     """``job results``: the summary of a result file."""
 
     summary: Summary
@@ -64,7 +64,7 @@ class ResultsReport:
         yield self.summary.json_chunks(self.url, self.with_rows, json_text)
 
     def views(self) -> Iterator[RenderableType]:
-        from zbulk.views.results import results_view
+        from zbulk.views.result_report import results_view
 
         yield from results_view(self.summary, self.with_rows)
 

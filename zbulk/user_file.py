@@ -1,6 +1,6 @@
 """The user's own files: the one reader of every CSV (or ZIP of CSVs) the user gives zbulk
 (``job import FILE``, ``--source``, ``--from``, and the file ``job retry`` sends). Zoho's
-result file is read by ``zbulk.results``; zbulk's report of it is ``zbulk.reports``.
+result file is read by ``zbulk.result_file``; zbulk's report of it is ``zbulk.reports``.
 
 Everything outside is settled here once, and checked before it is used:
 

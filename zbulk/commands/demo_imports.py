@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from zbulk.client import ZohoClient
-    from zbulk.imports import Plan
+    from zbulk.import_plan import Plan
     from zbulk.output import Output
 
 DEMO_CSV = (
@@ -30,10 +30,10 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
 
     from zbulk import files
     from zbulk.commands.job import show_jobs
-    from zbulk.imports import prepare, upload_url
-    from zbulk.jobs.result_file import fetch_and_summarise
+    from zbulk.import_plan import prepare, upload_url
+    from zbulk.jobs.fetch_result import fetch_and_summarise
     from zbulk.jobs.retrying import retry_plan
-    from zbulk.reports import ResultsReport
+    from zbulk.reports import ResultFileReport
     from zbulk.user_file import open_source
 
     url = upload_url(api_domain, client.settings.api_version, upload)
@@ -54,7 +54,7 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
         got = fetch_and_summarise(client, job_id, tmp, output_dir=tmp / "fix", force=True,
                                   source=open_source(leads))  # fmt: skip
         summary = got.summary
-        out.emit(ResultsReport(summary, got.url, True), as_json=False)
+        out.emit(ResultFileReport(summary, got.url, True), as_json=False)
         failed = next(
             Path(p) for f in summary.files for p in f.written if p.endswith("-failed.csv")
         )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from zbulk.imports import Plan
+    from zbulk.import_plan import Plan
     from zbulk.jobs.import_record import ImportRecord, PartState
     from zbulk.orgid import Org
     from zbulk.output import Output
@@ -19,7 +19,7 @@ def print_plan(out: Output, settings: Any, plan: Plan, record: ImportRecord, kno
     """--dry-run: one part, the exact requests; several, the parts and the requests of
     the first."""
     from zbulk import files
-    from zbulk.imports import upload_url
+    from zbulk.import_plan import upload_url
     from zbulk.jobs.dry_run import what
     from zbulk.jobs.importing import build_part_zip
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import typer
 
-    from zbulk.commands.migrations import Follow
+    from zbulk.commands.import_flow import Follow
 
 
 def resume_import(
@@ -26,7 +26,7 @@ def resume_import(
     as_json: bool,
     follow: Follow | None = None,
 ) -> int:
-    from zbulk.commands.migrations import (
+    from zbulk.commands.import_flow import (
         confirm,
         create_parts,
         find_import,

@@ -3,7 +3,7 @@
 It changes data at Zoho, so it: runs the whole pre-flight before sending anything; prints
 the exact requests and sends nothing with ``--dry-run``; asks on a terminal (``--yes`` for
 scripts; neither is a usage error, with nothing sent); and never sends a create twice.
-The flow is ``zbulk.jobs.importing``'s; the user's side of it ``commands.migrations``.
+The flow is ``zbulk.jobs.importing``'s; the user's side of it ``commands.import_flow``.
 """
 
 from __future__ import annotations
@@ -237,9 +237,9 @@ def import_command(
     a job FAILED.
     """
     from zbulk import files
+    from zbulk.commands.import_flow import start_import
     from zbulk.commands.import_resume import resume_import
     from zbulk.commands.job_watch import follower
-    from zbulk.commands.migrations import start_import
     from zbulk.errors import UsageError
 
     if resume:
@@ -268,7 +268,7 @@ def import_command(
     if operation is None:
         choices = ", ".join(o.value for o in Operation)
         raise UsageError(f"missing option --operation. Choose from: {choices}")
-    from zbulk.imports import prepare
+    from zbulk.import_plan import prepare
 
     plan = prepare(
         Path(file),

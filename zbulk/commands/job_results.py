@@ -1,5 +1,5 @@
 """``zbulk job results``: a finished job's result file (fetched through
-``zbulk.jobs.result_file``, or a ZIP given with --file), or an import's, merged."""
+``zbulk.jobs.fetch_result``, or a ZIP given with --file), or an import's, merged."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from zbulk.commands.options import ImportIdOption, JsonFlag, complete_job_ids
 
 if TYPE_CHECKING:
     from zbulk.models import Job
-    from zbulk.results import Summary
+    from zbulk.result_file import Summary
     from zbulk.user_file import UserFile
 
 commands = Commands()
@@ -86,9 +86,9 @@ def results(
     from zbulk import files
     from zbulk.client import check_job_id
     from zbulk.errors import ExitCode, UsageError
-    from zbulk.jobs.result_file import fetch_and_summarise
-    from zbulk.reports import ResultsReport
-    from zbulk.results import WHOLE_ROWS_NOTE
+    from zbulk.jobs.fetch_result import fetch_and_summarise
+    from zbulk.reports import ResultFileReport
+    from zbulk.result_file import WHOLE_ROWS_NOTE
     from zbulk.user_file import open_source
 
     if import_id is not None:
@@ -122,7 +122,7 @@ def results(
             out.warn(warning)
         if sources is None and ((summary.failed and failed) or output_dir is not None):
             out.note(WHOLE_ROWS_NOTE)
-        out.emit(ResultsReport(summary, url, failed), as_json=as_json)
+        out.emit(ResultFileReport(summary, url, failed), as_json=as_json)
 
     job: Job | None = None
     if file is not None:
@@ -150,10 +150,10 @@ def import_results(ctx: typer.Context, import_id: str, output_dir: Path, force: 
                    as_json: bool, fail_on_skipped: bool) -> int:  # fmt: skip
     """``job results --import ID``: one failed, created and errors file for every part."""
     from zbulk import files
-    from zbulk.commands.migrations import find_import
+    from zbulk.commands.import_flow import find_import
     from zbulk.errors import ExitCode
     from zbulk.jobs import import_record as rec
-    from zbulk.jobs.result_file import merge_import_results
+    from zbulk.jobs.fetch_result import merge_import_results
     from zbulk.reports import MergedImportReport
 
     app_ctx = ctx.find_root().obj
@@ -179,7 +179,7 @@ def _offline(
     import re
 
     from zbulk.errors import UsageError
-    from zbulk.results import summarise_zip
+    from zbulk.result_file import summarise_zip
 
     if not file.is_file():
         raise UsageError(f"--file {file}: no such file",

@@ -1,6 +1,6 @@
 """``zbulk job retry``: send a finished job's (or an import's) failed rows again, with
 every setting of the original; the plan is ``zbulk.jobs.retrying``'s, the sending the same
-as ``zbulk job import``'s (``commands.migrations``)."""
+as ``zbulk job import``'s (``commands.import_flow``)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from zbulk.commands.options import (
 
 if TYPE_CHECKING:
     from zbulk.client import ZohoClient
-    from zbulk.commands.migrations import Follow
+    from zbulk.commands.import_flow import Follow
     from zbulk.output import Output
     from zbulk.user_file import UserFile
 
@@ -101,8 +101,8 @@ def retry_command(
     """
     from zbulk import files
     from zbulk.client import check_job_id
+    from zbulk.commands.import_flow import edit_file, need_confirmation_means, start_import
     from zbulk.commands.job_watch import follower
-    from zbulk.commands.migrations import edit_file, need_confirmation_means, start_import
     from zbulk.errors import UsageError
     from zbulk.jobs.retrying import check_one_resource, check_retry_doc, retry_plan
     from zbulk.user_file import open_source
@@ -174,7 +174,7 @@ def retry_import(
     """``job retry --import ID``: every failed row of every part (the merged failed.csv, or
     FIXED), sent again as a new import with the first one's settings, split as needed."""
     from zbulk import files
-    from zbulk.commands.migrations import (
+    from zbulk.commands.import_flow import (
         edit_file,
         find_import,
         need_confirmation_means,

@@ -187,7 +187,7 @@ def watch(
 def _watch_import(ctx: typer.Context, import_id: str, *, as_json: bool,
                   allow_skipped: bool) -> int:  # fmt: skip
     """``job watch --import ID``: every part that has its job."""
-    from zbulk.commands.migrations import find_import
+    from zbulk.commands.import_flow import find_import
     from zbulk.errors import UsageError
 
     app_ctx = ctx.find_root().obj
@@ -239,7 +239,7 @@ def follow_import(
     """Watch every part's job to its end, note how each ended in the record, then say what
     happened to the rows: 0 every row landed, 6 rows were skipped (``allow_skipped``: 0),
     1 a job FAILED."""
-    from zbulk.commands.migrations import refresh
+    from zbulk.commands.import_flow import refresh
     from zbulk.errors import ExitCode
 
     out = ctx.find_root().obj.output

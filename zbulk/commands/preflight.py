@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from zbulk.context import AppContext
-    from zbulk.imports import Plan
+    from zbulk.import_plan import Plan
     from zbulk.metadata import Metadata
     from zbulk.output import Output
     from zbulk.preflight import Report

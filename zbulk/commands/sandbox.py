@@ -228,11 +228,11 @@ def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
 
 
 def _demo_results(client: ZohoClient, out: Output, job_id: str) -> None:
-    """``zbulk job results``'s use case (``zbulk.jobs.result_file``)."""
+    """``zbulk job results``'s use case (``zbulk.jobs.fetch_result``)."""
     from zbulk import files
-    from zbulk.jobs.result_file import fetch_and_summarise
-    from zbulk.reports import ResultsReport
+    from zbulk.jobs.fetch_result import fetch_and_summarise
+    from zbulk.reports import ResultFileReport
 
     with files.temp_dir("zbulk-demo-") as tmp:
         got = fetch_and_summarise(client, job_id, tmp)
-        out.emit(ResultsReport(got.summary, got.url, False), as_json=False)
+        out.emit(ResultFileReport(got.summary, got.url, False), as_json=False)

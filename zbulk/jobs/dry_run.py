@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from zbulk.imports import Plan
+    from zbulk.import_plan import Plan
     from zbulk.jobs.import_record import ImportRecord, PartState
     from zbulk.orgid import Org
 

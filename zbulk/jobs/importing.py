@@ -35,7 +35,7 @@ from zbulk.jobs.split import (
 
 if TYPE_CHECKING:
     from zbulk.client import Fetched, ZohoClient
-    from zbulk.imports import Plan
+    from zbulk.import_plan import Plan
     from zbulk.user_file import UserFile
 
 CREDITS_PER_JOB = 500  # API credits Zoho counts for each bulk write job

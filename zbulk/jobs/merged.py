@@ -99,7 +99,7 @@ def merge(
     """Write the three files for ``record``; ``result_zip(part)`` gives each finished
     part's result ZIP (downloaded)."""
     from zbulk import files
-    from zbulk.results import _prepare, local_error
+    from zbulk.result_file import _prepare, local_error
 
     failed_path, created_path, errors_path = targets(record, output_dir)
     _prepare(output_dir, [failed_path, created_path, errors_path], force)
@@ -116,7 +116,7 @@ def merge(
             failed.write(header)
             created.write(body + (delimiter + "RECORD_ID").encode(encoding) + (end or b"\r\n"))
             err_writer = csv.writer(_TextSink(errors), lineterminator="\r\n")
-            from zbulk.results import ERRORS_HEADER
+            from zbulk.result_file import ERRORS_HEADER
 
             err_writer.writerow(ERRORS_HEADER)
             for part in record.parts:
@@ -197,8 +197,8 @@ def _merge_part(
     created: NewFile,
     errors: Any,
 ) -> None:
-    from zbulk.codes import explain
-    from zbulk.results import parse_errors
+    from zbulk.result_codes import explain
+    from zbulk.result_file import parse_errors
 
     shape = Part(part.number, part.first_row, part.last_row, part.start, part.end, part.size,
                  part.sha256)  # fmt: skip

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from zbulk.client import ZohoClient
-    from zbulk.imports import Plan
+    from zbulk.import_plan import Plan
     from zbulk.jobs.import_record import ImportRecord
     from zbulk.jobs.merged import Merged
-    from zbulk.results import Summary
+    from zbulk.result_file import Summary
     from zbulk.user_file import UserFile
 
 
@@ -24,7 +24,7 @@ def retry_plan(
     """The plan for ``fixed`` with the job's settings; its columns are found by the headers
     the job's mappings point at in ``source``. Every value of the job document is checked
     before use (a UsageError names the one that is not what Zoho sends)."""
-    from zbulk.imports import FieldMap, Plan, PreflightError, Problem, check_find_by, inspect
+    from zbulk.import_plan import FieldMap, Plan, PreflightError, Problem, check_find_by, inspect
     from zbulk.user_file import open_source
 
     resource, module, operation, encoding = check_retry_doc(job_id, doc)
@@ -84,7 +84,7 @@ def check_retry_doc(
     or none, a ``default_value`` as a mapping file's default), the module, the operation
     and the ``character_encoding`` (a text codec; None for UTF-8)."""
     from zbulk.errors import UsageError
-    from zbulk.imports import check_default
+    from zbulk.import_plan import check_default
     from zbulk.models import Job
     from zbulk.user_file import text_codec
 
@@ -144,7 +144,7 @@ def _doc_error(job_id: str, what: str) -> Exception:
 
 
 def _kind(value: Any) -> str:
-    from zbulk.imports import _kind as kind
+    from zbulk.import_plan import _kind as kind
 
     return "missing" if value is None else kind(value)
 
@@ -194,7 +194,7 @@ def failed_rows(client: ZohoClient, job_id: str, doc: dict[str, Any],
     the result file by the results command's join (``zbulk job results --source``), written
     as ``<job>-<Module>-failed.csv`` under ``directory``."""
     from zbulk.errors import ApiError
-    from zbulk.jobs.result_file import fetch_and_summarise
+    from zbulk.jobs.fetch_result import fetch_and_summarise
 
     got = fetch_and_summarise(client, job_id, directory, doc=doc, wanted="failed rows to send",
                               output_dir=directory / "rows", force=True,
@@ -218,9 +218,9 @@ def import_failed_rows(client: ZohoClient, record: ImportRecord, directory: Path
     every part must have finished), merged into one file in ``directory``."""
     from zbulk.errors import ApiError
     from zbulk.jobs import import_record as rec
+    from zbulk.jobs.fetch_result import downloader
     from zbulk.jobs.import_lookup import refresh_parts
     from zbulk.jobs.merged import merge
-    from zbulk.jobs.result_file import downloader
 
     refresh_parts(client, record)
     waiting = [p.number for p in record.parts if p.state not in rec.FINISHED]

@@ -2,7 +2,7 @@
 
 from zbulk.sandbox.accounts import DeviceRequest
 from zbulk.sandbox.jobs import DEMO_JOB_IDS, DEMO_JOBS
-from zbulk.sandbox.results import ResultFile, build_result_zip, write_result_zip
+from zbulk.sandbox.result_files import ResultFile, build_result_zip, write_result_zip
 from zbulk.sandbox.server import Fault, RecordedRequest, Request, Response, Sandbox
 
 __all__ = [

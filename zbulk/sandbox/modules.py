@@ -1,7 +1,7 @@
 """The sandbox org's modules and their fields: ONE definition per module, which drives both
 the answers of the three metadata endpoints (``GET /crm/{v}/settings/modules``,
 ``/settings/fields?module=M``, ``/settings/layouts?module=M``, see ``zbulk.sandbox.settings``)
-and the row verdicts of the bulk write jobs the sandbox runs (``zbulk.sandbox.uploads``), so
+and the row verdicts of the bulk write jobs the sandbox runs (``zbulk.sandbox.bulk_writes``), so
 what the sandbox says about a field and what it does with a value cannot disagree.
 
 Only definitions live here (names, types, lengths, flags, picklists, layouts): the verdicts

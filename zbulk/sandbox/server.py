@@ -30,11 +30,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 from zbulk.sandbox.accounts import JOB_SCOPES, Accounts, AccountsMixin, allows, granted_scopes
+from zbulk.sandbox.bulk_writes import UPLOAD_ROUTE, BulkWritesMixin
 from zbulk.sandbox.jobs import VERSION_PATTERN, Answer, Catalogue, compact
-from zbulk.sandbox.results import DOWNLOAD_ROUTE, SOURCE_ROUTE, Downloads, ResultsMixin
+from zbulk.sandbox.result_files import DOWNLOAD_ROUTE, SOURCE_ROUTE, Downloads, ResultFilesMixin
 from zbulk.sandbox.settings import SCOPES as SETTINGS_SCOPES
 from zbulk.sandbox.settings import fields_answer, layouts_answer, modules_answer
-from zbulk.sandbox.uploads import UPLOAD_ROUTE, ImportsMixin
 
 JOB_ROUTE = rf"/crm/bulk/(?P<version>{VERSION_PATTERN})/write/(?P<job_id>\d+)"
 RESTART_ROUTE = r"/sandbox/jobs/(?P<job_id>\d+)/restart"
@@ -288,7 +288,7 @@ def _accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
-class Sandbox(ImportsMixin, AccountsMixin, ResultsMixin):
+class Sandbox(BulkWritesMixin, AccountsMixin, ResultFilesMixin):
     """Zoho's bulk write API (with the jobs of ``jobs``) and accounts server, on loopback."""
 
     def __init__(

@@ -33,10 +33,10 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
 from zbulk import files
-from zbulk.codes import explain
 from zbulk.errors import LocalFileError, ResultFileError
 from zbulk.files import NewFile, copy_to_output, create_output
 from zbulk.files import local_error as local_error  # its callers' name for it
+from zbulk.result_codes import explain
 from zbulk.user_file import TEXT_ERRORS as SOURCE_ERRORS
 from zbulk.user_file import Encoding, UserFile, UserFileError, detect_delimiter
 

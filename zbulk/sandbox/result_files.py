@@ -300,7 +300,7 @@ class Downloads:
             return None
 
 
-class ResultsMixin:
+class ResultFilesMixin:
     """What the Sandbox shows of its result files."""
 
     _catalogue: Catalogue

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from zbulk.client import Fetched, ZohoClient
     from zbulk.context import AppContext
-    from zbulk.imports import Plan
+    from zbulk.import_plan import Plan
     from zbulk.jobs.import_record import ImportRecord, PartState
     from zbulk.orgid import Org
     from zbulk.output import Output
@@ -185,7 +185,7 @@ def create_parts(
 ) -> None:
     from zbulk.history import Scope
     from zbulk.history import record as remember
-    from zbulk.imports import upload_url
+    from zbulk.import_plan import upload_url
     from zbulk.jobs.importing import Importer
 
     app_ctx = _app(ctx)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from zbulk.jobs.import_record import ImportRecord, PartState
     from zbulk.jobs.merged import Merged
     from zbulk.models import Job
-    from zbulk.results import Summary
+    from zbulk.result_file import Summary
     from zbulk.user_file import UserFile
 
 RESULT_FILE = "result file"  # what a job that has not finished has none of yet
@@ -54,7 +54,7 @@ def download(client: ZohoClient, url: str, path: Path) -> Path:
     """The result ZIP at ``url`` written to the new file ``path`` (capped in size); a
     local problem (disk full, no permission) is a ``LocalFileError``, not a network one."""
     from zbulk import files
-    from zbulk.results import MAX_DOWNLOAD, local_error
+    from zbulk.result_file import MAX_DOWNLOAD, local_error
 
     try:
         with files.create_new(path) as fh:
@@ -97,7 +97,7 @@ def fetch_and_summarise(
     checked finished (``finished_job``), its result ZIP downloaded into ``directory`` and
     summarised: per-resource counts, errors, and with ``output_dir`` the failed, errors
     and created CSV files (``source``: the uploaded file, for whole failed rows)."""
-    from zbulk.results import summarise_zip
+    from zbulk.result_file import summarise_zip
 
     if doc is None:
         doc = client.get_job(job_id).doc

@@ -62,7 +62,7 @@ from zbulk.sandbox.jobs import (
     shape,
 )
 from zbulk.sandbox.modules import MODULES, NUMBER_TYPES, Field
-from zbulk.sandbox.results import EXPIRED_BODY, EXPIRED_STATUS, TRAILING
+from zbulk.sandbox.result_files import EXPIRED_BODY, EXPIRED_STATUS, TRAILING
 
 if TYPE_CHECKING:
     from zbulk.sandbox.server import Request
@@ -147,7 +147,7 @@ class Created:
     rows: list[Row] = field(default_factory=list)
 
 
-class Imports:
+class BulkWrites:
     """Uploaded files, created jobs, and the records they made, per module."""
 
     def __init__(self, clock: Callable[[], float], duration: float = 3.0) -> None:
@@ -695,10 +695,10 @@ def _parse_csv(data: bytes, encoding: str) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
-class ImportsMixin:
+class BulkWritesMixin:
     """The routes of creating jobs, for the Sandbox."""
 
-    _imports: Imports
+    _imports: BulkWrites
 
     if TYPE_CHECKING:
 
@@ -711,7 +711,7 @@ class ImportsMixin:
 
     def _init_imports(self, clock: Callable[[], float]) -> list[tuple[str, str, Any, Any]]:
         """Start the store; the routes (pattern, methods, answer, scopes) for the server."""
-        self._imports = Imports(clock)
+        self._imports = BulkWrites(clock)
         return [
             (UPLOAD_ROUTE, "POST", self._post_upload, UPLOAD_SCOPES),
             (ORG_ROUTE, "GET", self._get_org, ORG_SCOPES),
@@ -759,7 +759,7 @@ class ImportsMixin:
         return self._imports.answer(job_id, version, self.url)
 
     def _get_download(self, request: Request) -> Answer | None:
-        """A created job's result file; the others' as ``ResultsMixin`` serves them."""
+        """A created job's result file; the others' as ``ResultFilesMixin`` serves them."""
         found = self._imports.download(request.match["job_id"])
         if found is not None:
             return found

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.text import Text
 
-from zbulk.codes import explain
 from zbulk.output import safe
-from zbulk.results import Summary
+from zbulk.result_codes import explain
+from zbulk.result_file import Summary
 from zbulk.views.format import SEPARATOR, by_status_order, shown_path
 from zbulk.views.widgets import PlainTable
 
