@@ -1,6 +1,6 @@
 """Ctrl-C at random moments: never a traceback, never "Exception ignored".
 
-    python bench/interrupts.py [--runs N] [--budget S] [--check] [--seed N]
+    python bench/interrupts.py [--runs N] [--budget S] [--check] [--seed N] [--span-runs N]
 
 Starts `zbulk sandbox` on loopback (a process of its own, a random token), then runs, in
 turn, `zbulk job watch A B` (two running demo jobs), `zbulk job import leads.csv … --yes
@@ -135,15 +135,15 @@ def one(args: list[str], span: float, env: dict[str, str], cwd: Path, tally: Tal
                 tally.samples.append(f"$ zbulk {' '.join(args)}\n{err[-2500:]}")
 
 
-def measure(args: list[str], env: dict[str, str], cwd: Path) -> float:
-    """Seconds an uninterrupted run takes, entry point to exit (the median of three)."""
+def measure(args: list[str], env: dict[str, str], cwd: Path, times: int) -> float:
+    """Seconds an uninterrupted run takes, entry point to exit (the median of ``times``)."""
     took = []
-    for _ in range(3):
+    for _ in range(times):
         proc = launch(args, env, cwd)
         started = time.monotonic()
         proc.communicate(timeout=120)
         took.append(time.monotonic() - started)
-    return sorted(took)[1]
+    return sorted(took)[len(took) // 2]
 
 
 def main() -> int:
@@ -152,6 +152,12 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=900.0, help="seconds in all")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--check", action="store_true")
+    parser.add_argument(
+        "--span-runs",
+        type=int,
+        default=3,
+        help="uninterrupted runs that measure each command's span (median)",
+    )
     options = parser.parse_args()
     random.seed(options.seed)
     tallies: dict[str, Tally] = {}
@@ -170,8 +176,8 @@ def main() -> int:
             results = ["job", "results", DEMO_JOBS["completed"]]
             commands = [
                 (" ".join(watch[:2]) + " A B", watch, WATCH_SPAN),
-                ("job import … --watch", imports, measure(imports, env, tmp)),
-                ("job results ID", results, measure(results, env, tmp)),
+                ("job import … --watch", imports, measure(imports, env, tmp, options.span_runs)),
+                ("job results ID", results, measure(results, env, tmp, options.span_runs)),
             ]
             started = time.monotonic()
             out_of_time = False

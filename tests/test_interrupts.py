@@ -92,7 +92,7 @@ def test_a_few_interrupts_at_random_moments() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")}
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "interrupts.py"), "--runs", "3", "--check",
-         "--budget", "60"],
+         "--budget", "60", "--span-runs", "1"],
         capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
