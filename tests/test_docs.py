@@ -152,3 +152,20 @@ def test_the_imports_section_says_what_the_code_does() -> None:
     assert import_record.ID_RE.fullmatch(import_record.new_id())
     assert inspect.signature(import_command).parameters["parallel"].default == 2
     assert "`--parallel N` (default 2)" in text
+
+
+def test_the_layout_names_every_module_and_nothing_else() -> None:
+    """The README's layout table has one line for each module (and package) of zbulk."""
+    table = README.split("\n### Layout\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `(zbulk/[\w/]*(?:\.py)?)` \|", table, re.M)
+    assert len(listed) == len(set(listed)), "a module is listed twice"
+    root = README_PATH.parent
+    present = set()
+    for path in (root / "zbulk").rglob("*.py"):
+        relative = path.relative_to(root).as_posix()
+        if path.name == "__init__.py":
+            if path.parent.name != "zbulk":
+                present.add(path.parent.relative_to(root).as_posix() + "/")
+        else:
+            present.add(relative)
+    assert set(listed) == present, set(listed) ^ present
