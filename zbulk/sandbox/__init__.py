@@ -2,8 +2,9 @@
 
 from zbulk.sandbox.accounts import DeviceRequest
 from zbulk.sandbox.jobs import DEMO_JOB_IDS, DEMO_JOBS
+from zbulk.sandbox.messages import RecordedRequest, Request
 from zbulk.sandbox.result_files import ResultFile, build_result_zip, write_result_zip
-from zbulk.sandbox.server import Fault, RecordedRequest, Request, Response, Sandbox
+from zbulk.sandbox.server import Fault, Response, Sandbox
 
 __all__ = [
     "DEMO_JOBS",

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from zbulk.sandbox.jobs import Answer
 
 if TYPE_CHECKING:
-    from zbulk.sandbox.server import RecordedRequest, Request
+    from zbulk.sandbox.messages import RecordedRequest, Request
 
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 (a path)
 REVOKE_PATH = "/oauth/v2/token/revoke"

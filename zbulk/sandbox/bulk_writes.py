@@ -65,7 +65,7 @@ from zbulk.sandbox.modules import MODULES, NUMBER_TYPES, Field
 from zbulk.sandbox.result_files import EXPIRED_BODY, EXPIRED_STATUS, TRAILING
 
 if TYPE_CHECKING:
-    from zbulk.sandbox.server import Request
+    from zbulk.sandbox.messages import Request
 
 UPLOAD_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/upload"
 ORG_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/org"

@@ -34,7 +34,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from zbulk.sandbox.jobs import ORG_ID, Answer, Catalogue, compact, download_path
 
 if TYPE_CHECKING:
-    from zbulk.sandbox.server import Request
+    from zbulk.sandbox.messages import Request
 
 DOWNLOAD_ROUTE = rf"/v2/crm/{ORG_ID}/bulk-write/(?P<job_id>\d+)/(?P=job_id)\.zip"
 SOURCE_ROUTE = r"/sandbox/source/(?P<job_id>\d+)\.zip"

@@ -32,6 +32,7 @@ from typing import Any, Literal
 from zbulk.sandbox.accounts import JOB_SCOPES, Accounts, AccountsMixin, allows, granted_scopes
 from zbulk.sandbox.bulk_writes import UPLOAD_ROUTE, BulkWritesMixin
 from zbulk.sandbox.jobs import VERSION_PATTERN, Answer, Catalogue, compact
+from zbulk.sandbox.messages import RecordedRequest, Request
 from zbulk.sandbox.result_files import DOWNLOAD_ROUTE, SOURCE_ROUTE, Downloads, ResultFilesMixin
 from zbulk.sandbox.settings import SCOPES as SETTINGS_SCOPES
 from zbulk.sandbox.settings import fields_answer, layouts_answer, modules_answer
@@ -136,28 +137,6 @@ class Fault:
             else:
                 resp.headers[name] = value
         return resp
-
-
-@dataclass
-class RecordedRequest:
-    """A request as received: ``status`` is 0 until answered, ``time`` monotonic on arrival."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    status: int
-    time: float
-
-
-@dataclass
-class Request:
-    method: str
-    path: str  # without the query string
-    headers: Message
-    body: bytes
-    match: re.Match[str]
-    query: str = ""
-    scopes: frozenset[str] | None = None  # the token's (lower case); None: the sandbox's own
 
 
 Handler = Callable[[Request], Response]

@@ -22,7 +22,7 @@ from zbulk.sandbox.jobs import _CREATED_BY, VERSION_PATTERN, Answer, compact
 from zbulk.sandbox.modules import MODULES, Field, Layout, Module
 
 if TYPE_CHECKING:
-    from zbulk.sandbox.server import Request
+    from zbulk.sandbox.messages import Request
 
 MODULES_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/settings/modules"
 FIELDS_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/settings/fields"
