@@ -465,12 +465,15 @@ def test_why_4_retry_keeps_the_callback(zbulk, fast, tmp_path) -> None:
     assert doc["callback"] == {"url": hook, "method": "post"} and doc["ignore_empty"] is True
 
 
-def test_why_5_several_resources_say_the_next_step(zbulk, sandbox) -> None:
+def test_why_5_several_resources_say_which_source_is_missing(zbulk, sandbox) -> None:
+    # a job of several resources is retried as one import of one part per resource
+    # (tests/test_retry_resources.py); each resource needs its source, named when missing
     r = zbulk("job", "retry", "4150868000006801001", "--source", __file__, "--yes")
     assert r.code == ExitCode.USAGE and "3 resources (Leads, Contacts, Accounts)" in r.err
-    assert "zbulk job results 4150868000006801001 --source FILE --output-dir fix" in r.err
-    assert ("zbulk job import fix/4150868000006801001-Contacts-failed.csv --module Contacts "
-            "--operation upsert --find-by Email") in r.err  # fmt: skip
+    assert "resource 2 (Contacts) needs its source" in r.err  # not finished: no file name yet
+    assert ("zbulk job retry 4150868000006801001 --source LEADS_FILE --source CONTACTS_FILE "
+            "--source ACCOUNTS_FILE") in r.err  # fmt: skip
+    assert not sandbox.uploaded_files
 
 
 def test_retry_import_sends_every_failed_row(zbulk, fast, small_parts, tmp_path) -> None:

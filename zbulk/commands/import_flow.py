@@ -47,8 +47,9 @@ class Printed:
         self.out.flush()
         n = len(self.record.parts)
         if n > 1:
+            module = f"{self.record.of(part).module}, " if self.record.resources else ""
             self.out.note(
-                f"{self.record.id}: part {part.number}/{n} (rows {part.first_row:,}–"
+                f"{self.record.id}: part {part.number}/{n} ({module}rows {part.first_row:,}–"
                 f"{part.last_row:,}) is job {part.job_id}"
             )
 
@@ -91,7 +92,7 @@ def what(record: ImportRecord) -> str:
 
 def start_import(
     ctx: typer.Context,
-    plan: Plan,
+    plan: Plan | list[Plan],
     *,
     dry_run: bool,
     yes: bool,
@@ -108,20 +109,26 @@ def start_import(
 ) -> int:
     """A new import of ``plan``'s file: split, confirm, record, create every part.
     ``keep_source``: the file is a temporary one (the rows that passed ``--skip-invalid``),
-    so the record keeps a copy of it in the state directory."""
+    so the record keeps a copy of it in the state directory. Several plans (a retry of a
+    job with several resources): one import, each plan's parts with its own settings."""
     from zbulk import orgid
     from zbulk.jobs import import_record as rec
-    from zbulk.jobs.importing import plan_import
+    from zbulk.jobs.importing import plan_several
 
     app_ctx = _app(ctx)
     out, settings = app_ctx.output, app_ctx.settings
-    record = plan_import(plan, settings.profile, settings.api_domain, settings.api_version,
-                         retry_of=retry_of)  # fmt: skip
+    plans = plan if isinstance(plan, list) else [plan]
+    plan = plans[0]
+    record = plan_several(plans, settings.profile, settings.api_domain, settings.api_version,
+                          retry_of=retry_of)  # fmt: skip
     known = orgid.known(org, settings.profile, settings.api_domain)
     if dry_run:
         from zbulk.commands.import_dry_run import print_plan
 
-        print_plan(out, settings, plan, record, known, as_json)
+        if record.resources:
+            out.note(f"dry run: {what(record)}; each part's requests follow")
+        for one, segment in zip(plans, record.segments(), strict=True):
+            print_plan(out, settings, one, segment, known, as_json)
         return 0
     need_confirmation_means(yes, what(record))
     with _client(app_ctx, client) as own:
@@ -137,7 +144,8 @@ def start_import(
         rec.save(record)
         from zbulk.jobs.importing import describe
 
-        out.note(f"import {record.id}: {describe(record)}, from {plan.source.path.name}")
+        names = ", ".join(p.source.path.name for p in plans)
+        out.note(f"import {record.id}: {describe(record)}, from {names}")
         create_parts(ctx, own, record, parallel, timeout, as_json)
     if not watch:
         if len(record.parts) == 1:

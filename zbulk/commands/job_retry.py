@@ -61,13 +61,14 @@ def retry_command(
             show_default=False,
         ),
     ] = None,
-    source: Annotated[
-        Path | None,
+    sources: Annotated[
+        list[Path] | None,
         typer.Option(
             "--source",
             metavar="FILE",
             help="The file the job was created from (its failed rows are taken from it "
-            "whole). [default: the file zbulk created the job from, if unchanged]",
+            "whole); a job of several resources: once per resource, in the job's order. "
+            "[default: the file zbulk created the job from, if unchanged]",
             show_default=False,
         ),
     ] = None,
@@ -98,13 +99,18 @@ def retry_command(
     jobs created elsewhere), joined with the job's result file, or from --from FIXED. With
     --edit the rows to fix are kept beside you (the path is printed), so the next round
     works too. A new import: split as needed, each part its own job.
+
+    A job of several resources (modules) is retried as one import of one part per
+    resource (more if a resource's rows need splitting), each with that resource's
+    settings: --source once per resource, in the job's order; --edit opens each
+    resource's rows in turn; --from is refused (it holds one module's rows).
     """
     from zbulk import files
     from zbulk.client import check_job_id
     from zbulk.commands.import_flow import edit_file, need_confirmation_means, start_import
     from zbulk.commands.job_watch import follower
     from zbulk.errors import UsageError
-    from zbulk.jobs.retrying import check_one_resource, check_retry_doc, retry_plan
+    from zbulk.jobs.retrying import check_retry_doc, retry_plan, several_resources
     from zbulk.user_file import open_source
 
     if edit and fixed is not None:
@@ -112,7 +118,7 @@ def retry_command(
     if (job_id is None) == (import_id is None):
         raise UsageError("give a JOB_ID or --import ID" + (", not both" if job_id else ""))
     if import_id is not None:
-        if source is not None:
+        if sources:
             raise UsageError("--source goes with a JOB_ID: an import knows its file")
         return retry_import(ctx, import_id, fixed=fixed, edit=edit, dry_run=dry_run, yes=yes,
                             watch=watch, org=org, as_json=as_json,
@@ -124,6 +130,32 @@ def retry_command(
     app_ctx = ctx.find_root().obj
     out = app_ctx.output
     with app_ctx.client() as client, files.temp_dir() as tmp:
+        doc = client.get_job(job_id).doc
+        if several_resources(doc):
+            from zbulk.jobs.retrying import resource_plans
+
+            if fixed is not None:
+                raise UsageError(
+                    f"job {job_id} has several resources: --from holds one module's rows; "
+                    "nothing was sent",
+                    hint=f"use --edit to fix each resource's rows in turn: zbulk job retry "
+                    f"{job_id} --source FILE … --edit",
+                )
+            plans = resource_plans(client, job_id, doc, sources or [], tmp, out.warn,
+                                   edit=(lambda rows, module: _edit(rows, job_id, module, out))
+                                   if edit else None)  # fmt: skip
+            if not plans:
+                out.note(f"job {job_id} has no failed rows: nothing to send")
+                return 0
+            for plan in plans:
+                out.note(f"{plan.records:,} failed rows of job {job_id}'s {plan.module}, whole")
+            return start_import(ctx, plans, dry_run=dry_run, yes=yes, watch=watch, org=org,
+                                as_json=as_json, client=client, allow_skipped=allow_skipped,
+                                keep_source=True,
+                                follow=follower(ctx, as_json, allow_skipped))  # fmt: skip
+        if sources and len(sources) > 1:
+            raise UsageError(f"job {job_id} has one resource: give --source once")
+        source = sources[0] if sources else None
         label = None
         if source is None:
             from zbulk.jobs.import_record import with_job
@@ -138,18 +170,16 @@ def retry_command(
                     "file it was created from",
                     hint=f"zbulk job retry {job_id} --source FILE",
                 )
-        doc = client.get_job(job_id).doc
-        check_one_resource(job_id, doc)
         encoding = check_retry_doc(job_id, doc)[3]
-        sources = open_source(source, encoding)  # read once, for the join and the columns
+        opened = open_source(source, encoding)  # read once, for the join and the columns
         if fixed is None:
-            fixed = failed_rows_file(client, out, job_id, doc, sources, tmp, label)
+            fixed = failed_rows_file(client, out, job_id, doc, opened, tmp, label)
             if fixed is None:
                 return 0
             if edit:
                 fixed = keep_for_edit(fixed, job_id, out)
                 edit_file(fixed, out)
-        plan = retry_plan(job_id, doc, sources, fixed)
+        plan = retry_plan(job_id, doc, opened, fixed)
         temporary = fixed.is_relative_to(tmp)  # the failed rows as written here: kept
         return start_import(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org,
                             as_json=as_json, client=client, allow_skipped=allow_skipped,
@@ -180,6 +210,7 @@ def retry_import(
         need_confirmation_means,
         start_import,
     )
+    from zbulk.errors import UsageError
     from zbulk.jobs.importing import check_source
     from zbulk.jobs.retrying import import_failed_rows, retry_plan
 
@@ -189,7 +220,36 @@ def retry_import(
     check_source(record)
     need_confirmation_means(yes or dry_run, f"sending import {record.id}'s failed rows again")
     original = Path(record.source["path"])
+    if record.resources and fixed is not None:
+        raise UsageError(
+            f"import {record.id} has several resources ({record.module}): --from holds one "
+            "module's rows; nothing was sent",
+            hint=f"use --edit to fix each resource's rows in turn: zbulk job retry --import "
+            f"{record.id} --edit",
+        )
     with app_ctx.client() as client, files.temp_dir() as tmp:
+        if record.resources:
+            merged = import_failed_rows(client, record, tmp)
+            plans = []
+            for n, segment in enumerate(record.segments()):
+                numbers = {p.number for p in segment.parts}
+                failed = sum(p.failed for p in merged.parts if p.number in numbers)
+                if not failed:
+                    continue
+                rows = Path(merged.files[3 * n])  # each resource's failed, created, errors
+                out.note(f"{failed:,} failed rows of import {record.id}'s {segment.module}")
+                if edit:
+                    rows = keep_for_edit(rows, record.id, out)
+                    edit_file(rows, out)
+                plans.append(retry_plan(record.id, segment.settings["body"],
+                                        Path(segment.source["path"]), rows))  # fmt: skip
+            if not plans:
+                out.note(f"import {record.id} has no failed rows: nothing to send")
+                return 0
+            return start_import(ctx, plans, dry_run=dry_run, yes=yes, watch=watch, org=org,
+                                keep_source=True, as_json=as_json, client=client,
+                                allow_skipped=allow_skipped, retry_of=record.id,
+                                follow=follow)  # fmt: skip
         if fixed is None:
             merged = import_failed_rows(client, record, tmp)
             if not merged.failed:
@@ -206,6 +266,15 @@ def retry_import(
                             keep_source=temporary,
                             as_json=as_json, client=client, allow_skipped=allow_skipped,
                             retry_of=record.id, follow=follow)  # fmt: skip
+
+
+def _edit(rows: Path, job_id: str, module: str, out: Output) -> Path:
+    """--edit of one resource's rows: kept beside the user, opened in the editor."""
+    from zbulk.commands.import_flow import edit_file
+
+    kept = keep_for_edit(rows, job_id, out)
+    edit_file(kept, out)
+    return kept
 
 
 def keep_for_edit(rows: Path, name: str, out: Output) -> Path:

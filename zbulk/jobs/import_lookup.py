@@ -61,12 +61,20 @@ def refresh_parts(client: ZohoClient, record: ImportRecord) -> None:
 
 
 def keep_copy(record: ImportRecord) -> None:
-    """The record's source copied beside the record (0600), and the record pointed at it."""
+    """The record's source (each resource's) copied beside the record (0600), and the
+    record pointed at it."""
+    for n, segment in enumerate(record.segments()):
+        _keep_copy(segment, f"-{n + 1}" if record.resources else "")
+        if n == 0:
+            record.source["path"] = segment.source["path"]
+
+
+def _keep_copy(record: ImportRecord, tag: str) -> None:
     from zbulk import files
     from zbulk.jobs import import_record as rec
 
     source = Path(record.source["path"])
-    kept = rec.directory() / f"{record.id}-source{source.suffix.lower() or '.csv'}"
+    kept = rec.directory() / f"{record.id}-source{tag}{source.suffix.lower() or '.csv'}"
     with (
         files.open_private_for_write(kept, durable=True, binary=True) as dest,
         source.open("rb") as src,

@@ -72,6 +72,7 @@ class PartState:
     skipped: int = 0
     error: str | None = None
     sent_at: float | None = None  # when the create was sent
+    resource: int = 0  # which of the record's ``resources`` (an import of several)
 
     @property
     def records(self) -> int:
@@ -99,10 +100,38 @@ class ImportRecord:
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     retry_of: str | None = None
+    # An import of several resources (``job retry`` of a job with several modules): per
+    # resource its source, settings, header_size and records; each part says its own. The
+    # record's own source, settings and header_size are then the first resource's.
+    resources: list[dict[str, Any]] | None = None
 
     @property
     def module(self) -> str:
+        if self.resources:
+            return ", ".join(str(r["settings"]["module"]) for r in self.resources)
         return str(self.settings["module"])
+
+    def of(self, part: PartState) -> ImportRecord:
+        """The record as ``part``'s resource sees it: its source, settings and header, and
+        the parts of that resource (the record itself for an import of one)."""
+        if not self.resources:
+            return self
+        return self.segment(part.resource)
+
+    def segment(self, n: int) -> ImportRecord:
+        if not self.resources:
+            return self
+        r = self.resources[n]
+        return ImportRecord(
+            self.id, self.profile, self.api_domain, r["source"], r["settings"],
+            int(r["header_size"]), int(r["records"]),
+            [p for p in self.parts if p.resource == n], self.created, self.updated,
+            self.retry_of,
+        )  # fmt: skip
+
+    def segments(self) -> list[ImportRecord]:
+        """One record per resource (the record itself for an import of one)."""
+        return [self.segment(n) for n in range(len(self.resources))] if self.resources else [self]
 
     @property
     def finished(self) -> bool:
@@ -207,18 +236,35 @@ def _from_json(doc: Any) -> ImportRecord:
                 _str(p.get("file_id"), True), job_id, _str(p.get("status"), True),
                 _int(p.get("skipped") or 0), _str(p.get("error"), True),
                 float(sent) if isinstance(sent, int | float) and not isinstance(sent, bool)
-                else None,
+                else None, _int(p.get("resource") or 0),
             )
         )  # fmt: skip
     source, settings = doc["source"], doc["settings"]
     if not isinstance(source, dict) or not isinstance(settings, dict):
         raise ValueError("bad record")
     _str(source["path"]), _str(source["sha256"]), _int(source["size"]), _str(settings["module"])
+    resources = doc.get("resources")
+    if resources is not None:
+        if not isinstance(resources, list) or not 1 < len(resources) <= 1000:
+            raise ValueError("bad resources")
+        for r in resources:
+            if (
+                not isinstance(r, dict)
+                or not isinstance(r.get("source"), dict)
+                or not (isinstance(r.get("settings"), dict))
+            ):
+                raise ValueError("bad resource")
+            _str(r["source"]["path"]), _str(r["source"]["sha256"]), _int(r["source"]["size"])
+            _str(r["settings"]["module"]), _int(r["header_size"]), _int(r["records"])
+        if any(p.resource >= len(resources) for p in parts):
+            raise ValueError("bad part resource")
+    elif any(p.resource for p in parts):
+        raise ValueError("bad part resource")
     return ImportRecord(
         check_id(_str(doc["id"])), _str(doc["profile"]), _str(doc["api_domain"]), source,
         settings, _int(doc["header_size"]), _int(doc["records"]), parts,
         float(doc.get("created") or 0), float(doc.get("updated") or 0),
-        _str(doc.get("retry_of"), True),
+        _str(doc.get("retry_of"), True), resources,
     )  # fmt: skip
 
 

@@ -128,6 +128,35 @@ def plan_import(
     )
 
 
+def plan_several(
+    plans: list[Plan],
+    profile: str,
+    api_domain: str,
+    api_version: str = "v8",
+    *,
+    retry_of: str | None = None,
+) -> ImportRecord:
+    """One import of several plans (each its own module and settings: ``job retry`` of a
+    job with several resources): each plan split into parts, all parts numbered in order
+    under one import id, each part knowing its resource."""
+    records = [plan_import(p, profile, api_domain, api_version) for p in plans]
+    if len(records) == 1:
+        records[0].retry_of = retry_of
+        return records[0]
+    first = records[0]
+    parts: list[PartState] = []
+    for n, r in enumerate(records):
+        for part in r.parts:
+            part.number, part.resource = len(parts) + 1, n
+            parts.append(part)
+    return ImportRecord(
+        first.id, first.profile, first.api_domain, first.source, first.settings,
+        first.header_size, sum(r.records for r in records), parts, retry_of=retry_of,
+        resources=[{"source": r.source, "settings": r.settings, "header_size": r.header_size,
+                    "records": r.records} for r in records],
+    )  # fmt: skip
+
+
 def sha256_of(source: UserFile) -> str:
     """The sha256 of the CSV's bytes (a ZIP member's, uncompressed)."""
     digest = hashlib.sha256()
@@ -144,6 +173,9 @@ def describe(record: ImportRecord) -> str:
     parts = f"{n} part" + ("s" if n != 1 else "")
     rows = f"{record.records:,} record" + ("s" if record.records != 1 else "")
     op = record.settings["operation"]
+    if record.resources:
+        each = ", ".join(f"{s.records:,} into {s.settings['module']}" for s in record.segments())
+        return f"{rows} ({each}; {op}): {parts}, {n * CREDITS_PER_JOB:,} API credits"
     return f"{rows} into {record.module} ({op}): {parts}, {n * CREDITS_PER_JOB:,} API credits"
 
 
@@ -170,6 +202,12 @@ def open_source(record: ImportRecord, *, check: bool = True) -> Iterator[IO[byte
 
 
 def check_source(record: ImportRecord) -> None:
+    """Each source of the record (one per resource) unchanged since the import began."""
+    for segment in record.segments():
+        _check_one_source(segment)
+
+
+def _check_one_source(record: ImportRecord) -> None:
     path = Path(record.source["path"])
     try:
         digest = sha256_of(user_file(record))
@@ -204,6 +242,7 @@ def build_part_zip(record: ImportRecord, part: PartState, directory: Path) -> Pa
     from zbulk import files
     from zbulk.jobs.split import Part
 
+    record = record.of(part)
     name = part_name(record, part)
     target = directory / f"{name}.zip"
     digest = hashlib.sha256()
@@ -326,7 +365,7 @@ class Importer:
         interval = POLL_FIRST
         while True:
             file_id = self._upload(part)
-            body = create_body(self.record, file_id)
+            body = create_body(self.record.of(part), file_id)
             part.state, part.sent_at = rec.CREATING, time.time()
             self.save()  # before: a crash from here on leaves the part "unknown"
             try:
@@ -420,10 +459,13 @@ def check_hint(record: ImportRecord, part: PartState) -> str:
     when = ""
     if part.sent_at:
         when = " created at " + time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(part.sent_at))
+    own = record.of(part)
+    module = own.module
+    source = Path(own.source["path"]).name if record.resources else "the file"
     return (
-        f"check Zoho CRM for a {record.module} import{when} (Setup > Data Administration > "
-        f"Import History), or search {record.module} for the part's first row (row "
-        f"{part.first_row:,} of the file). If it exists: `zbulk job import --resume "
+        f"check Zoho CRM for a {module} import{when} (Setup > Data Administration > "
+        f"Import History), or search {module} for the part's first row (row "
+        f"{part.first_row:,} of {source}). If it exists: `zbulk job import --resume "
         f"{record.id} --part-job {part.number}=JOB_ID`; if not: `zbulk job import --resume "
         f"{record.id} --recreate-unknown`"
     )

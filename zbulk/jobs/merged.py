@@ -97,7 +97,25 @@ def merge(
     force: bool,
 ) -> Merged:
     """Write the three files for ``record``; ``result_zip(part)`` gives each finished
-    part's result ZIP (downloaded)."""
+    part's result ZIP (downloaded). An import of several resources: three files per
+    resource (each under its own module's name and its own source's header)."""
+    if record.resources:
+        merged = Merged(record.id, record.module)
+        for segment in record.segments():
+            one = _merge_one(segment, result_zip, output_dir, force)
+            merged.parts += one.parts
+            merged.files += one.files
+            merged.warnings += one.warnings
+        return merged
+    return _merge_one(record, result_zip, output_dir, force)
+
+
+def _merge_one(
+    record: ImportRecord,
+    result_zip: Callable[[PartState], Path],
+    output_dir: Path,
+    force: bool,
+) -> Merged:
     from zbulk import files
     from zbulk.result_file import _prepare, local_error
 

@@ -20,6 +20,7 @@ def source_of(job_id: str, directory: Path, warn: Callable[[str], None]) -> Path
     if found is None:
         return None
     record, part = found
+    record = record.of(part)
     try:
         check_source(record)
     except UsageError as exc:

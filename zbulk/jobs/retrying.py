@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from zbulk.client import ZohoClient
     from zbulk.import_plan import Plan
     from zbulk.jobs.import_record import ImportRecord
@@ -153,30 +155,86 @@ def _s(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def check_one_resource(job_id: str, doc: dict[str, Any]) -> None:
-    """A job of several resources (modules) is retried one resource at a time: say how."""
+def several_resources(doc: dict[str, Any]) -> bool:
+    resources = doc.get("resource")
+    return isinstance(resources, list) and len(resources) > 1
+
+
+def resource_plans(
+    client: ZohoClient,
+    job_id: str,
+    doc: dict[str, Any],
+    sources: list[Path],
+    directory: Path,
+    warn: Callable[[str], None],
+    edit: Callable[[Path, str], Path] | None = None,
+) -> list[Plan]:
+    """A job of several resources, retried: per resource with failed rows, the plan of
+    its failed rows (whole, from its source) with its own settings (module, find_by,
+    mappings) and the job's (operation, ignore_empty, encoding, callback). ``sources``:
+    one per resource in the job's order (or one ZIP holding each resource's CSV); the
+    join is the results command's. ``edit(rows, module)`` opens each resource's rows in
+    turn and gives the file to send. Nothing is sent here."""
+    import dataclasses
+    import shlex
+
     from zbulk.errors import UsageError
+    from zbulk.jobs.fetch_result import fetch_and_summarise
     from zbulk.models import Job
+    from zbulk.user_file import open_source
 
-    job = Job.read(doc)
-    if len(job.resources) > 1:
-        import shlex
-
-        modules = ", ".join(r.module or "?" for r in job.resources)
-        operation = doc.get("operation") or "insert"
-        steps = [f"zbulk job results {job_id} --source FILE --output-dir fix"]
-        for r in job.resources:
-            module = r.module or "MODULE"
-            find = f" --find-by {shlex.quote(r.find_by)}" if r.find_by else ""
-            path = shlex.quote(f"fix/{job_id}-{module}-failed.csv")
-            steps.append(f"zbulk job import {path} --module {shlex.quote(module)} "
-                         f"--operation {operation}{find}")  # fmt: skip
+    resources = doc["resource"]
+    if not all(isinstance(r, dict) for r in resources) or len(resources) > 100:
+        raise _doc_error(job_id, "has resources that are not tables")
+    parsed = Job.read(doc).resources
+    subs = [{**doc, "resource": [r]} for r in resources]
+    checked = [check_retry_doc(job_id, sub) for sub in subs]  # every one, before anything
+    encoding = checked[0][3]
+    names = [(r.file.name if r.file and r.file.name else None) for r in parsed]
+    modules = [c[1] for c in checked]
+    files: list[UserFile] = []
+    for path in sources:
+        files += open_source(path, encoding)
+    if len(files) < len(resources):
+        n = len(files)
+        uploaded = f", uploaded as {names[n]}" if names[n] else ""
+        wanted = " ".join(f"--source {shlex.quote(f'{m.upper()}_FILE')}" for m in modules)
         raise UsageError(
-            f"job {job_id} has {len(job.resources)} resources ({modules}): zbulk job retry "
-            "sends the rows of one module per job",
-            hint="write each module's failed rows whole (FILE: the ZIP the job was created "
-            "from), then send each module's as its own import:\n  " + "\n  ".join(steps),
+            f"job {job_id} has {len(resources)} resources ({', '.join(modules)}): resource "
+            f"{n + 1} ({modules[n]}{uploaded}) needs its source: add "
+            f"{'a' if n == 0 else 'another'} --source FILE, the file uploaded for it; "
+            "nothing was sent",
+            hint=f"give --source once per resource, in the job's order: zbulk job retry "
+            f"{job_id} {wanted}",
         )
+    if len(files) > len(resources):
+        raise UsageError(
+            f"job {job_id} has {len(resources)} resources, and --source gives {len(files)} "
+            "CSV files; nothing was sent",
+            hint="give --source once per resource, in the job's order",
+        )
+    if len(sources) == len(resources):  # one per resource, in order: named as uploaded
+        files = [dataclasses.replace(f, member=name) if (name := names[n]) and not f.is_zip
+                 else f for n, f in enumerate(files)]  # fmt: skip
+    got = fetch_and_summarise(client, job_id, directory, doc=doc, wanted="failed rows to send",
+                              output_dir=directory / "rows", force=True,
+                              source=files)  # fmt: skip
+    for warning in got.summary.warnings:
+        warn(warning)
+    plans: list[Plan] = []
+    for n, module in enumerate(modules):
+        found = [f for f in got.summary.files if names[n] and f.uploaded == names[n]] or [
+            f for f in got.summary.files if f.module == module
+        ]
+        if len(found) != 1 or not found[0].failed:
+            continue
+        failed = [Path(p) for p in found[0].written if p.endswith("-failed.csv")]
+        if len(failed) != 1:
+            continue
+        rows = edit(failed[0], module) if edit is not None else failed[0]
+        source = found[0].source or files[n]
+        plans.append(retry_plan(job_id, subs[n], [source], rows))
+    return plans
 
 
 @dataclass(frozen=True)

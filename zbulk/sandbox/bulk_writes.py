@@ -739,6 +739,13 @@ class BulkWritesMixin:
         return self._imports.created_from
 
     @property
+    def create_bodies(self) -> dict[str, dict[str, Any]]:
+        """The body of each job created, by job id, in the order they came."""
+        imports = self._imports
+        with imports._lock:
+            return {job_id: job.body for job_id, job in imports._jobs.items()}
+
+    @property
     def uploaded_files(self) -> list[list[tuple[str, bytes]]]:
         """Each uploaded ZIP's members (name, bytes), in the order they came."""
         imports = self._imports
