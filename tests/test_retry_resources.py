@@ -159,3 +159,53 @@ def test_retry_import_of_several_resources(zbulk, sandbox, tmp_path) -> None:
     assert len(again) == 1 and again[0].resources and len(again[0].job_ids()) == 2
     r = zbulk("job", "retry", "--import", record.id, "--from", str(leads), "--yes")
     assert r.code == ExitCode.USAGE and "--from holds one module's rows" in r.err
+
+
+def test_a_resource_over_the_part_limit_is_split(zbulk, sandbox, tmp_path, monkeypatch) -> None:
+    from zbulk.jobs import split as splitting
+
+    leads, contacts = two_resource_job(zbulk, sandbox, tmp_path)
+    monkeypatch.setattr(splitting, "MAX_RECORDS", 8)  # 20 Leads rows: 3 parts; 12 Contacts: 2
+    r = zbulk("job", "retry", TWO, "--source", str(leads), "--source", str(contacts), "--yes")
+    assert r.code == 0, r.err
+    (record,) = rec.all_records()
+    assert [(p.number, p.resource, p.records) for p in record.parts] == [
+        (1, 0, 8), (2, 0, 8), (3, 0, 4), (4, 1, 8), (5, 1, 4)
+    ]  # fmt: skip
+    modules = [b["resource"][0]["module"]["api_name"] for b in sandbox.create_bodies.values()]
+    assert modules == ["Leads"] * 3 + ["Contacts"] * 2
+    assert len(r.out.split()) == 5 and "part 4/5 (Contacts, rows 1–8)" in r.err
+
+
+def test_resume_creates_each_part_with_its_resources_settings(zbulk, sandbox, tmp_path) -> None:
+    from zbulk.sandbox import Fault
+
+    leads, contacts = two_resource_job(zbulk, sandbox, tmp_path)
+    # the first create's answer is lost: that part is unknown, nothing more is created
+    sandbox.add_fault(Fault("drop", times=1, path_prefix="/crm/bulk/v8/write", method="POST"))
+    r = zbulk("job", "retry", TWO, "--source", str(leads), "--source", str(contacts), "--yes")
+    assert r.code == ExitCode.NETWORK, r.err
+    assert "check Zoho CRM for a Leads import" in r.err and "--recreate-unknown" in r.err
+    (record,) = rec.all_records()
+    assert record.parts[0].unknown and not record.parts[1].has_job
+    r = zbulk("job", "import", "--resume", record.id, "--recreate-unknown", "--yes")
+    assert r.code == 0, r.err
+    sent = list(sandbox.create_bodies.values())
+    assert [b["resource"][0]["module"]["api_name"] for b in sent] == ["Leads", "Contacts"]
+    assert sent[1]["resource"][0]["field_mappings"][0]["default_value"] == {"name": "Zylker Inc."}
+    assert len(rec.load(record.id).job_ids()) == 2
+
+
+def test_one_zip_of_every_resources_csv_is_a_source_too(zbulk, sandbox, tmp_path) -> None:
+    two_resource_job(zbulk, sandbox, tmp_path)
+    archive = tmp_path / "uploaded.zip"
+    archive.write_bytes(sandbox.source_zip(DEMO))  # leads.csv, contacts.csv, accounts.csv
+    r = zbulk("job", "retry", TWO, "--source", str(archive), "--yes")
+    assert r.code == ExitCode.USAGE and "gives 3 CSV files" in r.err  # one too many
+    with zipfile.ZipFile(archive) as whole, zipfile.ZipFile(tmp_path / "two.zip", "w") as two:
+        for name in ("contacts.csv", "leads.csv"):  # paired by name, in any order
+            two.writestr(name, whole.read(name))
+    r = zbulk("job", "retry", TWO, "--source", str(tmp_path / "two.zip"), "--yes")
+    assert r.code == 0, r.err
+    sent = list(sandbox.create_bodies.values())
+    assert [b["resource"][0]["module"]["api_name"] for b in sent] == ["Leads", "Contacts"]

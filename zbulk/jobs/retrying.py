@@ -226,7 +226,11 @@ def resource_plans(
         found = [f for f in got.summary.files if names[n] and f.uploaded == names[n]] or [
             f for f in got.summary.files if f.module == module
         ]
-        if len(found) != 1 or not found[0].failed:
+        if len(found) != 1:
+            warn(f"job {job_id}'s result file has {len(found)} CSV files for resource {n + 1} "
+                 f"({module}), not one: its rows are not sent")  # fmt: skip
+            continue
+        if not found[0].failed:
             continue
         failed = [Path(p) for p in found[0].written if p.endswith("-failed.csv")]
         if len(failed) != 1:

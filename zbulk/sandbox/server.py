@@ -110,6 +110,7 @@ class Fault:
     delay: float = 0.0
     times: int | None = 1
     path_prefix: str | None = None
+    method: str | None = None  # only requests of this method (None: any)
 
     def __post_init__(self) -> None:
         if self.kind not in ("status", "stall", "malformed", "drop"):
@@ -475,7 +476,8 @@ class Sandbox(BulkWritesMixin, AccountsMixin, ResultFilesMixin):
         with self._lock:
             record.time = time.monotonic()
             self.requests.append(record)
-            fault = next((f for f in self._faults if path.startswith(f.path_prefix or "")), None)
+            fault = next((f for f in self._faults if path.startswith(f.path_prefix or "")
+                          and f.method in (None, record.method)), None)  # fmt: skip
             if fault is not None and fault.times is not None:
                 fault.times -= 1
                 if fault.times <= 0:
