@@ -32,8 +32,7 @@ commands = Commands()
 RETRY_EPILOG = """\b
 Examples:
   zbulk job retry 4150868000006801002 --source leads_2024_q3.csv --dry-run
-  zbulk job retry 4150868000006801002 --source leads_2024_q3.csv --edit
-  zbulk job retry 4150868000006801002 --source leads_2024_q3.csv --from fixed.csv --yes --watch
+  zbulk job retry 4150868000006801002 --source leads_2024_q3.csv --edit --yes --watch
   zbulk job retry 4150868000006801003 --source deals_update.csv --source tasks_update.csv
                                             # two resources (Deals, Tasks): a part each
 
