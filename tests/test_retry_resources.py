@@ -90,6 +90,13 @@ def test_retry_of_two_resources_is_one_import_of_two_jobs(zbulk, sandbox, tmp_pa
     for module in ("Leads", "Contacts"):
         assert f"{record.id}-{module}-failed.csv" in names
         assert f"{record.id}-{module}-created.csv" in names
+    # each part's job remembers its own resource's rows: results without --source
+    one = zbulk("job", "results", jobs[1], "--output-dir", str(tmp_path / "one"))
+    assert one.code == 0, one.err
+    failed = (tmp_path / "one" / f"{jobs[1]}-Contacts-failed.csv").read_text()
+    assert failed.splitlines()[0] == contacts.read_text().splitlines()[0]
+    recent = zbulk("job", "recent")
+    assert recent.code == 0 and record.id in recent.out + recent.err
     watched = zbulk("job", "watch", "--import", record.id, "--allow-skipped")
     assert watched.code in (0, ExitCode.SKIPPED), watched.err
 
