@@ -98,9 +98,12 @@ def main() -> None:
         sys.exit(1 if args.check and missed else 0)
     with tempfile.TemporaryDirectory(prefix="zbulk-hostile-") as name, HostileServer() as server:
         tmp = Path(name)
-        env = clean_env(ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN="bench-token",
-                        ZBULK_CONFIG_DIR=str(tmp / "config"),
-                        ZBULK_STATE_DIR=str(tmp / "state"))  # fmt: skip
+        env = clean_env(
+            ZBULK_API_DOMAIN=server.url,
+            ZBULK_TOKEN="bench-token",
+            ZBULK_CONFIG_DIR=str(tmp / "config"),
+            ZBULK_STATE_DIR=str(tmp / "state"),
+        )
         started = time.perf_counter()
         zip_path = many_rows_zip(tmp / f"{JOB}.zip", args.rows)
         data = zip_path.read_bytes()
@@ -108,15 +111,20 @@ def main() -> None:
         server.route(path, answer(job_doc(JOB, f"{server.url}/download/{JOB}.zip")))
         server.route("/download/", answer(data, content_type="application/octet-stream"))
         csv_mib = zipfile_size(zip_path) / 2**20
-        print(f"result ZIP: {args.rows:,} skipped rows, {len(data) / 2**20:.1f} MiB compressed, "
-              f"{csv_mib:.0f} MiB of CSV (built in {built:.1f} s)")  # fmt: skip
+        print(
+            f"result ZIP: {args.rows:,} skipped rows, {len(data) / 2**20:.1f} MiB compressed, "
+            f"{csv_mib:.0f} MiB of CSV (built in {built:.1f} s)"
+        )
         print(f"{'command':<52}{'exit':>5}{'wall s':>9}{'peak MiB':>10}")
         for label in ("--failed", "--failed --json"):
             argv = ["job", "results", *label.split(), JOB]
             report = tmp / "report.json"
             began = time.perf_counter()
-            done = subprocess.run([sys.executable, __file__, "--worker", str(report), *argv],
-                                  env=env, stderr=subprocess.PIPE)  # fmt: skip
+            done = subprocess.run(
+                [sys.executable, __file__, "--worker", str(report), *argv],
+                env=env,
+                stderr=subprocess.PIPE,
+            )
             took = time.perf_counter() - began
             if not report.exists():
                 sys.exit(f"zbulk {' '.join(argv)} failed: {done.stderr.decode()[-800:]}")
@@ -161,17 +169,23 @@ def preflight() -> list[str]:
     missed = []
     with tempfile.TemporaryDirectory(prefix="zbulk-hostile-") as name:
         tmp = Path(name)
-        env = clean_env(ZBULK_API_DOMAIN="http://127.0.0.1:9", ZBULK_TOKEN="bench-token",
-                        ZBULK_CONFIG_DIR=str(tmp / "config"), ZBULK_STATE_DIR=str(tmp / "state"),
-                        ZBULK_ORG_ID="1")  # fmt: skip
+        env = clean_env(
+            ZBULK_API_DOMAIN="http://127.0.0.1:9",
+            ZBULK_TOKEN="bench-token",
+            ZBULK_CONFIG_DIR=str(tmp / "config"),
+            ZBULK_STATE_DIR=str(tmp / "state"),
+            ZBULK_ORG_ID="1",
+        )
         header = b"Last_Name,Email\n"
         cases = (
             ("blank.csv", "header + blank lines", header, b"\n", 2, True),
             ("line.csv", "one line, no line end", b"", b"x", 2, True),
             ("record.csv", "header + one record (information)", header, b"y", 0, False),
         )
-        print(f"\n{'pre-flight of a 25 MB file':<40}{'exit':>5}{'command s':>11}{'wall s':>8}"
-              f"{'peak MiB':>10}")  # fmt: skip
+        print(
+            f"\n{'pre-flight of a 25 MB file':<40}{'exit':>5}{'command s':>11}{'wall s':>8}"
+            f"{'peak MiB':>10}"
+        )
         for file_name, label, head, fill, want, judged in cases:
             path = tmp / file_name
             with path.open("wb") as fh:
@@ -184,8 +198,16 @@ def preflight() -> list[str]:
                 if file_name == "record.csv":
                     fh.write(b"\n")
             assert path.stat().st_size == LIMIT
-            argv = ["job", "import", str(path), "--module", "Leads", "--operation", "insert",
-                    "--dry-run"]  # fmt: skip
+            argv = [
+                "job",
+                "import",
+                str(path),
+                "--module",
+                "Leads",
+                "--operation",
+                "insert",
+                "--dry-run",
+            ]
             report = tmp / "report.json"
             began = time.perf_counter()
             subprocess.run([sys.executable, __file__, "--worker", str(report), *argv], env=env)
@@ -193,12 +215,16 @@ def preflight() -> list[str]:
             figures = json.loads(report.read_text(encoding="utf-8"))
             report.unlink()
             peak = figures["peak_kib"] / 1024
-            print(f"{label:<40}{figures['code']:>5}{figures['seconds']:>11.2f}{took:>8.2f}"
-                  f"{peak:>10.1f}")  # fmt: skip
+            print(
+                f"{label:<40}{figures['code']:>5}{figures['seconds']:>11.2f}{took:>8.2f}"
+                f"{peak:>10.1f}"
+            )
             bad = figures["code"] != want or peak > GOAL_MIB
             if judged and (bad or figures["seconds"] > GOAL_PREFLIGHT_S):
-                missed.append(f"pre-flight {label}: exit {figures['code']} (want {want}), "
-                              f"{peak:.1f} MiB, {figures['seconds']:.2f} s")  # fmt: skip
+                missed.append(
+                    f"pre-flight {label}: exit {figures['code']} (want {want}), "
+                    f"{peak:.1f} MiB, {figures['seconds']:.2f} s"
+                )
     return missed
 
 

@@ -75,10 +75,24 @@ class Tally:
 def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     """`zbulk sandbox --port 0` as a process of its own: it and its URL."""
     # Demo jobs that run for a day: job watch A B never sees them finish during the run.
-    command = [str(BIN / "zbulk"), "sandbox", "--port", "0", "--token", env["ZBULK_TOKEN"],
-               "--job-duration", "86400"]  # fmt: skip
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL, text=True)  # fmt: skip
+    command = [
+        str(BIN / "zbulk"),
+        "sandbox",
+        "--port",
+        "0",
+        "--token",
+        env["ZBULK_TOKEN"],
+        "--job-duration",
+        "86400",
+    ]
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -163,16 +177,29 @@ def main() -> int:
     tallies: dict[str, Tally] = {}
     with tempfile.TemporaryDirectory(prefix="zbulk-interrupts-") as name:
         tmp = Path(name)
-        env = clean_env(ZBULK_TOKEN=secrets.token_hex(16), ZBULK_STATE_DIR=str(tmp / "state"),
-                        ZBULK_CONFIG_DIR=str(tmp / "config"), COLUMNS="100")  # fmt: skip
+        env = clean_env(
+            ZBULK_TOKEN=secrets.token_hex(16),
+            ZBULK_STATE_DIR=str(tmp / "state"),
+            ZBULK_CONFIG_DIR=str(tmp / "config"),
+            COLUMNS="100",
+        )
         env.pop("NO_COLOR", None)
         server, url = start_sandbox(env)
         try:
             env["ZBULK_API_DOMAIN"] = url
             (tmp / "leads.csv").write_text(LEADS, encoding="utf-8")
             watch = ["job", "watch", DEMO_JOBS["large"], DEMO_JOBS["upsert"]]
-            imports = ["job", "import", "leads.csv", "--module", "Leads", "--operation",
-                       "insert", "--yes", "--watch"]  # fmt: skip
+            imports = [
+                "job",
+                "import",
+                "leads.csv",
+                "--module",
+                "Leads",
+                "--operation",
+                "insert",
+                "--yes",
+                "--watch",
+            ]
             results = ["job", "results", DEMO_JOBS["completed"]]
             commands = [
                 (" ".join(watch[:2]) + " A B", watch, WATCH_SPAN),
@@ -199,12 +226,16 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 server.kill()
     took = time.monotonic() - started
-    print(f"{'command':<26}{'runs':>6}{'130':>6}{'ended first':>13}{'hung':>6}"
-          f"{'tracebacks':>12}{'ignored':>9}")  # fmt: skip
+    print(
+        f"{'command':<26}{'runs':>6}{'130':>6}{'ended first':>13}{'hung':>6}"
+        f"{'tracebacks':>12}{'ignored':>9}"
+    )
     total = Tally()
     for label, t in tallies.items():
-        print(f"{label:<26}{t.runs:>6}{t.interrupted:>6}{t.finished_first:>13}{t.hung:>6}"
-              f"{t.bad['Traceback']:>12}{t.bad['Exception ignored']:>9}")  # fmt: skip
+        print(
+            f"{label:<26}{t.runs:>6}{t.interrupted:>6}{t.finished_first:>13}{t.hung:>6}"
+            f"{t.bad['Traceback']:>12}{t.bad['Exception ignored']:>9}"
+        )
         total.runs += t.runs
         total.hung += t.hung
         total.bad.update(t.bad)

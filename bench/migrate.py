@@ -87,12 +87,25 @@ def kill_bench(rows: int, kills: int, seed: int, work: Path) -> tuple[list[list[
     server = Sandbox(job_duration=60.0).start()
     server.import_duration = 15.0  # long enough for the watch kills to find jobs running
     state = work / "state"
-    env = clean_env(ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token,
-                    ZBULK_STATE_DIR=str(state), ZBULK_CONFIG_DIR=str(work / "config"))  # fmt: skip
+    env = clean_env(
+        ZBULK_API_DOMAIN=server.url,
+        ZBULK_TOKEN=server.token,
+        ZBULK_STATE_DIR=str(state),
+        ZBULK_CONFIG_DIR=str(work / "config"),
+    )
     # --no-metadata: the planted bad emails are for Zoho (the sandbox) to skip, so they end
     # in failed.csv; the check against the org's fields would hold them back before sending
-    first = zbulk_cmd("job", "import", str(src), "--no-metadata", "--module", "Leads",
-                      "--operation", "insert", "--yes")  # fmt: skip
+    first = zbulk_cmd(
+        "job",
+        "import",
+        str(src),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
+    )
     table: list[list[Any]] = []
 
     def record() -> rec.ImportRecord | None:
@@ -135,8 +148,7 @@ def kill_bench(rows: int, kills: int, seed: int, work: Path) -> tuple[list[list[
             r = record()
             all_created = r is not None and all(p.has_job or p.unknown for p in r.parts)
             kind = "watch" if all_created else rng.choice(KINDS[:3])
-            base = (first if r is None else
-                    zbulk_cmd("job", "import", "--resume", r.id, "--yes"))  # fmt: skip
+            base = first if r is None else zbulk_cmd("job", "import", "--resume", r.id, "--yes")
             if kind == "watch":
                 base = [*base, "--watch", "--allow-skipped"]
             cmd = settle(base) if r is not None else base
@@ -145,8 +157,13 @@ def kill_bench(rows: int, kills: int, seed: int, work: Path) -> tuple[list[list[
                 server.add_fault(Fault("stall", delay=0.6, times=None, path_prefix=UPLOAD))
             if kind == "create":
                 server.add_fault(Fault("stall", delay=0.5, times=None, path_prefix=CREATE))
-            proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+            proc = subprocess.Popen(
+                cmd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
             deadline = time.monotonic() + 120
             wait_more = rng.random() * 1.0
             watch_started = None
@@ -183,8 +200,9 @@ def kill_bench(rows: int, kills: int, seed: int, work: Path) -> tuple[list[list[
         for _ in range(10):  # then --resume until done
             r = record()
             assert r is not None
-            cmd = settle(zbulk_cmd("job", "import", "--resume", r.id, "--yes", "--watch",
-                                   "--allow-skipped"))  # fmt: skip
+            cmd = settle(
+                zbulk_cmd("job", "import", "--resume", r.id, "--yes", "--watch", "--allow-skipped")
+            )
             done = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True)
             if done.returncode == 0:
                 break
@@ -205,20 +223,33 @@ def kill_bench(rows: int, kills: int, seed: int, work: Path) -> tuple[list[list[
             key = values.get("Description", "").split("\n")[0]
             counts[key] = counts.get(key, 0) + 1
         duplicates = sum(v - 1 for v in counts.values())
-        lost = sum(1 for i in range(1, rows + 1) if f"row {i}" not in counts and
-                   f"row {i}" not in failed)  # fmt: skip
+        lost = sum(
+            1 for i in range(1, rows + 1) if f"row {i}" not in counts and f"row {i}" not in failed
+        )
         both = sum(1 for key in failed if key in counts)
         twice = sum(len(v) - 1 for v in server.created_from.values())
-        table.append(["end", "resumed until done", f"{len(r.parts)}/{len(r.parts)}", 0,
-                      len(counts), duplicates])  # fmt: skip
-        print(f"{'kill':>5}  {'moment':<28}{'parts with a job':>17}{'unknown':>9}"
-              f"{'rows created':>14}{'duplicates':>12}")  # fmt: skip
+        table.append(
+            [
+                "end",
+                "resumed until done",
+                f"{len(r.parts)}/{len(r.parts)}",
+                0,
+                len(counts),
+                duplicates,
+            ]
+        )
+        print(
+            f"{'kill':>5}  {'moment':<28}{'parts with a job':>17}{'unknown':>9}"
+            f"{'rows created':>14}{'duplicates':>12}"
+        )
         for row in table:
             print(f"{row[0]!s:>5}  {row[1]:<28}{row[2]:>17}{row[3]:>9}{row[4]:>14,}{row[5]:>12}")
-        print(f"rows: {rows:,}; created once: {len(counts) - duplicates:,}; in failed.csv: "
-              f"{len(failed):,}; duplicates: {duplicates}; lost: {lost}; both created and "
-              f"failed: {both}; parts created twice: {twice}; exit of the last resume: "
-              f"{done.returncode}")  # fmt: skip
+        print(
+            f"rows: {rows:,}; created once: {len(counts) - duplicates:,}; in failed.csv: "
+            f"{len(failed):,}; duplicates: {duplicates}; lost: {lost}; both created and "
+            f"failed: {both}; parts created twice: {twice}; exit of the last resume: "
+            f"{done.returncode}"
+        )
         ok = duplicates == 0 and lost == 0 and both == 0 and twice == 0
         return table, ok
     finally:
@@ -276,13 +307,16 @@ def scale_bench(rows: int, work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     src = work / "huge.csv"
     started = time.perf_counter()
     write_rows(src, rows, width=250)
-    print(f"wrote {src.stat().st_size / 1e6:,.0f} MB, {rows:,} rows in "
-          f"{time.perf_counter() - started:.1f}s")  # fmt: skip
+    print(
+        f"wrote {src.stat().st_size / 1e6:,.0f} MB, {rows:,} rows in "
+        f"{time.perf_counter() - started:.1f}s"
+    )
     record_path = work / "record.json"
 
     def run(*args: str) -> dict[str, Any]:
-        done = subprocess.run([sys.executable, __file__, "--worker", *args],
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, __file__, "--worker", *args], capture_output=True, text=True
+        )
         if done.returncode != 0:
             sys.exit(f"worker failed: {done.stderr[-1500:]}")
         return dict(json.loads(done.stdout.splitlines()[-1]))
@@ -336,12 +370,16 @@ def main() -> None:
         if args.only != "kill":
             (work / "scale").mkdir()
             split_f, merge_f = scale_bench(args.scale_rows, work / "scale")
-            for name, f, goal in (("pre-flight + split", split_f, SPLIT_SECONDS),
-                                  ("merged results", merge_f, MERGE_SECONDS)):  # fmt: skip
+            for name, f, goal in (
+                ("pre-flight + split", split_f, SPLIT_SECONDS),
+                ("merged results", merge_f, MERGE_SECONDS),
+            ):
                 mib = f["peak_kib"] / 1024
-                print(f"{name:<20} {f['seconds']:6.2f} s (goal {goal:g} s, ratio "
-                      f"{f['seconds'] / goal:.2f})  peak {mib:6.1f} MiB (goal {GOAL_MIB:g}, "
-                      f"ratio {mib / GOAL_MIB:.2f}, {f['peak_source']})  {f}")  # fmt: skip
+                print(
+                    f"{name:<20} {f['seconds']:6.2f} s (goal {goal:g} s, ratio "
+                    f"{f['seconds'] / goal:.2f})  peak {mib:6.1f} MiB (goal {GOAL_MIB:g}, "
+                    f"ratio {mib / GOAL_MIB:.2f}, {f['peak_source']})  {f}"
+                )
                 good &= f["seconds"] <= goal * SLACK and mib <= GOAL_MIB
     if args.check and not good:
         sys.exit(1)

@@ -39,12 +39,38 @@ GOAL_SECONDS = 2.0
 GOAL_MIB = 80.0
 GOAL_FOUND = 0.99
 EVERY = 97  # a bad value every EVERY-th row, the kinds taking turns
-COLUMNS = ("Owner", "Company", "Salutation", "First_Name", "Last_Name", "Designation",
-           "Email", "Secondary_Email", "Phone", "Mobile", "Website", "Lead_Source",
-           "Lead_Status", "Industry", "No_of_Employees", "Annual_Revenue", "Rating",
-           "Email_Opt_Out", "Street", "City", "State", "Zip_Code", "Country", "Date_3",
-           "Follow_Up_At", "Visitor_Score", "Conversion_Rate", "Discount", "Budget_Ratio",
-           "Referred_Contact")  # fmt: skip
+COLUMNS = (
+    "Owner",
+    "Company",
+    "Salutation",
+    "First_Name",
+    "Last_Name",
+    "Designation",
+    "Email",
+    "Secondary_Email",
+    "Phone",
+    "Mobile",
+    "Website",
+    "Lead_Source",
+    "Lead_Status",
+    "Industry",
+    "No_of_Employees",
+    "Annual_Revenue",
+    "Rating",
+    "Email_Opt_Out",
+    "Street",
+    "City",
+    "State",
+    "Zip_Code",
+    "Country",
+    "Date_3",
+    "Follow_Up_At",
+    "Visitor_Score",
+    "Conversion_Rate",
+    "Discount",
+    "Budget_Ratio",
+    "Referred_Contact",
+)
 # The 12 kinds of bad value: (name, column, the bad value for row n). The 12th repeats an
 # earlier row's email in another case (Email is unique, not case-sensitive).
 KINDS = (
@@ -149,9 +175,18 @@ def worker(report: str, rest: list[str]) -> None:
     import json
 
     with open(report, "w", encoding="utf-8") as fh:
-        json.dump({"base": base, "times": times, "checks": checks, "peak_kib": peak,
-                   "imported_kib": imported, "source": source, "rejected": len(found.rejected)},
-                  fh)  # fmt: skip
+        json.dump(
+            {
+                "base": base,
+                "times": times,
+                "checks": checks,
+                "peak_kib": peak,
+                "imported_kib": imported,
+                "source": source,
+                "rejected": len(found.rejected),
+            },
+            fh,
+        )
 
 
 def skipped_rows(server: Any, job_id: str) -> set[int]:
@@ -163,8 +198,9 @@ def skipped_rows(server: Any, job_id: str) -> set[int]:
     import requests
 
     url = server.download_url(job_id)
-    answer = requests.get(url, headers={"Authorization": f"Zoho-oauthtoken {server.token}"},
-                          timeout=60)  # fmt: skip
+    answer = requests.get(
+        url, headers={"Authorization": f"Zoho-oauthtoken {server.token}"}, timeout=60
+    )
     answer.raise_for_status()
     with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
         text = archive.read(archive.namelist()[0]).decode("utf-8-sig")
@@ -212,27 +248,55 @@ def main() -> None:
         csv_path = tmp / "leads.csv"
         write_csv(csv_path, args.records)
         server.import_duration = 0
-        env = clean_env(ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token,
-                        ZBULK_CONFIG_DIR=str(tmp / "config"), ZBULK_STATE_DIR=str(tmp / "state"),
-                        NO_COLOR="1")  # fmt: skip
-        common = ("job", "import", str(csv_path), "--module", "Leads", "--operation",
-                  "insert", "--yes", "--org", ORG_ID)  # fmt: skip
-        done = subprocess.run(zbulk_cmd(*common, "--no-metadata"), env=env,
-                              capture_output=True, text=True)  # fmt: skip
+        env = clean_env(
+            ZBULK_API_DOMAIN=server.url,
+            ZBULK_TOKEN=server.token,
+            ZBULK_CONFIG_DIR=str(tmp / "config"),
+            ZBULK_STATE_DIR=str(tmp / "state"),
+            NO_COLOR="1",
+        )
+        common = (
+            "job",
+            "import",
+            str(csv_path),
+            "--module",
+            "Leads",
+            "--operation",
+            "insert",
+            "--yes",
+            "--org",
+            ORG_ID,
+        )
+        done = subprocess.run(
+            zbulk_cmd(*common, "--no-metadata"), env=env, capture_output=True, text=True
+        )
         if done.returncode != 0:
             sys.exit(f"the import without the pre-flight failed: {done.stderr[-800:]}")
         skipped = skipped_rows(server, done.stdout.split()[0])
         uploads = server.request_count("/crm/v8/upload")
-        done = subprocess.run(zbulk_cmd(*common, "--output-dir", str(tmp / "out")), env=env,
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            zbulk_cmd(*common, "--output-dir", str(tmp / "out")),
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 2 or server.request_count("/crm/v8/upload") != uploads:
-            sys.exit(f"the pre-flight did not stop the import ({done.returncode}): "
-                     f"{done.stderr[-800:]}")  # fmt: skip
+            sys.exit(
+                f"the pre-flight did not stop the import ({done.returncode}): {done.stderr[-800:]}"
+            )
         flagged = flagged_rows(tmp / "out" / "leads-rejected.csv")
 
         report = tmp / "report.json"
-        cmd = [sys.executable, __file__, "--worker", str(report), str(csv_path),
-               str(args.runs), ORG_ID, server.url]  # fmt: skip
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            str(report),
+            str(csv_path),
+            str(args.runs),
+            ORG_ID,
+            server.url,
+        ]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if done.returncode != 0 or not report.exists():
             sys.exit(f"the speed worker failed ({done.returncode}): {done.stderr[-800:]}")
@@ -243,17 +307,25 @@ def main() -> None:
         kind = kind_of(n)
         if kind is not None:
             planted[n] = kind
-    print(f"accuracy: {args.records:,} rows x {len(COLUMNS)} columns, a bad value every "
-          f"{EVERY}th row ({len(planted):,} rows), warning-only values at others")  # fmt: skip
-    print(f"{'kind of bad value':<30}{'column':<18}{'planted':>8}{'skipped':>9}"
-          f"{'flagged':>9}{'both':>6}")  # fmt: skip
+    print(
+        f"accuracy: {args.records:,} rows x {len(COLUMNS)} columns, a bad value every "
+        f"{EVERY}th row ({len(planted):,} rows), warning-only values at others"
+    )
+    print(
+        f"{'kind of bad value':<30}{'column':<18}{'planted':>8}{'skipped':>9}"
+        f"{'flagged':>9}{'both':>6}"
+    )
     for k, (label, column, _) in enumerate(KINDS):
         rows = {n for n, kind in planted.items() if kind == k}
-        print(f"{label:<30}{column:<18}{len(rows):>8}{len(rows & skipped):>9}"
-              f"{len(rows & flagged):>9}{len(rows & skipped & flagged):>6}")  # fmt: skip
+        print(
+            f"{label:<30}{column:<18}{len(rows):>8}{len(rows & skipped):>9}"
+            f"{len(rows & flagged):>9}{len(rows & skipped & flagged):>6}"
+        )
     others = set(range(1, args.records + 1)) - set(planted)
-    print(f"{'(no bad value)':<30}{'':<18}{len(others):>8}{len(others & skipped):>9}"
-          f"{len(others & flagged):>9}{len(others & skipped & flagged):>6}")  # fmt: skip
+    print(
+        f"{'(no bad value)':<30}{'':<18}{len(others):>8}{len(others & skipped):>9}"
+        f"{len(others & flagged):>9}{len(others & skipped & flagged):>6}"
+    )
     found = len(flagged & skipped) / len(skipped) if skipped else 1.0
     false = flagged - skipped
     print(
@@ -265,13 +337,16 @@ def main() -> None:
     base = statistics.median(figures["base"])
     ratio = statistics.median(t / b for t, b in zip(figures["times"], figures["base"], strict=True))
     peak = figures["peak_kib"] / 1024
-    print(f"\nspeed: a fresh process, metadata kept, {args.runs} runs; peak RSS from "
-          f"{figures['source']}")  # fmt: skip
+    print(
+        f"\nspeed: a fresh process, metadata kept, {args.runs} runs; peak RSS from "
+        f"{figures['source']}"
+    )
     print(f"{'':<40}{'median s':>9}{'ratio':>7}")
     print(f"{'baseline: one csv.reader pass':<40}{base:>9.3f}{1.0:>7.2f}")
     print(f"{'pre-flight (file + fields)':<40}{seconds:>9.3f}{ratio:>7.2f}")
-    print(f"{'  of which the checks against fields':<40}"
-          f"{statistics.median(figures['checks']):>9.3f}")  # fmt: skip
+    print(
+        f"{'  of which the checks against fields':<40}{statistics.median(figures['checks']):>9.3f}"
+    )
     print(f"peak RSS {peak:.1f} MiB ({figures['imported_kib'] / 1024:.1f} MiB after imports)")
     goals = [
         (f">= {GOAL_FOUND:.0%} of skipped rows flagged", found >= GOAL_FOUND, f"{found:.2%}"),

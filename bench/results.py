@@ -47,8 +47,16 @@ if TYPE_CHECKING:
 
 GOAL_SECONDS = 1.0
 GOAL_MIB = 80.0
-COLUMNS = ["Last_Name", "First_Name", "Company", "Email", "Phone", "Lead_Source",
-           "Lead_Status", "Owner"]  # fmt: skip
+COLUMNS = [
+    "Last_Name",
+    "First_Name",
+    "Company",
+    "Email",
+    "Phone",
+    "Lead_Source",
+    "Lead_Status",
+    "Owner",
+]
 CASES = {  # worker mode: what it runs
     "baseline": "zipfile + csv.reader only",
     "summary": "summarise_zip",
@@ -93,8 +101,13 @@ def worker(report: str, mode: str, rest: list[str]) -> None:
         from zbulk.user_file import open_source
 
         def once() -> int:
-            summary = summarise_zip(Path(zip_path), output_dir=Path(out_dir), job_id="42",
-                                    force=True, source=open_source(Path(rest[4])))  # fmt: skip
+            summary = summarise_zip(
+                Path(zip_path),
+                output_dir=Path(out_dir),
+                job_id="42",
+                force=True,
+                source=open_source(Path(rest[4])),
+            )
             assert len(summary.files[0].written) == 3
             return sum(f.rows for f in summary.files)
     elif mode == "baseline":
@@ -137,8 +150,9 @@ def worker(report: str, mode: str, rest: list[str]) -> None:
         if seen != rows:
             sys.exit(f"{mode}: read {seen} rows, expected {rows}")
     peak, source = peak_kib()
-    write_report(report, {"times": times, "peak_kib": peak, "imported_kib": imported,
-                          "source": source})  # fmt: skip
+    write_report(
+        report, {"times": times, "peak_kib": peak, "imported_kib": imported, "source": source}
+    )
 
 
 def write_report(path: str, figures: dict[str, object]) -> None:
@@ -180,9 +194,12 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=5, help="runs per case (default 5)")
     parser.add_argument("--rows", type=int, default=25_000, help="rows in the result file")
-    parser.add_argument("--flat-rows", type=int, default=0,
-                        help="rows of the second join, to show memory is flat "
-                        "(default: 10 x --rows)")  # fmt: skip
+    parser.add_argument(
+        "--flat-rows",
+        type=int,
+        default=0,
+        help="rows of the second join, to show memory is flat (default: 10 x --rows)",
+    )
     parser.add_argument("--no-cli", action="store_true", help="skip the whole-command timing")
     parser.add_argument("--check", action="store_true", help="exit 1 if a goal is missed")
     args = parser.parse_args()
@@ -216,11 +233,15 @@ def main() -> None:
         many = many_members(tmp, env)
 
     base = figures["baseline"]
-    print(f"{args.rows:,}-row result ZIP ({len(COLUMNS)} mapped columns, {skipped:,} skipped, "
-          f"{size / 1024:.0f} KiB); each case a fresh process, median of {args.runs} runs; "
-          f"peak RSS from {base['source']}")  # fmt: skip
-    print(f"{'case':<34}{'median s':>9}{'best s':>8}{'x base':>8}{'peak MiB':>10}{'x base':>8}"
-          f"{'after import':>14}")  # fmt: skip
+    print(
+        f"{args.rows:,}-row result ZIP ({len(COLUMNS)} mapped columns, {skipped:,} skipped, "
+        f"{size / 1024:.0f} KiB); each case a fresh process, median of {args.runs} runs; "
+        f"peak RSS from {base['source']}"
+    )
+    print(
+        f"{'case':<34}{'median s':>9}{'best s':>8}{'x base':>8}{'peak MiB':>10}{'x base':>8}"
+        f"{'after import':>14}"
+    )
     for mode, label in CASES.items():
         f = figures[mode]
         median, peak = statistics.median(f["times"]), f["peak_kib"] / 1024
@@ -228,23 +249,32 @@ def main() -> None:
             median / statistics.median(base["times"]),
             peak * 1024 / base["peak_kib"],
         )
-        print(f"{label:<34}{median:>9.3f}{min(f['times']):>8.3f}{ratio:>8.2f}{peak:>10.1f}"
-              f"{peak_ratio:>8.2f}{f['imported_kib'] / 1024:>14.1f}")  # fmt: skip
+        print(
+            f"{label:<34}{median:>9.3f}{min(f['times']):>8.3f}{ratio:>8.2f}{peak:>10.1f}"
+            f"{peak_ratio:>8.2f}{f['imported_kib'] / 1024:>14.1f}"
+        )
     if cli is not None:
-        print(f"\nthe whole command against the sandbox (the large demo job), fresh processes, "
-              f"median of {args.runs}; wall time includes start-up; for information:")  # fmt: skip
+        print(
+            f"\nthe whole command against the sandbox (the large demo job), fresh processes, "
+            f"median of {args.runs}; wall time includes start-up; for information:"
+        )
         print(f"{'command':<34}{'median s':>9}{'peak MiB':>10}")
         for label, (median, peak) in cli.items():
             print(f"{label:<34}{median:>9.3f}{peak:>10.1f}")
 
-    print(f"\n--source join: result ZIP + uploaded CSV of {JOIN_WIDTH} columns, 5% skipped, "
-          "-failed/-errors/-created.csv written; fresh process each")  # fmt: skip
-    print(f"{'rows':>10}{'runs':>6}{'median s':>10}{'best s':>8}{'peak MiB':>10}"
-          f"{'after import':>14}")  # fmt: skip
+    print(
+        f"\n--source join: result ZIP + uploaded CSV of {JOIN_WIDTH} columns, 5% skipped, "
+        "-failed/-errors/-created.csv written; fresh process each"
+    )
+    print(
+        f"{'rows':>10}{'runs':>6}{'median s':>10}{'best s':>8}{'peak MiB':>10}{'after import':>14}"
+    )
     for rows, f in joins.items():
-        print(f"{rows:>10,}{len(f['times']):>6}{statistics.median(f['times']):>10.3f}"
-              f"{min(f['times']):>8.3f}{f['peak_kib'] / 1024:>10.1f}"
-              f"{f['imported_kib'] / 1024:>14.1f}")  # fmt: skip
+        print(
+            f"{rows:>10,}{len(f['times']):>6}{statistics.median(f['times']):>10.3f}"
+            f"{min(f['times']):>8.3f}{f['peak_kib'] / 1024:>10.1f}"
+            f"{f['imported_kib'] / 1024:>14.1f}"
+        )
 
     print("\nmany members (issue 22): fresh process each")
     print(f"{'case':<52}{'exit':>5}{'wall s':>8}{'peak MiB':>10}")
@@ -262,16 +292,21 @@ def main() -> None:
     goals += [
         (f"join {small:,} <= {GOAL_SECONDS:g} s", seconds <= GOAL_SECONDS, f"{seconds:.3f} s"),
         (f"join {small:,} <= {GOAL_MIB:g} MiB", peak <= GOAL_MIB, f"{peak:.1f} MiB"),
-        (f"join {big:,} peak within {FLAT_MIB:g} MiB of {small:,}",
-         peak_big - peak <= FLAT_MIB, f"{peak:.1f} -> {peak_big:.1f} MiB"),
-    ]  # fmt: skip
+        (
+            f"join {big:,} peak within {FLAT_MIB:g} MiB of {small:,}",
+            peak_big - peak <= FLAT_MIB,
+            f"{peak:.1f} -> {peak_big:.1f} MiB",
+        ),
+    ]
     (code, _, _), (refused, wall, peak) = many.values()
     goals += [
         (f"{MEMBERS} members at ulimit -n 64", code == 0, f"exit {code}"),
-        (f"{ENTRIES:,} entries refused in <= {GOAL_SECONDS:g} s and {GOAL_MIB:g} MiB",
-         refused == 2 and wall <= GOAL_SECONDS + 0.5 and peak <= GOAL_MIB,
-         f"exit {refused}, {wall:.2f} s with start-up, {peak:.1f} MiB"),
-    ]  # fmt: skip
+        (
+            f"{ENTRIES:,} entries refused in <= {GOAL_SECONDS:g} s and {GOAL_MIB:g} MiB",
+            refused == 2 and wall <= GOAL_SECONDS + 0.5 and peak <= GOAL_MIB,
+            f"exit {refused}, {wall:.2f} s with start-up, {peak:.1f} MiB",
+        ),
+    ]
     missed = not all(ok for _, ok, _ in goals)
     verdicts = [f"{name}: {'met' if ok else 'MISSED'} ({got})" for name, ok, got in goals]
     print(f"\ngoals {'MISSED' if missed else 'met'}: " + "; ".join(verdicts))
@@ -292,9 +327,11 @@ def many_members(tmp: Path, env: dict[str, str]) -> dict[str, tuple[int, float, 
             rows = f"A{n},added,{n},\r\nB{n},skipped,,INVALID_DATA-Last_Name\r\n"
             archive.writestr(f"Leads-part{n}.csv", "Last_Name,STATUS,RECORD_ID,ERRORS\r\n" + rows)
     entry = struct.Struct("<4s4B4HL2L5H2L")
-    central = b"".join(entry.pack(b"PK\x01\x02", 20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0,
-                                  0, 0, 0, 0) + f"{n:06d}.csv".encode()
-                       for n in range(ENTRIES))  # fmt: skip
+    central = b"".join(
+        entry.pack(b"PK\x01\x02", 20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0)
+        + f"{n:06d}.csv".encode()
+        for n in range(ENTRIES)
+    )
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, len(central), 0, 0)
     entries = tmp / "entries.zip"
     entries.write_bytes(central + end)  # a count that lies: the entries are counted
@@ -302,11 +339,22 @@ def many_members(tmp: Path, env: dict[str, str]) -> dict[str, tuple[int, float, 
     out: dict[str, tuple[int, float, float]] = {}
     cases = {
         f"{MEMBERS} members --output-dir at ulimit -n 64": (
-            "cli-64", ["job", "results", "--file", str(members), "--output-dir",
-                       str(tmp / "members-out"), "--json"]),
+            "cli-64",
+            [
+                "job",
+                "results",
+                "--file",
+                str(members),
+                "--output-dir",
+                str(tmp / "members-out"),
+                "--json",
+            ],
+        ),
         f"{ENTRIES:,}-entry central directory (refused)": (
-            "cli", ["job", "results", "--file", str(entries)]),
-    }  # fmt: skip
+            "cli",
+            ["job", "results", "--file", str(entries)],
+        ),
+    }
     for label, (mode, argv) in cases.items():
         f = run_worker(tmp / "report.json", mode, *argv, env=env)
         out[label] = (f["code"], f["wall"], f["peak_kib"] / 1024)
@@ -323,9 +371,11 @@ def join_inputs(tmp: Path, rows: int) -> tuple[Path, Path]:
     header = [f"Field_{c:02d}" for c in range(JOIN_WIDTH)]
     header[:3] = ["Last_Name", "Email", "Company"]
     source, result = tmp / "leads.csv", tmp / "4150868000006801002.zip"
-    with source.open("w", encoding="utf-8", newline="") as src, \
-            zipfile.ZipFile(result, "w", zipfile.ZIP_DEFLATED) as archive, \
-            archive.open("Leads-leads.csv", "w") as member:  # fmt: skip
+    with (
+        source.open("w", encoding="utf-8", newline="") as src,
+        zipfile.ZipFile(result, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("Leads-leads.csv", "w") as member,
+    ):
         text = io.TextIOWrapper(member, encoding="utf-8-sig", newline="")
         up, down = csv.writer(src), csv.writer(text)
         up.writerow(header)
@@ -371,23 +421,36 @@ def whole_command(runs: int, tmp: Path) -> dict[str, tuple[float, float]]:
     out: dict[str, tuple[float, float]] = {}
     with Sandbox(clock=clock, job_duration=60.0) as server:
         clock.now += 120.0  # every demo job has finished
-        env = clean_env(ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token, COLUMNS="120",
-                        ZBULK_CONFIG_DIR=str(tmp / "config"))  # fmt: skip
+        env = clean_env(
+            ZBULK_API_DOMAIN=server.url,
+            ZBULK_TOKEN=server.token,
+            COLUMNS="120",
+            ZBULK_CONFIG_DIR=str(tmp / "config"),
+        )
         commands = {
             "zbulk job results": ["job", "results", job],
             "zbulk job results --failed": ["job", "results", "--failed", job],
-            "zbulk job results --output-dir": ["job", "results", "--force", "--output-dir",
-                                               str(tmp / "cli-out"), job],
-        }  # fmt: skip
+            "zbulk job results --output-dir": [
+                "job",
+                "results",
+                "--force",
+                "--output-dir",
+                str(tmp / "cli-out"),
+                job,
+            ],
+        }
         for label, argv in commands.items():
-            runs_of = [run_worker(tmp / "report.json", "cli", *argv, env=env)
-                       for _ in range(runs + 1)]  # fmt: skip
+            runs_of = [
+                run_worker(tmp / "report.json", "cli", *argv, env=env) for _ in range(runs + 1)
+            ]
             runs_of = runs_of[1:]  # the first warmed the sandbox's ZIP and the disk cache
             if any(r["code"] != 0 for r in runs_of):
                 code = next(r["code"] for r in runs_of if r["code"] != 0)
                 sys.exit(f"zbulk {' '.join(argv)} exited {code}")
-            out[label] = (statistics.median(r["wall"] for r in runs_of),
-                          max(r["peak_kib"] for r in runs_of) / 1024)  # fmt: skip
+            out[label] = (
+                statistics.median(r["wall"] for r in runs_of),
+                max(r["peak_kib"] for r in runs_of) / 1024,
+            )
     return out
 
 

@@ -39,12 +39,22 @@ def compare_keyring(server: Sandbox, job_id: str, runs: int) -> None:
     env = clean_env(ZBULK_CONFIG_DIR=config, ZBULK_STATE_DIR=config, COLUMNS="120")
     env.pop("PYTHON_KEYRING_BACKEND", None)
     login = subprocess.run(
-        zbulk_cmd("auth", "login", "--self-client", "--dc", server.url,
-                  "--code", server.issue_grant_code()),
-        env=env | {"ZBULK_CLIENT_ID": server.client_id,
-                   "ZBULK_CLIENT_SECRET": server.client_secret},
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        zbulk_cmd(
+            "auth",
+            "login",
+            "--self-client",
+            "--dc",
+            server.url,
+            "--code",
+            server.issue_grant_code(),
+        ),
+        env=env
+        | {"ZBULK_CLIENT_ID": server.client_id, "ZBULK_CLIENT_SECRET": server.client_secret},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     if login.returncode != 0 or "keyring" not in login.stderr:
         sys.exit(f"the keyring login failed: {login.stderr}")
     print(login.stderr.strip().splitlines()[-1])
@@ -84,22 +94,30 @@ def compare_pretty(server: Sandbox, megabytes: float, runs: int) -> None:
     url = f"{server.url}/crm/bulk/v8/write/{job_id}"
     paired(
         {
-            "minimal requests script": [sys.executable, str(ROOT / "bench/minimal_fetch.py"),
-                                        url, server.token],
+            "minimal requests script": [
+                sys.executable,
+                str(ROOT / "bench/minimal_fetch.py"),
+                url,
+                server.token,
+            ],
             "zbulk job show --json": zbulk_cmd("job", "show", "--json", job_id),
         },
         baseline="minimal requests script",
         runs=runs,
         env=env,
-    )  # fmt: skip
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--keyring", action="store_true", help="the stored-login comparison")
-    parser.add_argument("--pretty-mb", type=float, default=5.0,
-                        help="size of the pretty-printed document case (0: skip it)")  # fmt: skip
+    parser.add_argument(
+        "--pretty-mb",
+        type=float,
+        default=5.0,
+        help="size of the pretty-printed document case (0: skip it)",
+    )
     args = parser.parse_args()
     job = DEMO_JOBS["upsert"]
     with Sandbox() as server:

@@ -30,8 +30,13 @@ def main() -> None:
         for n, job in enumerate(DEMO_JOBS.values()):
             scope = history.Scope.of("default", "https://www.zohoapis.com")
             history.record(job, {"status": "COMPLETED"}, scope, env=env, now=float(n))
-        complete = ["env", "_ZBULK_COMPLETE=complete_bash", "COMP_WORDS=zbulk job show ",
-                    "COMP_CWORD=3", *zbulk_cmd()]  # fmt: skip
+        complete = [
+            "env",
+            "_ZBULK_COMPLETE=complete_bash",
+            "COMP_WORDS=zbulk job show ",
+            "COMP_CWORD=3",
+            *zbulk_cmd(),
+        ]
         paired(
             {
                 'python -c "import typer"': [sys.executable, "-c", "import typer"],

@@ -157,11 +157,19 @@ def many_jobs(concurrency: int, *, to_the_end: bool, interval: float, max_interv
             def fetch(job_id: str) -> Job:
                 return Job.read(client.get_job(job_id).doc)
 
-            options = WatchOptions(interval=interval, max_interval=max_interval,
-                                   concurrency=concurrency)  # fmt: skip
+            options = WatchOptions(
+                interval=interval, max_interval=max_interval, concurrency=concurrency
+            )
             try:
-                code, _ = watch(fetch, ids, options, on_event, clock=clock, sleep=clock.advance,
-                                throttle=throttle)  # fmt: skip
+                code, _ = watch(
+                    fetch,
+                    ids,
+                    options,
+                    on_event,
+                    clock=clock,
+                    sleep=clock.advance,
+                    throttle=throttle,
+                )
             except Enough:
                 return Many(picture[0], None, sandbox.max_in_flight)
             if code != ExitCode.OK:
@@ -177,8 +185,14 @@ def one_started_job(interval: float, max_interval: float) -> int:
         settings = Settings(api_domain=sandbox.url, request_timeout=10.0)
         with ZohoClient(settings, StaticToken(sandbox.token, "the bench")) as client:
             options = WatchOptions(interval=interval, max_interval=max_interval)
-            watch(lambda j: Job.read(client.get_job(j).doc), ids, options, lambda k, w: None,
-                  clock=clock, sleep=clock.advance)  # fmt: skip
+            watch(
+                lambda j: Job.read(client.get_job(j).doc),
+                ids,
+                options,
+                lambda k, w: None,
+                clock=clock,
+                sleep=clock.advance,
+            )
         return sandbox.request_count("/crm/bulk/")
 
 
@@ -218,8 +232,14 @@ def eta_accuracy(job_key: str, duration: float, interval: float, max_interval: f
         with ZohoClient(settings, StaticToken(sandbox.token, "the bench")) as client:
             options = WatchOptions(interval=interval, max_interval=max_interval)
             with contextlib.suppress(Enough):
-                watch(lambda j: Job.read(client.get_job(j).doc), [DEMO_JOBS[job_key]], options,
-                      on_event, clock=clock, sleep=clock.advance)  # fmt: skip
+                watch(
+                    lambda j: Job.read(client.get_job(j).doc),
+                    [DEMO_JOBS[job_key]],
+                    options,
+                    on_event,
+                    clock=clock,
+                    sleep=clock.advance,
+                )
         if not shown:
             sys.exit(f"no ETA was shown for {job_key} after a fifth of it")
         return shown[0]
@@ -243,10 +263,15 @@ def job_times(interval: float, max_interval: float, duration: float = 600.0) -> 
         settings = Settings(api_domain=sandbox.url, request_timeout=10.0)
         with ZohoClient(settings, StaticToken(sandbox.token, "the bench")) as client:
             options = WatchOptions(interval=interval, max_interval=max_interval)
-            _, jobs = watch(lambda j: Job.read(client.get_job(j).doc),
-                            [DEMO_JOBS[k] for k in keys], options, lambda k, w: None,
-                            clock=clock, sleep=clock.advance,
-                            wall=lambda: wall0 + clock() - t0)  # fmt: skip
+            _, jobs = watch(
+                lambda j: Job.read(client.get_job(j).doc),
+                [DEMO_JOBS[k] for k in keys],
+                options,
+                lambda k, w: None,
+                clock=clock,
+                sleep=clock.advance,
+                wall=lambda: wall0 + clock() - t0,
+            )
     by_id = {j.id: j for j in DEMO}
     out = []
     for key, w in zip(keys, jobs, strict=True):
@@ -285,37 +310,58 @@ def main() -> None:
         f"zbulk job watch (--interval {args.interval:g} --max-interval {args.max_interval:g}) "
         f"beside fixed {FIXED_PERIOD:g} s polling; fake time, real HTTP to the sandbox"
     )
-    header = ("job", "duration", "zbulk requests", "zbulk lag (s)", "fixed-3s requests",
-              "fixed-3s lag (s)")  # fmt: skip
-    print(f"{header[0]:<8}{header[1]:>10}{header[2]:>16}{header[3]:>15}{header[4]:>19}"
-          f"{header[5]:>18}")  # fmt: skip
+    header = (
+        "job",
+        "duration",
+        "zbulk requests",
+        "zbulk lag (s)",
+        "fixed-3s requests",
+        "fixed-3s lag (s)",
+    )
+    print(
+        f"{header[0]:<8}{header[1]:>10}{header[2]:>16}{header[3]:>15}{header[4]:>19}{header[5]:>18}"
+    )
     for job_key, duration, z, f in results:
-        print(f"{job_key:<8}{duration_text(duration):>10}{z.requests:>16}{z.lag:>15.1f}"
-              f"{f.requests:>19}{f.lag:>18.1f}")  # fmt: skip
+        print(
+            f"{job_key:<8}{duration_text(duration):>10}{z.requests:>16}{z.lag:>15.1f}"
+            f"{f.requests:>19}{f.lag:>18.1f}"
+        )
 
     single = one_started_job(args.interval, args.max_interval)
-    one_at_a_time = many_jobs(1, to_the_end=False, interval=args.interval,
-                              max_interval=args.max_interval)  # fmt: skip
-    together = many_jobs(args.concurrency, to_the_end=True, interval=args.interval,
-                         max_interval=args.max_interval)  # fmt: skip
+    one_at_a_time = many_jobs(
+        1, to_the_end=False, interval=args.interval, max_interval=args.max_interval
+    )
+    together = many_jobs(
+        args.concurrency, to_the_end=True, interval=args.interval, max_interval=args.max_interval
+    )
     assert together.requests is not None
-    print(f"\n{MANY} jobs of {duration_text(MANY_DURATION)} started together, "
-          f"{LATENCY * 1000:g} ms per answer until the first full picture")  # fmt: skip
-    print(f"{'concurrency':<13}{'first full picture (s)':>24}{'most in flight':>16}"
-          f"{'requests in all':>17}{'50 x one alone':>16}")  # fmt: skip
-    print(f"{1:<13}{one_at_a_time.picture:>24.2f}{one_at_a_time.in_flight:>16}{'-':>17}"
-          f"{'-':>16}")  # fmt: skip
-    print(f"{args.concurrency:<13}{together.picture:>24.2f}{together.in_flight:>16}"
-          f"{together.requests:>17}{MANY * single:>16}")  # fmt: skip
+    print(
+        f"\n{MANY} jobs of {duration_text(MANY_DURATION)} started together, "
+        f"{LATENCY * 1000:g} ms per answer until the first full picture"
+    )
+    print(
+        f"{'concurrency':<13}{'first full picture (s)':>24}{'most in flight':>16}"
+        f"{'requests in all':>17}{'50 x one alone':>16}"
+    )
+    print(f"{1:<13}{one_at_a_time.picture:>24.2f}{one_at_a_time.in_flight:>16}{'-':>17}{'-':>16}")
+    print(
+        f"{args.concurrency:<13}{together.picture:>24.2f}{together.in_flight:>16}"
+        f"{together.requests:>17}{MANY * single:>16}"
+    )
 
-    etas = [(key, d, eta_accuracy(key, d, args.interval, args.max_interval))
-            for key, d in ETA_CASES]  # fmt: skip
+    etas = [
+        (key, d, eta_accuracy(key, d, args.interval, args.max_interval)) for key, d in ETA_CASES
+    ]
     print("\nETA shown at the first poll after a fifth of the job, beside the real finish")
-    print(f"{'job':<10}{'duration':>10}{'shown at (s)':>14}{'ETA (s)':>10}"
-          f"{'finish (s)':>12}{'error':>8}")  # fmt: skip
+    print(
+        f"{'job':<10}{'duration':>10}{'shown at (s)':>14}{'ETA (s)':>10}"
+        f"{'finish (s)':>12}{'error':>8}"
+    )
     for key, d, e in etas:
-        print(f"{key:<10}{duration_text(d):>10}{e.at:>14.1f}{e.eta:>10.1f}{e.finish:>12.1f}"
-              f"{e.error:>8.1%}")  # fmt: skip
+        print(
+            f"{key:<10}{duration_text(d):>10}{e.at:>14.1f}{e.eta:>10.1f}{e.finish:>12.1f}"
+            f"{e.error:>8.1%}"
+        )
 
     times = job_times(args.interval, args.max_interval)
     print("\nEach demo job's time on its own clock (10-min job_duration, watched together)")
@@ -330,20 +376,34 @@ def main() -> None:
     long_run = next(z for key, d, z, _ in results if key == "large" and d == long_d)
     short_run = next(z for key, d, z, _ in results if key == "large" and d == short_d)
     goals = [
-        (f"10-min job <= {long_requests} requests", long_run.requests <= long_requests,
-         f"{long_run.requests}"),
+        (
+            f"10-min job <= {long_requests} requests",
+            long_run.requests <= long_requests,
+            f"{long_run.requests}",
+        ),
         (f"10-min job <= {long_lag:g} s lag", long_run.lag <= long_lag, f"{long_run.lag:.1f} s"),
         (f"10-s job <= {short_lag:g} s lag", short_run.lag <= short_lag, f"{short_run.lag:.1f} s"),
-        (f"{MANY} jobs: first picture <= 1/3 of one at a time",
-         together.picture <= GOAL_PICTURE * one_at_a_time.picture,
-         f"{together.picture / one_at_a_time.picture:.2f}"),
-        (f"{MANY} jobs: <= {args.concurrency} in flight",
-         together.in_flight <= args.concurrency, f"{together.in_flight}"),
-        (f"{MANY} jobs: <= {MANY} x one alone", together.requests <= MANY * single,
-         f"{together.requests} <= {MANY * single}"),
-        (f"ETA within {GOAL_ETA:.0%}", all(e.error <= GOAL_ETA for _, _, e in etas),
-         f"worst {max(e.error for _, _, e in etas):.1%}"),
-    ]  # fmt: skip
+        (
+            f"{MANY} jobs: first picture <= 1/3 of one at a time",
+            together.picture <= GOAL_PICTURE * one_at_a_time.picture,
+            f"{together.picture / one_at_a_time.picture:.2f}",
+        ),
+        (
+            f"{MANY} jobs: <= {args.concurrency} in flight",
+            together.in_flight <= args.concurrency,
+            f"{together.in_flight}",
+        ),
+        (
+            f"{MANY} jobs: <= {MANY} x one alone",
+            together.requests <= MANY * single,
+            f"{together.requests} <= {MANY * single}",
+        ),
+        (
+            f"ETA within {GOAL_ETA:.0%}",
+            all(e.error <= GOAL_ETA for _, _, e in etas),
+            f"worst {max(e.error for _, _, e in etas):.1%}",
+        ),
+    ]
     verdicts = [f"{name}: {'met' if ok else 'MISSED'} ({got})" for name, ok, got in goals]
     missed = not all(ok for _, ok, _ in goals)
     print(f"\ngoals {'MISSED' if missed else 'met'}:")

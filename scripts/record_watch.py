@@ -42,8 +42,15 @@ def _controlling_terminal() -> None:
 def record(args: list[str], env: dict[str, str], columns: int) -> tuple[int, list[bytes]]:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
-    proc = subprocess.Popen([str(SCRIPT), *args], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, close_fds=True, preexec_fn=_controlling_terminal)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(SCRIPT), *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+        preexec_fn=_controlling_terminal,
+    )
     os.close(slave)
     chunks: list[bytes] = []
     while True:
@@ -122,8 +129,12 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")}
     state = tempfile.mkdtemp(prefix="zbulk-record-")  # no trace in the real history
     with Sandbox(job_duration=args.job_duration) as server:
-        env.update(ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token, TERM="xterm-256color",
-                   ZBULK_STATE_DIR=state)  # fmt: skip
+        env.update(
+            ZBULK_API_DOMAIN=server.url,
+            ZBULK_TOKEN=server.token,
+            TERM="xterm-256color",
+            ZBULK_STATE_DIR=state,
+        )
         ids = [DEMO_JOBS[key] for key in args.jobs]
         command = ["job", "watch", "--interval", "0.5", "--max-interval", "2", *ids]
         started = time.time()
@@ -142,8 +153,10 @@ def main() -> None:
         job = by_id[DEMO_JOBS[key]]
         done = 1.0 if job.fail_at is None else job.fail_at
         end = args.job_duration * job.span * (ADDED_SHARE + (1 - ADDED_SHARE) * done)
-        print(f"{key:<10} {job.id}  created {job.created_ago:g} s before the sandbox started, "
-              f"ended {end:g} s after it: {job.created_ago + end:g} s")  # fmt: skip
+        print(
+            f"{key:<10} {job.id}  created {job.created_ago:g} s before the sandbox started, "
+            f"ended {end:g} s after it: {job.created_ago + end:g} s"
+        )
 
 
 if __name__ == "__main__":

@@ -42,8 +42,12 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
         if name.startswith("ZBULK_") or name in _CLEARED:
             monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(home))
-    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_STATE_HOME", ".local/state"),
-                     ("XDG_CACHE_HOME", ".cache"), ("XDG_DATA_HOME", ".local/share")):  # fmt: skip
+    for var, sub in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_DATA_HOME", ".local/share"),
+    ):
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("ZBULK_CONFIG_DIR", str(home / "zbulk-config"))
     monkeypatch.setenv("ZBULK_STATE_DIR", str(home / "zbulk-state"))
@@ -232,12 +236,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """In CI, name each real-shell completion test and its outcome (they run once, here)."""
     if not os.environ.get("CI"):
         return
-    rows = [(report.nodeid, outcome.upper())
-            for outcome in ("passed", "failed", "skipped", "error")
-            for report in terminalreporter.stats.get(outcome, [])
-            if "test_completion.py" in getattr(report, "nodeid", "")
-            and getattr(report, "when", "call") in ("call", "setup")
-            and not (outcome == "passed" and report.when == "setup")]  # fmt: skip
+    rows = [
+        (report.nodeid, outcome.upper())
+        for outcome in ("passed", "failed", "skipped", "error")
+        for report in terminalreporter.stats.get(outcome, [])
+        if "test_completion.py" in getattr(report, "nodeid", "")
+        and getattr(report, "when", "call") in ("call", "setup")
+        and not (outcome == "passed" and report.when == "setup")
+    ]
     if rows:
         terminalreporter.section("Tab completion in real bash, zsh and fish")
         for nodeid, outcome in sorted(rows):

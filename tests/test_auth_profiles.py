@@ -38,8 +38,7 @@ def dc(env, sandbox) -> Path:
 
 def login(run, sandbox, client_env, *extra: str, scope: str = "ZohoCRM.bulk.ALL"):
     code = sandbox.issue_grant_code(scope)
-    return run("auth", "login", "--self-client", "--dc", "sb", "--code", code, *extra,
-               **client_env)  # fmt: skip
+    return run("auth", "login", "--self-client", "--dc", "sb", "--code", code, *extra, **client_env)
 
 
 def logins_file(env) -> Path:
@@ -57,8 +56,9 @@ def test_login_verifies_with_one_lookup(run, sandbox, dc, memory_keyring, client
     assert lookups == [f"/crm/bulk/v8/write/{profiles.VERIFY_JOB_ID}"]
 
 
-def test_a_netrc_entry_never_reaches_the_accounts_server(run, sandbox, dc, memory_keyring,
-                                                        client_env) -> None:  # fmt: skip
+def test_a_netrc_entry_never_reaches_the_accounts_server(
+    run, sandbox, dc, memory_keyring, client_env
+) -> None:
     """The token exchange and the verification carry zbulk's own credentials only, never
     Basic auth made from ~/.netrc (requests adds it to any request without auth)."""
     netrc = Path(os.environ["HOME"]) / ".netrc"
@@ -109,10 +109,15 @@ def test_status_of_a_named_profile_that_is_gone(run, sandbox, dc, memory_keyring
     entries = [json.loads(line) for line in r.out.splitlines()]
     gone = [e for e in entries if e["profile"] == "gone"]
     assert gone == [
-        {"profile": "gone", "active": True, "logged_in": False, "expires_at": None,
-         "error": "profile 'gone' is not logged in",
-         "login_command": "zbulk auth login --profile gone"}
-    ]  # fmt: skip
+        {
+            "profile": "gone",
+            "active": True,
+            "logged_in": False,
+            "expires_at": None,
+            "error": "profile 'gone' is not logged in",
+            "login_command": "zbulk auth login --profile gone",
+        }
+    ]
     assert [e["profile"] for e in entries] == ["default", "gone"]
 
 
@@ -146,8 +151,12 @@ def test_logout_revoke_of_a_pasted_token(run, sandbox, dc, memory_keyring, monke
 def test_hung_keyring_costs_one_budget_for_many_profiles(run, env, monkeypatch) -> None:
     path = logins_file(env)
     path.parent.mkdir(parents=True)
-    record = {"mode": "token", "storage": "keyring", "dc": "us",
-              "api_domain": "https://www.zohoapis.com"}  # fmt: skip
+    record = {
+        "mode": "token",
+        "storage": "keyring",
+        "dc": "us",
+        "api_domain": "https://www.zohoapis.com",
+    }
     names = ["p1", "p2", "p3", "p4"]
     path.write_text(json.dumps({"version": 1, "profiles": dict.fromkeys(names, record)}))
     monkeypatch.setattr(stores, "KEYRING_TIMEOUT", 1.0)
@@ -172,8 +181,12 @@ def test_crafted_profile_names_never_become_paths(run, env, tmp_path) -> None:
     directory = Path(env["ZBULK_CONFIG_DIR"])
     (directory / "secrets").mkdir(parents=True)
     evil = os.path.relpath(tmp_path / "victim", directory / "secrets")
-    record = {"mode": "token", "storage": "file", "dc": "us",
-              "api_domain": "https://www.zohoapis.com"}  # fmt: skip
+    record = {
+        "mode": "token",
+        "storage": "file",
+        "dc": "us",
+        "api_domain": "https://www.zohoapis.com",
+    }
     logins_file(env).write_text(json.dumps({"profiles": {evil: record, "../../x": record}}))
     (directory / "config.toml").write_text(
         f'[profiles."{evil}"]\ncredential = "access_token"\nstorage = "file"\n'
@@ -234,8 +247,13 @@ def test_thirty_parallel_logins_all_survive(sandbox, tmp_path) -> None:
     assert sorted(record["profiles"]) == sorted(names)
     assert sorted(p.stem for p in (directory / "secrets").glob("*.json")) == sorted(names)
     assert (directory / "config.toml").read_text() == before
-    r = subprocess.run([str(SCRIPT), "auth", "logout", "--all"], env=env, capture_output=True,
-                       text=True, timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [str(SCRIPT), "auth", "logout", "--all"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0 and r.stderr.count("Logged out profile") == 30
     assert not list((directory / "secrets").glob("*.json"))
     assert json.loads((directory / "logins.json").read_text())["profiles"] == {}
@@ -278,9 +296,19 @@ APP = OAuthApp("https://accounts.example", "cid", "secret")
 
 @pytest.mark.parametrize(
     ("raw", "lifetime"),
-    [("1e400", 3600), ("nan", 3600), (1e300, 86400), (-1e18, 3600), ("inf", 3600),
-     (3600000, 3600), (None, 3600), (True, 3600), ("7200", 7200), (10**400, 3600)],
-)  # fmt: skip
+    [
+        ("1e400", 3600),
+        ("nan", 3600),
+        (1e300, 86400),
+        (-1e18, 3600),
+        ("inf", 3600),
+        (3600000, 3600),
+        (None, 3600),
+        (True, 3600),
+        ("7200", 7200),
+        (10**400, 3600),
+    ],
+)
 def test_expires_in_is_bounded(raw, lifetime) -> None:
     body = {"access_token": "a", "refresh_token": "r", "expires_in": raw}
     tokens = oauth.exchange_code(answers(body), APP, "code", now=lambda: 1000.0)
@@ -296,12 +324,23 @@ def test_unusable_access_token_from_the_server(token) -> None:
 
 @pytest.mark.parametrize(
     ("interval", "expires", "want"),
-    [("nan", 300, (5.0, 300.0)), (1e300, 300, (60.0, 300.0)), (5000, 300000, (5.0, 300.0)),
-     (-3, "1e400", (0.01, 300.0)), (2, 1e300, (2.0, 1800.0)), (None, None, (5.0, 300.0))],
-)  # fmt: skip
+    [
+        ("nan", 300, (5.0, 300.0)),
+        (1e300, 300, (60.0, 300.0)),
+        (5000, 300000, (5.0, 300.0)),
+        (-3, "1e400", (0.01, 300.0)),
+        (2, 1e300, (2.0, 1800.0)),
+        (None, None, (5.0, 300.0)),
+    ],
+)
 def test_device_numbers_are_bounded_and_ms_read_as_ms(interval, expires, want) -> None:
-    body = {"user_code": "ABCD", "device_code": "d", "verification_url": "https://x/device",
-            "interval": interval, "expires_in": expires}  # fmt: skip
+    body = {
+        "user_code": "ABCD",
+        "device_code": "d",
+        "verification_url": "https://x/device",
+        "interval": interval,
+        "expires_in": expires,
+    }
     code = oauth.request_device_code(answers(body), APP)
     assert (code.interval, code.expires_in) == want
 
@@ -315,8 +354,11 @@ def test_slow_down_moves_to_zoho_pace() -> None:
         sleeps.append(s)
         now[0] += s
 
-    post = answers({"error": "slow_down"}, {"error": "authorization_pending"},
-                   {"access_token": "a", "refresh_token": "r"})  # fmt: skip
+    post = answers(
+        {"error": "slow_down"},
+        {"error": "authorization_pending"},
+        {"access_token": "a", "refresh_token": "r"},
+    )
     tokens, _ = oauth.poll_device(post, APP, code, sleep=sleep, clock=lambda: now[0])
     assert sleeps == [5.0, 30.0, 30.0] and tokens.access_token == "a"
 
@@ -344,8 +386,13 @@ def test_login_refresh_and_config_writes_without_fcntl(sandbox, dc, client_env, 
     proc_env = {k: v for k, v in os.environ.items() if k != "ZBULK_TOKEN"} | client_env
 
     def zbulk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", NO_FCNTL, *args], env=proc_env,
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-c", NO_FCNTL, *args],
+            env=proc_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     code = sandbox.issue_grant_code()
     r = zbulk("auth", "login", "--self-client", "--dc", "sb", "--code", code, "--insecure-storage")
@@ -370,11 +417,24 @@ def test_emoji_in_config_and_client_id_survive_a_login(run, sandbox, memory_keyr
     )
     path.write_text(text, encoding="utf-8")
     code = sandbox.issue_grant_code()
-    r = run("auth", "login", "--self-client", "--dc", "sb", "--code", code, "--client-id",
-            "cid😀", ZBULK_CLIENT_SECRET=sandbox.client_secret)  # fmt: skip
+    r = run(
+        "auth",
+        "login",
+        "--self-client",
+        "--dc",
+        "sb",
+        "--code",
+        code,
+        "--client-id",
+        "cid😀",
+        ZBULK_CLIENT_SECRET=sandbox.client_secret,
+    )
     assert r.code == ExitCode.CREDENTIALS and "Zoho does not know this client id" in r.err
-    r = login(run, sandbox, {"ZBULK_CLIENT_ID": sandbox.client_id,
-                             "ZBULK_CLIENT_SECRET": sandbox.client_secret})  # fmt: skip
+    r = login(
+        run,
+        sandbox,
+        {"ZBULK_CLIENT_ID": sandbox.client_id, "ZBULK_CLIENT_SECRET": sandbox.client_secret},
+    )
     assert r.code == 0, r.err
     assert path.read_text(encoding="utf-8") == text
     assert run("job", "show", JOB).code == 0
@@ -402,14 +462,24 @@ def test_device_login_approved_on_the_web_page(run, env, memory_keyring) -> None
                     page = requests.get(f"{server.url}/device", timeout=5).text
                     assert re.search(r'<button name="action" value="approve"', page)
                     code = server.device_requests[-1].user_code
-                    requests.post(f"{server.url}/device", timeout=5,
-                                  data={"user_code": code, "action": "approve"})  # fmt: skip
+                    requests.post(
+                        f"{server.url}/device",
+                        timeout=5,
+                        data={"user_code": code, "action": "approve"},
+                    )
                     return
                 time.sleep(0.01)
 
         threading.Thread(target=person, daemon=True).start()
-        r = run("auth", "login", "--device", "--dc", "sb", ZBULK_CLIENT_ID=server.client_id,
-                ZBULK_CLIENT_SECRET=server.client_secret)  # fmt: skip
+        r = run(
+            "auth",
+            "login",
+            "--device",
+            "--dc",
+            "sb",
+            ZBULK_CLIENT_ID=server.client_id,
+            ZBULK_CLIENT_SECRET=server.client_secret,
+        )
         assert r.code == 0, r.err
         assert f"{server.url}/device" in r.err
 
@@ -418,9 +488,13 @@ def test_sandbox_command_says_how_to_try_the_device_flow(tmp_path) -> None:
     import signal
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")}
-    proc = subprocess.Popen([str(SCRIPT), "sandbox", "--port", "0"], env=env | {
-        "ZBULK_CONFIG_DIR": str(tmp_path)}, stdout=subprocess.PIPE, text=True,
-        start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(SCRIPT), "sandbox", "--port", "0"],
+        env=env | {"ZBULK_CONFIG_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     lines = []
     try:
         assert proc.stdout is not None
@@ -443,15 +517,22 @@ def test_a_remembered_backend_that_cannot_answer(env, tmp_path, backend: str) ->
     """No session bus, or the backend uninstalled since login: a clear exit 3, no traceback."""
     path = logins_file(env)
     path.parent.mkdir(parents=True)
-    record = {"mode": "token", "storage": "keyring", "dc": "us", "keyring_backend": backend,
-              "api_domain": "https://www.zohoapis.com"}  # fmt: skip
+    record = {
+        "mode": "token",
+        "storage": "keyring",
+        "dc": "us",
+        "keyring_backend": backend,
+        "api_domain": "https://www.zohoapis.com",
+    }
     path.write_text(json.dumps({"version": 1, "profiles": {"default": record}}))
-    proc_env = {k: v for k, v in os.environ.items()
-                if k not in ("ZBULK_TOKEN", "PYTHON_KEYRING_BACKEND")}  # fmt: skip
+    proc_env = {
+        k: v for k, v in os.environ.items() if k not in ("ZBULK_TOKEN", "PYTHON_KEYRING_BACKEND")
+    }
     proc_env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-bus"
     proc_env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")  # no keyringrc.cfg
-    r = subprocess.run([str(SCRIPT), "auth", "token"], env=proc_env, capture_output=True,
-                       text=True, timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [str(SCRIPT), "auth", "token"], env=proc_env, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == ExitCode.CREDENTIALS, r.stderr
     assert "keyring" in r.stderr and "Traceback" not in r.stderr
 
@@ -508,8 +589,12 @@ def test_the_secret_service_fast_path_steps_aside_without_a_bus(monkeypatch, tmp
 
 # --- issue 26 item 13: the login instructions name the scopes an import needs ------------
 
-IMPORT_SCOPES = ("ZohoCRM.bulk.ALL", "ZohoCRM.modules.ALL", "ZohoFiles.files.ALL",
-                 "ZohoCRM.org.READ")  # fmt: skip
+IMPORT_SCOPES = (
+    "ZohoCRM.bulk.ALL",
+    "ZohoCRM.modules.ALL",
+    "ZohoFiles.files.ALL",
+    "ZohoCRM.org.READ",
+)
 
 
 def test_login_help_and_prompt_name_the_scopes_import_needs(
@@ -526,14 +611,23 @@ def test_login_help_and_prompt_name_the_scopes_import_needs(
     ("scope", "code", "named"),
     [
         (",".join(IMPORT_SCOPES), 0, None),
-        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoCRM.org.READ", ExitCode.CREDENTIALS,
-         "ZohoFiles.files.ALL"),
-        ("ZohoCRM.bulk.ALL,ZohoFiles.files.ALL,ZohoCRM.org.READ", ExitCode.CREDENTIALS,
-         "ZohoCRM.modules.ALL"),
-        ("ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoFiles.files.ALL", ExitCode.CREDENTIALS,
-         "ZohoCRM.org.READ"),
+        (
+            "ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoCRM.org.READ",
+            ExitCode.CREDENTIALS,
+            "ZohoFiles.files.ALL",
+        ),
+        (
+            "ZohoCRM.bulk.ALL,ZohoFiles.files.ALL,ZohoCRM.org.READ",
+            ExitCode.CREDENTIALS,
+            "ZohoCRM.modules.ALL",
+        ),
+        (
+            "ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL,ZohoFiles.files.ALL",
+            ExitCode.CREDENTIALS,
+            "ZohoCRM.org.READ",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_scopes_named_are_the_ones_an_import_needs(
     run, sandbox, dc, memory_keyring, client_env, tmp_path, scope, code, named
 ) -> None:

@@ -353,8 +353,11 @@ def test_demo(demo) -> None:
     assert '"id":"4150868000005392002"' in r.out
     assert "Traceback" not in r.err
     upsert = "4150868000006801001"
-    tour = [f"$ zbulk job show {upsert}", f"$ zbulk job watch {upsert}",
-            f"$ zbulk job results {upsert}"]  # fmt: skip
+    tour = [
+        f"$ zbulk job show {upsert}",
+        f"$ zbulk job watch {upsert}",
+        f"$ zbulk job results {upsert}",
+    ]
     assert [r.out.index(step) for step in tour] == sorted(r.out.index(step) for step in tour)
     assert f"✓ {upsert}  COMPLETED  2,150/2,150 (100%)" in r.out  # watched to the end
     assert "(exit status 0)" in r.out and "(exit status 4)" in r.out

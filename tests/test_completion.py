@@ -158,14 +158,22 @@ def shell_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
 
 def run_shell(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = TIMEOUT) -> str:
     assert (BIN / "zbulk").exists(), f"install zbulk first (pip install -e .): {BIN / 'zbulk'}"
-    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.run(
+        argv,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, f"{argv[0]} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
 
-def by_line(out: str, parse: Callable[[str], tuple[str, str]],
-            lines: list[str] = LINES) -> dict[str, list[tuple[str, str]]]:  # fmt: skip
+def by_line(
+    out: str, parse: Callable[[str], tuple[str, str]], lines: list[str] = LINES
+) -> dict[str, list[tuple[str, str]]]:
     """'--line-- LINE' headers, each followed by its candidates, as {LINE: [(value, help)]}."""
     blocks: dict[str, list[tuple[str, str]]] = {}
     current: list[tuple[str, str]] | None = None
@@ -379,8 +387,12 @@ def test_bash_completes_option_values(value_env: dict[str, str], tmp_path: Path)
     driver = tmp_path / "drive.bash"
     driver.write_text(BASH_DRIVER)
     script = str(ROOT / "completions" / "zbulk.bash")
-    out = run_shell(["bash", "--norc", "--noprofile", str(driver), script, *VALUE_LINES],
-                    value_env, tmp_path, VALUE_TIMEOUT)  # fmt: skip
+    out = run_shell(
+        ["bash", "--norc", "--noprofile", str(driver), script, *VALUE_LINES],
+        value_env,
+        tmp_path,
+        VALUE_TIMEOUT,
+    )
     _check_values(by_line(out, lambda row: (row, ""), VALUE_LINES), files=False)
 
 
@@ -388,8 +400,12 @@ def test_fish_completes_option_values(value_env: dict[str, str], tmp_path: Path)
     need("fish")
     driver = 'source $argv[1]; for l in $argv[2..-1]; echo "--line-- $l"; complete -C "$l"; end'
     script = str(ROOT / "completions" / "zbulk.fish")
-    out = run_shell(["fish", "--no-config", "-c", driver, script, *VALUE_LINES], value_env,
-                    tmp_path, VALUE_TIMEOUT)  # fmt: skip
+    out = run_shell(
+        ["fish", "--no-config", "-c", driver, script, *VALUE_LINES],
+        value_env,
+        tmp_path,
+        VALUE_TIMEOUT,
+    )
     got = by_line(out, lambda row: (row.partition("\t")[0], row.partition("\t")[2]), VALUE_LINES)
     _check_values(got, files=True)
     assert dict(got["zbulk auth login --dc e"])["eu"] == "https://www.zohoapis.eu"
@@ -401,8 +417,12 @@ def test_zsh_completes_option_values(value_env: dict[str, str], tmp_path: Path) 
     setup.write_text(ZSH_SETUP)
     harness.write_text(ZSH_HARNESS)
     env = {**value_env, "ZC_SCRIPT": str(ROOT / "completions" / "_zbulk"), "ZC_OUT": str(out)}
-    run_shell(["zsh", "-f", str(harness), str(setup), str(out), *VALUE_LINES], env, tmp_path,
-              VALUE_TIMEOUT)  # fmt: skip
+    run_shell(
+        ["zsh", "-f", str(harness), str(setup), str(out), *VALUE_LINES],
+        env,
+        tmp_path,
+        VALUE_TIMEOUT,
+    )
 
     def parse(row: str) -> tuple[str, str]:
         value, _, display = row.partition("\t")
@@ -422,10 +442,16 @@ def test_modules_complete_from_the_metadata_cache(
     state = tmp_path / "state"
     monkeypatch.setenv("ZBULK_STATE_DIR", str(state))
     (state / "metadata").mkdir(parents=True)
-    doc = {"version": 1, "key": "123 https://www.zohoapis.com modules", "fetched": 0,
-           "data": [{"api_name": "Leads", "creatable": True},
-                    {"api_name": "Custom_Widgets", "creatable": True},
-                    {"api_name": "Visits", "creatable": False}]}  # fmt: skip
+    doc = {
+        "version": 1,
+        "key": "123 https://www.zohoapis.com modules",
+        "fetched": 0,
+        "data": [
+            {"api_name": "Leads", "creatable": True},
+            {"api_name": "Custom_Widgets", "creatable": True},
+            {"api_name": "Visits", "creatable": False},
+        ],
+    }
     (state / "metadata" / "abc.json").write_text(json.dumps(doc))
     assert complete_modules("") == ["Leads", "Custom_Widgets"]
     assert complete_modules("Cu") == ["Custom_Widgets"]
@@ -475,8 +501,15 @@ def drive(
     import procs
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
-                            preexec_fn=procs.terminal_session)  # fmt: skip
+    proc = subprocess.Popen(
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=cwd,
+        preexec_fn=procs.terminal_session,
+    )
     os.close(slave)
     chunks: list[bytes] = []
 

@@ -38,27 +38,44 @@ JOB_PATH = "/crm/bulk/v8/write/{job_id}"
 BASE = "https://zbulk.test/bulk_write.json"
 _ZOHO_OAS = "https://raw.githubusercontent.com/Zohocorp-Pvt-Ltd/crm-oas/refs/heads/main/v8.0/"
 EXTERNAL = {  # the file's references to Zoho's other OpenAPI files, written from the notes
-    _ZOHO_OAS + "modules.json": {"components": {"schemas": {"Minified_Module": {
-        "type": "object", "properties": {"id": {"type": "string"},
-                                         "api_name": {"type": "string"}}}}}},
-    _ZOHO_OAS + "users.json": {"components": {"schemas": {"Minified_User": {
-        "type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}}}},
-}  # fmt: skip
+    _ZOHO_OAS + "modules.json": {
+        "components": {
+            "schemas": {
+                "Minified_Module": {
+                    "type": "object",
+                    "properties": {"id": {"type": "string"}, "api_name": {"type": "string"}},
+                }
+            }
+        }
+    },
+    _ZOHO_OAS + "users.json": {
+        "components": {
+            "schemas": {
+                "Minified_User": {
+                    "type": "object",
+                    "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                }
+            }
+        }
+    },
+}
 USED_ONLY_BY_OTHER_OPERATIONS = {_ZOHO_OAS + "common.json"}
 
 # Where Zoho's recorded answers (tests/docs.py, the API notes) break the file's schema; the
 # sandbox may do the same, and nothing else.
 EXCEPTIONS = {
-    "field_mappings[].format, find_by, module, default_value may be null":
-        "both recorded answers send null for every mapping without them",
+    "field_mappings[].format, find_by, module, default_value may be null": (
+        "both recorded answers send null for every mapping without them"
+    ),
     "top-level ignore_empty": "both recorded answers have it; Bulk_Write_Response does not list it",
-    "400: oneOf read as anyOf":
-        "the recorded RESOURCE_NOT_FOUND matches both Resource_Not_Found and API_Exception",
-    "errors outside API_Exception's enums: AUTHENTICATION_FAILURE 'Authentication failed'":
-        "recorded (401); the file's enum lists INVALID_TOKEN only",
-    "v2 only: module as a string, INPROGRESS":
-        "the recorded v2 answer; the file describes v8",
-}  # fmt: skip
+    "400: oneOf read as anyOf": (
+        "the recorded RESOURCE_NOT_FOUND matches both Resource_Not_Found and API_Exception"
+    ),
+    "errors outside API_Exception's enums: AUTHENTICATION_FAILURE 'Authentication failed'": (
+        "recorded (401); the file's enum lists INVALID_TOKEN only"
+    ),
+    "v2 only: module as a string, INPROGRESS": "the recorded v2 answer; the file describes v8",
+}
 OUTSIDE_ENUMS = {  # code: message, errors Zoho sends that API_Exception's enums leave out
     "AUTHENTICATION_FAILURE": "Authentication failed",  # recorded
     "NO_PERMISSION": "permission denied",  # the notes: 403 NO_PERMISSION
@@ -252,10 +269,14 @@ def test_the_recorded_answers_need_exactly_the_exceptions(conformance: Conforman
     null_mappings = {
         f"resource/0/field_mappings/{i}/{key}: None is not of type '{kind}'"
         for i, m in enumerate(RECORDED_V21["resource"][0]["field_mappings"])
-        for key, kind in (("format", "string"), ("find_by", "string"), ("module", "string"),
-                          ("default_value", "object"))
+        for key, kind in (
+            ("format", "string"),
+            ("find_by", "string"),
+            ("module", "string"),
+            ("default_value", "object"),
+        )
         if m[key] is None
-    }  # fmt: skip
+    }
     ignore_empty = ": Additional properties are not allowed ('ignore_empty' was unexpected)"
     assert failures(RECORDED_V21, strict[200]) == null_mappings | {ignore_empty}
     v2_failures = failures(RECORDED_V2, strict[200])
@@ -265,12 +286,20 @@ def test_the_recorded_answers_need_exactly_the_exceptions(conformance: Conforman
         + repr(["COMPLETED", "ADDED", "FAILED", "IN PROGRESS", "SKIPPED"])
         in v2_failures
     )
-    not_found = {"status": "error", "code": "RESOURCE_NOT_FOUND",
-                 "message": "The requested resource doesn't exist.", "details": {}}  # fmt: skip
+    not_found = {
+        "status": "error",
+        "code": "RESOURCE_NOT_FOUND",
+        "message": "The requested resource doesn't exist.",
+        "details": {},
+    }
     assert list(strict[400].iter_errors(not_found))  # valid under both of oneOf's schemas
     assert not list(conformance.validators[False][400].iter_errors(not_found))
-    auth_failure = {"code": "AUTHENTICATION_FAILURE", "details": {},
-                    "message": "Authentication failed", "status": "error"}  # fmt: skip
+    auth_failure = {
+        "code": "AUTHENTICATION_FAILURE",
+        "details": {},
+        "message": "Authentication failed",
+        "status": "error",
+    }
     assert list(strict["error"].iter_errors(auth_failure))
     assert not list(conformance.validators[False]["error"].iter_errors(auth_failure))
     conformance.count += 2
@@ -286,8 +315,14 @@ def test_every_error(sb: Sandbox, conformance: Conformance) -> None:
 
     for version in VERSIONS:
         check(get(sb, f"/crm/bulk/{version}/write/4150868000000000001", **auth()), version)
-    for path in ("/crm/bulk/v1/write/1", "/crm/bulk/v9/write/1", "/crm/bulk/v99.7/write/1",
-                 "/crm/bulk/v8/writ/1", "/", "/crm/bulk/v8/write/12a"):  # fmt: skip
+    for path in (
+        "/crm/bulk/v1/write/1",
+        "/crm/bulk/v9/write/1",
+        "/crm/bulk/v99.7/write/1",
+        "/crm/bulk/v8/writ/1",
+        "/",
+        "/crm/bulk/v8/write/12a",
+    ):
         check(get(sb, path))
     for method in ("POST", "PUT", "DELETE", "PATCH", "COPY"):
         check(get(sb, f"/crm/bulk/v8/write/{job}", method))
@@ -324,16 +359,18 @@ def test_bytes_and_headers_as_recorded(sb: Sandbox) -> None:
     assert (r.status_code, r.headers["Content-Length"]) == (401, "98")
     assert r.headers["X-Frame-Options"] == "SAMEORIGIN" and r.headers["Pragma"] == "no-cache"
     for job_id, status in (("4150868000005392002", 200), ("415086800000539200", 400)):
-        with requests.get(f"{sb.url}/crm/bulk/v2/write/{job_id}", headers=auth(), timeout=10,
-                          stream=True) as r:  # fmt: skip
+        with requests.get(
+            f"{sb.url}/crm/bulk/v2/write/{job_id}", headers=auth(), timeout=10, stream=True
+        ) as r:
             raw = r.raw.read(decode_content=False)
             assert r.status_code == status
             assert r.headers["Content-Type"] == "application/json"
             assert r.headers["Transfer-Encoding"] == "chunked"
             assert r.headers["Content-Encoding"] == "gzip"
             assert r.headers["vary"] == "accept-encoding"
-            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30",
-                                r.headers["X-ACCESSTOKEN-RESET"])  # fmt: skip
+            assert re.fullmatch(
+                r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30", r.headers["X-ACCESSTOKEN-RESET"]
+            )
             assert ("Strict-Transport-Security" in r.headers) == (status == 200)
         body = gzip.decompress(raw)
         assert body == json.dumps(json.loads(body), separators=(",", ":")).encode()  # compact
@@ -343,8 +380,11 @@ def test_bytes_and_headers_as_recorded(sb: Sandbox) -> None:
             assert json.loads(body) == RECORDED_V2 and list(json.loads(body)) == list(RECORDED_V2)
         else:
             assert list(json.loads(body)) == ["status", "code", "message", "details"]
-    r = requests.get(f"{sb.url}/crm/bulk/v2/write/4150868000005392002",
-                     headers={**auth(), "Accept-Encoding": "identity"}, timeout=10)  # fmt: skip
+    r = requests.get(
+        f"{sb.url}/crm/bulk/v2/write/4150868000005392002",
+        headers={**auth(), "Accept-Encoding": "identity"},
+        timeout=10,
+    )
     assert "Content-Encoding" not in r.headers and r.json()["id"] == "4150868000005392002"
 
 
@@ -365,13 +405,29 @@ SETTINGS_EXCEPTIONS = {
     "referenced but not among the files: a sandbox answer holding such a key fails",
 }
 READ_KEYS = {  # what zbulk.metadata reads of each answer
-    "modules": ("api_name", "singular_label", "plural_label", "module_name", "creatable",
-                "api_supported"),
-    "fields": ("api_name", "display_label", "data_type", "length", "decimal_place",
-               "system_mandatory", "read_only", "field_read_only", "unique",
-               "pick_list_values", "lookup"),
+    "modules": (
+        "api_name",
+        "singular_label",
+        "plural_label",
+        "module_name",
+        "creatable",
+        "api_supported",
+    ),
+    "fields": (
+        "api_name",
+        "display_label",
+        "data_type",
+        "length",
+        "decimal_place",
+        "system_mandatory",
+        "read_only",
+        "field_read_only",
+        "unique",
+        "pick_list_values",
+        "lookup",
+    ),
     "layouts": ("id", "name", "generated_type", "profiles", "sections"),
-}  # fmt: skip
+}
 
 
 def _drop_required(node: Any) -> Any:
@@ -379,8 +435,9 @@ def _drop_required(node: Any) -> Any:
         return [_drop_required(x) for x in node]
     if not isinstance(node, dict):
         return node
-    return {k: _drop_required(v) for k, v in node.items() if k != "required" or
-            not isinstance(v, list)}  # fmt: skip
+    return {
+        k: _drop_required(v) for k, v in node.items() if k != "required" or not isinstance(v, list)
+    }
 
 
 def _settings_validators() -> dict[tuple[str, int], Any]:
@@ -405,14 +462,18 @@ def _settings_validators() -> dict[tuple[str, int], Any]:
     for name, doc in docs.items():
         resources[_GITHUB + f"{name}.json"] = doc
         resources[_ZOHO_OAS + f"{name}.json"] = doc
-    users = {"type": "object", "additionalProperties": False,
-             "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}  # fmt: skip
+    users = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+    }
     nothing: dict[str, Any] = {"not": {}}
     for uri in refs - set(resources):
         name = uri.rsplit("/", 1)[-1]
         stub = users if name == "users.json" else nothing
-        schemas = {k: stub for k in ("Minified_User", "Minified_Profile", "related_list",
-                                     "custom_views")}  # fmt: skip
+        schemas = {
+            k: stub for k in ("Minified_User", "Minified_Profile", "related_list", "custom_views")
+        }
         resources[uri] = {"components": {"schemas": schemas}}
     registry = referencing.Registry().with_resources(
         (uri, referencing.Resource.from_contents(doc, referencing.jsonschema.DRAFT4))
@@ -470,8 +531,11 @@ def test_the_metadata_answers_match_the_openapi_files(sb: Sandbox) -> None:
 def test_the_metadata_endpoints_need_their_scopes(make_sandbox: Any) -> None:
     server = make_sandbox(token_scopes="ZohoCRM.bulk.ALL,ZohoCRM.settings.fields.READ")
     for name, status in (("modules", 401), ("fields", 200), ("layouts", 401)):
-        r = get(server, f"{SETTINGS_PATHS[name]}?module=Leads",
-                Authorization=f"Zoho-oauthtoken {server.token}")  # fmt: skip
+        r = get(
+            server,
+            f"{SETTINGS_PATHS[name]}?module=Leads",
+            Authorization=f"Zoho-oauthtoken {server.token}",
+        )
         assert r.status_code == status, name
         if status == 401:
             assert json.loads(r.content)["code"] == "OAUTH_SCOPE_MISMATCH"

@@ -60,8 +60,9 @@ def test_readme_command_table_matches_the_app() -> None:
         words = row.replace("\\|", "|").split()
         path: list[str] = []
         for word in words:  # command words; `a|b|c` are subcommands only after a group
-            if not re.fullmatch(r"[a-z][a-z|]*", word) or ("|" in word and " ".join(path)
-                                                            not in groups):  # fmt: skip
+            if not re.fullmatch(r"[a-z][a-z|]*", word) or (
+                "|" in word and " ".join(path) not in groups
+            ):
                 break
             path.append(word)
         options = set(re.findall(r"--[a-z][a-z-]*", row))
@@ -72,8 +73,13 @@ def test_readme_command_table_matches_the_app() -> None:
     for path, cmd in _all_commands():
         if getattr(cmd, "commands", None):
             continue
-        opts = {o for p in cmd.params if not getattr(p, "hidden", False)  # the global ones
-                for o in getattr(p, "opts", ()) if o.startswith("--")}  # fmt: skip
+        opts = {
+            o
+            for p in cmd.params
+            if not getattr(p, "hidden", False)  # the global ones
+            for o in getattr(p, "opts", ())
+            if o.startswith("--")
+        }
         app[path] = opts - {"--help"}
     documented.pop("", None)
     assert set(documented) == set(app), set(documented) ^ set(app)
@@ -104,11 +110,18 @@ def test_the_readme_has_results_examples() -> None:
 
 @pytest.mark.skipif(not (shutil.which("jq") and shutil.which("curl")), reason="needs jq and curl")
 def test_readme_examples_run_as_printed(sandbox, env, tmp_path: Path) -> None:
-    environ = dict(os.environ, ZBULK_API_DOMAIN=sandbox.url, ZBULK_TOKEN=sandbox.token,
-                   NO_COLOR="1")  # fmt: skip
+    environ = dict(
+        os.environ, ZBULK_API_DOMAIN=sandbox.url, ZBULK_TOKEN=sandbox.token, NO_COLOR="1"
+    )
     for line in examples():
-        r = subprocess.run(["bash", "-o", "pipefail", "-c", line], cwd=tmp_path, env=environ,
-                           capture_output=True, text=True, timeout=60)  # fmt: skip
+        r = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", line],
+            cwd=tmp_path,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode == 0, f"{line}\n{r.stderr}"
         assert "Traceback" not in r.stderr, line
         assert "null" not in r.stdout.split(), f"{line} printed null:\n{r.stdout}"
@@ -130,8 +143,14 @@ def test_the_import_check_against_the_org_is_documented() -> None:
 
     imports = README.split("### `zbulk job import` and `zbulk job retry`", 1)[1].split("\n## ")[0]
     helped = CliRunner().invoke(app, ["job", "import", "--help"], env={"COLUMNS": "200"}).output
-    for text in ("--skip-invalid", "--no-metadata", "--refresh-metadata", "-rejected.csv",
-                 "ZohoCRM.settings.modules.READ", "ZohoCRM.settings.ALL"):  # fmt: skip
+    for text in (
+        "--skip-invalid",
+        "--no-metadata",
+        "--refresh-metadata",
+        "-rejected.csv",
+        "ZohoCRM.settings.modules.READ",
+        "ZohoCRM.settings.ALL",
+    ):
         assert text in imports, text
         assert text.replace("ZohoCRM.settings.modules", ".modules") in helped or text in helped
 

@@ -312,9 +312,13 @@ def test_sandbox_prints_a_data_centre_table_whose_upload_port_takes_the_upload(
     table in config.toml an import uploads there (`-v` logs each request's URL)."""
     proc = subprocess.Popen(
         [str(SCRIPT), "sandbox", "--port", "0", "--token", "tok"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=proc_env,
-        start_new_session=True, preexec_fn=procs.default_sigint,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=proc_env,
+        start_new_session=True,
+        preexec_fn=procs.default_sigint,
+    )
     assert proc.stdout is not None
     try:
         lines: list[str] = []
@@ -333,8 +337,20 @@ def test_sandbox_prints_a_data_centre_table_whose_upload_port_takes_the_upload(
         leads = tmp_path / "leads.csv"
         leads.write_text("Last_Name,Email\nLovelace,ada@example.com\n")
         env = dict(proc_env, ZBULK_API_DOMAIN=url, ZBULK_TOKEN="tok")
-        r = run_pipe(["-v", "job", "import", str(leads), "--module", "Leads", "--operation",
-                      "insert", "--yes"], env)  # fmt: skip
+        r = run_pipe(
+            [
+                "-v",
+                "job",
+                "import",
+                str(leads),
+                "--module",
+                "Leads",
+                "--operation",
+                "insert",
+                "--yes",
+            ],
+            env,
+        )
         assert r.returncode == 0, r.stderr
         assert f"POST {upload}/crm/v8/upload" in r.stderr
         assert f"POST {url}/crm/bulk/v8/write" in r.stderr

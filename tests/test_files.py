@@ -113,8 +113,7 @@ def test_state_files_and_dirs_are_private(zbulk, env, umask022) -> None:
     assert not Path(env["ZBULK_CONFIG_DIR"]).exists()  # the org cache is state, not config
 
 
-def test_config_dir_and_every_level_zbulk_creates_are_private(run, env, tmp_path,
-                                                               umask022) -> None:  # fmt: skip
+def test_config_dir_and_every_level_zbulk_creates_are_private(run, env, tmp_path, umask022) -> None:
     config = tmp_path / "a" / "b" / "config"
     r = run("config", "set", "default.api_version", "v7", ZBULK_CONFIG_DIR=str(config))
     assert r.code == 0, r.err
@@ -235,16 +234,22 @@ def test_new_file_never_replaces_without_force(tmp_path: Path, victim: Path) -> 
 def test_lock_excludes_other_processes_and_reenters(tmp_path: Path) -> None:
     path = tmp_path / "x.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             from pathlib import Path
             from zbulk import files
             with files.lock(Path({str(path)!r}), 5):
                 print("held", flush=True)
                 sys.stdin.read()
-        """)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         with pytest.raises(files.LockTimeout, match=str(path)), files.lock(path, 0.2):
@@ -261,16 +266,43 @@ def test_lock_excludes_other_processes_and_reenters(tmp_path: Path) -> None:
 #: module (or package, ending in "/") → (the writes it may make, None for all; why)
 ALLOWED: dict[str, tuple[set[str] | None, str]] = {
     "files.py": (None, "the file door itself"),
-    "sandbox/": (None, "serves from memory: its ZipFile writes go to io.BytesIO or a handle "
-                 "the caller opened; it writes no file (test_the_sandbox_writes_no_file)"),
-    "output.py": ({"os.open with write flags"}, "os.open(os.devnull, O_WRONLY) stands in for a "
-               "closed stdout (exit 141); it creates no file"),
-}  # fmt: skip
+    "sandbox/": (
+        None,
+        "serves from memory: its ZipFile writes go to io.BytesIO or a handle "
+        "the caller opened; it writes no file (test_the_sandbox_writes_no_file)",
+    ),
+    "output.py": (
+        {"os.open with write flags"},
+        "os.open(os.devnull, O_WRONLY) stands in for a "
+        "closed stdout (exit 141); it creates no file",
+    ),
+}
 WRITE_MODES = set("wax+")
-PATH_WRITERS = {"write_text", "write_bytes", "touch", "mkdir", "symlink_to", "hardlink_to",
-                "link_to", "rename", "replace"}  # fmt: skip
-OS_WRITERS = {"replace", "rename", "renames", "link", "symlink", "mkdir", "makedirs", "mkfifo",
-              "mknod", "truncate", "chmod", "fdopen"}  # fmt: skip
+PATH_WRITERS = {
+    "write_text",
+    "write_bytes",
+    "touch",
+    "mkdir",
+    "symlink_to",
+    "hardlink_to",
+    "link_to",
+    "rename",
+    "replace",
+}
+OS_WRITERS = {
+    "replace",
+    "rename",
+    "renames",
+    "link",
+    "symlink",
+    "mkdir",
+    "makedirs",
+    "mkfifo",
+    "mknod",
+    "truncate",
+    "chmod",
+    "fdopen",
+}
 MODULE_OPENERS = {"io", "codecs", "gzip", "bz2", "lzma", "tarfile"}  # their open(file, mode)
 WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND", "O_EXCL"}
 
@@ -296,19 +328,26 @@ def writes(tree: ast.AST) -> list[tuple[int, str]]:
             for name in names if module is None else [module]:
                 if name.split(".")[0] in ("tempfile", "filelock"):
                     found.append((node.lineno, f"import {name}"))
-            if module == "shutil" and any(n.startswith(("copy", "move")) and n != "copyfileobj"
-                                          for n in names):  # fmt: skip
+            if module == "shutil" and any(
+                n.startswith(("copy", "move")) and n != "copyfileobj" for n in names
+            ):
                 found.append((node.lineno, "from shutil import copy/move"))
             continue
         if not isinstance(node, ast.Call):
             continue
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(
-            func.value, ast.Name) else None  # fmt: skip
+        owner = (
+            func.value.id
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+            else None
+        )
         if name == "open" and owner == "os":
-            flags = {n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)} if (
-                len(node.args) > 1) else set()  # fmt: skip
+            flags = (
+                {n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)}
+                if (len(node.args) > 1)
+                else set()
+            )
             if flags & WRITE_FLAGS:
                 found.append((node.lineno, "os.open with write flags"))
         elif name in ("open", "FileIO"):
@@ -329,8 +368,12 @@ def writes(tree: ast.AST) -> list[tuple[int, str]]:
             found.append((node.lineno, f"shutil.{name}"))
         elif owner == "tempfile" or owner == "filelock":
             found.append((node.lineno, f"{owner}.{name}"))
-        elif isinstance(func, ast.Attribute) and name in PATH_WRITERS and owner not in (
-                "os", "str") and not _is_str_replace(node):  # fmt: skip
+        elif (
+            isinstance(func, ast.Attribute)
+            and name in PATH_WRITERS
+            and owner not in ("os", "str")
+            and not _is_str_replace(node)
+        ):
             found.append((node.lineno, f".{name}()"))
     return found
 
@@ -339,8 +382,11 @@ def _is_str_replace(call: ast.Call) -> bool:
     """``text.replace(a, b)`` is a string's and ``dataclasses.replace(obj, x=1)`` makes an
     object; ``path.replace(target)`` and ``path.rename(target)`` (one argument) move a file."""
     func = call.func
-    return (isinstance(func, ast.Attribute) and func.attr in ("replace", "rename")
-            and (len(call.args) != 1 or bool(call.keywords)))  # fmt: skip
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in ("replace", "rename")
+        and (len(call.args) != 1 or bool(call.keywords))
+    )
 
 
 def _allowed(relative: str, what: str) -> bool:
@@ -355,8 +401,11 @@ def test_nothing_writes_a_file_around_the_door() -> None:
     for path in sorted(ZBULK.rglob("*.py")):
         relative = path.relative_to(ZBULK).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        found += [f"zbulk/{relative}:{line}: {what}" for line, what in writes(tree)
-                  if not _allowed(relative, what)]  # fmt: skip
+        found += [
+            f"zbulk/{relative}:{line}: {what}"
+            for line, what in writes(tree)
+            if not _allowed(relative, what)
+        ]
     assert found == [], "write files through zbulk.files:\n" + "\n".join(found)
 
 
@@ -395,11 +444,21 @@ def test_the_door_sees_each_way_to_write(code: str) -> None:
 
 @pytest.mark.parametrize(
     "code",
-    ["open(p)", "open(p, 'rb')", "p.open('r')", "archive.open(info)", "text.replace('a', 'b')",
-     "os.open(p, os.O_RDONLY)", "shutil.copyfileobj(a, b)", "zipfile.ZipFile(p)",
-     "p.read_text()", "shutil.which('x')", "codecs.open(p, 'r', 'utf-8')",
-     "dataclasses.replace(obj, x=1)"],
-)  # fmt: skip
+    [
+        "open(p)",
+        "open(p, 'rb')",
+        "p.open('r')",
+        "archive.open(info)",
+        "text.replace('a', 'b')",
+        "os.open(p, os.O_RDONLY)",
+        "shutil.copyfileobj(a, b)",
+        "zipfile.ZipFile(p)",
+        "p.read_text()",
+        "shutil.which('x')",
+        "codecs.open(p, 'r', 'utf-8')",
+        "dataclasses.replace(obj, x=1)",
+    ],
+)
 def test_the_door_lets_reads_by(code: str) -> None:
     assert writes(ast.parse(code)) == [], code
 

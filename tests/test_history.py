@@ -45,8 +45,20 @@ def day(seen: float) -> str:
 
 
 # Statuses a server could send to have a shell run a command (issue 22, Why 1).
-HOSTILE_STATUSES = ["$(touch F)", "<(touch F)\\", "`touch F`", "X\\", "a\nb", "'", '"', "Done",
-                    "COMPLETED; rm -rf ~", {"x": 1}, 7, "\x1b[31mFAILED"]  # fmt: skip
+HOSTILE_STATUSES = [
+    "$(touch F)",
+    "<(touch F)\\",
+    "`touch F`",
+    "X\\",
+    "a\nb",
+    "'",
+    '"',
+    "Done",
+    "COMPLETED; rm -rf ~",
+    {"x": 1},
+    7,
+    "\x1b[31mFAILED",
+]
 DESCRIPTION = re.compile(r"(ADDED|IN PROGRESS|COMPLETED|FAILED|SKIPPED|UNKNOWN) \d{4}-\d\d-\d\d")
 
 
@@ -64,9 +76,17 @@ def test_a_status_outside_zohos_set_is_kept_as_unknown(env, value: object) -> No
 
 @pytest.mark.parametrize(
     ("sent", "kept"),
-    [("INPROGRESS", "IN PROGRESS"), ("in_progress", "IN PROGRESS"), ("completed", "COMPLETED"),
-     ("Skipped", "SKIPPED"), ("ADDED", "ADDED"), ("FAILED", "FAILED"), ("", None), (None, None)],
-)  # fmt: skip
+    [
+        ("INPROGRESS", "IN PROGRESS"),
+        ("in_progress", "IN PROGRESS"),
+        ("completed", "COMPLETED"),
+        ("Skipped", "SKIPPED"),
+        ("ADDED", "ADDED"),
+        ("FAILED", "FAILED"),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_known_statuses_are_kept_in_zbulks_spelling(env, sent: object, kept: str | None) -> None:
     history.record("111", {"status": sent}, HOME, now=1e9)
     assert history.entries(HOME)[0]["status"] == kept
@@ -100,9 +120,17 @@ def test_bounded_per_scope(env) -> None:
 
 
 def test_modules_and_operation(env) -> None:
-    doc = {"status": "IN PROGRESS", "operation": "upsert",
-           "resource": [{"module": "Leads"}, {"module": {"api_name": "Contacts", "id": "1"}},
-                        {"module": "Leads"}, {"module": 5}, "junk"]}  # fmt: skip
+    doc = {
+        "status": "IN PROGRESS",
+        "operation": "upsert",
+        "resource": [
+            {"module": "Leads"},
+            {"module": {"api_name": "Contacts", "id": "1"}},
+            {"module": "Leads"},
+            {"module": 5},
+            "junk",
+        ],
+    }
     history.record("7", doc, HOME)
     (entry,) = history.entries(HOME)
     assert entry["modules"] == ["Leads", "Contacts"] and entry["operation"] == "upsert"
@@ -155,14 +183,37 @@ def test_odd_entry_fields_are_dropped_or_cleaned(env) -> None:
     path = Path(env["ZBULK_STATE_DIR"]) / "history.json"
     path.parent.mkdir(parents=True)
     scope = {"profile": "default", "api_domain": "https://www.zohoapis.com"}
-    path.write_text(json.dumps([
-        {"id": "1", "seen": 5, "status": {"x": 1}, "modules": "Leads", "operation": 7, **scope},
-        {"id": "2", "seen": 4, "status": "\x1b[31mX", "modules": ["\x1b]0;t\x07", "Leads"],
-         "operation": "a" * 500, **scope},
-    ]))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "1",
+                    "seen": 5,
+                    "status": {"x": 1},
+                    "modules": "Leads",
+                    "operation": 7,
+                    **scope,
+                },
+                {
+                    "id": "2",
+                    "seen": 4,
+                    "status": "\x1b[31mX",
+                    "modules": ["\x1b]0;t\x07", "Leads"],
+                    "operation": "a" * 500,
+                    **scope,
+                },
+            ]
+        )
+    )
     first, second = history.entries(HOME)
-    assert first == {"id": "1", "status": "UNKNOWN", "modules": [], "operation": None, "seen": 5.0,
-                     **scope}  # fmt: skip
+    assert first == {
+        "id": "1",
+        "status": "UNKNOWN",
+        "modules": [],
+        "operation": None,
+        "seen": 5.0,
+        **scope,
+    }
     assert second["modules"] == ["Leads"] and second["operation"] is None
     assert second["status"] == "UNKNOWN"  # what an older zbulk kept is cleaned on reading
 

@@ -74,8 +74,7 @@ def test_no_proxy_ever_carries_a_plain_http_refresh(run, sandbox, logged_in) -> 
     """Before: HTTP_PROXY received client_secret and refresh_token in clear."""
     with HostileServer() as proxy:
         proxy.route("", answer({"error": "proxy"}))
-        r = run("job", "show", JOB, HTTP_PROXY=proxy.url, http_proxy=proxy.url,
-                ALL_PROXY=proxy.url)  # fmt: skip
+        r = run("job", "show", JOB, HTTP_PROXY=proxy.url, http_proxy=proxy.url, ALL_PROXY=proxy.url)
         assert r.code == 0, r.err
         assert proxy.connections == 0
     assert sandbox.refresh_count == 1
@@ -121,8 +120,9 @@ def test_a_huge_token_answer_is_not_read_into_memory(run, sandbox, logged_in) ->
 def test_an_uploads_retry_after_respects_request_timeout(zbulk, sandbox, two_leads) -> None:
     """Before: `Retry-After: 3600` on the upload slept 60 s, three times, whatever
     --request-timeout said."""
-    sandbox.add_fault(Fault("status", status=503, headers={"Retry-After": "3600"},
-                            path_prefix=UPLOAD, times=None))  # fmt: skip
+    sandbox.add_fault(
+        Fault("status", status=503, headers={"Retry-After": "3600"}, path_prefix=UPLOAD, times=None)
+    )
     started = time.monotonic()
     r = zbulk("--request-timeout", "5", *IMPORT, str(two_leads))
     assert r.code == ExitCode.NETWORK, r.err
@@ -178,8 +178,9 @@ def test_a_create_that_may_have_reached_zoho_says_so_and_is_sent_once(
 
 def test_a_created_job_id_that_is_not_ascii_digits(zbulk, sandbox, two_leads) -> None:
     """Before: `４１５` was printed as the new job's id, and --watch then exited 2."""
-    body = json.dumps({"status": "success", "code": "ADDED_SUCCESSFULLY",
-                       "details": {"id": "４１５"}})  # fmt: skip
+    body = json.dumps(
+        {"status": "success", "code": "ADDED_SUCCESSFULLY", "details": {"id": "４１５"}}
+    )
     sandbox.add_fault(Fault("status", status=201, body=body, path_prefix=CREATE))
     r = zbulk(*IMPORT, "--watch", str(two_leads))
     assert r.code == ExitCode.ERROR, r.err
@@ -190,9 +191,16 @@ def test_a_created_job_id_that_is_not_ascii_digits(zbulk, sandbox, two_leads) ->
 # -- Why 7: values from outside, checked before use ---------------------------------------------
 
 
-@pytest.mark.parametrize("domain", ["https://www.zohoapis.com\r", " https://www.zohoapis.com",
-                                    "https://www.zoho apis.com", "https://www.zohoapis.com\t",
-                                    "https://www.zohoapis.com\x00"])  # fmt: skip
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "https://www.zohoapis.com\r",
+        " https://www.zohoapis.com",
+        "https://www.zoho apis.com",
+        "https://www.zohoapis.com\t",
+        "https://www.zohoapis.com\x00",
+    ],
+)
 @pytest.mark.parametrize("source", ["flag", "environment", "config", "login record"])
 def test_an_api_domain_with_white_space_or_controls_is_a_usage_error(
     run, env, domain: str, source: str
@@ -224,9 +232,15 @@ def test_an_api_domain_with_white_space_or_controls_is_a_usage_error(
 
 @pytest.mark.parametrize(
     "callback",
-    ["http://[::1", "http://example.com/cb", "https://ex ample.com/cb", "https://a\\b.com/",
-     "https://user@example.com/cb", "ftp://example.com/cb"],
-)  # fmt: skip
+    [
+        "http://[::1",
+        "http://example.com/cb",
+        "https://ex ample.com/cb",
+        "https://a\\b.com/",
+        "https://user@example.com/cb",
+        "ftp://example.com/cb",
+    ],
+)
 def test_a_callback_that_is_not_a_valid_https_url_is_a_usage_error(
     zbulk, sandbox, two_leads, callback: str
 ) -> None:
@@ -285,8 +299,7 @@ def test_self_client_login_verifies_at_the_api_domain_later_commands_use(
             dc_config.read_text() + f'\n[profiles.default]\napi_domain = "{api.url}"\n'
         )
     code = sandbox.issue_grant_code()
-    r = run(*args, "auth", "login", "--self-client", "--dc", "sandbox", "--code", code,
-            **environ)  # fmt: skip
+    r = run(*args, "auth", "login", "--self-client", "--dc", "sandbox", "--code", code, **environ)
     assert r.code == ExitCode.CREDENTIALS, r.err  # the API at `api` knows no such token
     assert f"the API domain {api.url}" in r.err and "nothing was stored" in r.err
     assert [q.path for q in api.requests] == ["/crm/bulk/v8/write/0"]

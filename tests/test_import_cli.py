@@ -370,8 +370,19 @@ def test_watch_follows_then_summarises(zbulk, sandbox, leads) -> None:
 
 def test_watch_with_allow_skipped_exits_0(zbulk, sandbox, leads) -> None:
     sandbox.import_duration = 0.2
-    r = zbulk("job", "import", str(leads), "--no-metadata", "--module", "Leads", "--operation",
-              "insert", "--yes", "--watch", "--allow-skipped")  # fmt: skip
+    r = zbulk(
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
+        "--watch",
+        "--allow-skipped",
+    )
     assert r.code == 0, r.err
 
 
@@ -686,8 +697,9 @@ def test_retry_edit_then_every_row_is_added(zbulk, fast, leads, tmp_path, monkey
     assert r.code == 0 and r.out == "" and "has no failed rows: nothing to send" in r.err
 
 
-def test_retry_edit_with_a_failing_editor_sends_nothing(zbulk, fast, leads, tmp_path,
-                                                        monkeypatch) -> None:  # fmt: skip
+def test_retry_edit_with_a_failing_editor_sends_nothing(
+    zbulk, fast, leads, tmp_path, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     job_id = zbulk(
         "job",
@@ -789,13 +801,28 @@ def test_the_org_id_set_in_the_profile_is_used(zbulk, fast, leads) -> None:
 def test_an_upload_refused_with_http_200_exits_1(zbulk, fast, leads) -> None:
     """Zoho's recorded INVALID_FILE_FORMAT comes with HTTP 200: still a refusal (exit 1),
     and no job is created."""
-    body = json.dumps({"code": "INVALID_FILE_FORMAT",
-                       "details": {"created_time": "2021-05-11T12:03:47+05:30"},
-                       "message": "invalid file format. only zip format is supported",
-                       "status": "error"})  # fmt: skip
+    body = json.dumps(
+        {
+            "code": "INVALID_FILE_FORMAT",
+            "details": {"created_time": "2021-05-11T12:03:47+05:30"},
+            "message": "invalid file format. only zip format is supported",
+            "status": "error",
+        }
+    )
     fast.add_fault(Fault("status", status=200, body=body, path_prefix=UPLOAD))
-    r = zbulk("job", "import", str(leads), "--module", "Leads", "--operation", "insert",
-              "--no-metadata", "--yes", "--org", ORG_ID)  # fmt: skip
+    r = zbulk(
+        "job",
+        "import",
+        str(leads),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--no-metadata",
+        "--yes",
+        "--org",
+        ORG_ID,
+    )
     assert r.code == ExitCode.ERROR and r.out == ""
     assert "Zoho refused the upload (HTTP 200): INVALID_FILE_FORMAT" in r.err
     assert CREATE not in paths(fast)
@@ -803,8 +830,21 @@ def test_an_upload_refused_with_http_200_exits_1(zbulk, fast, leads) -> None:
 
 @pytest.mark.parametrize("version", ["v2", "v2.1", "v8"])
 def test_import_at_each_api_version_sends_its_module_shape(zbulk, fast, leads, version) -> None:
-    r = zbulk("--api-version", version, "job", "import", str(leads), "--module", "Leads",
-              "--operation", "insert", "--no-metadata", "--yes", "--org", ORG_ID)  # fmt: skip
+    r = zbulk(
+        "--api-version",
+        version,
+        "job",
+        "import",
+        str(leads),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--no-metadata",
+        "--yes",
+        "--org",
+        ORG_ID,
+    )
     assert r.code == 0, r.err
     shown = zbulk("--api-version", version, "job", "show", "--json", r.out.strip())
     module = json.loads(shown.out)["resource"][0]["module"]
@@ -823,8 +863,9 @@ def test_uploads_go_to_the_upload_host_config_names(zbulk, fast, leads, env) -> 
     assert upload != api
     config = P(env["ZBULK_CONFIG_DIR"]) / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(f'[data_centres.sandbox]\naccounts = "{api}"\napi_domain = "{api}"\n'
-                      f'upload = "{upload}"\n')  # fmt: skip
+    config.write_text(
+        f'[data_centres.sandbox]\naccounts = "{api}"\napi_domain = "{api}"\nupload = "{upload}"\n'
+    )
     args = (
         "job",
         "import",
@@ -846,14 +887,24 @@ def test_uploads_go_to_the_upload_host_config_names(zbulk, fast, leads, env) -> 
     config.write_text("")  # none configured: a loopback API domain uploads to its own host
     fast.requests.clear()
     assert zbulk(*args, "--org", ORG_ID).code == 0
-    assert {q.path: q.headers["Host"] for q in fast.requests}[UPLOAD] == api.removeprefix(
-        "http://")  # fmt: skip
+    assert {q.path: q.headers["Host"] for q in fast.requests}[UPLOAD] == api.removeprefix("http://")
 
 
 def test_an_api_domain_without_an_upload_host_exits_2_before_sending(zbulk, fast, leads) -> None:
-    r = zbulk("job", "import", str(leads), "--module", "Leads", "--operation", "insert",
-              "--no-metadata", "--yes", "--org", ORG_ID,
-              ZBULK_API_DOMAIN="https://crm.example.invalid")  # fmt: skip
+    r = zbulk(
+        "job",
+        "import",
+        str(leads),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--no-metadata",
+        "--yes",
+        "--org",
+        ORG_ID,
+        ZBULK_API_DOMAIN="https://crm.example.invalid",
+    )
     assert r.code == ExitCode.USAGE, r.err
     assert "no upload host is known for the API domain https://crm.example.invalid" in r.err
     assert "zbulk config set data_centres.custom.upload" in r.err
@@ -864,8 +915,7 @@ def test_the_sandbox_upload_port_takes_only_uploads(fast) -> None:
     import requests
 
     auth = {"Authorization": f"Zoho-oauthtoken {fast.token}"}
-    r = requests.get(f"{fast.upload_url}/crm/bulk/v8/write/{fast.jobs[0]}", headers=auth,
-                     timeout=5)  # fmt: skip
+    r = requests.get(f"{fast.upload_url}/crm/bulk/v8/write/{fast.jobs[0]}", headers=auth, timeout=5)
     assert (r.status_code, r.json()["code"]) == (404, "INVALID_URL_PATTERN")
     headers = {**auth, "feature": "bulk-write", "X-CRM-ORG": ORG_ID}
     files = {"file": ("a.zip", b"PK")}
@@ -887,8 +937,16 @@ def test_the_confirmation_shows_the_orgs_name_sanitised(term_env, fast, leads) -
     OSC 8 and 52 and U+202E reached the terminal, so the question could say anything."""
     org = {"org": [{"id": "1", "zgid": ORG_ID, "company_name": HOSTILE_ORG}]}
     fast.add_fault(Fault("malformed", body=json.dumps(org), path_prefix=ORG))
-    args = ["job", "import", str(leads), "--no-metadata", "--module", "Leads", "--operation",
-            "insert"]  # fmt: skip
+    args = [
+        "job",
+        "import",
+        str(leads),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+    ]
     code, text = run_pty(args, term_env, answers=[("[y/N]", "n")])
     assert code == ExitCode.ERROR, text
     question = next(line for line in text.splitlines() if "[y/N]" in line)
@@ -910,9 +968,18 @@ def test_dry_run_plan_is_sanitised(zbulk, sandbox, tmp_path) -> None:
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr(f"le{OSC52}ads.csv", PLANTED)
     r = zbulk(
-        "job", "import", str(archive), "--module", "Leads", "--operation", "insert",
-        "--mapping", str(mapping), "--no-metadata", "--dry-run",
-    )  # fmt: skip
+        "job",
+        "import",
+        str(archive),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--mapping",
+        str(mapping),
+        "--no-metadata",
+        "--dry-run",
+    )
     assert r.code == 0, r.err
     for raw in ("\x1b", "\x07", "\u202e", "\x85"):
         assert raw not in r.out, raw
@@ -920,9 +987,19 @@ def test_dry_run_plan_is_sanitised(zbulk, sandbox, tmp_path) -> None:
     assert '"format": "dd\\u202e\\x85MM"' in r.out, r.out
     assert fast_requests(sandbox) == []
     r = zbulk(
-        "job", "import", str(archive), "--module", "Leads", "--operation", "insert",
-        "--mapping", str(mapping), "--no-metadata", "--dry-run", "--json",
-    )  # fmt: skip
+        "job",
+        "import",
+        str(archive),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--mapping",
+        str(mapping),
+        "--no-metadata",
+        "--dry-run",
+        "--json",
+    )
     form, create = (json.loads(line) for line in r.out.splitlines()[-2:])
     assert form["form"]["file"]["csv"] == f"le{OSC52}ads.csv"  # --json: the data, as JSON
     assert FORMAT in json.dumps(create["body"], ensure_ascii=False)

@@ -311,9 +311,14 @@ def test_upload_host_per_data_centre(env, domain: str, host: str) -> None:
 
 @pytest.mark.parametrize(
     "domain",
-    ["https://crm.example.com", "https://www.zohoapis.com:8443", "https://zohoapis.com",
-     "https://www.zohoapis.com.evil.example", "https://eu.zohoapis.eu"],
-)  # fmt: skip
+    [
+        "https://crm.example.com",
+        "https://www.zohoapis.com:8443",
+        "https://zohoapis.com",
+        "https://www.zohoapis.com.evil.example",
+        "https://eu.zohoapis.eu",
+    ],
+)
 def test_no_upload_host_for_other_domains(env, domain: str) -> None:
     with pytest.raises(UsageError, match="no upload host is known") as caught:
         upload_url(domain, "v8")

@@ -26,9 +26,15 @@ def run_zbulk(setup: str, *args: str, env: dict[str, str]) -> subprocess.Complet
     script = textwrap.dedent(setup) + (
         "\nimport sys\nsys.argv = ['zbulk', *sys.argv[1:]]\nfrom zbulk.__main__ import run\nrun()\n"
     )
-    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
-                          text=True, timeout=60, env=env, stdin=subprocess.DEVNULL,
-                          cwd=Path(__file__).parent)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        cwd=Path(__file__).parent,
+    )
 
 
 @pytest.fixture
@@ -91,9 +97,22 @@ def test_a_few_interrupts_at_random_moments() -> None:
     """A small sample of the 200 ``bench/interrupts.py --check`` sends (CI runs it all)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")}
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "interrupts.py"), "--runs", "3", "--check",
-         "--budget", "60", "--span-runs", "1"],
-        capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "bench" / "interrupts.py"),
+            "--runs",
+            "3",
+            "--check",
+            "--budget",
+            "60",
+            "--span-runs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 interrupts" in done.stdout and "0 tracebacks" in done.stdout, done.stdout

@@ -55,8 +55,17 @@ def uploaded_csvs(sandbox) -> list[bytes]:
 def import_args(path: Path, *extra: str) -> list[str]:
     """``job import`` of ``path``; the rows planted bad are Zoho's to skip, so the check
     against the org's fields (issue 24, which would hold them back) is off."""
-    return ["job", "import", str(path), "--no-metadata", "--module", "Leads", "--operation",
-            "insert", *extra]  # fmt: skip
+    return [
+        "job",
+        "import",
+        str(path),
+        "--no-metadata",
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        *extra,
+    ]
 
 
 def only_record() -> rec.ImportRecord:
@@ -133,8 +142,9 @@ def test_json_prints_one_document_per_part(zbulk, fast, small_parts, tmp_path) -
     assert [d["code"] for d in docs] == ["SUCCESS", "SUCCESS"]
 
 
-def test_parallel_bounds_unfinished_parts(zbulk, sandbox, small_parts, tmp_path, monkeypatch
-                                          ) -> None:  # fmt: skip
+def test_parallel_bounds_unfinished_parts(
+    zbulk, sandbox, small_parts, tmp_path, monkeypatch
+) -> None:
     from zbulk.jobs import importing
 
     monkeypatch.setattr(importing, "POLL_FIRST", 0.05)
@@ -156,8 +166,15 @@ def test_a_rate_limited_create_waits_for_a_part_then_goes_on(
 
     monkeypatch.setattr(importing, "POLL_FIRST", 0.05)
     sandbox.import_duration = 0.2
-    sandbox.add_fault(Fault("status", status=429, times=1, path_prefix=CREATE,
-                            body='{"code":"TOO_MANY_REQUESTS","status":"error"}'))  # fmt: skip
+    sandbox.add_fault(
+        Fault(
+            "status",
+            status=429,
+            times=1,
+            path_prefix=CREATE,
+            body='{"code":"TOO_MANY_REQUESTS","status":"error"}',
+        )
+    )
     src = tmp_path / "leads.csv"
     src.write_text(rows_csv(10))
     r = zbulk(*import_args(src, "--yes"))
@@ -167,8 +184,9 @@ def test_a_rate_limited_create_waits_for_a_part_then_goes_on(
     assert sorted(len(v) for v in sandbox.created_from.values()) == [1, 1, 1]
 
 
-def test_rate_limit_until_timeout_stops_resumable(zbulk, fast, small_parts, tmp_path, monkeypatch
-                                                  ) -> None:  # fmt: skip
+def test_rate_limit_until_timeout_stops_resumable(
+    zbulk, fast, small_parts, tmp_path, monkeypatch
+) -> None:
     from zbulk.jobs import importing
 
     monkeypatch.setattr(importing, "POLL_FIRST", 0.05)
@@ -205,8 +223,7 @@ def test_a_lost_create_answer_makes_the_part_unknown(zbulk, fast, small_parts, t
     assert len(r.out.split()) == 3 and len(fast.records["Leads"]) == 10
 
 
-def test_resume_takes_the_job_found_for_an_unknown_part(zbulk, fast, small_parts, tmp_path
-                                                        ) -> None:  # fmt: skip
+def test_resume_takes_the_job_found_for_an_unknown_part(zbulk, fast, small_parts, tmp_path) -> None:
     src = tmp_path / "leads.csv"
     src.write_text(rows_csv(10))
     record_id = _killed_after_create(zbulk, fast, src)
@@ -214,8 +231,15 @@ def test_resume_takes_the_job_found_for_an_unknown_part(zbulk, fast, small_parts
     unknown = record.unknown[0]
     found = fast.created_from[unknown.sha256]  # what the CRM's import history shows
     assert len(found) == 1
-    r = zbulk("job", "import", "--resume", record_id, "--yes",
-              "--part-job", f"{unknown.number}={found[0]}")  # fmt: skip
+    r = zbulk(
+        "job",
+        "import",
+        "--resume",
+        record_id,
+        "--yes",
+        "--part-job",
+        f"{unknown.number}={found[0]}",
+    )
     assert r.code == 0, r.err
     assert all(len(v) == 1 for v in fast.created_from.values())  # no part twice
     assert len(fast.records["Leads"]) == 10
@@ -250,8 +274,9 @@ def _killed_after_create(zbulk, sandbox, src: Path) -> str:
     return record_id
 
 
-def test_resume_refuses_a_changed_source_and_file_options(zbulk, fast, small_parts, tmp_path
-                                                          ) -> None:  # fmt: skip
+def test_resume_refuses_a_changed_source_and_file_options(
+    zbulk, fast, small_parts, tmp_path
+) -> None:
     src = tmp_path / "leads.csv"
     src.write_text(rows_csv(10))
     refusal = '{"code":"INVALID_DATA","status":"error","message":"no"}'
@@ -271,8 +296,15 @@ def test_resume_refuses_a_changed_source_and_file_options(zbulk, fast, small_par
 
 
 def test_resume_without_an_id_lists_several(zbulk, fast, small_parts, tmp_path) -> None:
-    fast.add_fault(Fault("status", status=400, times=2, path_prefix=CREATE,
-                         body='{"code":"INVALID_DATA","status":"error"}'))  # fmt: skip
+    fast.add_fault(
+        Fault(
+            "status",
+            status=400,
+            times=2,
+            path_prefix=CREATE,
+            body='{"code":"INVALID_DATA","status":"error"}',
+        )
+    )
     for name in ("a.csv", "b.csv"):
         (tmp_path / name).write_text(rows_csv(5))
         assert zbulk(*import_args(tmp_path / name, "--yes")).code == ExitCode.ERROR
@@ -363,8 +395,12 @@ def test_sigkill_after_a_create_then_resume_loses_and_doubles_nothing(
     src.write_text(rows_csv(n, bad=frozenset({7, 25_002})))
     env = {**os.environ, "ZBULK_API_DOMAIN": server.url, "ZBULK_TOKEN": server.token}
     server.add_fault(Fault("stall", delay=1.0, times=None, path_prefix=CREATE))
-    proc = subprocess.Popen([sys.executable, "-m", "zbulk", *import_args(src, "--yes")], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zbulk", *import_args(src, "--yes")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while sum(r.path == CREATE for r in server.requests) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -378,17 +414,34 @@ def test_sigkill_after_a_create_then_resume_loses_and_doubles_nothing(
     record = rec.all_records()[0]
     (unknown,) = record.unknown
     (job_id,) = server.created_from[unknown.sha256]
-    done = subprocess.run([*run, "--part-job", f"{unknown.number}={job_id}", "--watch",
-                           "--allow-skipped"], env=env, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)  # fmt: skip
+    done = subprocess.run(
+        [*run, "--part-job", f"{unknown.number}={job_id}", "--watch", "--allow-skipped"],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stderr
     assert all(len(v) == 1 for v in server.created_from.values())
     made = [v["Description"].split("\n")[0] for v in server.records["Leads"].values()]
     assert len(made) == len(set(made)) == n - 2
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "zbulk", "job", "results", "--import",
-                           record.id, "--output-dir", str(out)], env=env, capture_output=True,
-                          text=True)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zbulk",
+            "job",
+            "results",
+            "--import",
+            record.id,
+            "--output-dir",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     failed = list(csv.reader((out / f"{record.id}-Leads-failed.csv").open(newline="")))
     assert [row[0] for row in failed[1:]] == ["Name7", "Name25002"]
@@ -415,8 +468,9 @@ def editor(tmp_path: Path, body: str) -> str:
     return f"{sys.executable} {script}"
 
 
-def test_why_2_edit_keeps_the_rows_and_a_second_round_works(zbulk, fast, tmp_path, monkeypatch
-                                                            ) -> None:  # fmt: skip
+def test_why_2_edit_keeps_the_rows_and_a_second_round_works(
+    zbulk, fast, tmp_path, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     src = tmp_path / "leads.csv"
     src.write_text(PLANTED)
@@ -471,8 +525,10 @@ def test_why_5_several_resources_say_which_source_is_missing(zbulk, sandbox) -> 
     r = zbulk("job", "retry", "4150868000006801001", "--source", __file__, "--yes")
     assert r.code == ExitCode.USAGE and "3 resources (Leads, Contacts, Accounts)" in r.err
     assert "resource 2 (Contacts) needs its source" in r.err  # not finished: no file name yet
-    assert ("zbulk job retry 4150868000006801001 --source LEADS_FILE --source CONTACTS_FILE "
-            "--source ACCOUNTS_FILE") in r.err  # fmt: skip
+    assert (
+        "zbulk job retry 4150868000006801001 --source LEADS_FILE --source CONTACTS_FILE "
+        "--source ACCOUNTS_FILE"
+    ) in r.err
     assert not sandbox.uploaded_files
 
 
@@ -530,15 +586,25 @@ def test_ctrl_c_says_how_to_go_on(zbulk, fast, small_parts, tmp_path) -> None:
     assert sorted(len(v) for v in fast.created_from.values()) == [1, 1, 2]
 
 
-def test_skip_invalid_keeps_the_rows_sent_for_the_record(zbulk, fast, small_parts, tmp_path,
-                                                          monkeypatch) -> None:  # fmt: skip
+def test_skip_invalid_keeps_the_rows_sent_for_the_record(
+    zbulk, fast, small_parts, tmp_path, monkeypatch
+) -> None:
     """--skip-invalid (issue 24) sends a file of the rows that pass: the record keeps a copy,
     so the import's results and --resume find the rows after the command ended."""
     monkeypatch.chdir(tmp_path)
     src = tmp_path / "leads.csv"
     src.write_text(rows_csv(10, bad=frozenset({4})))
-    r = zbulk("job", "import", str(src), "--module", "Leads", "--operation", "insert",
-              "--skip-invalid", "--yes")  # fmt: skip
+    r = zbulk(
+        "job",
+        "import",
+        str(src),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--skip-invalid",
+        "--yes",
+    )
     assert r.code == 0, r.err
     record = only_record()
     kept = Path(record.source["path"])
@@ -573,8 +639,13 @@ def test_an_unknown_part_is_created_again_on_a_yes_at_a_terminal(
     assert zbulk(*import_args(src, "--yes")).code == ExitCode.NETWORK
     record = only_record()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")}
-    env.update(ZBULK_API_DOMAIN=fast.url, ZBULK_TOKEN=fast.token, TERM="xterm",
-               ZBULK_STATE_DIR=str(state), ZBULK_CONFIG_DIR=str(tmp_path / "config"))  # fmt: skip
+    env.update(
+        ZBULK_API_DOMAIN=fast.url,
+        ZBULK_TOKEN=fast.token,
+        TERM="xterm",
+        ZBULK_STATE_DIR=str(state),
+        ZBULK_CONFIG_DIR=str(tmp_path / "config"),
+    )
     args = ["job", "import", "--resume", record.id, "--yes"]
     code, text = run_pty(args, env, answers=[("Create it again", "n")])
     assert code == ExitCode.USAGE and "Import History" in text, text
@@ -583,8 +654,7 @@ def test_an_unknown_part_is_created_again_on_a_yes_at_a_terminal(
     assert len(fast.records["Leads"]) == 3
 
 
-def test_a_retry_remembers_its_rows_for_the_next_round(zbulk, fast, small_parts, tmp_path
-                                                        ) -> None:  # fmt: skip
+def test_a_retry_remembers_its_rows_for_the_next_round(zbulk, fast, small_parts, tmp_path) -> None:
     """The failed rows a retry sends are written to a temporary folder: the retry's record
     keeps a copy, so its own results and retry need no --source either."""
     src = tmp_path / "leads.csv"

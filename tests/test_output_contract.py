@@ -33,17 +33,27 @@ ESC = "\x1b"
 def proc_env(sandbox, tmp_path) -> dict[str, str]:
     dropped = ("NO_COLOR", "FORCE_COLOR", "COLUMNS")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_") and k not in dropped}
-    env.update(ZBULK_API_DOMAIN=sandbox.url, ZBULK_TOKEN=sandbox.token, TZ="UTC",
-               ZBULK_CONFIG_DIR=str(tmp_path / "config"),
-               ZBULK_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
+    env.update(
+        ZBULK_API_DOMAIN=sandbox.url,
+        ZBULK_TOKEN=sandbox.token,
+        TZ="UTC",
+        ZBULK_CONFIG_DIR=str(tmp_path / "config"),
+        ZBULK_STATE_DIR=str(tmp_path / "state"),
+    )
     return env
 
 
 def sh(
     script: str, env: dict[str, str], encoding: str = "utf-8"
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, timeout=60,
-                          stdin=subprocess.DEVNULL, encoding=encoding)  # fmt: skip
+    return subprocess.run(
+        ["bash", "-c", script],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        encoding=encoding,
+    )
 
 
 # --- exit codes ------------------------------------------------------------------------
@@ -181,10 +191,13 @@ def test_closed_stdout_is_no_traceback(proc_env) -> None:
 
 @pytest.mark.parametrize(
     "environ",
-    [{"PYTHONIOENCODING": "latin-1"}, {"PYTHONIOENCODING": "cp1252"},
-     {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}],
+    [
+        {"PYTHONIOENCODING": "latin-1"},
+        {"PYTHONIOENCODING": "cp1252"},
+        {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"},
+    ],
     ids=["latin-1", "cp1252", "C"],
-)  # fmt: skip
+)
 def test_consoles_that_cannot_encode_get_ascii(proc_env, environ) -> None:
     env = dict(proc_env, **environ)
     encoding = environ.get("PYTHONIOENCODING", "ascii")
@@ -280,8 +293,9 @@ def test_narrow_watch_panel_keeps_totals() -> None:
 
     doc = dict(RECORDED_V21)
     doc["resource"] = [dict(RECORDED_V21["resource"][0])]
-    doc["resource"][0]["file"] = dict(doc["resource"][0]["file"], total_count=25000,
-                                      added_count=24874, skipped_count=126)  # fmt: skip
+    doc["resource"][0]["file"] = dict(
+        doc["resource"][0]["file"], total_count=25000, added_count=24874, skipped_count=126
+    )
     w = Watched("4150868000005350003", Schedule(), job=Job.read(doc), started=0.0)
     for width in (40, 50, 80):
         buf = io.StringIO()
@@ -335,8 +349,9 @@ def test_login_with_profile_after_the_subcommand(run, sandbox, env, monkeypatch)
     try:
         config = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
         config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(f'[data_centres.sandbox]\naccounts = "{sandbox.url}"\n'
-                          f'api_domain = "{sandbox.url}"\n')  # fmt: skip
+        config.write_text(
+            f'[data_centres.sandbox]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
+        )
         monkeypatch.setattr("sys.stdin", io.StringIO(sandbox.token + "\n"))
         r = run("auth", "login", "--with-token", "--dc", "sandbox", "--profile", "ci")
         assert r.code == 0, r.err
@@ -439,9 +454,10 @@ def test_bare_zbulk_prints_help_on_stdout() -> None:
 # --- durations -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "seconds"),
-                         [("90", 90), ("90s", 90), ("10m", 600), ("1h", 3600), ("1.5m", 90),
-                          ("0.5", 0.5)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90), ("90s", 90), ("10m", 600), ("1h", 3600), ("1.5m", 90), ("0.5", 0.5)],
+)
 def test_durations(text: str, seconds: float) -> None:
     from zbulk.commands.options import duration
 
@@ -471,22 +487,38 @@ def test_show_brief_is_one_line_per_job(fast) -> None:
     assert r.code == 0, r.err
     lines = r.out.splitlines()
     assert len(lines) == 3
-    assert re.fullmatch(rf"{DONE}  insert  Accounts  COMPLETED  added 528 · updated 0 "
-                        r"· skipped 12 · total 540  \d+d\d\dh ago", lines[0])  # fmt: skip
+    assert re.fullmatch(
+        rf"{DONE}  insert  Accounts  COMPLETED  added 528 · updated 0 "
+        r"· skipped 12 · total 540  \d+d\d\dh ago",
+        lines[0],
+    )
     assert lines[2].startswith(f"{DEMO_JOBS['upsert']}  upsert  Leads,Contacts,Accounts  ")
     assert fast("job", "show", "--brief", "--json", DONE).code == ExitCode.USAGE
 
 
 # --- one sanitiser (issue 9, item 2) ---------------------------------------------------
 
-HOSTILE = st.sampled_from(["\x1b]0;PWNED\x07", "\x1b[31m", "\u202e", "\x9b2J", "\r", "\x00",
-                           "[red]x[/red]", "\ud800", "名", "\n"])  # fmt: skip
+HOSTILE = st.sampled_from(
+    [
+        "\x1b]0;PWNED\x07",
+        "\x1b[31m",
+        "\u202e",
+        "\x9b2J",
+        "\r",
+        "\x00",
+        "[red]x[/red]",
+        "\ud800",
+        "名",
+        "\n",
+    ]
+)
 TEXTS = st.lists(st.one_of(HOSTILE, st.text(max_size=5)), max_size=4).map("".join)
 
 
 def _assert_inert(text: str) -> None:
-    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]",
-                         text), repr(text)  # fmt: skip
+    assert not re.search(
+        "[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]", text
+    ), repr(text)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -501,17 +533,25 @@ def test_every_rendered_field_is_sanitised(module, status, code, column, cell, j
     from zbulk.views.recent import recent_view
     from zbulk.views.result_report import failed_tables, results_view
 
-    f = FileSummary(name=module, module=module, columns=[column, "STATUS"], encoding="UTF-8",
-                    rows=2, failed=1, statuses=Counter({status: 2}),
-                    errors={(code, column): ErrorGroup(code, column, 1, [(2, cell)])})  # fmt: skip
+    f = FileSummary(
+        name=module,
+        module=module,
+        columns=[column, "STATUS"],
+        encoding="UTF-8",
+        rows=2,
+        failed=1,
+        statuses=Counter({status: 2}),
+        errors={(code, column): ErrorGroup(code, column, 1, [(2, cell)])},
+    )
     for terminal in (False, True):
         buf = io.StringIO()
         out = Output(stdout=buf, width=60, force_terminal=terminal)
         out.print(*results_view(Summary(job_status, [f], []), False))
         out.print(*failed_tables([column, "STATUS"], 1, [(2, [cell, status])]))
         out.print(recent_view([{"id": job_status, "status": status, "seen": 0}]))
-        out.print(status_view([{"profile": None, "kind": module, "detail": cell,
-                                "active": True}], status))  # fmt: skip
+        out.print(
+            status_view([{"profile": None, "kind": module, "detail": cell, "active": True}], status)
+        )
         out.print(Text(f"a view that forgot safe(): {cell}{module}"))  # the backstop
         text = re.sub(r"\x1b\[[0-9;]*m", "", buf.getvalue())  # rich's own styles
         _assert_inert(text)

@@ -61,16 +61,30 @@ def hostile_doc(base: dict) -> dict:
 
 def shown_values(doc: dict) -> list[str]:
     """The values of the job document that the human view shows, as the API sent them."""
-    values = [doc["id"], doc["status"], doc["operation"], doc["created_by"]["name"],
-              doc["created_by"]["id"], doc["callback"]["url"], doc["character_encoding"],
-              doc["result"]["download_url"]]  # fmt: skip
+    values = [
+        doc["id"],
+        doc["status"],
+        doc["operation"],
+        doc["created_by"]["name"],
+        doc["created_by"]["id"],
+        doc["callback"]["url"],
+        doc["character_encoding"],
+        doc["result"]["download_url"],
+    ]
     for res in doc["resource"]:
-        values += [res["module"]["api_name"], res["module"]["id"], res["status"],
-                   res["file"]["name"]]  # fmt: skip
+        values += [
+            res["module"]["api_name"],
+            res["module"]["id"],
+            res["status"],
+            res["file"]["name"],
+        ]
         values += [f"{res['file'][k]:,}" for k in ("added_count", "skipped_count", "total_count")]
         for m in res["field_mappings"]:
-            values += [str(m[k]) for k in ("api_name", "index", "format", "find_by", "module",
-                                           "default_value") if m[k] is not None]  # fmt: skip
+            values += [
+                str(m[k])
+                for k in ("api_name", "index", "format", "find_by", "module", "default_value")
+                if m[k] is not None
+            ]
     return values
 
 

@@ -30,8 +30,19 @@ def write(tmp_path: Path, text: str, name: str = "leads.csv", **kw: object) -> P
 
 
 def imp(zbulk, path: Path, *extra: str, module: str = "Leads", operation: str = "insert"):
-    return zbulk("job", "import", str(path), "--module", module, "--operation", operation,
-                 "--yes", "--org", ORG_ID, *extra)  # fmt: skip
+    return zbulk(
+        "job",
+        "import",
+        str(path),
+        "--module",
+        module,
+        "--operation",
+        operation,
+        "--yes",
+        "--org",
+        ORG_ID,
+        *extra,
+    )
 
 
 def sent(sandbox, prefix: str) -> int:
@@ -313,22 +324,55 @@ def test_a_scope_mismatch_never_refreshes_the_token(
     login = run("auth", "login", "--self-client", "--dc", "sandbox", "--code", code, **client)
     assert login.code == 0, login.err
     before = server.token_requests
-    r = run("job", "import", str(write(tmp_path, GOOD)), "--module", "Leads", "--operation",
-            "insert", "--yes", "--org", ORG_ID, **client)  # fmt: skip
+    r = run(
+        "job",
+        "import",
+        str(write(tmp_path, GOOD)),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--yes",
+        "--org",
+        ORG_ID,
+        **client,
+    )
     assert r.code == 0, r.err
     assert server.token_requests == before and "OAUTH_SCOPE_MISMATCH" in r.err
 
 
 def test_dry_run_sends_nothing_and_uses_kept_metadata(zbulk, fast, tmp_path) -> None:
     labels = write(tmp_path, "First Name,Last_Name\nA,B\n", "labels.csv")
-    r = zbulk("job", "import", str(labels), "--module", "Leads", "--operation", "insert",
-              "--dry-run", "--map", "First Name=First_Nme")  # fmt: skip
+    r = zbulk(
+        "job",
+        "import",
+        str(labels),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--dry-run",
+        "--map",
+        "First Name=First_Nme",
+    )
     assert r.code == 0 and "no copy of the org's fields is kept yet" in r.err
     assert fast.requests == []
     assert imp(zbulk, write(tmp_path, GOOD)).code == 0
     count = len(fast.requests)
-    r = zbulk("job", "import", str(labels), "--module", "Leads", "--operation", "insert",
-              "--dry-run", "--map", "First Name=First_Nme", "--org", ORG_ID)  # fmt: skip
+    r = zbulk(
+        "job",
+        "import",
+        str(labels),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--dry-run",
+        "--map",
+        "First Name=First_Nme",
+        "--org",
+        ORG_ID,
+    )
     assert r.code == ExitCode.USAGE and "did you mean First_Name?" in r.err
     assert len(fast.requests) == count
 

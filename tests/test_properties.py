@@ -157,16 +157,22 @@ def test_show_never_crashes_nor_leaks_escapes(doc, terminal, width) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(value=anything, indent=st.sampled_from([None, 0, 1, "\t", " \r\n"]),
-       item=st.sampled_from([",", ", ", " ,", ",\n"]), key=st.sampled_from([":", ": ", " :"]),
-       ends=st.sampled_from(["", " ", "\n", "\r\n\t "]))  # fmt: skip
-def test_json_line_takes_out_exactly_the_whitespace_between_tokens(value, indent, item, key,
-                                                                   ends) -> None:  # fmt: skip
+@given(
+    value=anything,
+    indent=st.sampled_from([None, 0, 1, "\t", " \r\n"]),
+    item=st.sampled_from([",", ", ", " ,", ",\n"]),
+    key=st.sampled_from([":", ": ", " :"]),
+    ends=st.sampled_from(["", " ", "\n", "\r\n\t "]),
+)
+def test_json_line_takes_out_exactly_the_whitespace_between_tokens(
+    value, indent, item, key, ends
+) -> None:
     """However the body is spaced, the line is the compact spelling of it; a compact body
     (with strings that hold ", " or ": " or spaces) comes out as it went in, less escapes."""
     compact = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    spaced = ends + json.dumps(value, ensure_ascii=False, indent=indent,
-                               separators=(item, key)) + ends  # fmt: skip
+    spaced = (
+        ends + json.dumps(value, ensure_ascii=False, indent=indent, separators=(item, key)) + ends
+    )
     line = json_line(Fetched(value, compact.encode()))
     assert json_line(Fetched(value, spaced.encode())) == line
     assert line == _inert(compact)  # the escapes json_line writes, and nothing else

@@ -169,8 +169,10 @@ def test_a_table_on_a_pipe_is_the_same_text_as_on_a_colour_terminal(rows: int) -
     order, exactly as a terminal shows them once its styles are taken out."""
     from zbulk.views.widgets import PlainTable
 
-    data = [(str(n), f"Field_{n}", "x" * (n % 7), "" if n % 3 else "yyyy-MM-dd")
-            for n in range(1, rows + 1)]  # fmt: skip
+    data = [
+        (str(n), f"Field_{n}", "x" * (n % 7), "" if n % 3 else "yyyy-MM-dd")
+        for n in range(1, rows + 1)
+    ]
     table = PlainTable("Mappings", ("Column", "Field", "Default", "Format"), data)
     pipe, tty = io.StringIO(), io.StringIO()
     Output(stdout=pipe).print(table)

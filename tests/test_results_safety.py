@@ -42,10 +42,15 @@ def job_doc(url: str) -> dict:
         "id": PUT,
         "status": "COMPLETED",
         "operation": "insert",
-        "resource": [{"status": "COMPLETED", "module": {"api_name": "Leads"},
-                      "file": {"added_count": 2, "skipped_count": 3, "total_count": 5}}],
+        "resource": [
+            {
+                "status": "COMPLETED",
+                "module": {"api_name": "Leads"},
+                "file": {"added_count": 2, "skipped_count": 3, "total_count": 5},
+            }
+        ],
         "result": {"download_url": url},
-    }  # fmt: skip
+    }
 
 
 def serve(sandbox, members: dict[str, str]) -> None:
@@ -115,9 +120,11 @@ def test_zoho_cells_with_the_source_and_the_users_bytes_kept(zbulk, sandbox, tmp
 def many_members(path: Path, count: int) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         for n in range(count):
-            zf.writestr(f"Leads-part{n}.csv",
-                        f"Last_Name,STATUS,RECORD_ID,ERRORS\r\nA{n},added,{n},\r\n"
-                        f"B{n},skipped,,INVALID_DATA-Last_Name\r\n")  # fmt: skip
+            zf.writestr(
+                f"Leads-part{n}.csv",
+                f"Last_Name,STATUS,RECORD_ID,ERRORS\r\nA{n},added,{n},\r\n"
+                f"B{n},skipped,,INVALID_DATA-Last_Name\r\n",
+            )
 
 
 def test_500_members_at_ulimit_64(tmp_path: Path) -> None:
@@ -133,13 +140,14 @@ def test_500_members_at_ulimit_64(tmp_path: Path) -> None:
         sys.exit(main(["job", "results", "--file", {str(archive)!r}, "--output-dir",
                        {str(out)!r}, "--json"]))
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(list(out.iterdir())) == 1500
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "result.zip"]  # no temporaries
-    assert cells(out / "result-Leads-500-created.csv") == [["Last_Name", "RECORD_ID"],
-                                                                ["A499", "499"]]  # fmt: skip
+    assert cells(out / "result-Leads-500-created.csv") == [
+        ["Last_Name", "RECORD_ID"],
+        ["A499", "499"],
+    ]
 
 
 def central_directory(entries: int, declared: int, zip64: bool = False) -> bytes:
@@ -147,17 +155,46 @@ def central_directory(entries: int, declared: int, zip64: bool = False) -> bytes
     record declares ``declared`` (ZIP64's when ``zip64``)."""
     names = (f"{n:06d}.csv".encode() for n in range(entries))
     central = b"".join(
-        struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0,
-                    len(name), 0, 0, 0, 0, 0, 0) + name
+        struct.pack(
+            "<4s4B4HL2L5H2L",
+            b"PK\x01\x02",
+            20,
+            3,
+            20,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            len(name),
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
+        + name
         for name in names
-    )  # fmt: skip
+    )
     size = len(central)
     if not zip64:
-        end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, min(declared, 0xFFFF),
-                          min(declared, 0xFFFF), size, 0, 0)  # fmt: skip
+        end = struct.pack(
+            "<4s4H2LH",
+            b"PK\x05\x06",
+            0,
+            0,
+            min(declared, 0xFFFF),
+            min(declared, 0xFFFF),
+            size,
+            0,
+            0,
+        )
         return central + end
-    record = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, declared, declared,
-                         size, 0)  # fmt: skip
+    record = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, declared, declared, size, 0)
     locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, size, 1)
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
     return central + record + locator + end
@@ -171,8 +208,9 @@ def central_directory(entries: int, declared: int, zip64: bool = False) -> bytes
         (100_001, 100_001, True, "lists 100,001 entries"),
     ],
 )
-def test_a_central_directory_over_100000_entries_is_refused(run, tmp_path, entries, declared,
-                                                            zip64, said) -> None:  # fmt: skip
+def test_a_central_directory_over_100000_entries_is_refused(
+    run, tmp_path, entries, declared, zip64, said
+) -> None:
     archive = tmp_path / "many.zip"
     archive.write_bytes(central_directory(entries, declared, zip64))
     r = run("job", "results", "--file", str(archive))

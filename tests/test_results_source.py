@@ -45,8 +45,13 @@ def source_lines(spec: ResultFile = SPEC) -> list[list[str]]:
     return [list(spec.columns), *(cells for cells, *_ in source_rows(spec, 0))]
 
 
-def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8", bom: bytes = b"",
-              delimiter: str = ",") -> Path:  # fmt: skip
+def write_csv(
+    path: Path,
+    rows: list[list[str]],
+    encoding: str = "utf-8",
+    bom: bytes = b"",
+    delimiter: str = ",",
+) -> Path:
     text = io.StringIO()
     csv.writer(text, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
     path.write_bytes(bom + text.getvalue().encode(encoding))
@@ -63,8 +68,12 @@ def read(path: Path, encoding: str = "utf-8-sig", delimiter: str = ",") -> list[
 
 
 def join(tmp_path: Path, source: Path, *specs: ResultFile, out: str = "out"):  # type: ignore[no-untyped-def]
-    return summarise_zip(result_zip(tmp_path, *specs), output_dir=tmp_path / out,
-                         job_id="42", source=open_source(source))  # fmt: skip
+    return summarise_zip(
+        result_zip(tmp_path, *specs),
+        output_dir=tmp_path / out,
+        job_id="42",
+        source=open_source(source),
+    )
 
 
 # -- the join ------------------------------------------------------------------------------
@@ -82,15 +91,17 @@ def test_join_agreeing_source_gives_whole_rows(tmp_path: Path) -> None:
     marks = statuses()
     # failed.csv: the original header and every original column, nothing else
     assert failed[0] == HEADER
-    assert failed[1:] == [r for r, s in zip(rows[1:], marks, strict=True)
-                          if s in ("skipped", "unprocessed")]  # fmt: skip
+    assert failed[1:] == [
+        r for r, s in zip(rows[1:], marks, strict=True) if s in ("skipped", "unprocessed")
+    ]
     assert len(failed) - 1 == COUNTS["skipped"] + COUNTS["unprocessed"]
     # created.csv: each added/updated row's original columns plus RECORD_ID
     assert created[0] == [*HEADER, "RECORD_ID"]
     ids = [rid for _, s, rid, _ in source_rows(SPEC, 0) if s in ("added", "updated")]
     assert [r[-1] for r in created[1:]] == ids
-    assert [r[:-1] for r in created[1:]] == [r for r, s in zip(rows[1:], marks, strict=True)
-                                             if s in ("added", "updated")]  # fmt: skip
+    assert [r[:-1] for r in created[1:]] == [
+        r for r, s in zip(rows[1:], marks, strict=True) if s in ("added", "updated")
+    ]
     # errors.csv: source row number, RECORD_ID, code, column, explanation
     assert errors[0] == ["row", "RECORD_ID", "code", "column", "explanation"]
     first = next(n for n, s in enumerate(marks, 1) if s == "skipped")
@@ -144,16 +155,23 @@ def test_join_blank_lines_in_the_source_are_no_records(tmp_path: Path) -> None:
 
 
 def test_join_zip_source_pairs_each_resource_by_file_name(tmp_path: Path) -> None:
-    other = ResultFile("Contacts-contacts.csv", ["Last_Name", "First_Name", "Email", "Phone"],
-                       {"added": 10, "skipped": 3}, "Contacts", "contacts.csv", ";")  # fmt: skip
+    other = ResultFile(
+        "Contacts-contacts.csv",
+        ["Last_Name", "First_Name", "Email", "Phone"],
+        {"added": 10, "skipped": 3},
+        "Contacts",
+        "contacts.csv",
+        ";",
+    )
     source = tmp_path / "upload.zip"
     with source.open("wb") as fh:  # in the other order than the result's
         write_source_zip([other, SPEC], fh)
     path = tmp_path / "r.zip"
     with path.open("wb") as fh:
         write_result_zip([SPEC, other], fh)
-    summary = summarise_zip(path, output_dir=tmp_path / "out", job_id="42",
-                            source=open_source(source))  # fmt: skip
+    summary = summarise_zip(
+        path, output_dir=tmp_path / "out", job_id="42", source=open_source(source)
+    )
     leads, contacts = summary.files
     assert (leads.module, contacts.module) == ("Leads", "Contacts")
     assert leads.source is not None and leads.source.label == "upload.zip: leads.csv"
@@ -164,15 +182,19 @@ def test_join_zip_source_pairs_each_resource_by_file_name(tmp_path: Path) -> Non
 
 
 def test_join_source_pairing_with_nothing_is_refused(tmp_path: Path) -> None:
-    other = ResultFile("Contacts-contacts.csv", ["Last_Name", "Email", "Phone"],
-                       {"added": 2}, "Contacts", "contacts.csv")  # fmt: skip
+    other = ResultFile(
+        "Contacts-contacts.csv",
+        ["Last_Name", "Email", "Phone"],
+        {"added": 2},
+        "Contacts",
+        "contacts.csv",
+    )
     path = tmp_path / "r.zip"
     with path.open("wb") as fh:
         write_result_zip([SPEC, other], fh)
     source = write_csv(tmp_path / "renamed.csv", source_lines())
     with pytest.raises(UserFileError, match="cannot tell which resource"):
-        summarise_zip(path, output_dir=tmp_path / "out", job_id="42",
-                      source=open_source(source))  # fmt: skip
+        summarise_zip(path, output_dir=tmp_path / "out", job_id="42", source=open_source(source))
 
 
 @pytest.mark.parametrize(
@@ -191,8 +213,9 @@ def test_join_source_encoding_is_kept(tmp_path: Path, encoding: str, bom: bytes)
     path = tmp_path / "r.zip"
     with path.open("wb") as fh:
         write_result_zip([spec], fh)
-    summary = summarise_zip(path, output_dir=tmp_path / "out", job_id="42",
-                            source=open_source(source))  # fmt: skip
+    summary = summarise_zip(
+        path, output_dir=tmp_path / "out", job_id="42", source=open_source(source)
+    )
     (f,) = summary.files
     assert f.source is not None and f.source.encoding.codec == encoding
     (written,) = (tmp_path / "out").glob("42-*-failed.csv")
@@ -217,9 +240,16 @@ def test_join_semicolon_delimited_source(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("line", "sep"),
-    [("a,b,c", ","), ("a;b;c", ";"), ("a:b:c", ":"), ("a|b|c", "|"), ('"a;b",c', ","),
-     ("single", ","), ("a;b,c;d", ";")],
-)  # fmt: skip
+    [
+        ("a,b,c", ","),
+        ("a;b;c", ";"),
+        ("a:b:c", ":"),
+        ("a|b|c", "|"),
+        ('"a;b",c', ","),
+        ("single", ","),
+        ("a;b,c;d", ";"),
+    ],
+)
 def test_detect_delimiter(line: str, sep: str) -> None:
     assert detect_delimiter(line) == sep
 
@@ -248,30 +278,35 @@ def fetch_source(sandbox: Sandbox, job_id: str, dest: Path) -> Path:
 def test_cli_source_writes_the_three_files(zbulk, sandbox, tmp_path: Path) -> None:
     source = fetch_source(sandbox, DONE, tmp_path / "upload.zip")
     out = tmp_path / "fix"
-    r = zbulk("job", "results", DONE, "--source", str(source), "--output-dir", str(out),
-              "--json")  # fmt: skip
+    r = zbulk("job", "results", DONE, "--source", str(source), "--output-dir", str(out), "--json")
     assert r.code == 0, r.err
     doc = json.loads(r.out)
     (f,) = doc["files"]
     assert f["module"] == "Accounts" and f["uploaded_file"] == "accounts_import.csv"
-    assert f["source"] == {"name": "upload.zip: accounts_import.csv", "encoding": "UTF-8",
-                           "delimiter": ";"}  # fmt: skip
+    assert f["source"] == {
+        "name": "upload.zip: accounts_import.csv",
+        "encoding": "UTF-8",
+        "delimiter": ";",
+    }
     assert {g["code"] for g in f["errors"]} == set(ERROR_CODES)  # all eight, explained
     assert all(g["explanation"] == "; ".join(CODES[g["code"]]) for g in f["errors"])
     failed = read(out / f"{DONE}-Accounts-failed.csv", delimiter=";")
     with zipfile.ZipFile(source) as zf:
-        uploaded = list(csv.reader(io.StringIO(zf.read("accounts_import.csv").decode()),
-                                   delimiter=";"))  # fmt: skip
+        uploaded = list(
+            csv.reader(io.StringIO(zf.read("accounts_import.csv").decode()), delimiter=";")
+        )
     assert failed[0] == uploaded[0] == ["Account Name", "Type", "City", "Revenue"]
     assert len(failed) - 1 == f["statuses"]["skipped"] == 12
     assert all(row in uploaded for row in failed[1:])  # whole rows, four columns each
-    assert f["written"] == [str(out / f"{DONE}-Accounts-{k}.csv")
-                            for k in ("failed", "errors", "created")]  # fmt: skip
+    assert f["written"] == [
+        str(out / f"{DONE}-Accounts-{k}.csv") for k in ("failed", "errors", "created")
+    ]
     assert "--source" not in r.err  # no "whole rows" note when they are whole
 
 
-def test_cli_source_defaults_to_the_current_directory(zbulk, sandbox, tmp_path: Path,
-                                                      monkeypatch) -> None:  # fmt: skip
+def test_cli_source_defaults_to_the_current_directory(
+    zbulk, sandbox, tmp_path: Path, monkeypatch
+) -> None:
     source = fetch_source(sandbox, DONE, tmp_path / "upload.zip")
     work = tmp_path / "work"
     work.mkdir()
@@ -299,8 +334,10 @@ def test_cli_human_view_explains_each_code(zbulk) -> None:
 def test_cli_unknown_code_is_shown_verbatim(zbulk, sandbox) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("Leads-x.csv", "Last_Name,STATUS,RECORD_ID,ERRORS\r\n"
-                                   "Ada,skipped,,SOMETHING_NEW-Last_Name\r\n")  # fmt: skip
+        zf.writestr(
+            "Leads-x.csv",
+            "Last_Name,STATUS,RECORD_ID,ERRORS\r\nAda,skipped,,SOMETHING_NEW-Last_Name\r\n",
+        )
     sandbox.put_document(PUT, job_doc(sandbox.download_url(PUT)))
     sandbox.put_download(PUT, buf.getvalue())
     r = zbulk("job", "results", PUT)
@@ -334,8 +371,7 @@ def test_cli_source_missing_sends_nothing(zbulk, sandbox, tmp_path: Path) -> Non
 
 
 def test_failed_job_exits_1(zbulk, sandbox) -> None:
-    sandbox.put_document(PUT, job_doc(sandbox.download_url(PUT),
-                                      status="FAILED"))  # fmt: skip
+    sandbox.put_document(PUT, job_doc(sandbox.download_url(PUT), status="FAILED"))
     r = zbulk("job", "results", PUT)
     assert r.code == ExitCode.ERROR and "FAILED" in r.err
     assert "Job 4150868000000000777" in r.out  # the summary is still shown
@@ -370,9 +406,19 @@ def test_file_offline_needs_no_credentials_and_no_network(run, sandbox, tmp_path
     spy = Listener()
     out = tmp_path / "out"
     before = sandbox.request_count()
-    r = run("job", "results", "--file", str(zip_path), "--source", str(source),
-            "--output-dir", str(out), "--json",
-            ZBULK_TOKEN=None, ZBULK_API_DOMAIN=f"http://127.0.0.1:{spy.port}")  # fmt: skip
+    r = run(
+        "job",
+        "results",
+        "--file",
+        str(zip_path),
+        "--source",
+        str(source),
+        "--output-dir",
+        str(out),
+        "--json",
+        ZBULK_TOKEN=None,
+        ZBULK_API_DOMAIN=f"http://127.0.0.1:{spy.port}",
+    )
     assert r.code == 0, r.err
     doc = json.loads(r.out)
     assert doc["job_id"] == DONE and doc["download_url"] is None
@@ -471,8 +517,13 @@ def test_join_mismatch_message_cuts_a_huge_cell(tmp_path: Path) -> None:
 def test_join_keeps_each_row_as_written(tmp_path: Path) -> None:
     """Quoting, a line break inside a cell, a short row and a byte Windows-1252 has no
     character for all come back exactly as they were in the uploaded file."""
-    spec = ResultFile("Leads-leads.csv", ["Last_Name", "Company", "Email", "Notes"],
-                      {"skipped": 2, "added": 2}, "Leads", "leads.csv")  # fmt: skip
+    spec = ResultFile(
+        "Leads-leads.csv",
+        ["Last_Name", "Company", "Email", "Notes"],
+        {"skipped": 2, "added": 2},
+        "Leads",
+        "leads.csv",
+    )
     rows = list(source_rows(spec, 0))
     lines = [b"Last_Name,Company,Email,Notes\r\n"]
     for n, (cells, *_) in enumerate(rows):
@@ -484,8 +535,9 @@ def test_join_keeps_each_row_as_written(tmp_path: Path) -> None:
     path = tmp_path / "r.zip"
     with path.open("wb") as fh:
         write_result_zip([spec], fh)
-    summary = summarise_zip(path, output_dir=tmp_path / "out", job_id="42",
-                            source=open_source(source))  # fmt: skip
+    summary = summarise_zip(
+        path, output_dir=tmp_path / "out", job_id="42", source=open_source(source)
+    )
     assert summary.files[0].source is not None
     assert summary.files[0].source.encoding.codec == "cp1252"
     marks = [status for _, status, _, _ in rows]
@@ -543,8 +595,9 @@ def test_failed_file_reimports_as_is_and_succeeds_once_fixed(zbulk, sandbox, tmp
     assert r.code == 0, r.err
     failed_csv = tmp_path / "a" / f"{job_id}-Leads-failed.csv"
     lines = UPLOADED.split("\r\n")
-    assert failed_csv.read_bytes().decode() == "\r\n".join([lines[0], *lines[2:3], *lines[3:4],
-                                                             lines[5], ""])  # fmt: skip
+    assert failed_csv.read_bytes().decode() == "\r\n".join(
+        [lines[0], *lines[2:3], *lines[3:4], lines[5], ""]
+    )
     errors = read(tmp_path / "a" / f"{job_id}-Leads-errors.csv", encoding="utf-8")
     assert [(e[0], e[2], e[3]) for e in errors[1:]] == [
         ("2", "MANDATORY_NOT_FOUND", "Last_Name"),
@@ -573,5 +626,10 @@ def test_failed_file_reimports_as_is_and_succeeds_once_fixed(zbulk, sandbox, tmp
     r = zbulk("job", "results", done, "--fail-on-skipped")
     assert r.code == 0 and "Every row was added or updated." in r.out
     emails = sorted(v["Email"] for v in sandbox.records["Leads"].values())
-    assert emails == ["ada@example.com", "bob@example.com", "cy@example.com",
-                      "dee@example.com", "grace@example.com"]  # fmt: skip
+    assert emails == [
+        "ada@example.com",
+        "bob@example.com",
+        "cy@example.com",
+        "dee@example.com",
+        "grace@example.com",
+    ]

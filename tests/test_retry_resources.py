@@ -115,8 +115,17 @@ def test_missing_source_names_the_resource_and_sends_nothing(zbulk, sandbox, tmp
 
 def test_dry_run_shows_every_part(zbulk, sandbox, tmp_path) -> None:
     leads, contacts = two_resource_job(zbulk, sandbox, tmp_path)
-    r = zbulk("job", "retry", TWO, "--source", str(leads), "--source", str(contacts),
-              "--dry-run", "--json")  # fmt: skip
+    r = zbulk(
+        "job",
+        "retry",
+        TWO,
+        "--source",
+        str(leads),
+        "--source",
+        str(contacts),
+        "--dry-run",
+        "--json",
+    )
     assert r.code == 0, r.err
     assert sandbox.create_bodies == {} and sandbox.uploaded_files == []
     assert "Leads" in r.out and "Contacts" in r.out
@@ -125,8 +134,18 @@ def test_dry_run_shows_every_part(zbulk, sandbox, tmp_path) -> None:
 
 def test_from_is_refused_for_several_resources(zbulk, sandbox, tmp_path) -> None:
     leads, contacts = two_resource_job(zbulk, sandbox, tmp_path)
-    r = zbulk("job", "retry", TWO, "--source", str(leads), "--source", str(contacts),
-              "--from", str(leads), "--yes")  # fmt: skip
+    r = zbulk(
+        "job",
+        "retry",
+        TWO,
+        "--source",
+        str(leads),
+        "--source",
+        str(contacts),
+        "--from",
+        str(leads),
+        "--yes",
+    )
     assert r.code == ExitCode.USAGE and "--from holds one module's rows" in r.err
     assert sandbox.uploaded_files == []
 
@@ -141,8 +160,19 @@ def test_edit_opens_each_resource_in_turn_and_keeps_them(
     script.write_text(f"import sys\nopen({str(seen)!r}, 'a').write(sys.argv[1] + '\\n')\n")
     import sys
 
-    r = zbulk("job", "retry", TWO, "--source", str(leads), "--source", str(contacts), "--edit",
-              "--yes", EDITOR=f"{sys.executable} {script}", VISUAL=None)  # fmt: skip
+    r = zbulk(
+        "job",
+        "retry",
+        TWO,
+        "--source",
+        str(leads),
+        "--source",
+        str(contacts),
+        "--edit",
+        "--yes",
+        EDITOR=f"{sys.executable} {script}",
+        VISUAL=None,
+    )
     assert r.code == 0, r.err
     opened = seen.read_text().split()
     kept = [tmp_path / f"{TWO}-{m}-edited.csv" for m in ("Leads", "Contacts")]
@@ -177,8 +207,12 @@ def test_a_resource_over_the_part_limit_is_split(zbulk, sandbox, tmp_path, monke
     assert r.code == 0, r.err
     (record,) = rec.all_records()
     assert [(p.number, p.resource, p.records) for p in record.parts] == [
-        (1, 0, 8), (2, 0, 8), (3, 0, 4), (4, 1, 8), (5, 1, 4)
-    ]  # fmt: skip
+        (1, 0, 8),
+        (2, 0, 8),
+        (3, 0, 4),
+        (4, 1, 8),
+        (5, 1, 4),
+    ]
     modules = [b["resource"][0]["module"]["api_name"] for b in sandbox.create_bodies.values()]
     assert modules == ["Leads"] * 3 + ["Contacts"] * 2
     assert len(r.out.split()) == 5 and "part 4/5 (Contacts, rows 1–8)" in r.err

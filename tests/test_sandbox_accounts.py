@@ -400,16 +400,18 @@ def test_eleventh_refresh_is_a_400_failure(sb: Sandbox) -> None:
 def test_device_page_approves_by_hand(sb: Sandbox) -> None:
     started = device_code(sb)
     r = requests.post(
-        sb.url + "/device", data={"user_code": started["user_code"].lower(), "action": "approve"},
+        sb.url + "/device",
+        data={"user_code": started["user_code"].lower(), "action": "approve"},
         timeout=5,
-    )  # fmt: skip
+    )
     assert r.status_code == 200 and "approved" in r.text
     assert "access_token" in poll(sb, started["device_code"])
     r = requests.post(sb.url + "/device", data={"user_code": "NOPE", "action": "deny"}, timeout=5)
     assert r.status_code == 404 and "NOPE" in r.text
     other = device_code(sb)
-    requests.post(sb.url + "/device", data={"user_code": other["user_code"], "action": "deny"},
-                  timeout=5)  # fmt: skip
+    requests.post(
+        sb.url + "/device", data={"user_code": other["user_code"], "action": "deny"}, timeout=5
+    )
     assert poll(sb, other["device_code"]) == {"error": "access_denied"}
 
 
@@ -483,21 +485,35 @@ def upload_status(sb: Sandbox, token: str) -> tuple[int, str | None]:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         zf.writestr("leads.csv", "Last_Name\nLovelace\n")
-    headers = {"Authorization": f"Zoho-oauthtoken {token}", "feature": "bulk-write",
-               "X-CRM-ORG": ORG_ID}  # fmt: skip
-    r = requests.post(f"{sb.url}/crm/v8/upload", headers=headers, timeout=5,
-                      files={"file": ("leads.zip", buffer.getvalue())})  # fmt: skip
+    headers = {
+        "Authorization": f"Zoho-oauthtoken {token}",
+        "feature": "bulk-write",
+        "X-CRM-ORG": ORG_ID,
+    }
+    r = requests.post(
+        f"{sb.url}/crm/v8/upload",
+        headers=headers,
+        timeout=5,
+        files={"file": ("leads.zip", buffer.getvalue())},
+    )
     doc = r.json()
     return r.status_code, doc.get("code") if doc.get("status") == "error" else doc["details"][
-        "file_id"]  # fmt: skip
+        "file_id"
+    ]
 
 
 def create_status(sb: Sandbox, token: str, module: str = "Leads") -> tuple[int, str | None]:
     file_id = upload_status(sb, TOKEN)[1]
-    body = {"operation": "insert", "resource": [{"type": "data", "module": {"api_name": module},
-            "file_id": file_id}]}  # fmt: skip
-    r = requests.post(f"{sb.url}/crm/bulk/v8/write", json=body, timeout=5,
-                      headers={"Authorization": f"Zoho-oauthtoken {token}"})  # fmt: skip
+    body = {
+        "operation": "insert",
+        "resource": [{"type": "data", "module": {"api_name": module}, "file_id": file_id}],
+    }
+    r = requests.post(
+        f"{sb.url}/crm/bulk/v8/write",
+        json=body,
+        timeout=5,
+        headers={"Authorization": f"Zoho-oauthtoken {token}"},
+    )
     return r.status_code, r.json()["code"]
 
 
@@ -526,8 +542,11 @@ def test_job_details_need_bulk_create_or_all(sb: Sandbox, scope: str, allowed: b
 )
 def test_upload_needs_zohofiles(sb: Sandbox, scope: str, allowed: bool) -> None:
     status, said = upload_status(sb, token_with(sb, scope))
-    assert (status == 200 and said is not None) if allowed else (status, said) == (
-        401, "OAUTH_SCOPE_MISMATCH")  # fmt: skip
+    assert (
+        (status == 200 and said is not None)
+        if allowed
+        else (status, said) == (401, "OAUTH_SCOPE_MISMATCH")
+    )
 
 
 @pytest.mark.parametrize(
@@ -553,6 +572,7 @@ def test_the_default_grant_code_can_import(sb: Sandbox) -> None:
     token = login(sb)["access_token"]
     assert upload_status(sb, token)[0] == 200
     assert create_status(sb, token) == (201, "SUCCESS")
-    r = requests.get(f"{sb.url}/crm/v8/org", timeout=5,
-                     headers={"Authorization": f"Zoho-oauthtoken {token}"})  # fmt: skip
+    r = requests.get(
+        f"{sb.url}/crm/v8/org", timeout=5, headers={"Authorization": f"Zoho-oauthtoken {token}"}
+    )
     assert r.status_code == 200

@@ -37,8 +37,9 @@ def path(job_id: str) -> str:
 
 
 def download(sb: Sandbox, job_id: str, headers: dict[str, str] | None = None) -> requests.Response:
-    return requests.get(sb.url + path(job_id), headers=auth() if headers is None else headers,
-                        timeout=5)  # fmt: skip
+    return requests.get(
+        sb.url + path(job_id), headers=auth() if headers is None else headers, timeout=5
+    )
 
 
 def document(sb: Sandbox, job_id: str) -> dict[str, Any]:
@@ -111,8 +112,12 @@ def test_needs_a_token(sb: Sandbox) -> None:
     assert code_of(download(sb, job, headers={})) == (401, "AUTHENTICATION_FAILURE")
     assert code_of(download(sb, job, headers=auth("wrong"))) == (401, "INVALID_TOKEN")
     code = sb.issue_grant_code()
-    form = {"grant_type": "authorization_code", "code": code, "client_id": sb.client_id,
-            "client_secret": sb.client_secret}  # fmt: skip
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": sb.client_id,
+        "client_secret": sb.client_secret,
+    }
     minted = requests.post(sb.url + "/oauth/v2/token", data=form, timeout=5).json()
     assert download(sb, job, headers=auth(minted["access_token"])).status_code == 200
 
@@ -126,8 +131,9 @@ def test_404_until_finished_and_for_unknown_ids(sb: Sandbox, clock: Clock) -> No
     for job in ("4150868000009999999", DEMO_JOBS["recorded_v21"], DEMO_JOBS["recorded_v2"]):
         assert code_of(download(sb, job)) == (404, "INVALID_URL_PATTERN")
     other = DEMO_JOBS["completed"]  # the id twice must agree
-    r = requests.get(f"{sb.url}/v2/crm/{ORG_ID}/bulk-write/{other}/{upsert}.zip", headers=auth(),
-                     timeout=5)  # fmt: skip
+    r = requests.get(
+        f"{sb.url}/v2/crm/{ORG_ID}/bulk-write/{other}/{upsert}.zip", headers=auth(), timeout=5
+    )
     assert code_of(r) == (404, "INVALID_URL_PATTERN")
     r = requests.post(sb.url + path(other), headers=auth(), timeout=5)
     assert code_of(r) == (400, "INVALID_REQUEST_METHOD")
@@ -218,12 +224,25 @@ def test_put_download(sb: Sandbox) -> None:
 
 def test_put_document_pointing_here_gets_a_file(sb: Sandbox) -> None:
     job = "4150868000000000002"
-    resource = {"module": {"api_name": "Leads"}, "field_mappings": [
-        {"api_name": "Email", "index": 1}, {"api_name": "Last_Name", "index": 0}],
-        "file": {"name": "a b.csv", "added_count": 3, "updated_count": 0, "skipped_count": 2,
-                 "total_count": 5}}  # fmt: skip
-    doc = {"status": "COMPLETED", "resource": [resource, resource],
-           "result": {"download_url": sb.url + path(job)}}  # fmt: skip
+    resource = {
+        "module": {"api_name": "Leads"},
+        "field_mappings": [
+            {"api_name": "Email", "index": 1},
+            {"api_name": "Last_Name", "index": 0},
+        ],
+        "file": {
+            "name": "a b.csv",
+            "added_count": 3,
+            "updated_count": 0,
+            "skipped_count": 2,
+            "total_count": 5,
+        },
+    }
+    doc = {
+        "status": "COMPLETED",
+        "resource": [resource, resource],
+        "result": {"download_url": sb.url + path(job)},
+    }
     sb.put_document(job, doc)
     files = read_zip(download(sb, job).content)
     assert list(files) == ["Leads-a_b.csv", "Leads-a_b_2.csv"]
@@ -243,8 +262,12 @@ def test_a_fault_applies(sb: Sandbox) -> None:
 
 def test_build_result_zip(tmp_path: Path) -> None:
     counts = {"added": 40, "updated": 7, "skipped": 5, "unprocessed": 3}
-    raw = build_result_zip([ResultFile("x.csv", ["id", "Phone", "Due_Date"], counts, "Deals"),
-                            ("y.csv", ["Last_Name"], {"skipped": 2})])  # fmt: skip
+    raw = build_result_zip(
+        [
+            ResultFile("x.csv", ["id", "Phone", "Due_Date"], counts, "Deals"),
+            ("y.csv", ["Last_Name"], {"skipped": 2}),
+        ]
+    )
     files = read_zip(raw)
     assert [len(rows) - 1 for _, rows in files.values()] == [55, 2]
     assert Counter(row[-3] for row in files["x.csv"][1][1:]) == counts

@@ -347,17 +347,28 @@ def test_a_created_jobs_result_link_lasts_seven_days(sb, clock) -> None:
 
 
 def create_at(sb, version: str, module: Any) -> requests.Response:
-    res = {"type": "data", "module": module, "file_id": file_id(sb, ROWS),
-           "field_mappings": [{"api_name": "Last_Name", "index": 1}]}  # fmt: skip
-    return requests.post(f"{sb.url}/crm/bulk/{version}/write", headers=auth(), timeout=10,
-                         json={"operation": "insert", "resource": [res]})  # fmt: skip
+    res = {
+        "type": "data",
+        "module": module,
+        "file_id": file_id(sb, ROWS),
+        "field_mappings": [{"api_name": "Last_Name", "index": 1}],
+    }
+    return requests.post(
+        f"{sb.url}/crm/bulk/{version}/write",
+        headers=auth(),
+        timeout=10,
+        json={"operation": "insert", "resource": [res]},
+    )
 
 
 @pytest.mark.parametrize(
     ("version", "good", "bad"),
-    [("v2", "Leads", {"api_name": "Leads"}), ("v2.1", {"api_name": "Leads"}, "Leads"),
-     ("v8", {"api_name": "Leads"}, "Leads")],
-)  # fmt: skip
+    [
+        ("v2", "Leads", {"api_name": "Leads"}),
+        ("v2.1", {"api_name": "Leads"}, "Leads"),
+        ("v8", {"api_name": "Leads"}, "Leads"),
+    ],
+)
 def test_create_takes_each_versions_module_shape(sb, version, good, bad) -> None:
     r = create_at(sb, version, bad)
     assert r.status_code == 400 and r.json()["code"] == "INVALID_DATA"
@@ -375,8 +386,11 @@ def test_created_jobs_in_each_versions_shape(sb) -> None:
 
     v2, v21, v8 = get("v2"), get("v2.1"), get("v8")
     assert v2["resource"][0]["module"] == "Leads" and "character_encoding" not in v2
-    assert v21["resource"][0]["module"]["api_name"] == "Leads" == v8["resource"][0]["module"][
-        "api_name"]  # fmt: skip
+    assert (
+        v21["resource"][0]["module"]["api_name"]
+        == "Leads"
+        == v8["resource"][0]["module"]["api_name"]
+    )
     assert "file_id" not in v21["resource"][0] and "file_id" in v8["resource"][0]
     for doc in (v2, v21, v8):
         for mapping in doc["resource"][0]["field_mappings"]:

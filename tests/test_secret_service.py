@@ -95,20 +95,41 @@ def test_stored_login_reads_the_secret_service_directly(sandbox, tmp_path) -> No
     """The backend chosen at login is remembered; later runs read the one item over D-Bus
     with jeepney (what keyring's backend is built on): keyring and its entry-point
     discovery, secretstorage and cryptography are never imported."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ZBULK_") and k != "PYTHON_KEYRING_BACKEND"}  # fmt: skip
-    env.update(ZBULK_CONFIG_DIR=str(tmp_path / "config"), ZBULK_CLIENT_ID=sandbox.client_id,
-               ZBULK_CLIENT_SECRET=sandbox.client_secret)  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ZBULK_") and k != "PYTHON_KEYRING_BACKEND"
+    }
+    env.update(
+        ZBULK_CONFIG_DIR=str(tmp_path / "config"),
+        ZBULK_CLIENT_ID=sandbox.client_id,
+        ZBULK_CLIENT_SECRET=sandbox.client_secret,
+    )
     r = subprocess.run(
-        [str(SCRIPT), "auth", "login", "--self-client", "--dc", sandbox.url, "--code",
-         sandbox.issue_grant_code(), "--profile", "default"],
-        env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(SCRIPT),
+            "auth",
+            "login",
+            "--self-client",
+            "--dc",
+            sandbox.url,
+            "--code",
+            sandbox.issue_grant_code(),
+            "--profile",
+            "default",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert r.returncode == 0, r.stderr
     record = json.loads((tmp_path / "config" / "logins.json").read_text())["profiles"]
     assert record["default"]["keyring_backend"] == "keyring.backends.SecretService:Keyring"
-    r = subprocess.run([sys.executable, "-c", FAST_PATH], env=env, capture_output=True,
-                       text=True, timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-c", FAST_PATH], env=env, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["True", "False", "False", "True"]
     subprocess.run([str(SCRIPT), "auth", "logout"], env=env, capture_output=True, timeout=60)

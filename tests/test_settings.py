@@ -153,8 +153,13 @@ def test_wrong_types_are_found_before_anything(run, env, text: str, why: str) ->
 
 
 def test_non_bmp_characters_never_corrupt_anything(run, env, path: Path) -> None:
-    record = LoginRecord(mode=LoginMode.SELF_CLIENT, storage=Storage.FILE, dc="eu",
-                         api_domain="https://www.zohoapis.eu", client_id="cid😀\ud83d")  # fmt: skip
+    record = LoginRecord(
+        mode=LoginMode.SELF_CLIENT,
+        storage=Storage.FILE,
+        dc="eu",
+        api_domain="https://www.zohoapis.eu",
+        client_id="cid😀\ud83d",
+    )
     with pytest.raises(UnicodeEncodeError):
         "\ud83d".encode()
     record = LoginRecord(**{**record.__dict__, "client_id": "cid😀𝄞"})
@@ -165,8 +170,9 @@ def test_non_bmp_characters_never_corrupt_anything(run, env, path: Path) -> None
 
 
 def test_resolve_uses_the_login_api_domain_after_config(env) -> None:
-    record = LoginRecord(mode=LoginMode.TOKEN, storage=Storage.KEYRING, dc="in",
-                         api_domain="https://www.zohoapis.in")  # fmt: skip
+    record = LoginRecord(
+        mode=LoginMode.TOKEN, storage=Storage.KEYRING, dc="in", api_domain="https://www.zohoapis.in"
+    )
     state.save("default", record)
     assert config.resolve().api_domain == "https://www.zohoapis.in"
     p = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
@@ -195,8 +201,17 @@ def test_a_file_in_the_way_in_the_config_dir(run, env, sandbox, name: str) -> No
     )
     code = sandbox.issue_grant_code()
     client = {"ZBULK_CLIENT_ID": sandbox.client_id, "ZBULK_CLIENT_SECRET": sandbox.client_secret}
-    r = run("auth", "login", "--self-client", "--dc", "sb", "--code", code, "--insecure-storage",
-            **client)  # fmt: skip
+    r = run(
+        "auth",
+        "login",
+        "--self-client",
+        "--dc",
+        "sb",
+        "--code",
+        code,
+        "--insecure-storage",
+        **client,
+    )
     if name == "secrets":
         assert r.code == ExitCode.ERROR and "not a directory" in r.err
         assert sandbox.token_requests == 0  # found before the grant code was spent

@@ -32,9 +32,14 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     under ``root``."""
     script = Path(sys.executable).with_name("lint-imports")
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([str(script), "--config", str(ROOT.parent / "pyproject.toml"),
-                           "--no-cache"], cwd=root, env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    return subprocess.run(
+        [str(script), "--config", str(ROOT.parent / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_import_contracts_hold() -> None:
@@ -55,8 +60,9 @@ def test_import_contracts_hold() -> None:
         ("output.py", "from zbulk.commands import job", "Layers"),
     ],
 )
-def test_import_contracts_catch_a_wrong_import(tmp_path: Path, module: str, line: str,
-                                               contract: str) -> None:  # fmt: skip
+def test_import_contracts_catch_a_wrong_import(
+    tmp_path: Path, module: str, line: str, contract: str
+) -> None:
     """Each contract fails on the import it forbids (in a copy of the package)."""
     shutil.copytree(ROOT, tmp_path / "zbulk", ignore=shutil.ignore_patterns("__pycache__"))
     target = tmp_path / "zbulk" / module
@@ -104,8 +110,9 @@ print(json.dumps(results))
 @pytest.fixture(scope="module")
 def imported_alone() -> dict[str, list[Any]]:
     """Each module's exit status and traceback, imported alone in a fresh child."""
-    r = subprocess.run([sys.executable, "-c", IMPORT_EACH, *MODULES], capture_output=True,
-                       text=True, timeout=120)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-c", IMPORT_EACH, *MODULES], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)  # type: ignore[no-any-return]
 
@@ -126,8 +133,9 @@ print("ok")
 
 
 def test_every_module_imports_without_fcntl() -> None:
-    r = subprocess.run([sys.executable, "-c", NO_FCNTL, *MODULES], capture_output=True,
-                       text=True, timeout=120)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-c", NO_FCNTL, *MODULES], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 
 
@@ -139,8 +147,11 @@ def test_more_than_three_parameters_are_keyword_only() -> None:
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                positional = [a.arg for a in node.args.posonlyargs + node.args.args
-                              if a.arg not in ("self", "cls")]  # fmt: skip
+                positional = [
+                    a.arg
+                    for a in node.args.posonlyargs + node.args.args
+                    if a.arg not in ("self", "cls")
+                ]
                 if len(positional) > 3 and not node.name.startswith("test"):
                     offenders.append(f"{path.name}:{node.lineno} {node.name}{positional}")
     # typer commands take their options positionally by design (the framework passes them)

@@ -36,19 +36,53 @@ ALLOWED: dict[str, dict[str, str]] = {
 }
 # Attribute chains and calls that reach a terminal by themselves.
 FORBIDDEN_ATTRS = {
-    "sys.stdout", "sys.stderr", "sys.stdin", "sys.__stdout__", "sys.__stderr__",
-    "sys.__stdin__", "typer.echo", "typer.secho", "typer.prompt", "typer.confirm",
-    "click.echo", "click.secho", "click.prompt", "click.confirm", "click.getchar",
-    "click.echo_via_pager", "typer.echo_via_pager", "warnings.warn", "logging.basicConfig",
-    "logging.StreamHandler", "logging.debug", "logging.info", "logging.warning",
-    "logging.error", "logging.exception", "logging.critical", "logging.log",
-    "traceback.print_exc", "traceback.print_exception", "traceback.print_stack",
-    "faulthandler.enable", "os.write", "rich.print", "rich.console.Console",
+    "sys.stdout",
+    "sys.stderr",
+    "sys.stdin",
+    "sys.__stdout__",
+    "sys.__stderr__",
+    "sys.__stdin__",
+    "typer.echo",
+    "typer.secho",
+    "typer.prompt",
+    "typer.confirm",
+    "click.echo",
+    "click.secho",
+    "click.prompt",
+    "click.confirm",
+    "click.getchar",
+    "click.echo_via_pager",
+    "typer.echo_via_pager",
+    "warnings.warn",
+    "logging.basicConfig",
+    "logging.StreamHandler",
+    "logging.debug",
+    "logging.info",
+    "logging.warning",
+    "logging.error",
+    "logging.exception",
+    "logging.critical",
+    "logging.log",
+    "traceback.print_exc",
+    "traceback.print_exception",
+    "traceback.print_stack",
+    "faulthandler.enable",
+    "os.write",
+    "rich.print",
+    "rich.console.Console",
     # a child process inherits the terminal unless told otherwise
-    "subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call",
-    "subprocess.check_output", "os.system", "os.popen", "os.execv", "os.execvp",
-    "os.spawnv", "webbrowser.open",
-}  # fmt: skip
+    "subprocess.run",
+    "subprocess.Popen",
+    "subprocess.call",
+    "subprocess.check_call",
+    "subprocess.check_output",
+    "os.system",
+    "os.popen",
+    "os.execv",
+    "os.execvp",
+    "os.spawnv",
+    "webbrowser.open",
+}
 FORBIDDEN_CALLS = {"print", "input", "breakpoint", "pprint", "Console", "getpass"}
 FORBIDDEN_IMPORTS = {"getpass", "pprint", "pdb", "code", "readline"}
 FORBIDDEN_STRINGS = {"/dev/tty", "CONOUT$", "CONIN$"}
@@ -178,8 +212,14 @@ def run_zbulk(
     script = textwrap.dedent(code) + (
         "\nimport sys\nsys.argv = ['zbulk', *sys.argv[1:]]\nfrom zbulk.__main__ import run\nrun()\n"
     )
-    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
-                          text=True, timeout=60, env=env, cwd=ROOT / "tests")  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT / "tests",
+    )
 
 
 def test_library_logs_warnings_and_lost_exceptions_go_through_output(sandbox) -> None:
@@ -213,8 +253,12 @@ def test_library_logs_warnings_and_lost_exceptions_go_through_output(sandbox) ->
     loud = run_zbulk(setup, "job", "show", "--brief", DEMO_JOBS["large"], "-v", env=env)
     assert loud.returncode == 0, loud.stderr
     assert "\x1b" not in loud.stderr and "Traceback" not in loud.stderr
-    said = ("pool \\x1b]52;c;eA==\\x07 full", "UserWarning: old \\x1b[2J thing",
-            "ValueError: in __del__ \\x1b[31m", "worker failed: ZeroDivisionError")  # fmt: skip
+    said = (
+        "pool \\x1b]52;c;eA==\\x07 full",
+        "UserWarning: old \\x1b[2J thing",
+        "ValueError: in __del__ \\x1b[31m",
+        "worker failed: ZeroDivisionError",
+    )
     for line in said:
         assert line in loud.stderr, (line, loud.stderr)
 

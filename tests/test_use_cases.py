@@ -53,18 +53,22 @@ def test_fetch_and_summarise_writes_the_files_asked_for(client: ZohoClient, tmp_
     out = tmp_path / "out"
     doc = client.get_job(DONE).doc
     called: list[object] = []
-    got = fetch_and_summarise(client, DONE, tmp_path, doc=doc, output_dir=out, keep_zip=True,
-                              on_doc=called.append)  # fmt: skip
+    got = fetch_and_summarise(
+        client, DONE, tmp_path, doc=doc, output_dir=out, keep_zip=True, on_doc=called.append
+    )
     assert called == []  # the document given is used, not fetched again
     written = {Path(p).name for f in got.summary.files for p in f.written}
     assert written and all(name.startswith(f"{DONE}-") for name in written)
     assert {p.name for p in out.iterdir()} >= written | {f"{DONE}.zip"}
 
 
-@pytest.mark.parametrize(("wanted", "said"), [
-    (None, "it has no result file yet"),
-    ("failed rows to send", "it has no failed rows to send yet"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("wanted", "said"),
+    [
+        (None, "it has no result file yet"),
+        ("failed rows to send", "it has no failed rows to send yet"),
+    ],
+)
 def test_an_unfinished_job_has_no_result_file_and_nothing_is_downloaded(
     client: ZohoClient, tmp_path: Path, wanted: str | None, said: str
 ) -> None:
@@ -113,8 +117,10 @@ def test_follow_polls_each_job_to_its_end_on_the_clock_given(
     )
     assert started == [[LARGE, FAILING]]
     assert code == ExitCode.ERROR  # the failing job FAILED
-    assert {w.job_id: w.job.status for w in jobs if w.job} == {LARGE: "COMPLETED",
-                                                                FAILING: "FAILED"}  # fmt: skip
+    assert {w.job_id: w.job.status for w in jobs if w.job} == {
+        LARGE: "COMPLETED",
+        FAILING: "FAILED",
+    }
     assert ("done", LARGE) in events and ("done", FAILING) in events
     assert set(fetched) == {LARGE, FAILING}
     assert remembered[-1][1] in ("COMPLETED", "FAILED") and len(remembered) > 2
@@ -131,8 +137,16 @@ def test_follow_tells_on_interrupt_the_jobs_so_far_then_goes_on(
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        follow(client, [LARGE], WatchOptions(interval=1.0), stop, on_interrupt=told.append,
-               clock=clock, sleep=clock.sleep, signals=False)  # fmt: skip
+        follow(
+            client,
+            [LARGE],
+            WatchOptions(interval=1.0),
+            stop,
+            on_interrupt=told.append,
+            clock=clock,
+            sleep=clock.sleep,
+            signals=False,
+        )
     assert [[w.job_id for w in jobs] for jobs in told] == [[LARGE]]
 
 

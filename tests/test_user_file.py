@@ -41,8 +41,19 @@ def read(path: Path, **options: object) -> tuple[list[tuple[int, int, int, int, 
 def test_codecs_are_text_codecs_only() -> None:
     assert text_codec("UTF8") == "utf-8" and text_codec("windows-1252") == "cp1252"
     assert text_codec("utf-16") == "utf-16" and text_codec("shift_jis") == "shift_jis"
-    for name in ("rot13", "base64", "hex", "zlib", "bz2", "idna", "punycode", "undefined",
-                 "unicode_escape", "raw_unicode_escape", "cp037"):  # fmt: skip
+    for name in (
+        "rot13",
+        "base64",
+        "hex",
+        "zlib",
+        "bz2",
+        "idna",
+        "punycode",
+        "undefined",
+        "unicode_escape",
+        "raw_unicode_escape",
+        "cp037",
+    ):
         with pytest.raises(UsageError, match="not a text encoding"):
             text_codec(name)
     for name in ("klingon", "", "utf-8\x00", 5, None, "x" * 41):
@@ -99,12 +110,18 @@ def test_records_with_offsets_lay_end_to_end(tmp_path: Path) -> None:
     path.write_bytes(data)
     found, blanks = read(path)
     assert [(n, line, cells) for n, line, _, _, cells in found] == [
-        (1, 2, ["1", "2"]), (2, 5, ["3", "x\r\ny"]), (3, 7, ["4", "5"]), (4, 8, ["6", "7"])
-    ]  # fmt: skip
+        (1, 2, ["1", "2"]),
+        (2, 5, ["3", "x\r\ny"]),
+        (3, 7, ["4", "5"]),
+        (4, 8, ["6", "7"]),
+    ]
     assert blanks == [(3, 2)]  # the blank lines at the end are no problem
     assert [data[o : o + n] for _, _, o, n, _ in found] == [
-        b"1,2\r\n", b'3,"x\r\ny"\n', b"4,5\r", b"6,7\n"
-    ]  # fmt: skip
+        b"1,2\r\n",
+        b'3,"x\r\ny"\n',
+        b"4,5\r",
+        b"6,7\n",
+    ]
 
 
 @settings(
@@ -141,8 +158,15 @@ def test_records_are_the_file_cut_on_their_boundaries(tmp_path, rows, ends, code
         text.seek(0)
         text.truncate()
     body = "Name,Other" + ends[0] + "".join(lines[1:])
-    prefix = {"utf-8": codecs.BOM_UTF8, "utf-16-le": codecs.BOM_UTF16_LE,
-              "utf-32-be": codecs.BOM_UTF32_BE}.get(codec, b"") if bom else b""  # fmt: skip
+    prefix = (
+        {
+            "utf-8": codecs.BOM_UTF8,
+            "utf-16-le": codecs.BOM_UTF16_LE,
+            "utf-32-be": codecs.BOM_UTF32_BE,
+        }.get(codec, b"")
+        if bom
+        else b""
+    )
     data = prefix + body.encode(codec)
     path = tmp_path / "p.csv"
     path.write_bytes(data)
@@ -261,10 +285,16 @@ def test_an_encrypted_member_is_refused(tmp_path: Path) -> None:
 # -- one door ------------------------------------------------------------------------------
 
 READERS = {
-    ("csv", "reader"), ("csv", "DictReader"), ("csv", "Sniffer"), ("zipfile", "is_zipfile"),
-    ("io", "TextIOWrapper"), ("codecs", "getincrementaldecoder"), ("codecs", "lookup"),
-    ("codecs", "getreader"), ("codecs", "open"),
-}  # fmt: skip
+    ("csv", "reader"),
+    ("csv", "DictReader"),
+    ("csv", "Sniffer"),
+    ("zipfile", "is_zipfile"),
+    ("io", "TextIOWrapper"),
+    ("codecs", "getincrementaldecoder"),
+    ("codecs", "lookup"),
+    ("codecs", "getreader"),
+    ("codecs", "open"),
+}
 # Who else may read CSVs, ZIPs and encodings, and why:
 ALLOWED = {
     "user_file.py": "the one reader of the user's files",
@@ -287,8 +317,11 @@ def _calls(tree: object) -> list[tuple[str, int]]:
             found.append((f"{owner.id}.{node.func.attr}", node.lineno))
         if isinstance(owner, ast.Name) and (owner.id, node.func.attr) == ("zipfile", "ZipFile"):
             modes = [a.value for a in node.args[1:2] if isinstance(a, ast.Constant)]
-            modes += [k.value.value for k in node.keywords
-                      if k.arg == "mode" and isinstance(k.value, ast.Constant)]  # fmt: skip
+            modes += [
+                k.value.value
+                for k in node.keywords
+                if k.arg == "mode" and isinstance(k.value, ast.Constant)
+            ]
             if not modes or modes[0] == "r":
                 found.append(("zipfile.ZipFile (read)", node.lineno))
     return found

@@ -30,9 +30,16 @@ def fast(sandbox):
 
 def dry(zbulk, path: Path, *extra: str):  # type: ignore[no-untyped-def]
     return zbulk(
-        "job", "import", str(path), "--module", "Leads", "--operation", "insert", "--dry-run",
+        "job",
+        "import",
+        str(path),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--dry-run",
         *extra,
-    )  # fmt: skip
+    )
 
 
 def sent(sandbox) -> list[str]:  # type: ignore[no-untyped-def]
@@ -148,9 +155,17 @@ def test_mapping_defaults_are_checked_before_the_upload(
     mapping = tmp_path / "map.toml"
     mapping.write_text(f'[columns."Last_Name"]\ndefault = {default}\n')
     r = zbulk(
-        "job", "import", str(path), "--module", "Leads", "--operation", "insert",
-        "--mapping", str(mapping), "--yes",
-    )  # fmt: skip
+        "job",
+        "import",
+        str(path),
+        "--module",
+        "Leads",
+        "--operation",
+        "insert",
+        "--mapping",
+        str(mapping),
+        "--yes",
+    )
     assert r.code == ExitCode.USAGE, r.err
     assert said in r.err and sent(fast) == []
 
@@ -168,16 +183,29 @@ def test_a_table_default_of_scalars_is_sent(zbulk, fast, tmp_path) -> None:
 
 def completed(**changes: object) -> dict[str, object]:
     resource = {
-        "status": "COMPLETED", "type": "data", "module": {"api_name": "Leads"},
-        "field_mappings": [{"api_name": "Last_Name", "index": 0},
-                           {"api_name": "Email", "index": 1}],
-        "file": {"status": "COMPLETED", "name": "leads.csv", "added_count": 2, "skipped_count": 0,
-                 "updated_count": 0, "total_count": 2},
-    }  # fmt: skip
+        "status": "COMPLETED",
+        "type": "data",
+        "module": {"api_name": "Leads"},
+        "field_mappings": [
+            {"api_name": "Last_Name", "index": 0},
+            {"api_name": "Email", "index": 1},
+        ],
+        "file": {
+            "status": "COMPLETED",
+            "name": "leads.csv",
+            "added_count": 2,
+            "skipped_count": 0,
+            "updated_count": 0,
+            "total_count": 2,
+        },
+    }
     doc: dict[str, object] = {
-        "id": JOB, "status": "COMPLETED", "operation": "insert", "resource": [resource],
+        "id": JOB,
+        "status": "COMPLETED",
+        "operation": "insert",
+        "resource": [resource],
         "result": {"download_url": "https://download-accl.zoho.com/x.zip"},
-    }  # fmt: skip
+    }
     for key, value in changes.items():
         if key.startswith("r_"):
             resource[key[2:]] = value

@@ -64,8 +64,12 @@ def csv_bytes(draw: st.DrawFn) -> bytes:
     text = end.join(delimiter.join(row) for row in rows) + draw(st.sampled_from(["", end, "\n\n"]))
     codec = draw(st.sampled_from(["utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "cp1252"]))
     data = text.encode(codec, "surrogateescape" if codec == "utf-8" else "replace")
-    bom = {"utf-8": codecs.BOM_UTF8, "utf-16-le": codecs.BOM_UTF16_LE,
-           "utf-16-be": codecs.BOM_UTF16_BE, "utf-32-le": codecs.BOM_UTF32_LE}  # fmt: skip
+    bom = {
+        "utf-8": codecs.BOM_UTF8,
+        "utf-16-le": codecs.BOM_UTF16_LE,
+        "utf-16-be": codecs.BOM_UTF16_BE,
+        "utf-32-le": codecs.BOM_UTF32_LE,
+    }
     if draw(st.booleans()):
         data = bom.get(codec, b"") + data
     if draw(st.integers(0, 5)) == 0:
@@ -151,9 +155,25 @@ targeted = st.sampled_from(
         None,
     ]
 )
-encodings = st.sampled_from([None, None, None, "utf-16", "utf-32", "utf-8", "cp1252", "rot13",
-                             "idna", "undefined", "base64", "utf-16-be", "shift_jis", "utf-7",
-                             "iso2022_jp"])  # fmt: skip
+encodings = st.sampled_from(
+    [
+        None,
+        None,
+        None,
+        "utf-16",
+        "utf-32",
+        "utf-8",
+        "cp1252",
+        "rot13",
+        "idna",
+        "undefined",
+        "base64",
+        "utf-16-be",
+        "shift_jis",
+        "utf-7",
+        "iso2022_jp",
+    ]
+)
 
 
 def dumps(value: object) -> str:
@@ -175,18 +195,33 @@ def org_answer(draw: st.DrawFn) -> str:
 
 def completed_job() -> dict:
     return {
-        "id": JOB, "status": "COMPLETED", "operation": "insert", "character_encoding": "UTF-8",
+        "id": JOB,
+        "status": "COMPLETED",
+        "operation": "insert",
+        "character_encoding": "UTF-8",
         "ignore_empty": False,
-        "resource": [{
-            "status": "COMPLETED", "type": "data", "module": {"api_name": "Leads"},
-            "find_by": None,
-            "field_mappings": [{"api_name": "Last_Name", "index": 0, "default_value": None},
-                               {"api_name": "Email", "index": 1}],
-            "file": {"status": "COMPLETED", "name": "leads.csv", "added_count": 1,
-                     "skipped_count": 0, "updated_count": 0, "total_count": 1},
-        }],
+        "resource": [
+            {
+                "status": "COMPLETED",
+                "type": "data",
+                "module": {"api_name": "Leads"},
+                "find_by": None,
+                "field_mappings": [
+                    {"api_name": "Last_Name", "index": 0, "default_value": None},
+                    {"api_name": "Email", "index": 1},
+                ],
+                "file": {
+                    "status": "COMPLETED",
+                    "name": "leads.csv",
+                    "added_count": 1,
+                    "skipped_count": 0,
+                    "updated_count": 0,
+                    "total_count": 1,
+                },
+            }
+        ],
         "result": {"download_url": "https://download-accl.zoho.com/x.zip"},
-    }  # fmt: skip
+    }
 
 
 @st.composite

@@ -19,10 +19,26 @@ VIEWS = ROOT / "zbulk" / "views"
 
 # Methods of Output, of a rich Console or of a Live display that write or draw.
 WRITING_METHODS = {
-    "print", "write", "write_line", "warn", "note", "json", "log", "error", "emit",
-    "control", "say", "rule", "print_json", "out", "input", "refresh", "update",
-    "stream_events", "live",
-}  # fmt: skip
+    "print",
+    "write",
+    "write_line",
+    "warn",
+    "note",
+    "json",
+    "log",
+    "error",
+    "emit",
+    "control",
+    "say",
+    "rule",
+    "print_json",
+    "out",
+    "input",
+    "refresh",
+    "update",
+    "stream_events",
+    "live",
+}
 WRITING_CALLS = {"Live", "Console", "Output", "print"}
 FORBIDDEN_IMPORTS = {"rich.live": "the live display is the output layer's"}
 FORBIDDEN_NAMES = {("zbulk.output", "Output"): "views are handed nothing to write with"}
@@ -128,8 +144,11 @@ def format_branches(source: str) -> list[str]:
         orelse = node.orelse if isinstance(node.orelse, list) else [node.orelse]
         for part in [*body, *orelse]:
             for call in ast.walk(part):
-                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                        and call.func.attr in WRITERS):  # fmt: skip
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr in WRITERS
+                ):
                     found.append(f"{node.lineno}: .{call.func.attr}(")
     return found
 

@@ -51,8 +51,16 @@ def follow(sb: Sandbox, clock: Clock) -> Callable[..., Seen]:
 
         def on_event(kind: str, w: Watched) -> None:
             eta = w.eta(clock())
-            seen.events.append((kind, w.job_id, clock() - START, counts_line(w) + "  "
-                                + clock_text(w, clock(), wall()), w.percent, eta))  # fmt: skip
+            seen.events.append(
+                (
+                    kind,
+                    w.job_id,
+                    clock() - START,
+                    counts_line(w) + "  " + clock_text(w, clock(), wall()),
+                    w.percent,
+                    eta,
+                )
+            )
 
         with ZohoClient(settings, StaticToken(sb.token, "the test")) as client:
             code, jobs = watch(
@@ -130,8 +138,11 @@ def test_eta_after_a_fifth_of_the_job_is_within_15_percent_of_the_real_finish(fo
     large = DEMO_JOBS["large"]
     r = follow(large)
     finish = real_end(large)
-    after = [(at, eta) for kind, _, at, _, _, eta in r.events
-             if kind == "change" and eta is not None and at >= 0.2 * DURATION]  # fmt: skip
+    after = [
+        (at, eta)
+        for kind, _, at, _, _, eta in r.events
+        if kind == "change" and eta is not None and at >= 0.2 * DURATION
+    ]
     assert after, r.events
     at, eta = after[0]
     assert abs(at + eta - finish) <= 0.15 * finish, (at, eta, finish)
@@ -165,14 +176,23 @@ def test_counts_only_at_the_end_elapsed_time_and_no_eta(follow, sb: Sandbox) -> 
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("leads.csv", "Last_Name,Email\n" + "".join(f"N{i},n{i}@x.example\n"
-                                                                for i in range(40)))  # fmt: skip
+        zf.writestr(
+            "leads.csv", "Last_Name,Email\n" + "".join(f"N{i},n{i}@x.example\n" for i in range(40))
+        )
     auth = {"Authorization": f"Zoho-oauthtoken {sb.token}"}
     headers = {**auth, "feature": "bulk-write", "X-CRM-ORG": ORG_ID}
     files = {"file": ("l.zip", buffer.getvalue())}
     up = requests.post(f"{sb.url}/crm/v8/upload", files=files, headers=headers, timeout=5)
-    body = {"operation": "insert", "resource": [{"type": "data", "module": {"api_name": "Leads"},
-            "file_id": up.json()["details"]["file_id"]}]}  # fmt: skip
+    body = {
+        "operation": "insert",
+        "resource": [
+            {
+                "type": "data",
+                "module": {"api_name": "Leads"},
+                "file_id": up.json()["details"]["file_id"],
+            }
+        ],
+    }
     created = requests.post(f"{sb.url}/crm/bulk/v8/write", json=body, headers=auth, timeout=5)
     job_id = created.json()["details"]["id"]
     sb.import_duration = 20.0

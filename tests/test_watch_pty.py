@@ -44,21 +44,40 @@ def brief(tmp_path) -> Iterator[tuple[Sandbox, dict[str, str]]]:
 def _sandbox_and_env(tmp_path: Path, duration: float) -> Iterator[tuple[Sandbox, dict[str, str]]]:
     assert SCRIPT.exists(), f"install zbulk first (pip install -e .): {SCRIPT} is missing"
     with Sandbox(job_duration=duration) as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ZBULK_")
-               and k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "TERM_PROGRAM", "TMUX",
-                             "VTE_VERSION", "WT_SESSION", "KITTY_WINDOW_ID", "STY")}  # fmt: skip
-        env.update(ZBULK_API_DOMAIN=server.url, ZBULK_TOKEN=server.token,
-                   ZBULK_CONFIG_DIR=str(tmp_path / "config"),
-                   ZBULK_STATE_DIR=str(tmp_path / "state"), TERM="xterm-256color",
-                   TZ="UTC")  # fmt: skip
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("ZBULK_")
+            and k
+            not in (
+                "NO_COLOR",
+                "FORCE_COLOR",
+                "COLUMNS",
+                "TERM_PROGRAM",
+                "TMUX",
+                "VTE_VERSION",
+                "WT_SESSION",
+                "KITTY_WINDOW_ID",
+                "STY",
+            )
+        }
+        env.update(
+            ZBULK_API_DOMAIN=server.url,
+            ZBULK_TOKEN=server.token,
+            ZBULK_CONFIG_DIR=str(tmp_path / "config"),
+            ZBULK_STATE_DIR=str(tmp_path / "state"),
+            TERM="xterm-256color",
+            TZ="UTC",
+        )
         yield server, env
 
 
 def test_two_jobs_one_finishes_first_its_line_stays_in_the_scrollback(quick) -> None:
     _, env = quick
     short, long = DEMO_JOBS["defaults"], DEMO_JOBS["large"]  # 2 s and 4 s
-    code, text = run_pty(["job", "watch", "--interval", "0.3", "--max-interval", "1", long, short],
-                         env)  # fmt: skip
+    code, text = run_pty(
+        ["job", "watch", "--interval", "0.3", "--max-interval", "1", long, short], env
+    )
     assert code == 0, text
     seen = plain(text)
     # The finish line of the job that ended first, printed above the live view, with the
@@ -100,8 +119,10 @@ def test_interrupted_leaves_the_last_frame_and_says_how_to_resume(quick, how) ->
 def test_notify_rings_and_sends_osc_9_on_a_terminal_that_shows_it(brief) -> None:
     server, env = brief
     server.restart_jobs()
-    code, text = run_pty(["job", "watch", "--notify", "--interval", "0.3", DEMO_JOBS["defaults"]],
-                         dict(env, TERM_PROGRAM="iTerm.app"))  # fmt: skip
+    code, text = run_pty(
+        ["job", "watch", "--notify", "--interval", "0.3", DEMO_JOBS["defaults"]],
+        dict(env, TERM_PROGRAM="iTerm.app"),
+    )
     assert code == 0, text
     found = re.search(r"\a\x1b\]9;zbulk: (job \d+ COMPLETED[^\x07]*)\x07", text)
     assert found is not None, repr(text[-600:])
@@ -112,8 +133,9 @@ def test_notify_each_sends_osc_777_per_job_on_foot(brief) -> None:
     server, env = brief
     server.restart_jobs()
     ids = [DEMO_JOBS["defaults"], DEMO_JOBS["failing"]]
-    code, text = run_pty(["job", "watch", "--notify=each", "--interval", "0.3", *ids],
-                         dict(env, TERM="foot"))  # fmt: skip
+    code, text = run_pty(
+        ["job", "watch", "--notify=each", "--interval", "0.3", *ids], dict(env, TERM="foot")
+    )
     assert code == 1, text
     sent = re.findall(r"\a\x1b\]777;notify;zbulk;job (\d+) (\w+)", text)
     assert sorted(sent) == sorted([(ids[0], "COMPLETED"), (ids[1], "FAILED")])
@@ -132,8 +154,9 @@ def fake_notify_send(tmp_path) -> tuple[str, Path]:
     bin_dir, log = tmp_path / "bin", tmp_path / "notify-send.log"
     bin_dir.mkdir()
     tool = bin_dir / "notify-send"
-    tool.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> "{log}"\n'
-                    f'echo --- >> "{log}"\n')  # fmt: skip
+    tool.write_text(
+        f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> "{log}"\necho --- >> "{log}"\n'
+    )
     tool.chmod(0o755)
     return f"{bin_dir}:/usr/bin:/bin", log
 
@@ -142,13 +165,21 @@ def test_notify_on_a_pipe_runs_notify_send_once_at_the_end(quick, fake_notify_se
     _, env = quick
     path, log = fake_notify_send
     ids = [DEMO_JOBS["completed"], DEMO_JOBS["recorded_v21"]]
-    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify", *ids], env=dict(env, PATH=path),
-                   capture_output=True, text=True, timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [str(SCRIPT), "job", "watch", "--notify", *ids],
+        env=dict(env, PATH=path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     calls = log.read_text().split("---\n")[:-1]
     assert len(calls) == 1
-    assert calls[0].splitlines() == ["--app-name=zbulk", "zbulk",
-                                     "watch of 2 jobs ended: 2 COMPLETED"]  # fmt: skip
+    assert calls[0].splitlines() == [
+        "--app-name=zbulk",
+        "zbulk",
+        "watch of 2 jobs ended: 2 COMPLETED",
+    ]
     assert "\a" not in r.stderr + r.stdout and "\x1b" not in r.stderr + r.stdout
 
 
@@ -157,9 +188,13 @@ def test_notify_each_on_a_pipe_runs_notify_send_per_job(brief, fake_notify_send)
     server.restart_jobs()
     path, log = fake_notify_send
     ids = [DEMO_JOBS["defaults"], DEMO_JOBS["failing"]]
-    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify=each", "--interval", "0.3", *ids],
-                   env=dict(env, PATH=path), capture_output=True, text=True,
-                   timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [str(SCRIPT), "job", "watch", "--notify=each", "--interval", "0.3", *ids],
+        env=dict(env, PATH=path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1, r.stderr
     bodies = [call.splitlines()[-1] for call in log.read_text().split("---\n")[:-1]]
     assert len(bodies) == 2
@@ -172,9 +207,13 @@ def test_notify_without_any_tool_is_silently_skipped(quick, tmp_path) -> None:
     _, env = quick
     empty = tmp_path / "empty"
     empty.mkdir()
-    r = subprocess.run([str(SCRIPT), "job", "watch", "--notify", DEMO_JOBS["completed"]],
-                   env=dict(env, PATH=str(empty)), capture_output=True, text=True,
-                   timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [str(SCRIPT), "job", "watch", "--notify", DEMO_JOBS["completed"]],
+        env=dict(env, PATH=str(empty)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert "error" not in r.stderr and "warning" not in r.stderr and "Traceback" not in r.stderr
     assert r.stdout.startswith(f"✓ {DEMO_JOBS['completed']}  COMPLETED")

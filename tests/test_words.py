@@ -68,9 +68,17 @@ def test_timeout_leaves_last_states_and_one_hint(zbulk) -> None:
 # 9. Durations take compound units everywhere.
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90", 90), ("90s", 90), ("10m", 600), ("1h", 3600), ("1h30m", 5400), ("1m30s", 90),
-     ("2h 5m 3s", 7503), ("1.5m", 90)],
-)  # fmt: skip
+    [
+        ("90", 90),
+        ("90s", 90),
+        ("10m", 600),
+        ("1h", 3600),
+        ("1h30m", 5400),
+        ("1m30s", 90),
+        ("2h 5m 3s", 7503),
+        ("1.5m", 90),
+    ],
+)
 def test_compound_durations(text: str, seconds: float) -> None:
     from zbulk.config import parse_duration
 
@@ -105,12 +113,20 @@ def test_one_spelling_per_concept(tmp_path, monkeypatch) -> None:
     from zbulk.views.format import ago, by_status_order, counts, shown_path, span
 
     assert [span(s) for s in (42, 65, 3725, 26 * 3600 + 300, 65 * 86400)] == [
-        "42s", "1m05s", "1h02m", "1d02h", "65d"]  # fmt: skip
+        "42s",
+        "1m05s",
+        "1h02m",
+        "1d02h",
+        "65d",
+    ]
     assert ago(94000) == "1d02h ago" and ago(-5) == "in 5s" and ago(0.2) == "just now"
     assert counts({"skipped": 49, "added": 0, "updated": 0}) == "added 0 · updated 0 · skipped 49"
     assert by_status_order(["skipped", "added", "updated"]) == ["added", "updated", "skipped"]
     assert by_status_order(["FAILED", "not finished", "COMPLETED"]) == [
-        "COMPLETED", "FAILED", "not finished"]  # fmt: skip
+        "COMPLETED",
+        "FAILED",
+        "not finished",
+    ]
     monkeypatch.chdir(tmp_path)
     assert shown_path(tmp_path / "fix" / "a.csv") == "fix/a.csv"
     assert shown_path("/elsewhere/a.csv") == "/elsewhere/a.csv"
@@ -156,10 +172,13 @@ def test_config_set_api_version_refused_as_the_flag_is(run) -> None:
 
 @pytest.mark.parametrize(
     ("key", "bad", "allowed"),
-    [("request_timeout", "soon", "30, 30s, 2m"), ("insecure_storage_warning", "maybe",
-     "true, false"), ("org_id", "acme", "all digits"), ("api_domain", "http://example.com",
-     "loopback")],
-)  # fmt: skip
+    [
+        ("request_timeout", "soon", "30, 30s, 2m"),
+        ("insecure_storage_warning", "maybe", "true, false"),
+        ("org_id", "acme", "all digits"),
+        ("api_domain", "http://example.com", "loopback"),
+    ],
+)
 def test_config_set_refuses_with_the_allowed_values(run, key, bad, allowed) -> None:
     r = run("config", "set", key, bad)
     assert r.code == ExitCode.USAGE and allowed in r.err
@@ -183,9 +202,13 @@ def test_config_list_on_an_empty_config(run) -> None:
     assert r.code == 0
     rows = dict(re.findall(r"^(\w+)=(\S*)\s+# ", r.out, re.M))
     assert rows == {
-        "profile": "default", "api_domain": "https://www.zohoapis.com", "api_version": "v8",
-        "request_timeout": "30", "org_id": "", "insecure_storage_warning": "true",
-    }  # fmt: skip
+        "profile": "default",
+        "api_domain": "https://www.zohoapis.com",
+        "api_version": "v8",
+        "request_timeout": "30",
+        "org_id": "",
+        "insecure_storage_warning": "true",
+    }
     sources = re.findall(r"# (.+)$", r.out, re.M)
     assert len(sources) == 6 and all(s.startswith("default") for s in sources)
     assert "Nothing set in" in r.out
@@ -214,8 +237,9 @@ def test_hints_name_the_source_of_the_api_domain(run, sandbox) -> None:
     common = {"ZBULK_TOKEN": sandbox.token}
     from_env = _hint(run("job", "show", TYPO, ZBULK_API_DOMAIN=sandbox.url, **common).err)
     assert "ZBULK_API_DOMAIN" in from_env and "--api-domain" not in from_env
-    from_flag = _hint(run("--api-domain", sandbox.url, "job", "show", TYPO,
-                          ZBULK_API_DOMAIN=None, **common).err)  # fmt: skip
+    from_flag = _hint(
+        run("--api-domain", sandbox.url, "job", "show", TYPO, ZBULK_API_DOMAIN=None, **common).err
+    )
     assert "--api-domain" in from_flag and "ZBULK_API_DOMAIN" not in from_flag
     assert run("config", "set", "api_domain", sandbox.url).code == 0
     from_config = _hint(run("job", "show", TYPO, ZBULK_API_DOMAIN=None, **common).err)
@@ -242,11 +266,21 @@ def test_expired_sandbox_grant_code_gets_a_hint(run, sandbox, env) -> None:
 
     path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'[data_centres.sb]\naccounts = "{sandbox.url}"\n'
-                    f'api_domain = "{sandbox.url}"\n')  # fmt: skip
-    r = run("auth", "login", "--self-client", "--dc", "sb", "--code", "1000.expired.code",
-            "--insecure-storage", ZBULK_CLIENT_ID=sandbox.client_id,
-            ZBULK_CLIENT_SECRET=sandbox.client_secret)  # fmt: skip
+    path.write_text(
+        f'[data_centres.sb]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
+    )
+    r = run(
+        "auth",
+        "login",
+        "--self-client",
+        "--dc",
+        "sb",
+        "--code",
+        "1000.expired.code",
+        "--insecure-storage",
+        ZBULK_CLIENT_ID=sandbox.client_id,
+        ZBULK_CLIENT_SECRET=sandbox.client_secret,
+    )
     assert r.code == ExitCode.CREDENTIALS and "invalid_code" in r.err
     assert "run `zbulk sandbox` again" in _hint(r.err)
 
@@ -259,11 +293,23 @@ def test_insecure_storage_note_is_a_command_that_runs(run, sandbox, env) -> None
 
     path = Path(env["ZBULK_CONFIG_DIR"]) / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'[data_centres.sb]\naccounts = "{sandbox.url}"\n'
-                    f'api_domain = "{sandbox.url}"\n')  # fmt: skip
+    path.write_text(
+        f'[data_centres.sb]\naccounts = "{sandbox.url}"\napi_domain = "{sandbox.url}"\n'
+    )
     client = {"ZBULK_CLIENT_ID": sandbox.client_id, "ZBULK_CLIENT_SECRET": sandbox.client_secret}
-    r = run("auth", "login", "--self-client", "--dc", "sb", "--code", sandbox.issue_grant_code(),
-            "--insecure-storage", "--profile", "my-ci", **client)  # fmt: skip
+    r = run(
+        "auth",
+        "login",
+        "--self-client",
+        "--dc",
+        "sb",
+        "--code",
+        sandbox.issue_grant_code(),
+        "--insecure-storage",
+        "--profile",
+        "my-ci",
+        **client,
+    )
     assert r.code == 0, r.err
     stamp = Path(env["ZBULK_CONFIG_DIR"]) / "secrets" / ".my-ci.warned"
     if stamp.exists():
@@ -328,8 +374,9 @@ def test_json_line_of_a_pretty_document_makes_few_python_calls() -> None:
         line = json_line(Fetched(doc, raw))
     finally:
         sys.setprofile(None)
-    assert json.loads(line) == doc and line == json.dumps(doc, ensure_ascii=False,
-                                                          separators=(",", ":"))  # fmt: skip
+    assert json.loads(line) == doc and line == json.dumps(
+        doc, ensure_ascii=False, separators=(",", ":")
+    )
     assert calls < 100, calls  # not one per token (there are ~20,000 here)
 
 
@@ -356,9 +403,11 @@ def test_a_bad_version_in_config_toml_names_it_and_how_to_fix_it(run, env) -> No
 
 @pytest.mark.parametrize(
     ("args", "environ", "named"),
-    [([], {"ZBULK_API_DOMAIN": "http://example.com"}, "`unset ZBULK_API_DOMAIN`"),
-     (["--api-domain", "http://example.com"], {}, "--api-domain https://www.zohoapis.com")],
-)  # fmt: skip
+    [
+        ([], {"ZBULK_API_DOMAIN": "http://example.com"}, "`unset ZBULK_API_DOMAIN`"),
+        (["--api-domain", "http://example.com"], {}, "--api-domain https://www.zohoapis.com"),
+    ],
+)
 def test_a_bad_api_domain_names_its_source(run, args, environ, named) -> None:
     r = run(*args, "job", "show", "123", ZBULK_TOKEN="t", **environ)
     assert r.code == ExitCode.USAGE and named in _hint(r.err)

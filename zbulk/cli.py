@@ -294,8 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = _verbose(args)
     # --version, help and Tab presses print zbulk's own text: no need to load logging.
-    quick = (not args or bool({"--version", "--help", "-h"} & set(args))
-             or bool(os.environ.get(COMPLETE_VAR)))  # fmt: skip
+    quick = (
+        not args
+        or bool({"--version", "--help", "-h"} & set(args))
+        or bool(os.environ.get(COMPLETE_VAR))
+    )
     with guarded(verbose, with_logging=not quick):
         return _main(args, verbose)
 

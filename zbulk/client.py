@@ -38,8 +38,15 @@ from zbulk.http import (
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["Fetched", "TokenSource", "UrlGate", "ZohoClient", "check_job_id", "redact_url",
-           "token_may_go_to"]  # fmt: skip
+__all__ = [
+    "Fetched",
+    "TokenSource",
+    "UrlGate",
+    "ZohoClient",
+    "check_job_id",
+    "redact_url",
+    "token_may_go_to",
+]
 
 AUTH_CODES = frozenset({"AUTHENTICATION_FAILURE", "INVALID_TOKEN", "OAUTH_SCOPE_MISMATCH"})
 MAY_EXIST_HINT = (
@@ -70,8 +77,9 @@ def created_job_id(doc: Mapping[str, Any]) -> str:
     said = "holds no job id"
     if job_id is not None:
         said = f"gives the job id {str(job_id)[:40]!r}, which is not all digits"
-    raise ApiError(f"Zoho's answer to the create {said}: the job may have been created",
-                   hint=MAY_EXIST_HINT)  # fmt: skip
+    raise ApiError(
+        f"Zoho's answer to the create {said}: the job may have been created", hint=MAY_EXIST_HINT
+    )
 
 
 class Fetched(NamedTuple):
@@ -82,8 +90,14 @@ class Fetched(NamedTuple):
 
 
 class ZohoClient:
-    def __init__(self, settings: Settings, tokens: TokenSource, log: Log | None = None,
-                 *, http: Http | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenSource,
+        log: Log | None = None,
+        *,
+        http: Http | None = None,
+    ) -> None:
         self.settings = settings
         self.tokens = tokens
         self.log = log
@@ -142,8 +156,7 @@ class ZohoClient:
         """GET a JSON object with the token; one more try after a 401 if the token was renewed."""
         for last in (False, True):
             headers = self._auth()
-            with self.http.request("GET", url, self.gate, headers=headers,
-                                   follow=True) as response:  # fmt: skip
+            with self.http.request("GET", url, self.gate, headers=headers, follow=True) as response:
                 if response.status_code == 401 and not last and self.tokens.rejected():
                     continue
                 body = self.http.read(response)
@@ -167,8 +180,9 @@ class ZohoClient:
         caller's OSError."""
         for last in (False, True):
             headers = self._auth()
-            with self.http.request("GET", url, self.downloads, headers=headers,
-                                   follow=True) as response:  # fmt: skip
+            with self.http.request(
+                "GET", url, self.downloads, headers=headers, follow=True
+            ) as response:
                 if response.status_code == 401 and not last and self.tokens.rejected():
                     continue
                 if response.status_code >= 400:
@@ -190,8 +204,9 @@ class ZohoClient:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _error_for(self, response: requests.Response, body: bytes, *,
-                   retried: bool = True) -> ZbulkError:  # fmt: skip
+    def _error_for(
+        self, response: requests.Response, body: bytes, *, retried: bool = True
+    ) -> ZbulkError:
         status = response.status_code
         envelope = parse_object(body) or {}
         code = envelope.get("code") if isinstance(envelope.get("code"), str) else None
@@ -237,8 +252,7 @@ class ZohoClient:
             url += "?module=" + quote(module, safe="")
         for last in (False, True):
             headers = self._auth()
-            with self.http.request("GET", url, self.gate, headers=headers,
-                                   follow=True) as response:  # fmt: skip
+            with self.http.request("GET", url, self.gate, headers=headers, follow=True) as response:
                 status = response.status_code
                 body = self.http.read(response)
                 doc = parse_object(body)
@@ -286,8 +300,11 @@ class ZohoClient:
         nothing, so the retry policy may send it again (connection failures, 429, 502, 503
         and 504, Retry-After within the time left)."""
         with MultipartFile(path, filename) as body:
-            headers = {"feature": "bulk-write", "X-CRM-ORG": org_id,
-                       "Content-Type": body.content_type}  # fmt: skip
+            headers = {
+                "feature": "bulk-write",
+                "X-CRM-ORG": org_id,
+                "Content-Type": body.content_type,
+            }
 
             def rewound() -> MultipartFile:
                 body.seek(0)
@@ -317,12 +334,20 @@ class ZohoClient:
                 hint=MAY_EXIST_HINT,
             ) from None
 
-    def _post(self, url: str, headers: Mapping[str, str], body: Callable[[], Any], *,
-              what: str, resend: bool) -> Fetched:  # fmt: skip
+    def _post(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: Callable[[], Any],
+        *,
+        what: str,
+        resend: bool,
+    ) -> Fetched:
         for last in (False, True):
             sent = {**headers, **self._auth()}
-            with self.http.request("POST", url, self.gate, headers=sent, body=body(),
-                                   resend=resend) as response:  # fmt: skip
+            with self.http.request(
+                "POST", url, self.gate, headers=sent, body=body(), resend=resend
+            ) as response:
                 if response.status_code == 401 and not last and self.tokens.rejected():
                     continue  # a 401 is an answer: nothing was created
                 raw = self.http.read(response)
@@ -343,11 +368,17 @@ class ZohoClient:
                 hint="try again; if it persists, run with -v",
             )
         error = self._error_for(response, raw, retried=what == "upload")
-        scope = ("ZohoFiles.files.ALL" if what == "upload" else "ZohoCRM.bulk.CREATE (or "
-                 ".ALL) and ZohoCRM.modules.ALL (or ZohoCRM.modules.<module>.CREATE)")  # fmt: skip
+        scope = (
+            "ZohoFiles.files.ALL"
+            if what == "upload"
+            else "ZohoCRM.bulk.CREATE (or "
+            ".ALL) and ZohoCRM.modules.ALL (or ZohoCRM.modules.<module>.CREATE)"
+        )
         if isinstance(error, CredentialsError):
-            error.hint = (f"the {what} needs a token with the scopes {scope}; log in again with "
-                          "`zbulk auth login`, and check --api-domain")  # fmt: skip
+            error.hint = (
+                f"the {what} needs a token with the scopes {scope}; log in again with "
+                "`zbulk auth login`, and check --api-domain"
+            )
             raise error
         if not isinstance(error, ApiError | NotFoundError):
             raise error
@@ -362,8 +393,9 @@ class ZohoClient:
         hint = _REFUSAL_HINTS.get(code or "")
         if code in ("NO_PERMISSION", "OAUTH_SCOPE_MISMATCH"):
             hint = f"the token needs the scopes {scope} and a user allowed to use bulk APIs"
-        raise ApiError(f"Zoho refused the {what} (HTTP {status}): {said}", hint,
-                       status=status, code=code)  # fmt: skip
+        raise ApiError(
+            f"Zoho refused the {what} (HTTP {status}): {said}", hint, status=status, code=code
+        )
 
 
 _REFUSAL_HINTS = {

@@ -121,8 +121,10 @@ def read_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         ) from None
     problem = layout_problem(data)
     if problem:
-        raise UsageError(f"the config file {path} is not as zbulk expects: {problem}",
-                         hint=f"fix it (see `zbulk config --help`), or remove {path}")  # fmt: skip
+        raise UsageError(
+            f"the config file {path} is not as zbulk expects: {problem}",
+            hint=f"fix it (see `zbulk config --help`), or remove {path}",
+        )
     return data
 
 
@@ -137,8 +139,9 @@ def layout_problem(data: Mapping[str, Any]) -> str | None:
             if not isinstance(table, dict):
                 return f"{table_name}.{name} must be a table, not {_kind(table)}"
             for key, value in table.items():
-                want: Any = allowed.get(key) if allowed else (str if key in DATA_CENTRE_SETTINGS
-                                                              else None)  # fmt: skip
+                want: Any = (
+                    allowed.get(key) if allowed else (str if key in DATA_CENTRE_SETTINGS else None)
+                )
                 if want is None:
                     continue
                 if (isinstance(value, bool) and want is not bool) or not isinstance(value, want):
@@ -149,8 +152,14 @@ def layout_problem(data: Mapping[str, Any]) -> str | None:
 
 
 def _kind(value: object) -> str:
-    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)  # fmt: skip
+    return {
+        dict: "a table",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 def _kind_name(want: Any) -> str:
@@ -269,8 +278,10 @@ def parse_value(key: Key, raw: str) -> str | float | int | bool:
         return int(value) if value.is_integer() else value
     if key.setting == "org_id":
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 30):
-            raise UsageError(f"invalid value {raw!r} for {key}: an org id is all digits "
-                             "(the zgid of GET /crm/v8/org)")  # fmt: skip
+            raise UsageError(
+                f"invalid value {raw!r} for {key}: an org id is all digits "
+                "(the zgid of GET /crm/v8/org)"
+            )
         return raw
     if raw.lower() in ("true", "false"):
         return raw.lower() == "true"
@@ -287,11 +298,15 @@ def list_values(env: Mapping[str, str] | None = None) -> list[tuple[str, Any]]:
     data = read_config(env)
     found: list[tuple[str, Any]] = []
     for name, table in _table(data, "profiles").items():
-        found += [(str(Key("profiles", name, k)), v) for k, v in table.items()
-                  if k in PROFILE_SETTINGS]  # fmt: skip
+        found += [
+            (str(Key("profiles", name, k)), v) for k, v in table.items() if k in PROFILE_SETTINGS
+        ]
     for name, table in _table(data, "data_centres").items():
-        found += [(str(Key("data_centres", name, k)), v) for k, v in table.items()
-                  if k in DATA_CENTRE_SETTINGS]  # fmt: skip
+        found += [
+            (str(Key("data_centres", name, k)), v)
+            for k, v in table.items()
+            if k in DATA_CENTRE_SETTINGS
+        ]
     return found
 
 
@@ -385,9 +400,10 @@ def configured_upload(api_domain: str, env: Mapping[str, str] | None = None) -> 
             try:
                 return check_api_domain(upload)
             except UsageError as exc:
-                raise UsageError(f"data_centres.{name}.upload in config.toml: {exc.message}",
-                                 hint=f"zbulk config set data_centres.{name}.upload "
-                                 "https://<upload host>") from None  # fmt: skip
+                raise UsageError(
+                    f"data_centres.{name}.upload in config.toml: {exc.message}",
+                    hint=f"zbulk config set data_centres.{name}.upload https://<upload host>",
+                ) from None
     return None
 
 
@@ -488,8 +504,9 @@ def _parse_timeout(raw: object, origin: str) -> float:
     else:
         parsed = parse_duration(str(raw))
         if parsed is None:
-            raise UsageError(f"invalid request timeout {raw!r} ({origin}): not a duration "
-                             "(30, 30s, 2m, 1m30s)")  # fmt: skip
+            raise UsageError(
+                f"invalid request timeout {raw!r} ({origin}): not a duration (30, 30s, 2m, 1m30s)"
+            )
         value = parsed
     if not (0 < value <= MAX_REQUEST_TIMEOUT):
         raise UsageError(
@@ -638,8 +655,10 @@ def where(settings: Settings, setting: str) -> str:
         return f"{key} in config.toml (`zbulk config get {shlex.quote(key)}`)"
     if source.startswith("login of profile "):
         name = source.removeprefix("login of profile ")
-        return (f"the API domain Zoho gave at login of profile {name} "
-                f"(`zbulk auth status --profile {shlex.quote(name)}`)")  # fmt: skip
+        return (
+            f"the API domain Zoho gave at login of profile {name} "
+            f"(`zbulk auth status --profile {shlex.quote(name)}`)"
+        )
     return "--" + setting.replace("_", "-")
 
 

@@ -85,14 +85,19 @@ class AppContext:
         settings = self._settings
         if settings is None:  # never resolved: the hint cannot be about them
             return exc.hint
-        if (isinstance(exc, NetworkError) and "refused" in exc.message.lower()
-                and loopback_domain(settings)):  # fmt: skip
+        if (
+            isinstance(exc, NetworkError)
+            and "refused" in exc.message.lower()
+            and loopback_domain(settings)
+        ):
             from urllib.parse import urlsplit
 
             port = urlsplit(settings.api_domain).port
             start = "zbulk sandbox" + (f" --port {port}" if port not in (None, 8790) else "")
-            return (f"is the sandbox running? Start it with `{start}` ({settings.api_domain} "
-                    f"is the API domain from {where(settings, 'api_domain')})")  # fmt: skip
+            return (
+                f"is the sandbox running? Start it with `{start}` ({settings.api_domain} "
+                f"is the API domain from {where(settings, 'api_domain')})"
+            )
         return name_sources(exc.hint, settings) if exc.hint else exc.hint
 
     def log(self) -> Callable[[str], None] | None:
@@ -113,8 +118,9 @@ class AppContext:
             self._http = Http(timeout, self.output.log if self.verbose else None)
         return self._http
 
-    def accounts_gate(self, api_domain: str,
-                      known: Mapping[str, DataCentre] | None = None) -> AccountsGate:  # fmt: skip
+    def accounts_gate(
+        self, api_domain: str, known: Mapping[str, DataCentre] | None = None
+    ) -> AccountsGate:
         """Where credentials may go: the known and configured accounts servers, and
         loopback ones when the API domain is on loopback (the sandbox)."""
         from urllib.parse import urlsplit

@@ -56,8 +56,11 @@ _ZOHO_API_HOST = r"(?:www|sandbox|developer)\.zohoapis\.(com\.au|com\.cn|com|eu|
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(
-        scheme)  # fmt: skip
+    return (
+        scheme,
+        (parts.hostname or "").lower(),
+        parts.port or {"http": 80, "https": 443}.get(scheme),
+    )
 
 
 def configured_upload(api_domain: str, env: Mapping[str, str] | None = None) -> str | None:
@@ -83,9 +86,11 @@ def upload_origin(api_domain: str, env: Mapping[str, str] | None = None) -> str:
     found = re.fullmatch(_ZOHO_API_HOST, host)
     if found is not None and scheme == "https" and port == 443:
         return f"https://{UPLOAD_HOSTS[found[1]]}"
-    names = [n for n, t in config.data_centre_tables(env).items()
-             if isinstance(t.get("api_domain"), str) and _origin(t["api_domain"]) == _origin(
-                 api_domain)]  # fmt: skip
+    names = [
+        n
+        for n, t in config.data_centre_tables(env).items()
+        if isinstance(t.get("api_domain"), str) and _origin(t["api_domain"]) == _origin(api_domain)
+    ]
     key = f"data_centres.{names[0] if names else 'custom'}"
     first = "" if names else f"zbulk config set {key}.api_domain {api_domain.rstrip('/')} && "
     raise UsageError(

@@ -108,8 +108,9 @@ def _make_dirs(path: Path) -> None:
         except OSError as exc:
             raise local_error(directory, exc, "create the directory") from None
     if not os.path.isdir(path):
-        raise LocalFileError(f"cannot use {path}: it is not a directory",
-                             hint=f"move the file {path} away")  # fmt: skip
+        raise LocalFileError(
+            f"cannot use {path}: it is not a directory", hint=f"move the file {path} away"
+        )
 
 
 def unsafe_dir(path: Path, *, reading: bool = False) -> str | None:
@@ -126,8 +127,11 @@ def unsafe_dir(path: Path, *, reading: bool = False) -> str | None:
     if st.st_uid != me and not (reading and st.st_uid == 0):
         return f"it belongs to another user (uid {st.st_uid})"
     if st.st_mode & 0o022:
-        who = "group and others" if st.st_mode & 0o022 == 0o022 else (
-            "its group" if st.st_mode & 0o020 else "others")  # fmt: skip
+        who = (
+            "group and others"
+            if st.st_mode & 0o022 == 0o022
+            else ("its group" if st.st_mode & 0o020 else "others")
+        )
         return f"{who} can write in it (mode {stat.S_IMODE(st.st_mode):04o})"
     return None
 
@@ -139,8 +143,10 @@ def check_private(path: Path, *, reading: bool = False) -> None:
     if problem is None:
         return
     if "another user" in problem:
-        fix = (f"use a directory of your own (ZBULK_CONFIG_DIR / ZBULK_STATE_DIR), or "
-               f"`chown -R $(id -un) {path}` if it is yours")  # fmt: skip
+        fix = (
+            f"use a directory of your own (ZBULK_CONFIG_DIR / ZBULK_STATE_DIR), or "
+            f"`chown -R $(id -un) {path}` if it is yours"
+        )
     else:
         fix = f"run `chmod go-w {path}` (and check that nothing in it was put there by others)"
     raise LocalFileError(f"refusing to use {path}: {problem}", hint=fix)
@@ -227,9 +233,16 @@ class NewFile:
     fsync'd before the rename, the directory after it. ``close()`` lets go of the handle
     and keeps the temporary file, so a caller with many files keeps few open."""
 
-    def __init__(self, target: Path, *, replace: Replace = "never", durable: bool = False,
-                 binary: bool = True, encoding: str = "utf-8",
-                 errors: str = "strict") -> None:  # fmt: skip
+    def __init__(
+        self,
+        target: Path,
+        *,
+        replace: Replace = "never",
+        durable: bool = False,
+        binary: bool = True,
+        encoding: str = "utf-8",
+        errors: str = "strict",
+    ) -> None:
         self.target = Path(target)
         self.replace = replace
         self.durable = durable
@@ -297,8 +310,9 @@ class NewFile:
 
     def _link(self) -> None:
         """Publish without replacing anything: a hard link fails if anything is there."""
-        exists = LocalFileError(f"{self.target} already exists; it was not replaced",
-                                hint="add --force to replace it")  # fmt: skip
+        exists = LocalFileError(
+            f"{self.target} already exists; it was not replaced", hint="add --force to replace it"
+        )
         try:
             os.link(self.temp, self.target)
         except FileExistsError:
@@ -319,12 +333,19 @@ class NewFile:
                 os.unlink(self.temp)
 
 
-def create_output(target: Path, *, force: bool, binary: bool = False, encoding: str = "utf-8",
-                  errors: str = "strict") -> NewFile:  # fmt: skip
+def create_output(
+    target: Path,
+    *,
+    force: bool,
+    binary: bool = False,
+    encoding: str = "utf-8",
+    errors: str = "strict",
+) -> NewFile:
     """An output the user asked for (``--output-dir``): published by the caller, never over
     an existing file without ``force``."""
-    return NewFile(target, replace="any" if force else "never", binary=binary,
-                   encoding=encoding, errors=errors)  # fmt: skip
+    return NewFile(
+        target, replace="any" if force else "never", binary=binary, encoding=encoding, errors=errors
+    )
 
 
 def copy_to_output(source: Path, target: Path, *, force: bool) -> None:
@@ -341,8 +362,9 @@ def copy_to_output(source: Path, target: Path, *, force: bool) -> None:
         dest.discard()
 
 
-def open_private_for_write(path: Path, *, durable: bool = False, binary: bool = False,
-                           encoding: str = "utf-8") -> NewFile:  # fmt: skip
+def open_private_for_write(
+    path: Path, *, durable: bool = False, binary: bool = False, encoding: str = "utf-8"
+) -> NewFile:
     """zbulk's own file (config or state) at ``path``, to use as a context manager: the
     handle it gives is published atomically on a clean exit, thrown away on an error.
     The directory is made private (``private_dir``) first."""
@@ -368,8 +390,9 @@ def create_new(path: Path, *, binary: bool = True, encoding: str = "utf-8") -> I
         fd = _open_new(path)
     except OSError as exc:
         raise local_error(path, exc) from None
-    handle: IO[Any] = (os.fdopen(fd, "wb") if binary
-                       else os.fdopen(fd, "w", encoding=encoding, newline=""))  # fmt: skip
+    handle: IO[Any] = (
+        os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding=encoding, newline="")
+    )
     with handle:
         yield handle
 
@@ -449,8 +472,10 @@ def lock(path: Path, timeout: float) -> Iterator[None]:
         raise local_error(path, exc, "lock") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise LocalFileError(f"cannot lock {path}: it is not a regular file",
-                                 hint=f"move {path} away and run the command again")  # fmt: skip
+            raise LocalFileError(
+                f"cannot lock {path}: it is not a regular file",
+                hint=f"move {path} away and run the command again",
+            )
         _acquire(lambda: try_lock(fd), path, timeout)
     except BaseException:
         os.close(fd)

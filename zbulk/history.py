@@ -69,8 +69,9 @@ def _clean(entry: object) -> dict[str, Any] | None:
     if not isinstance(entry, dict):
         return None
     job_id, seen = entry.get("id"), entry.get("seen")
-    if not (isinstance(job_id, str) and job_id.isascii() and job_id.isdigit()
-            and len(job_id) <= 30):  # fmt: skip
+    if not (
+        isinstance(job_id, str) and job_id.isascii() and job_id.isdigit() and len(job_id) <= 30
+    ):
         return None
     if isinstance(seen, bool) or not isinstance(seen, int | float):
         return None
@@ -108,20 +109,32 @@ def _read(path: Path) -> list[dict[str, Any]]:
     return sorted(good, key=lambda e: -e["seen"])
 
 
-def entries(scope: Scope | None = None, env: Mapping[str, str] | None = None,
-            limit: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def entries(
+    scope: Scope | None = None, env: Mapping[str, str] | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     """Newest first: the scope's entries (every scope's with None), at most ``limit``."""
     found = [e for e in _read(_path(env)) if scope is None or scope.holds(e)]
     return found if limit is None else found[: max(0, limit)]
 
 
-def record(job_id: str, doc: Mapping[str, Any] | None, scope: Scope,
-           env: Mapping[str, str] | None = None, now: float | None = None) -> None:  # fmt: skip
+def record(
+    job_id: str,
+    doc: Mapping[str, Any] | None,
+    scope: Scope,
+    env: Mapping[str, str] | None = None,
+    now: float | None = None,
+) -> None:
     """Remember that ``job_id`` was seen in ``scope`` as ``doc`` (its status, modules and
     operation); keep the newest LIMIT per scope. Never raises for the file's sake."""
-    entry = _clean({"id": job_id, "seen": time.time() if now is None else now,
-                    "profile": scope.profile, "api_domain": scope.api_domain,
-                    **summary(doc)})  # fmt: skip
+    entry = _clean(
+        {
+            "id": job_id,
+            "seen": time.time() if now is None else now,
+            "profile": scope.profile,
+            "api_domain": scope.api_domain,
+            **summary(doc),
+        }
+    )
     if entry is None:
         return
     path = _path(env)

@@ -263,10 +263,12 @@ class _Retry(Retry):
         if left is not None and wait + (min(attempt.seconds, 1.0) if attempt else 0) > left:
             raise _OutOfTime(
                 f"the server asks to wait {said} before trying again, more than the "
-                f"{max(left, 0):.0f}s left of --timeout" if asked
+                f"{max(left, 0):.0f}s left of --timeout"
+                if asked
                 else f"the next try would be {said} away, past the end of --timeout",
-                status, deadline=True,
-            )  # fmt: skip
+                status,
+                deadline=True,
+            )
         limit = MAX_RETRY_AFTER if attempt is None else min(MAX_RETRY_AFTER, attempt.seconds)
         if wait > limit:
             why = f"the server asks to wait {said} before trying again, longer than zbulk waits"
@@ -290,8 +292,12 @@ class _Retry(Retry):
         if isinstance(error, ReadTimeoutError):
             raise error
         current: _Attempt | None = getattr(_local, "attempt", None)
-        if (current is not None and not current.resend and error is not None
-                and not isinstance(error, ConnectTimeoutError)):  # fmt: skip
+        if (
+            current is not None
+            and not current.resend
+            and error is not None
+            and not isinstance(error, ConnectTimeoutError)
+        ):
             raise error  # it may have arrived: never sent again
         told = current.on_rate_limit if current is not None else None
         if told is not None and response is not None and response.status == 429:
@@ -442,8 +448,9 @@ class Http:
             url = target
         raise NetworkError(f"more than {MAX_REDIRECTS} redirects from {host_of(url)}")
 
-    def _once(self, method: str, url: str, attempt: _Attempt, headers: Mapping[str, str],
-              body: Any) -> requests.Response:  # fmt: skip
+    def _once(
+        self, method: str, url: str, attempt: _Attempt, headers: Mapping[str, str], body: Any
+    ) -> requests.Response:
         if self.log:
             self.log(f"{method} {redact_url(url)}")
         started = time.monotonic()
@@ -451,10 +458,15 @@ class Http:
         proxies = {"http": "", "https": "", "all": ""} if url[:5].lower() == "http:" else None
         try:
             response = self.session.request(
-                method, url, headers=dict(headers), data=body, stream=True,
-                timeout=(attempt.seconds, attempt.seconds), allow_redirects=False,
+                method,
+                url,
+                headers=dict(headers),
+                data=body,
+                stream=True,
+                timeout=(attempt.seconds, attempt.seconds),
+                allow_redirects=False,
                 proxies=proxies,
-            )  # fmt: skip
+            )
         except requests.exceptions.RequestException as exc:
             raise self.failure(exc, url) from None
         except _OutOfTime as exc:
@@ -507,7 +519,8 @@ class Http:
             error = _network_error(exc, url, self.request_timeout)
         reason = getattr(getattr(exc, "args", [None])[0], "reason", None)
         before_sending = isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(
-            reason, ConnectTimeoutError)  # fmt: skip
+            reason, ConnectTimeoutError
+        )
         error.maybe_sent = not (before_sending or isinstance(exc, requests.exceptions.InvalidURL))
         return error
 
@@ -517,8 +530,10 @@ class Http:
             said = f"HTTP {exc.status} from {host_of(url)}: " if exc.status else ""
             error = OutOfTime(f"{said}{exc.why}", hint="allow more time with --timeout")
         elif exc.status is not None:
-            error = NetworkError(f"HTTP {exc.status} from {host_of(url)}: {exc.why}",
-                                 hint="try again later; -v shows each attempt")  # fmt: skip
+            error = NetworkError(
+                f"HTTP {exc.status} from {host_of(url)}: {exc.why}",
+                hint="try again later; -v shows each attempt",
+            )
         else:
             error = NetworkError(
                 f"{host_of(url)} did not answer within {self.request_timeout:g}s",

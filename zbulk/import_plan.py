@@ -376,9 +376,17 @@ def _check_scalar(value: Any, where: str) -> None:
 def _kind(value: Any) -> str:
     import datetime as dt
 
-    kinds = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
-             (dt.datetime, "a date and time"), (dt.date, "a date"), (dt.time, "a time"),
-             (list, "an array"), (dict, "a table"))  # fmt: skip
+    kinds = (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a number"),
+        (str, "a string"),
+        (dt.datetime, "a date and time"),
+        (dt.date, "a date"),
+        (dt.time, "a time"),
+        (list, "an array"),
+        (dict, "a table"),
+    )
     return next((name for cls, name in kinds if isinstance(value, cls)), type(value).__name__)
 
 

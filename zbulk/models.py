@@ -18,8 +18,13 @@ from typing import Any
 # Zoho's documented job statuses (``IN PROGRESS`` is spelt ``INPROGRESS`` before v2.1),
 # keyed by ``status_key``, as zbulk spells them. The one definition: history, completion,
 # the watch loop and the views all take the known set and the finished set from here.
-STATUSES = {"ADDED": "ADDED", "INPROGRESS": "IN PROGRESS", "COMPLETED": "COMPLETED",
-            "FAILED": "FAILED", "SKIPPED": "SKIPPED"}  # fmt: skip
+STATUSES = {
+    "ADDED": "ADDED",
+    "INPROGRESS": "IN PROGRESS",
+    "COMPLETED": "COMPLETED",
+    "FAILED": "FAILED",
+    "SKIPPED": "SKIPPED",
+}
 KNOWN = frozenset(STATUSES)
 FINISHED = frozenset({"COMPLETED", "FAILED", "SKIPPED"})
 UNKNOWN = "UNKNOWN"  # what history keeps (and job recent and completion show) for any other

@@ -103,9 +103,13 @@ class Notifier:
     person sees it (``Output.control``, when stderr is a terminal with cursor control),
     else None."""
 
-    def __init__(self, terminal: Callable[[str], object] | None,
-                 env: Mapping[str, str] | None = None, platform: str = sys.platform,
-                 sanitise: Callable[[str], str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        terminal: Callable[[str], object] | None,
+        env: Mapping[str, str] | None = None,
+        platform: str = sys.platform,
+        sanitise: Callable[[str], str] | None = None,
+    ) -> None:
         # ``sanitise``: the one sanitiser (``zbulk.output.safe``), passed in by the command:
         # this module is core and never imports the output layer.
         self.sanitise = sanitise or (lambda text: text)
@@ -134,8 +138,15 @@ class Notifier:
         env = dict(self.env, ZBULK_NOTIFY_TITLE=_clean(title), ZBULK_NOTIFY_BODY=_clean(body))
         try:
             quiet = subprocess.DEVNULL
-            subprocess.run(command, env=env, stdin=quiet, stdout=quiet, stderr=quiet,
-                           timeout=TOOL_TIMEOUT, check=False)  # fmt: skip
+            subprocess.run(
+                command,
+                env=env,
+                stdin=quiet,
+                stdout=quiet,
+                stderr=quiet,
+                timeout=TOOL_TIMEOUT,
+                check=False,
+            )
             self.sent.append(os.path.basename(command[0]))
         except (OSError, subprocess.SubprocessError):
             pass  # no desktop to show it on: the watch's own output says it all

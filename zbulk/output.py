@@ -176,9 +176,24 @@ def json_line(fetched: Fetched) -> str:
 
 # Symbols zbulk draws, and what they become on a console that cannot encode them.
 _ASCII = str.maketrans(
-    {"—": "-", "–": "-", "·": "-", "✓": "+", "✗": "x", "█": "#", "░": ".", "━": "-",
-     "─": "-", "…": "...", "→": "->", "‘": "'", "’": "'", "“": '"', "”": '"'}
-)  # fmt: skip
+    {
+        "—": "-",
+        "–": "-",
+        "·": "-",
+        "✓": "+",
+        "✗": "x",
+        "█": "#",
+        "░": ".",
+        "━": "-",
+        "─": "-",
+        "…": "...",
+        "→": "->",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+    }
+)
 # Wider than any line: on a pipe rich never wraps or cuts.
 UNLIMITED = 1_000_000
 
@@ -372,9 +387,14 @@ class LiveDisplay:
     def start(self) -> None:
         from rich.live import Live
 
-        self._live = Live(self._renderable, console=self._console, refresh_per_second=4,
-                          transient=True, redirect_stdout=False,
-                          redirect_stderr=False)  # fmt: skip
+        self._live = Live(
+            self._renderable,
+            console=self._console,
+            refresh_per_second=4,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         self._live.start()
 
     def stop(self, *, interrupted: bool = False) -> None:
@@ -643,8 +663,9 @@ class Output:
             self._stderr.write(safe_lines(text))
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         more = "" if verbose else " (run with -v for details)"
-        self.err.print(_styled("internal error: ", "red bold") + _plain(detail + more),
-                       soft_wrap=True)  # fmt: skip
+        self.err.print(
+            _styled("internal error: ", "red bold") + _plain(detail + more), soft_wrap=True
+        )
 
 
 # -- the standard streams themselves: only this module touches them ----------------------

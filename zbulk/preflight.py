@@ -71,9 +71,17 @@ _NUMBER = re.compile(  # a digit at least; "," only as a thousands separator
 )
 _PHONE = re.compile(r"[0-9+()\-. /x#*]+")
 _DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)")
-_JAVA_DATE = {"yyyy": r"(?P<y>\d{4})", "yy": r"(?P<y>\d{2})", "MM": r"(?P<m>\d{2})",
-              "M": r"(?P<m>\d{1,2})", "dd": r"(?P<d>\d{2})", "d": r"(?P<d>\d{1,2})",
-              "HH": r"\d{2}", "mm": r"\d{2}", "ss": r"\d{2}"}  # fmt: skip
+_JAVA_DATE = {
+    "yyyy": r"(?P<y>\d{4})",
+    "yy": r"(?P<y>\d{2})",
+    "MM": r"(?P<m>\d{2})",
+    "M": r"(?P<m>\d{1,2})",
+    "dd": r"(?P<d>\d{2})",
+    "d": r"(?P<d>\d{1,2})",
+    "HH": r"\d{2}",
+    "mm": r"\d{2}",
+    "ss": r"\d{2}",
+}
 
 _API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 Checker = Callable[[str], str | None]
@@ -120,8 +128,9 @@ class Report:
     rejected: set[int] = field(default_factory=set)  # record numbers, 1 for the first
     metadata: str = "checked"  # "checked", "cached", "unavailable", "skipped"
 
-    def add(self, code: str, column: str, api_name: str, fix: str, row: int | None,
-            example: str = "") -> None:  # fmt: skip
+    def add(
+        self, code: str, column: str, api_name: str, fix: str, row: int | None, example: str = ""
+    ) -> None:
         if row is None:
             self.columns.append(Group(code, column, api_name, fix, 1))
             return
@@ -153,9 +162,13 @@ class Report:
             "passing": self.records - len(self.rejected),
             "metadata": self.metadata,
             "columns": [g.as_json() for g in self.columns],
-            "rows": [g.as_json() for g in sorted(self.groups.values(),
-                                                 key=lambda g: (not g.refused, g.code, g.column))],
-        }  # fmt: skip
+            "rows": [
+                g.as_json()
+                for g in sorted(
+                    self.groups.values(), key=lambda g: (not g.refused, g.code, g.column)
+                )
+            ],
+        }
 
 
 # -- columns ---------------------------------------------------------------------------------
@@ -175,38 +188,58 @@ def suggest(name: str, meta: Metadata) -> str | None:
 def check_columns(plan: Plan, meta: Metadata, report: Report) -> None:
     fields = meta.fields
     if len(plan.mappings) > MAX_COLUMNS:
-        report.add("TOO_MANY_COLUMNS", f"{len(plan.mappings)} columns", "",
-                   "split the columns over two files, or leave some out with --map COLUMN=",
-                   None)  # fmt: skip
+        report.add(
+            "TOO_MANY_COLUMNS",
+            f"{len(plan.mappings)} columns",
+            "",
+            "split the columns over two files, or leave some out with --map COLUMN=",
+            None,
+        )
     for m in plan.mappings:
         column = m.column or m.api_name
         f = fields.get(m.api_name)
         if f is None:
             meant = suggest(m.api_name, meta)
             if meant:
-                fix = (f"did you mean {meant}? rename the header to {meant}, or pass "
-                       f"--map {_arg(column)}={meant}")  # fmt: skip
+                fix = (
+                    f"did you mean {meant}? rename the header to {meant}, or pass "
+                    f"--map {_arg(column)}={meant}"
+                )
             else:
                 fix = f"map it to a field of {meta.module} with --map {_arg(column)}=API_NAME, "
                 fix += f"or leave it out with --map {_arg(column)}="
             report.add("UNKNOWN_FIELD", column, m.api_name, fix, None)
         elif f.read_only:
-            report.add("READ_ONLY", column, m.api_name,
-                       f"leave the column out with --map {_arg(column)}=", None)  # fmt: skip
+            report.add(
+                "READ_ONLY",
+                column,
+                m.api_name,
+                f"leave the column out with --map {_arg(column)}=",
+                None,
+            )
     mapped = {m.api_name for m in plan.mappings}
     if plan.operation in ("insert", "upsert"):
         for name in meta.mandatory():
             if name not in mapped:
                 label = fields[name].label if name in fields else name
-                report.add("MANDATORY_NOT_MAPPED", name, name,
-                           f"add a column for {name} ({label}), or --map COLUMN={name}",
-                           None)  # fmt: skip
+                report.add(
+                    "MANDATORY_NOT_MAPPED",
+                    name,
+                    name,
+                    f"add a column for {name} ({label}), or --map COLUMN={name}",
+                    None,
+                )
     if plan.find_by and plan.find_by != "id":
         f = fields.get(plan.find_by)
         if f is None or not f.unique:
             uniques = ", ".join(["id", *(f.api_name for f in fields.values() if f.unique)])
-            report.add("FIND_BY", plan.find_by, plan.find_by,
-                       f"--find-by takes id or a unique field: {uniques}", None)  # fmt: skip
+            report.add(
+                "FIND_BY",
+                plan.find_by,
+                plan.find_by,
+                f"--find-by takes id or a unique field: {uniques}",
+                None,
+            )
 
 
 def check_names(plan: Plan, report: Report) -> None:
@@ -219,8 +252,10 @@ def check_names(plan: Plan, report: Report) -> None:
             meant = re.sub(r"\W+", "_", m.api_name.strip()).strip("_")
             fix = f"map it to a field with --map {_arg(column)}=API_NAME"
             if meant and _API_NAME.fullmatch(meant):
-                fix = (f"did you mean {meant}? rename the header to {meant}, or pass "
-                       f"--map {_arg(column)}={meant}")  # fmt: skip
+                fix = (
+                    f"did you mean {meant}? rename the header to {meant}, or pass "
+                    f"--map {_arg(column)}={meant}"
+                )
             report.add("NOT_AN_API_NAME", column, m.api_name, fix, None)
 
 
@@ -268,8 +303,9 @@ def _date_checker(fmt: str) -> Checker | None:
     return check
 
 
-_UNMEASURED = frozenset({"boolean", "date", "datetime", "picklist", "multiselectpicklist",
-                         "lookup", "ownerlookup"})  # fmt: skip
+_UNMEASURED = frozenset(
+    {"boolean", "date", "datetime", "picklist", "multiselectpicklist", "lookup", "ownerlookup"}
+)
 
 
 def _checker(f: FieldInfo, m: FieldMap) -> Checker | None:
@@ -333,8 +369,9 @@ def _checker(f: FieldInfo, m: FieldMap) -> Checker | None:
     elif kind == "multiselectpicklist":
         if f.picklist:
             choices = frozenset(f.picklist)
-            check = lambda v: (None if all(p.strip() in choices for p in v.split(";"))  # noqa: E731
-                               else "MULTISELECT")  # fmt: skip
+            check = lambda v: (  # noqa: E731
+                None if all(p.strip() in choices for p in v.split(";")) else "MULTISELECT"
+            )
     elif most < 1 << 62:
         check = lambda v: "TOO_LONG" if len(v) > most else None  # noqa: E731
     return check
@@ -361,9 +398,13 @@ _FIXES = {
 
 def _fix(code: str, f: FieldInfo | None, m: FieldMap) -> str:
     choices = ", ".join((f.picklist if f else ())[:10])
-    return _FIXES[code].format(length=f.length if f else "", places=f.decimal_place if f else "",
-                               format=m.format or "yyyy-MM-dd", api=m.api_name,
-                               choices=choices)  # fmt: skip
+    return _FIXES[code].format(
+        length=f.length if f else "",
+        places=f.decimal_place if f else "",
+        format=m.format or "yyyy-MM-dd",
+        api=m.api_name,
+        choices=choices,
+    )
 
 
 @dataclass
@@ -390,10 +431,19 @@ def compile_columns(plan: Plan, meta: Metadata) -> list[_Column]:
             continue
         is_find_by = plan.find_by is not None and m.api_name == plan.find_by
         unique = (f.unique and plan.operation == "insert") or is_find_by
-        out.append(_Column(
-            m.index, m.column or m.api_name, m, f, _checker(f, m), m.api_name in mandatory,
-            unique, not f.casesensitive, "DUPLICATE_FIND_BY" if is_find_by else "DUPLICATE_DATA",
-        ))  # fmt: skip
+        out.append(
+            _Column(
+                m.index,
+                m.column or m.api_name,
+                m,
+                f,
+                _checker(f, m),
+                m.api_name in mandatory,
+                unique,
+                not f.casesensitive,
+                "DUPLICATE_FIND_BY" if is_find_by else "DUPLICATE_DATA",
+            )
+        )
     return out
 
 
@@ -401,8 +451,7 @@ def check_rows(plan: Plan, meta: Metadata, report: Report, records: Iterator[lis
     """Every value of every mapped column; duplicates across the whole file. The loop is
     the hot path (25,000 rows x 30 columns): per cell one strip and at most one call."""
     columns = compile_columns(plan, meta)
-    checked = [(c.index, c.check, c.mandatory and not c.mapping.default_value, c)
-               for c in columns]  # fmt: skip
+    checked = [(c.index, c.check, c.mandatory and not c.mapping.default_value, c) for c in columns]
     uniques = [(c.index, c.fold, set[str](), c) for c in columns if c.unique]
     fixes: dict[tuple[str, int], str] = {}
     add = report.add

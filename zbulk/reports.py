@@ -129,9 +129,14 @@ class WatchEvents:
     form ``Output.stream_events`` may show it (``zbulk.output.EventStream``), and what is
     said once the watch is over. It writes nothing itself."""
 
-    def __init__(self, fetched: dict[str, Fetched], *, fail_on_skipped: bool = False,
-                 clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:  # fmt: skip
+    def __init__(
+        self,
+        fetched: dict[str, Fetched],
+        *,
+        fail_on_skipped: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self.fetched = fetched
         self.fail_on_skipped = fail_on_skipped
         self.clock = clock
@@ -206,8 +211,9 @@ class WatchEvents:
             if hint and w.job_id not in self._hinted:  # not said twice
                 yield Notice(f"job {w.job_id}: {hint}")
 
-    def errors(self, jobs: list[Watched], timeout: float | None,
-               command: str) -> Iterator[ZbulkError]:  # fmt: skip
+    def errors(
+        self, jobs: list[Watched], timeout: float | None, command: str
+    ) -> Iterator[ZbulkError]:
         """The errors not said yet; for the jobs --timeout left unfinished, one error and
         one hint with a command that follows them all again."""
         from zbulk.errors import WatchTimeout
@@ -253,13 +259,17 @@ class MergedImportReport:
         from zbulk.output import Line
 
         m = self.merged
-        yield Line(f"Import {m.import_id}: {m.rows:,} rows of {self.parts} parts into {m.module}: "
-                   f"{m.created:,} created or updated, {m.failed:,} failed")  # fmt: skip
+        yield Line(
+            f"Import {m.import_id}: {m.rows:,} rows of {self.parts} parts into {m.module}: "
+            f"{m.created:,} created or updated, {m.failed:,} failed"
+        )
         for path in m.files:
             yield Line(f"  {path}")
         if m.failed:
-            yield Line(f"fix the failed rows and send them again: zbulk job retry --import "
-                       f"{m.import_id} --edit")  # fmt: skip
+            yield Line(
+                f"fix the failed rows and send them again: zbulk job retry --import "
+                f"{m.import_id} --edit"
+            )
 
 
 @dataclass

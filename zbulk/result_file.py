@@ -56,10 +56,13 @@ EXAMPLES = 3
 SUCCESS = frozenset({"added", "updated"})
 TRAILING = ("STATUS", "RECORD_ID", "ERRORS")
 ERRORS_HEADER = ["row", "RECORD_ID", "code", "column", "explanation"]
-WHOLE_ROWS_NOTE = ("Zoho's result file keeps only the first three mapped columns of each row; "
-                   "add --source FILE (the CSV or ZIP you uploaded) for whole rows")  # fmt: skip
-READABLE = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
-                      zipfile.ZIP_LZMA})  # fmt: skip
+WHOLE_ROWS_NOTE = (
+    "Zoho's result file keeps only the first three mapped columns of each row; "
+    "add --source FILE (the CSV or ZIP you uploaded) for whole rows"
+)
+READABLE = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)
 
 
 @dataclass
@@ -131,18 +134,29 @@ class Summary:
                     else:
                         if len(cells) < len(f.source.header):  # type: ignore[union-attr]
                             cells = cells + [""] * (len(f.source.header) - len(cells))  # type: ignore[union-attr]
-                        yield number, [*cells, row[status_at],
-                                       "" if record_at is None else row[record_at],
-                                       "" if errors_at is None else row[errors_at]]  # fmt: skip
+                        yield (
+                            number,
+                            [
+                                *cells,
+                                row[status_at],
+                                "" if record_at is None else row[record_at],
+                                "" if errors_at is None else row[errors_at],
+                            ],
+                        )
 
     def as_json(self, download_url: str | None) -> dict[str, Any]:
         """The summary without the failed rows (see ``json_chunks``)."""
         files = [_file_json(f) for f in self.files]
-        return {"job_id": self.job_id, "download_url": download_url, "files": files,
-                "warnings": self.warnings}  # fmt: skip
+        return {
+            "job_id": self.job_id,
+            "download_url": download_url,
+            "files": files,
+            "warnings": self.warnings,
+        }
 
-    def json_chunks(self, download_url: str | None, with_rows: bool, encode: Any,
-                    batch: int = 2000) -> Iterator[str]:  # fmt: skip
+    def json_chunks(
+        self, download_url: str | None, with_rows: bool, encode: Any, batch: int = 2000
+    ) -> Iterator[str]:
         """One compact JSON document, in pieces, with every failed row under
         ``files[].failed_rows`` as ``{"row": n, "cells": [...]}`` (cells in the order of
         ``files[].columns``). ``encode`` turns a value into compact JSON text."""
@@ -170,21 +184,34 @@ class Summary:
 def _file_json(f: FileSummary) -> dict[str, Any]:
     source = None
     if f.source is not None:
-        source = {"name": f.source.label, "encoding": f.source.encoding.label,
-                  "delimiter": f.source.delimiter}  # fmt: skip
+        source = {
+            "name": f.source.label,
+            "encoding": f.source.encoding.label,
+            "delimiter": f.source.delimiter,
+        }
     return {
-        "name": f.name, "module": f.module, "uploaded_file": f.uploaded,
-        "encoding": f.encoding, "delimiter": f.delimiter, "source": source,
+        "name": f.name,
+        "module": f.module,
+        "uploaded_file": f.uploaded,
+        "encoding": f.encoding,
+        "delimiter": f.delimiter,
+        "source": source,
         "columns": f.failed_columns,
-        "rows": f.rows, "failed": f.failed, "statuses": dict(f.statuses),
+        "rows": f.rows,
+        "failed": f.failed,
+        "statuses": dict(f.statuses),
         "errors": [
-            {"code": g.code, "column": g.column, "count": g.count,
-             "explanation": explain(g.code),
-             "examples": [{"row": r, "record_id": rid} for r, rid in g.examples]}
+            {
+                "code": g.code,
+                "column": g.column,
+                "count": g.count,
+                "explanation": explain(g.code),
+                "examples": [{"row": r, "record_id": rid} for r, rid in g.examples],
+            }
             for g in sorted(f.errors.values(), key=lambda g: -g.count)
         ],
         **({"written": f.written} if f.written else {}),
-    }  # fmt: skip
+    }
 
 
 def parse_errors(text: str) -> list[tuple[str, str]]:
@@ -271,18 +298,22 @@ def _members(archive: zipfile.ZipFile, warnings: list[str]) -> list[zipfile.ZipI
             continue
         path = PurePosixPath(info.filename.replace("\\", "/"))
         if path.is_absolute() or ".." in path.parts or ":" in info.filename:
-            raise ResultFileError(f"the result file holds an unsafe name {info.filename!r}; "
-                               "refusing to read it")  # fmt: skip
+            raise ResultFileError(
+                f"the result file holds an unsafe name {info.filename!r}; refusing to read it"
+            )
         if path.suffix.lower() != ".csv":
             warnings.append(f"skipped {info.filename!r}: not a CSV file")
             continue
         if info.flag_bits & 0x1:
-            raise ResultFileError(f"{info.filename!r} in the result file is encrypted; "
-                               "zbulk cannot read it")  # fmt: skip
+            raise ResultFileError(
+                f"{info.filename!r} in the result file is encrypted; zbulk cannot read it"
+            )
         if info.compress_type not in READABLE:
             method = info.compress_type
-            raise ResultFileError(f"{info.filename!r} in the result file uses a compression "
-                               f"method zbulk cannot read (method {method})")  # fmt: skip
+            raise ResultFileError(
+                f"{info.filename!r} in the result file uses a compression "
+                f"method zbulk cannot read (method {method})"
+            )
         total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
         if total > MAX_UNCOMPRESSED or ratio > MAX_RATIO:
@@ -291,8 +322,10 @@ def _members(archive: zipfile.ZipFile, warnings: list[str]) -> list[zipfile.ZipI
                 f"{info.file_size:,} bytes from {info.compress_size:,}); refusing a ZIP bomb"
             )
         if info.filename in seen:
-            warnings.append(f"the result file holds {info.filename!r} more than once; "
-                            "each copy is read and written separately")  # fmt: skip
+            warnings.append(
+                f"the result file holds {info.filename!r} more than once; "
+                "each copy is read and written separately"
+            )
         seen.add(info.filename)
         members.append(info)
     return members
@@ -326,11 +359,20 @@ def _reading(info: zipfile.ZipInfo) -> Iterator[None]:
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             limit = MAX_CELL // (1 << 20)
-            raise ResultFileError(f"{info.filename!r} in the result file holds a cell larger "
-                               f"than {limit} MiB; refusing to read it") from None  # fmt: skip
+            raise ResultFileError(
+                f"{info.filename!r} in the result file holds a cell larger "
+                f"than {limit} MiB; refusing to read it"
+            ) from None
         raise ResultFileError(f"the result file is damaged ({info.filename!r}: {exc})") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
-            NotImplementedError, RuntimeError) as exc:  # fmt: skip
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         raise ResultFileError(f"the result file is damaged ({info.filename!r}: {exc})") from None
 
 
@@ -339,8 +381,9 @@ Records = Iterator[tuple[list[str], str]]  # a source's (cells, text as in the f
 Joined = Iterator[tuple[int, list[str], list[str] | None, str]]  # row, result, source, text
 
 
-def _open_csv(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
-              encoding: str | None = None) -> Opened:  # fmt: skip
+def _open_csv(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, encoding: str | None = None
+) -> Opened:
     # zipfile stops at the size the header declares (and fails the CRC beyond it), so
     # with the checks in _members a member cannot unpack to more than it claimed.
     member = archive.open(info)
@@ -359,8 +402,10 @@ def _open_csv(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
 
 def _columns(header: list[str]) -> dict[str, int | None]:
     upper = [h.strip().upper() for h in header]
-    return {name: upper.index(name) if name in upper else None
-            for name in ("STATUS", "RECORD_ID", "ERRORS")}  # fmt: skip
+    return {
+        name: upper.index(name) if name in upper else None
+        for name in ("STATUS", "RECORD_ID", "ERRORS")
+    }
 
 
 def summarise_zip(path: Path, *, given: bool = False, **options: Any) -> Summary:
@@ -408,25 +453,44 @@ def _summarise_zip(
         with archive:
             members = _members(archive, warnings)
             if not members:
-                raise ResultFileError("the result file holds no CSV file",
-                                   hint="; ".join(warnings) or None)  # fmt: skip
+                raise ResultFileError(
+                    "the result file holds no CSV file", hint="; ".join(warnings) or None
+                )
             named = [name_member(info, resources or []) for info in members]
-            paired = (pair_sources(source, [i.filename for i in members],
-                                   [u for _, u, _ in named])
-                      if source else [None] * len(members))  # fmt: skip
+            paired = (
+                pair_sources(source, [i.filename for i in members], [u for _, u, _ in named])
+                if source
+                else [None] * len(members)
+            )
             targets = None
             if output_dir is not None:
-                targets = _targets(output_dir, job_id, [m for m, _, _ in named],
-                                   whole=source is not None)  # fmt: skip
-                _prepare(output_dir, [t for group in targets for t in group]
-                         + ([output_dir / f"{job_id}.zip"] if keep_zip else []), force)  # fmt: skip
+                targets = _targets(
+                    output_dir, job_id, [m for m, _, _ in named], whole=source is not None
+                )
+                _prepare(
+                    output_dir,
+                    [t for group in targets for t in group]
+                    + ([output_dir / f"{job_id}.zip"] if keep_zip else []),
+                    force,
+                )
             for n, info in enumerate(members):
                 module, uploaded, indices = named[n]
                 done = len(sinks)
                 with _reading(info):
-                    found.append(_summarise_member(
-                        archive, info, module, uploaded, paired[n], indices,
-                        targets[n] if targets else None, force, warnings, sinks))  # fmt: skip
+                    found.append(
+                        _summarise_member(
+                            archive,
+                            info,
+                            module,
+                            uploaded,
+                            paired[n],
+                            indices,
+                            targets[n] if targets else None,
+                            force,
+                            warnings,
+                            sinks,
+                        )
+                    )
                 for sink in sinks[done:]:  # written through: its file stays, its handle goes
                     sink.file.close()  # (3 open files per member would run out at 500)
         for sink in sinks:
@@ -445,8 +509,9 @@ def module_of(info: zipfile.ZipInfo) -> str:
     return PurePosixPath(info.filename.replace("\\", "/")).stem or "result"
 
 
-def name_member(info: zipfile.ZipInfo,
-                resources: list[Resource]) -> tuple[str, str | None, list[int]]:  # fmt: skip
+def name_member(
+    info: zipfile.ZipInfo, resources: list[Resource]
+) -> tuple[str, str | None, list[int]]:
     """The CRM module of a result CSV, the name of the file it was uploaded as, and the
     sorted mapped column indices of its resource (when known). Zoho names the CSV
     ``<module>-<uploaded file stem>``: the job document's resource whose module and file
@@ -470,13 +535,17 @@ def name_member(info: zipfile.ZipInfo,
     modules = {r.module for r in resources if r.module}
     if len(resources) == 1 and len(modules) == 1:
         res = resources[0]
-        return modules.pop(), f"{stem}.csv", sorted(
-            m.index for m in res.mappings if m.index is not None)  # fmt: skip
+        return (
+            modules.pop(),
+            f"{stem}.csv",
+            sorted(m.index for m in res.mappings if m.index is not None),
+        )
     return stem, f"{stem}.csv", []
 
 
-def _targets(output_dir: Path, job_id: str, modules: list[str],
-             whole: bool = True) -> list[tuple[Path, Path, Path]]:  # fmt: skip
+def _targets(
+    output_dir: Path, job_id: str, modules: list[str], whole: bool = True
+) -> list[tuple[Path, Path, Path]]:
     """Per member its failed, errors and created CSV: two members of the same module
     get ``-2``, ``-3``… never the same file. Without the source (``whole`` False) the
     failed rows are Zoho's few columns only: ``-result-rows.csv``, never named "failed",
@@ -514,14 +583,22 @@ class _CsvSink:
     given as text makes a sink of text: rows are added as they were in the source file
     (same quoting, same line ends, bytes without a character kept)."""
 
-    def __init__(self, target: Path, force: bool, header: list[str] | str, owner: FileSummary,
-                 encoding: Encoding | None = None, delimiter: str = ",") -> None:  # fmt: skip
+    def __init__(
+        self,
+        target: Path,
+        force: bool,
+        header: list[str] | str,
+        owner: FileSummary,
+        encoding: Encoding | None = None,
+        delimiter: str = ",",
+    ) -> None:
         encoding = encoding or Encoding("utf-8")
         self.owner = owner
         self.text = isinstance(header, str)
         errors = SOURCE_ERRORS if self.text else "strict"
-        self.file: NewFile = create_output(target, force=force, encoding=encoding.codec,
-                                           errors=errors)  # fmt: skip
+        self.file: NewFile = create_output(
+            target, force=force, encoding=encoding.codec, errors=errors
+        )
         if encoding.bom:  # as bytes: the codec may have no character for it
             try:
                 self.file.handle.buffer.write(encoding.bom)  # type: ignore[attr-defined]
@@ -548,8 +625,10 @@ class _CsvSink:
         except OSError as exc:
             raise local_error(self.file.target, exc) from None
         except UnicodeEncodeError as exc:
-            raise LocalFileError(f"cannot write {self.file.target}: {exc.reason} "
-                                 f"({exc.object[exc.start:exc.end]!r})") from None  # fmt: skip
+            raise LocalFileError(
+                f"cannot write {self.file.target}: {exc.reason} "
+                f"({exc.object[exc.start : exc.end]!r})"
+            ) from None
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -610,8 +689,9 @@ def _source_rows(f: FileSummary, errors: str = SOURCE_ERRORS) -> Iterator[Record
         yield ((r.cells, r.text) for r in records)
 
 
-def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
-            f: FileSummary) -> Joined:  # fmt: skip
+def _joined(
+    reader: Iterator[list[str]], width: int, source: Records | None, f: FileSummary
+) -> Joined:
     """(row number, result row, source cells or None, source text or ""), the rows lined
     up in order: the kept columns must agree on every row and both files must end together
     (UserFileError naming the first row that does not, with nothing written)."""
@@ -656,16 +736,25 @@ def _joined(reader: Iterator[list[str]], width: int, source: Records | None,
         )
 
 
-def _summarise_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, module: str,
-                      uploaded: str | None, source: UserFile | None, indices: list[int],
-                      targets: tuple[Path, Path, Path] | None, force: bool,
-                      warnings: list[str], sinks: list[_CsvSink]) -> FileSummary:  # fmt: skip
+def _summarise_member(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    module: str,
+    uploaded: str | None,
+    source: UserFile | None,
+    indices: list[int],
+    targets: tuple[Path, Path, Path] | None,
+    force: bool,
+    warnings: list[str],
+    sinks: list[_CsvSink],
+) -> FileSummary:
     reader, header, encoding = _open_csv(archive, info)
     if encoding == "cp1252":
         warnings.append(f"{info.filename!r} is not UTF-8; read as Windows-1252")
     delimiter = getattr(reader, "dialect", csv.excel).delimiter
-    summary = FileSummary(info.filename, module, header, encoding, info, delimiter=delimiter,
-                          uploaded=uploaded)  # fmt: skip
+    summary = FileSummary(
+        info.filename, module, header, encoding, info, delimiter=delimiter, uploaded=uploaded
+    )
     if source is not None:
         summary.source = source
         summary.positions = _positions(summary, source, indices)
@@ -674,28 +763,40 @@ def _summarise_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, module: s
     if targets is not None:
         if source is not None:  # the source's own text: its header line, then its rows
             body, end = _line_end(source.header_text)
-            out = (_CsvSink(targets[0], force, body + end, summary, source.encoding),
-                   _CsvSink(targets[1], force, ERRORS_HEADER, summary),
-                   _CsvSink(targets[2], force, body + source.delimiter + "RECORD_ID" + end,
-                            summary, source.encoding))  # fmt: skip
+            out = (
+                _CsvSink(targets[0], force, body + end, summary, source.encoding),
+                _CsvSink(targets[1], force, ERRORS_HEADER, summary),
+                _CsvSink(
+                    targets[2],
+                    force,
+                    body + source.delimiter + "RECORD_ID" + end,
+                    summary,
+                    source.encoding,
+                ),
+            )
         else:
             own = [header[k] for k in summary.kept]
             enc = Encoding("utf-8", codecs.BOM_UTF8 if encoding == "utf-8-sig" else b"")
             enc = enc if encoding in ("utf-8", "utf-8-sig") else Encoding(encoding)
             # Zoho's rows as Zoho wrote them, STATUS, RECORD_ID and ERRORS last: a file the
             # import pre-flight knows for a result file, never taken for rows to import
-            out = (_CsvSink(targets[0], force, header, summary, enc, delimiter),
-                   _CsvSink(targets[1], force, ERRORS_HEADER, summary),
-                   _CsvSink(targets[2], force, [*own, "RECORD_ID"], summary, enc,
-                            delimiter))  # fmt: skip
+            out = (
+                _CsvSink(targets[0], force, header, summary, enc, delimiter),
+                _CsvSink(targets[1], force, ERRORS_HEADER, summary),
+                _CsvSink(targets[2], force, [*own, "RECORD_ID"], summary, enc, delimiter),
+            )
         sinks.extend(out)
     with _source_rows(summary) as rows:
         _read_rows(_joined(reader, len(header), rows, summary), at, summary, out)
     return summary
 
 
-def _read_rows(rows: Joined, at: dict[str, int | None], summary: FileSummary,
-               out: tuple[_CsvSink, _CsvSink, _CsvSink] | None) -> None:  # fmt: skip
+def _read_rows(
+    rows: Joined,
+    at: dict[str, int | None],
+    summary: FileSummary,
+    out: tuple[_CsvSink, _CsvSink, _CsvSink] | None,
+) -> None:
     status_at, record_at, errors_at = at["STATUS"], at["RECORD_ID"], at["ERRORS"]
     assert status_at is not None
     counts: dict[str, int] = {}
@@ -742,8 +843,9 @@ def _read_rows(rows: Joined, at: dict[str, int | None], summary: FileSummary,
         if errors_out is not None:
             shown = inert(record)
             for code, column in found:
-                errors_out([str(number), shown, inert(code), inert(column),
-                            inert(explain(code) or "")])  # fmt: skip
+                errors_out(
+                    [str(number), shown, inert(code), inert(column), inert(explain(code) or "")]
+                )
             if not found:
                 errors_out([str(number), shown, "", "", inert(_no_code(status))])
         for key in found:

@@ -20,8 +20,10 @@ from zbulk.config import is_loopback_host
 from zbulk.errors import ApiError, UsageError, ZbulkError
 
 # Zoho's own hosts: https://*.zoho.<tld>, *.zohoapis.<tld>, *.zohocloud.ca.
-_ZOHO_HOST = (r"(?:^|\.)(?:zoho|zohoapis)\.(?:com|eu|in|jp|sa|uk|ca|com\.au|com\.cn)$"
-              r"|(?:^|\.)zohocloud\.ca$")  # fmt: skip
+_ZOHO_HOST = (
+    r"(?:^|\.)(?:zoho|zohoapis)\.(?:com|eu|in|jp|sa|uk|ca|com\.au|com\.cn)$"
+    r"|(?:^|\.)zohocloud\.ca$"
+)
 # Patterns are compiled on first use (re caches them): start-up pays for none of them.
 _SECRET_PARAM = r"(?i)token|code|secret|password|key|signature"  # noqa: S105
 _ODD = r"[\x00-\x20\x7f\\]"  # what parsers read differently: controls, spaces, backslash
@@ -137,13 +139,17 @@ class UrlGate:
             except ZbulkError:
                 found = None
             parts = parse_url(found) if found else None
-            self._upload = (parts.scheme, parts.host, parts.port or _default_port(parts.scheme)
-                            ) if parts else (None, None, None)  # fmt: skip
+            self._upload = (
+                (parts.scheme, parts.host, parts.port or _default_port(parts.scheme))
+                if parts
+                else (None, None, None)
+            )
         return self._upload == (scheme, host, port)
 
     def refused(self, url: str, problem: str) -> ZbulkError:
-        return ApiError(f"refusing to send your token to {host_of(url)!r}: {problem}",
-                        hint=self.hint)  # fmt: skip
+        return ApiError(
+            f"refusing to send your token to {host_of(url)!r}: {problem}", hint=self.hint
+        )
 
 
 def token_may_go_to(url: str, api_domain: str) -> bool:

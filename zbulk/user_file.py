@@ -41,11 +41,25 @@ from typing import IO, Any
 from zbulk.errors import UsageError
 
 __all__ = [  # what other modules use: the pre-flight, --source, retry, a splitter, a checker
-    "MAX_PART_BYTES", "MAX_RECORD_BYTES", "Encoding", "Problem", "Problems", "Record",
-    "RecordTooLong", "UserFile", "UserFileError", "check_member", "csv_members",
-    "detect_delimiter", "detect_encoding", "is_result_header", "is_zip", "open_source",
-    "open_user_files", "text_codec",
-]  # fmt: skip
+    "MAX_PART_BYTES",
+    "MAX_RECORD_BYTES",
+    "Encoding",
+    "Problem",
+    "Problems",
+    "Record",
+    "RecordTooLong",
+    "UserFile",
+    "UserFileError",
+    "check_member",
+    "csv_members",
+    "detect_delimiter",
+    "detect_encoding",
+    "is_result_header",
+    "is_zip",
+    "open_source",
+    "open_user_files",
+    "text_codec",
+]
 
 MAX_RECORD_BYTES = 25 * 1024 * 1024  # Zoho's per-file limit: no record can be longer
 MAX_PART_BYTES = MAX_RECORD_BYTES  # per uploaded file, header and BOM included
@@ -540,8 +554,13 @@ class _Lines:
         return True
 
 
-def _records(lines: _Lines, delimiter: str, header_bytes: int, header_lines: int,
-             on_blank: Callable[[int, int], None] | None) -> Iterator[Record]:  # fmt: skip
+def _records(
+    lines: _Lines,
+    delimiter: str,
+    header_bytes: int,
+    header_lines: int,
+    on_blank: Callable[[int, int], None] | None,
+) -> Iterator[Record]:
     """The records after the header (``lines`` positioned after it)."""
     reader = csv.reader(lines, delimiter=delimiter, strict=False)
     lines.limit = MAX_RECORD_BYTES
@@ -626,8 +645,14 @@ class UserFile:
     def _reading(self) -> Iterator[None]:
         try:
             yield
-        except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError,
-                ValueError) as exc:  # fmt: skip
+        except (
+            OSError,
+            zipfile.BadZipFile,
+            EOFError,
+            RuntimeError,
+            NotImplementedError,
+            ValueError,
+        ) as exc:
             if isinstance(exc, UnicodeError):
                 raise
             raise UserFileError(f"cannot read {self.label}: {exc}") from None
@@ -672,8 +697,9 @@ class UserFile:
         with self.open() as raw:
             _, header = self._lines(raw, TEXT_ERRORS)
         if not header or not any(h.strip() for h in header):
-            raise UserFileError(f"{self.label} has no header row",
-                                hint="the first line names the columns")  # fmt: skip
+            raise UserFileError(
+                f"{self.label} has no header row", hint="the first line names the columns"
+            )
         self.header = header
         if not self.header_text.endswith(("\n", "\r")):
             self.header_text += "\r\n"
@@ -717,8 +743,11 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 def _file_size(path: Path, what: str) -> int:
     try:
         if not path.is_file():
-            raise UserFileError(f"cannot read {what} {path}: no such file" if not path.exists()
-                                else f"{what} {path} is not a file")  # fmt: skip
+            raise UserFileError(
+                f"cannot read {what} {path}: no such file"
+                if not path.exists()
+                else f"{what} {path} is not a file"
+            )
         return path.stat().st_size
     except OSError as exc:
         raise UserFileError(f"cannot read {what} {path}: {exc.strerror or exc}") from None

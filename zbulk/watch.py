@@ -212,8 +212,11 @@ def outcome(w: Watched, fail_on_skipped: bool) -> ExitCode:
     key = status_key(w.job.status)
     if key == "FAILED":
         return ExitCode.ERROR
-    skipped = (w.progress.skipped if w.progress else 0) > 0 or key == "SKIPPED" or any(
-        status_key(r.status) == "SKIPPED" for r in w.job.resources)  # fmt: skip
+    skipped = (
+        (w.progress.skipped if w.progress else 0) > 0
+        or key == "SKIPPED"
+        or any(status_key(r.status) == "SKIPPED" for r in w.job.resources)
+    )
     return ExitCode.SKIPPED if fail_on_skipped and skipped else ExitCode.OK
 
 
@@ -242,8 +245,9 @@ def watch(
     start = clock()
     interval = _bounded(options.interval, MIN_INTERVAL)
     max_interval = max(_bounded(options.max_interval, MIN_INTERVAL), interval)
-    jobs = [Watched(j, Schedule(interval, max_interval), started=start)
-            for j in dict.fromkeys(job_ids)]  # fmt: skip
+    jobs = [
+        Watched(j, Schedule(interval, max_interval), started=start) for j in dict.fromkeys(job_ids)
+    ]
     timeout = effective_timeout(options.timeout)
     deadline = None if timeout is None else start + timeout
     throttle = throttle if throttle is not None else Throttle(clock)
@@ -322,8 +326,10 @@ class _Workers:
         self._fetch = fetch
         self._asks: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._answers: queue.SimpleQueue[_Answer] = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._work, name=f"zbulk-poll-{i}",
-                                          daemon=True) for i in range(size)]  # fmt: skip
+        self._threads = [
+            threading.Thread(target=self._work, name=f"zbulk-poll-{i}", daemon=True)
+            for i in range(size)
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -398,8 +404,14 @@ def signals_interrupt() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def _apply(w: Watched, answer: _Answer, options: WatchOptions, on_event: Events,
-           clock: Callable[[], float], wall: Callable[[], float]) -> None:  # fmt: skip
+def _apply(
+    w: Watched,
+    answer: _Answer,
+    options: WatchOptions,
+    on_event: Events,
+    clock: Callable[[], float],
+    wall: Callable[[], float],
+) -> None:
     """What one poll's answer (or failure) means for the job; on the calling thread."""
     exc = answer.error
     if isinstance(exc, NetworkError):
@@ -436,7 +448,10 @@ def _apply(w: Watched, answer: _Answer, options: WatchOptions, on_event: Events,
         w.next_poll = now + w.schedule.next_delay(now, w.progress)
     _keep_progress(w, now)
     if previous is None or (previous.status, previous.processed, previous.total) != (
-        w.progress.status, w.progress.processed, w.progress.total):  # fmt: skip
+        w.progress.status,
+        w.progress.processed,
+        w.progress.total,
+    ):
         on_event("change", w)
     if finished:
         on_event("done", w)

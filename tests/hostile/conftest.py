@@ -31,15 +31,25 @@ def _peak(pid: int, proc: subprocess.Popen[bytes], found: list[float]) -> None:
         time.sleep(0.01)
 
 
-def run_script(args: list[str], env: dict[str, str], *, timeout: float = 60,
-               preexec_fn: Callable[[], None] | None = None,
-               cwd: Path | None = None) -> Result:  # fmt: skip
+def run_script(
+    args: list[str],
+    env: dict[str, str],
+    *,
+    timeout: float = 60,
+    preexec_fn: Callable[[], None] | None = None,
+    cwd: Path | None = None,
+) -> Result:
     assert SCRIPT.exists(), f"install zbulk first (pip install -e .): {SCRIPT} is missing"
     started = time.monotonic()
     proc = subprocess.Popen(
-        [str(SCRIPT), *args], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, preexec_fn=preexec_fn, cwd=cwd,
-    )  # fmt: skip
+        [str(SCRIPT), *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=preexec_fn,
+        cwd=cwd,
+    )
     found = [0.0]
     watcher = threading.Thread(target=_peak, args=(proc.pid, proc, found), daemon=True)
     watcher.start()
@@ -65,13 +75,28 @@ def run_script(args: list[str], env: dict[str, str], *, timeout: float = 60,
 
 
 def clean_env(tmp_path: Path, api_domain: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ZBULK_") and k.lower() not in
-           ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "no_color", "force_color",
-            "columns")}  # fmt: skip
-    env.update(ZBULK_API_DOMAIN=api_domain, ZBULK_TOKEN=TOKEN, TZ="UTC",
-               ZBULK_CONFIG_DIR=str(tmp_path / "config"),
-               ZBULK_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ZBULK_")
+        and k.lower()
+        not in (
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "no_proxy",
+            "no_color",
+            "force_color",
+            "columns",
+        )
+    }
+    env.update(
+        ZBULK_API_DOMAIN=api_domain,
+        ZBULK_TOKEN=TOKEN,
+        TZ="UTC",
+        ZBULK_CONFIG_DIR=str(tmp_path / "config"),
+        ZBULK_STATE_DIR=str(tmp_path / "state"),
+    )
     return env
 
 

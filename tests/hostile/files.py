@@ -31,8 +31,10 @@ def csv_bytes(rows: Iterable[list[str]], header: list[str] = HEADER) -> bytes:
 
 
 def failed_rows(n: int, start: int = 1) -> list[list[str]]:
-    return [[f"Name{i}", f"n{i}@example.com", "", "skipped", "", "MANDATORY_NOT_FOUND-Company"]
-            for i in range(start, start + n)]  # fmt: skip
+    return [
+        [f"Name{i}", f"n{i}@example.com", "", "skipped", "", "MANDATORY_NOT_FOUND-Company"]
+        for i in range(start, start + n)
+    ]
 
 
 def _patch(data: bytes, local_at: int, central_at: int, value: int, size: int = 2) -> bytes:
@@ -70,8 +72,7 @@ def many_rows_zip(path: Path, rows: int, *, failed_every: int = 1) -> Path:
         batch = []
         for i in range(1, rows + 1):
             if i % failed_every == 0:
-                batch.append(f"Name{i},n{i}@example.com,,skipped,,"
-                             f"MANDATORY_NOT_FOUND-Company\r\n")  # fmt: skip
+                batch.append(f"Name{i},n{i}@example.com,,skipped,,MANDATORY_NOT_FOUND-Company\r\n")
             else:
                 batch.append(f"Name{i},n{i}@example.com,Acme {i % 977},added,{4150868000 + i},\r\n")
             if len(batch) == 10_000:

@@ -113,14 +113,28 @@ def _head(status: int, headers: dict[str, str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def answer(body: bytes | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None,
-           content_type: str = "application/json") -> Handler:  # fmt: skip
+def answer(
+    body: bytes | dict[str, Any],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/json",
+) -> Handler:
     """A plain answer, then the connection closes."""
     data = json.dumps(body).encode() if isinstance(body, dict) else body
 
     def handle(conn: socket.socket, seen: Seen) -> None:
-        conn.sendall(_head(status, {"Content-Type": content_type, "Content-Length": str(len(data)),
-                                    "Connection": "close", **(headers or {})}) + data)  # fmt: skip
+        conn.sendall(
+            _head(
+                status,
+                {
+                    "Content-Type": content_type,
+                    "Content-Length": str(len(data)),
+                    "Connection": "close",
+                    **(headers or {}),
+                },
+            )
+            + data
+        )
 
     return handle
 
@@ -129,8 +143,14 @@ def trickle(body: bytes, every: float = 0.2, *, headers_too: bool = False) -> Ha
     """One byte every ``every`` seconds: of the body, or of the whole answer."""
 
     def handle(conn: socket.socket, seen: Seen) -> None:
-        head = _head(200, {"Content-Type": "application/json", "Content-Length": str(len(body)),
-                           "Connection": "close"})  # fmt: skip
+        head = _head(
+            200,
+            {
+                "Content-Type": "application/json",
+                "Content-Length": str(len(body)),
+                "Connection": "close",
+            },
+        )
         data = head + body if headers_too else body
         if not headers_too:
             conn.sendall(head)
@@ -145,8 +165,9 @@ def lying_length(body: bytes, declared: int, hold: float = 0.0) -> Handler:
     """Content-Length says ``declared``; fewer bytes come, then (after ``hold``) a close."""
 
     def handle(conn: socket.socket, seen: Seen) -> None:
-        conn.sendall(_head(200, {"Content-Type": "application/json",
-                                 "Content-Length": str(declared)}) + body)  # fmt: skip
+        conn.sendall(
+            _head(200, {"Content-Type": "application/json", "Content-Length": str(declared)}) + body
+        )
         time.sleep(hold)
 
     return handle
@@ -181,12 +202,19 @@ def sequence(*handlers: Handler) -> Handler:
 def job_doc(job_id: str, download_url: str | None = None, **extra: Any) -> dict[str, Any]:
     """A finished job document (COMPLETED), with a result link if given."""
     doc: dict[str, Any] = {
-        "id": job_id, "status": "COMPLETED", "operation": "insert",
+        "id": job_id,
+        "status": "COMPLETED",
+        "operation": "insert",
         "created_time": "2024-03-01T10:00:00+05:30",
         "created_by": {"id": "1", "name": "Ada"},
-        "resource": [{"status": "COMPLETED", "module": {"api_name": "Leads"},
-                      "file": {"added_count": 1, "skipped_count": 1, "total_count": 2}}],
-    }  # fmt: skip
+        "resource": [
+            {
+                "status": "COMPLETED",
+                "module": {"api_name": "Leads"},
+                "file": {"added_count": 1, "skipped_count": 1, "total_count": 2},
+            }
+        ],
+    }
     if download_url is not None:
         doc["result"] = {"download_url": download_url}
     doc.update(extra)

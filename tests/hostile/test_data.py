@@ -59,12 +59,15 @@ def test_hostile_fields_are_shown(hostile, zb, inproc, body: bytes) -> None:
 
 def test_json_is_byte_faithful(hostile, zb) -> None:
     """Item 18: duplicate keys collapsed, 1E2 became 100.0, -0 became 0."""
-    body = (b'{\n  "id": "' + JOB.encode() + b'",\n  "status": "COMPLETED",\n  "n": 1E2,\n'
-            b'  "z": -0,\n  "n": 2.50,\n  "s": "a \\u00e9\\n b"\n}\n')  # fmt: skip
+    body = (
+        b'{\n  "id": "' + JOB.encode() + b'",\n  "status": "COMPLETED",\n  "n": 1E2,\n'
+        b'  "z": -0,\n  "n": 2.50,\n  "s": "a \\u00e9\\n b"\n}\n'
+    )
     hostile.route(job_path(), answer(body))
     r = zb("job", "show", "--json", JOB).clean(0)
-    assert r.out == (f'{{"id":"{JOB}","status":"COMPLETED","n":1E2,"z":-0,"n":2.50,'
-                     '"s":"a \\u00e9\\n b"}\n')  # fmt: skip
+    assert r.out == (
+        f'{{"id":"{JOB}","status":"COMPLETED","n":1E2,"z":-0,"n":2.50,"s":"a \\u00e9\\n b"}}\n'
+    )
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be"])

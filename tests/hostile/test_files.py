@@ -87,8 +87,9 @@ def test_escape_sequences_in_member_names_and_statuses(hostile, zb, inproc, tmp_
     ],
     ids=["twice", "same-basename", "case-only"],
 )
-def test_members_with_the_same_name_never_overwrite(hostile, zb, tmp_path: Path,
-                                                    members: list) -> None:  # fmt: skip
+def test_members_with_the_same_name_never_overwrite(
+    hostile, zb, tmp_path: Path, members: list
+) -> None:
     """Item 11: the second member's rows replaced the first's in --output-dir, exit 0."""
     data = zip_bytes(members)
     serve(hostile, data)
@@ -184,9 +185,11 @@ def test_cells_over_128_kib(hostile, zb) -> None:
 def test_failed_rows_with_a_row_column_and_duplicate_columns(hostile, zb) -> None:
     """Item 19: a column named `row` replaced the row number; duplicates kept the last."""
     header = ["row", "Email", "Email", "STATUS", "RECORD_ID", "ERRORS"]
-    rows = [["r-a", "first@x", "second@x", "skipped", "", "E-Email"],
-            ["r-b", "b@x", "b2@x", "added", "1", ""],
-            ["r-c", "third@x", "fourth@x", "skipped", "", "E-Email"]]  # fmt: skip
+    rows = [
+        ["r-a", "first@x", "second@x", "skipped", "", "E-Email"],
+        ["r-b", "b@x", "b2@x", "added", "1", ""],
+        ["r-c", "third@x", "fourth@x", "skipped", "", "E-Email"],
+    ]
     serve(hostile, zip_bytes([("Leads.csv", csv_bytes(rows, header))]))
     r = zb("job", "results", "--json", "--failed", JOB).clean(0)
     f = json.loads(r.out)["files"][0]

@@ -68,8 +68,9 @@ def test_the_gate_for_the_sandbox() -> None:
     assert gate.problem("http://192.0.2.2/x.zip")
 
 
-@pytest.mark.parametrize("value", [10**400, -(10**400), "9" * 400, 1e300, math.inf, math.nan,
-                                   "١٢", "+5", " 1 2 ", True])  # fmt: skip
+@pytest.mark.parametrize(
+    "value", [10**400, -(10**400), "9" * 400, 1e300, math.inf, math.nan, "١٢", "+5", " 1 2 ", True]
+)
 def test_counts_beyond_any_file_are_unreadable(value: object) -> None:
     assert integer(value) is None
 
@@ -81,23 +82,42 @@ def test_counts_and_percent_stay_finite() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("120", 120.0), ("9" * 5000, MAX_WAIT), ("0", 0.0), ("-5", None), ("1e9", None),
-     ("soon", None), ("Wed, 21 Oct 99999 07:28:00 GMT", None),
-     ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
-     (None, None), ("", None)],
-)  # fmt: skip
+    [
+        ("120", 120.0),
+        ("9" * 5000, MAX_WAIT),
+        ("0", 0.0),
+        ("-5", None),
+        ("1e9", None),
+        ("soon", None),
+        ("Wed, 21 Oct 99999 07:28:00 GMT", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+        (None, None),
+        ("", None),
+    ],
+)
 def test_retry_after_is_read_defensively(value: object, expected: float | None) -> None:
     assert retry_after_seconds(value) == expected
 
 
-@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00",
-                                   "2024-01-01T00:00:00", "not a time", 5])  # fmt: skip
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:59:59-05:00",
+        "2024-01-01T00:00:00",
+        "not a time",
+        5,
+    ],
+)
 def test_times_a_datetime_cannot_carry(value: object) -> None:
     assert parse_time(value) is None
 
 
-RUNNING = {"id": "1", "status": "IN PROGRESS", "resource": [
-    {"file": {"added_count": 1, "total_count": 10**15}}]}  # fmt: skip
+RUNNING = {
+    "id": "1",
+    "status": "IN PROGRESS",
+    "resource": [{"file": {"added_count": 1, "total_count": 10**15}}],
+}
 
 
 @pytest.mark.parametrize("interval", [math.nan, math.inf, -1.0, 0.0, 1e300])

@@ -97,13 +97,15 @@ def header_safe(value: object) -> bool:
     )
 
 
-def _check(body: dict[str, Any], what: str,
-           hints: Mapping[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+def _check(
+    body: dict[str, Any], what: str, hints: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     error = body.get("error")
     if error:
         text = _ERROR_TEXT.get(str(error), str(error))
-        raise CredentialsError(f"{what} failed: {text} ({str(error)[:80]!r})",
-                               hint=(hints or {}).get(str(error)))  # fmt: skip
+        raise CredentialsError(
+            f"{what} failed: {text} ({str(error)[:80]!r})", hint=(hints or {}).get(str(error))
+        )
     if not body.get("access_token"):
         raise NetworkError(f"{what} failed: Zoho's answer has no access token")
     for name in ("access_token", "refresh_token"):
@@ -133,8 +135,15 @@ def _tokens(body: dict[str, Any], now: float) -> Tokens:
     )
 
 
-def _grant(post: Post, app: OAuthApp, fields: Mapping[str, str], *, what: str,
-           now: Callable[[], float], hints: Mapping[str, str] | None = None) -> Tokens:  # fmt: skip
+def _grant(
+    post: Post,
+    app: OAuthApp,
+    fields: Mapping[str, str],
+    *,
+    what: str,
+    now: Callable[[], float],
+    hints: Mapping[str, str] | None = None,
+) -> Tokens:
     body = post(f"{app.accounts}/oauth/v2/token", fields)
     return _tokens(_check(body, what, hints), now())
 
@@ -147,9 +156,11 @@ def code_hint(accounts: str) -> str:
     from zbulk.config import is_loopback_host
 
     if is_loopback_host(urlsplit(accounts).hostname or ""):
-        return ("a sandbox grant code works once, for 3 minutes: stop the sandbox (Ctrl-C) and "
-                "run `zbulk sandbox` again, then run the `zbulk auth login --self-client …` "
-                "line it prints")  # fmt: skip
+        return (
+            "a sandbox grant code works once, for 3 minutes: stop the sandbox (Ctrl-C) and "
+            "run `zbulk sandbox` again, then run the `zbulk auth login --self-client …` "
+            "line it prints"
+        )
     return (
         "a grant code works once, for the minutes chosen when it was made: generate a new "
         "one at https://api-console.zoho.com (Self Client, Generate Code) and run "
@@ -157,13 +168,24 @@ def code_hint(accounts: str) -> str:
     )
 
 
-def exchange_code(post: Post, app: OAuthApp, code: str, *,
-                  now: Callable[[], float] = time.time) -> Tokens:  # fmt: skip
+def exchange_code(
+    post: Post, app: OAuthApp, code: str, *, now: Callable[[], float] = time.time
+) -> Tokens:
     """Self client: trade a grant code for an access and a refresh token."""
-    fields = {"grant_type": "authorization_code", "client_id": app.client_id,
-              "client_secret": app.client_secret, "code": code}  # fmt: skip
-    tokens = _grant(post, app, fields, what="exchanging the grant code", now=now,
-                    hints={"invalid_code": code_hint(app.accounts)})  # fmt: skip
+    fields = {
+        "grant_type": "authorization_code",
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "code": code,
+    }
+    tokens = _grant(
+        post,
+        app,
+        fields,
+        what="exchanging the grant code",
+        now=now,
+        hints={"invalid_code": code_hint(app.accounts)},
+    )
     if not tokens.refresh_token:
         raise CredentialsError(
             "Zoho returned no refresh token for this grant code",
@@ -172,11 +194,16 @@ def exchange_code(post: Post, app: OAuthApp, code: str, *,
     return tokens
 
 
-def refresh(post: Post, app: OAuthApp, refresh_token: str, *,
-            now: Callable[[], float] = time.time) -> Tokens:  # fmt: skip
+def refresh(
+    post: Post, app: OAuthApp, refresh_token: str, *, now: Callable[[], float] = time.time
+) -> Tokens:
     """A new access token from the refresh token (at most 10 per 10 minutes at Zoho)."""
-    fields = {"grant_type": "refresh_token", "client_id": app.client_id,
-              "client_secret": app.client_secret, "refresh_token": refresh_token}  # fmt: skip
+    fields = {
+        "grant_type": "refresh_token",
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "refresh_token": refresh_token,
+    }
     return _grant(post, app, fields, what="refreshing the access token", now=now)
 
 
@@ -191,9 +218,13 @@ def revoke(post: Post, app: OAuthApp, token: str) -> None:
 def request_device_code(post: Post, app: OAuthApp) -> DeviceCode:
     body = post(
         f"{app.accounts}/oauth/v3/device/code",
-        {"client_id": app.client_id, "grant_type": "device_request", "scope": SCOPE,
-         "access_type": "offline"},
-    )  # fmt: skip
+        {
+            "client_id": app.client_id,
+            "grant_type": "device_request",
+            "scope": SCOPE,
+            "access_type": "offline",
+        },
+    )
     if body.get("error"):
         _check(body, "starting the device login")
     fields = [body.get(k) for k in ("user_code", "device_code", "verification_url")]
@@ -233,13 +264,19 @@ def poll_device(
     while True:
         sleep(interval)
         if clock() > deadline:
-            raise CredentialsError("the device code expired before it was approved",
-                                   hint="run the login again and approve sooner")  # fmt: skip
+            raise CredentialsError(
+                "the device code expired before it was approved",
+                hint="run the login again and approve sooner",
+            )
         body = post(
             f"{accounts}/oauth/v3/device/token",
-            {"client_id": app.client_id, "client_secret": app.client_secret,
-             "grant_type": "device_token", "code": code.device_code},
-        )  # fmt: skip
+            {
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "grant_type": "device_token",
+                "code": code.device_code,
+            },
+        )
         error = body.get("error")
         if error == "authorization_pending":
             continue

@@ -82,14 +82,21 @@ def verifier(lookup: Callable[..., None]) -> Verify:
                 f"{api_domain} is the one of your data centre (--dc, --api-domain)",
             ) from None
         except ZbulkError as exc:
-            raise type(exc)(f"verifying the login failed: {exc.message}; nothing was "
-                            "stored", hint=exc.hint) from None  # fmt: skip
+            raise type(exc)(
+                f"verifying the login failed: {exc.message}; nothing was stored", hint=exc.hint
+            ) from None
 
     return verify
 
 
-def _keep(*, profile: str, record: LoginRecord, secrets: Mapping[str, Any], store: SecretStore,
-          env: Mapping[str, str] | None) -> LoginResult:  # fmt: skip
+def _keep(
+    *,
+    profile: str,
+    record: LoginRecord,
+    secrets: Mapping[str, Any],
+    store: SecretStore,
+    env: Mapping[str, str] | None,
+) -> LoginResult:
     """Store the secrets, then the record; leave no copy in the other store."""
     try:
         previous = state.load(profile, env)
@@ -134,20 +141,36 @@ def login_with_token(
     profile's), verified and kept instead of the data centre's."""
     domain = api_domain or dc.api_domain
     verify(token=token, api_domain=domain)
-    record = LoginRecord(mode=LoginMode.TOKEN, storage=store.kind, dc=dc.name,
-                         api_domain=domain)  # fmt: skip
-    return _keep(profile=profile, record=record, secrets={"access_token": token}, store=store,
-                 env=env)  # fmt: skip
+    record = LoginRecord(mode=LoginMode.TOKEN, storage=store.kind, dc=dc.name, api_domain=domain)
+    return _keep(
+        profile=profile, record=record, secrets={"access_token": token}, store=store, env=env
+    )
 
 
-def login_self_client(*, profile: str, dc: DataCentre, app: oauth.OAuthApp, code: str,
-                      store: SecretStore, post: oauth.Post, verify: Verify,
-                      env: Mapping[str, str] | None = None,
-                      api_domain: str | None = None) -> LoginResult:  # fmt: skip
+def login_self_client(
+    *,
+    profile: str,
+    dc: DataCentre,
+    app: oauth.OAuthApp,
+    code: str,
+    store: SecretStore,
+    post: oauth.Post,
+    verify: Verify,
+    env: Mapping[str, str] | None = None,
+    api_domain: str | None = None,
+) -> LoginResult:
     tokens = oauth.exchange_code(post, app, code)
-    return _keep_tokens(profile=profile, mode=LoginMode.SELF_CLIENT, dc=dc, app=app,
-                        tokens=tokens, store=store, verify=verify, env=env,
-                        api_domain=api_domain)  # fmt: skip
+    return _keep_tokens(
+        profile=profile,
+        mode=LoginMode.SELF_CLIENT,
+        dc=dc,
+        app=app,
+        tokens=tokens,
+        store=store,
+        verify=verify,
+        env=env,
+        api_domain=api_domain,
+    )
 
 
 def login_device(
@@ -175,21 +198,40 @@ def login_device(
         switched.append(to)
         on_switch(to)
 
-    tokens, accounts = oauth.poll_device(post, app, code, known=overrides(env), sleep=sleep,
-                                         clock=clock, on_switch=switch)  # fmt: skip
+    tokens, accounts = oauth.poll_device(
+        post, app, code, known=overrides(env), sleep=sleep, clock=clock, on_switch=switch
+    )
     final = switched[-1] if switched else dc
-    return _keep_tokens(profile=profile, mode=LoginMode.DEVICE, dc=final,
-                        app=app._replace(accounts=accounts), tokens=tokens, store=store,
-                        verify=verify, env=env, api_domain=api_domain)  # fmt: skip
+    return _keep_tokens(
+        profile=profile,
+        mode=LoginMode.DEVICE,
+        dc=final,
+        app=app._replace(accounts=accounts),
+        tokens=tokens,
+        store=store,
+        verify=verify,
+        env=env,
+        api_domain=api_domain,
+    )
 
 
-def _keep_tokens(*, profile: str, mode: LoginMode, dc: DataCentre, app: oauth.OAuthApp,
-                 tokens: oauth.Tokens, store: SecretStore, verify: Verify,
-                 env: Mapping[str, str] | None, api_domain: str | None) -> LoginResult:  # fmt: skip
+def _keep_tokens(
+    *,
+    profile: str,
+    mode: LoginMode,
+    dc: DataCentre,
+    app: oauth.OAuthApp,
+    tokens: oauth.Tokens,
+    store: SecretStore,
+    verify: Verify,
+    env: Mapping[str, str] | None,
+    api_domain: str | None,
+) -> LoginResult:
     """``api_domain``: the one later commands will use, when set (--api-domain,
     ZBULK_API_DOMAIN, the profile's); else the one Zoho gave, else the data centre's."""
-    api_domain = config.check_api_domain(api_domain or tokens.api_domain or dc.api_domain,
-                                         "the API domain to verify with")  # fmt: skip
+    api_domain = config.check_api_domain(
+        api_domain or tokens.api_domain or dc.api_domain, "the API domain to verify with"
+    )
     verify(token=tokens.access_token, api_domain=api_domain)
     secrets = {
         "refresh_token": tokens.refresh_token,
@@ -197,8 +239,14 @@ def _keep_tokens(*, profile: str, mode: LoginMode, dc: DataCentre, app: oauth.OA
         "access_token": tokens.access_token,
         "expires_at": tokens.expires_at,
     }
-    record = LoginRecord(mode=mode, storage=store.kind, dc=dc.name, api_domain=api_domain,
-                         accounts_url=app.accounts, client_id=app.client_id)  # fmt: skip
+    record = LoginRecord(
+        mode=mode,
+        storage=store.kind,
+        dc=dc.name,
+        api_domain=api_domain,
+        accounts_url=app.accounts,
+        client_id=app.client_id,
+    )
     return _keep(profile=profile, record=record, secrets=secrets, store=store, env=env)
 
 
@@ -215,44 +263,71 @@ def status(
     entries: list[ProfileStatus] = []
     env_token = env.get(TOKEN_ENV) is not None
     if env_token:
-        entries.append(ProfileStatus(profile=None, active=True, source="environment",
-                                     kind="access token", detail=f"{TOKEN_ENV} is set and wins "
-                                     "over every stored login"))  # fmt: skip
+        entries.append(
+            ProfileStatus(
+                profile=None,
+                active=True,
+                source="environment",
+                kind="access token",
+                detail=f"{TOKEN_ENV} is set and wins over every stored login",
+            )
+        )
     directory = config.config_dir(env)
     deadline = Deadline(stores.KEYRING_TIMEOUT if timeout is None else timeout)
     records = state.all_records(env)
     for name, record in records.items():
         if isinstance(record, CredentialsError):
-            entries.append(ProfileStatus(profile=name, active=name == active and not env_token,
-                                         error=record.message,
-                                         login_command=login_command(name, None)))  # fmt: skip
+            entries.append(
+                ProfileStatus(
+                    profile=name,
+                    active=name == active and not env_token,
+                    error=record.message,
+                    login_command=login_command(name, None),
+                )
+            )
             continue
         is_active = name == active and not env_token
         entries.append(
-            _profile_status(name, record, active=is_active, directory=directory,
-                            deadline=deadline, now=now)
-        )  # fmt: skip
+            _profile_status(
+                name, record, active=is_active, directory=directory, deadline=deadline, now=now
+            )
+        )
     if active not in records and not env_token:
-        entries.append(ProfileStatus(
-            profile=active, active=True, logged_in=False,
-            error=f"profile {active!r} is not logged in",
-            login_command=login_command(active, None),
-        ))  # fmt: skip
+        entries.append(
+            ProfileStatus(
+                profile=active,
+                active=True,
+                logged_in=False,
+                error=f"profile {active!r} is not logged in",
+                login_command=login_command(active, None),
+            )
+        )
     return entries
 
 
-def _profile_status(name: str, record: LoginRecord, *, active: bool, directory: Path,
-                    deadline: Deadline, now: Callable[[], float]) -> ProfileStatus:  # fmt: skip
+def _profile_status(
+    name: str,
+    record: LoginRecord,
+    *,
+    active: bool,
+    directory: Path,
+    deadline: Deadline,
+    now: Callable[[], float],
+) -> ProfileStatus:
     entry = ProfileStatus(
-        profile=name, active=active, source=record.storage.value,
-        kind="refresh token" if record.mode.refreshes else "access token", login=record.mode,
-        dc=record.dc, api_domain=record.api_domain, client_id=record.client_id,
+        profile=name,
+        active=active,
+        source=record.storage.value,
+        kind="refresh token" if record.mode.refreshes else "access token",
+        login=record.mode,
+        dc=record.dc,
+        api_domain=record.api_domain,
+        client_id=record.client_id,
         login_command=login_command(name, record),
-    )  # fmt: skip
+    )
     if record.storage is Storage.FILE:
         entry.warning = "secrets in a plain file readable only by you (--insecure-storage)"
-    store = store_for(record.storage, directory, backend=record.keyring_backend,
-                      deadline=deadline)  # fmt: skip
+    store = store_for(record.storage, directory, backend=record.keyring_backend, deadline=deadline)
     try:
         secrets = store.load(name)
     except ZbulkError as exc:
@@ -271,8 +346,13 @@ def _profile_status(name: str, record: LoginRecord, *, active: bool, directory: 
 PostFor = Callable[[LoginRecord], oauth.Post]
 
 
-def logout(names: list[str], *, revoke: bool = False, env: Mapping[str, str] | None = None,
-           post: PostFor | None = None) -> list[LogoutResult]:  # fmt: skip
+def logout(
+    names: list[str],
+    *,
+    revoke: bool = False,
+    env: Mapping[str, str] | None = None,
+    post: PostFor | None = None,
+) -> list[LogoutResult]:
     """Remove each profile's secrets and login record; with ``revoke``, first revoke its
     refresh token at Zoho (a failure there keeps everything, so it can be tried again)."""
     directory = config.config_dir(env)
@@ -284,8 +364,7 @@ def logout(names: list[str], *, revoke: bool = False, env: Mapping[str, str] | N
         except CredentialsError:
             record = None
         storage = record.storage if record else Storage.FILE
-        store = store_for(storage, directory,
-                          backend=record.keyring_backend if record else None)  # fmt: skip
+        store = store_for(storage, directory, backend=record.keyring_backend if record else None)
         revoked, note = False, None
         if revoke and record is not None:
             revoked, note = _revoke(name, record=record, store=store, post=post)
@@ -297,8 +376,9 @@ def logout(names: list[str], *, revoke: bool = False, env: Mapping[str, str] | N
     return done
 
 
-def _revoke(name: str, *, record: LoginRecord, store: SecretStore,
-            post: PostFor | None) -> tuple[bool, str | None]:  # fmt: skip
+def _revoke(
+    name: str, *, record: LoginRecord, store: SecretStore, post: PostFor | None
+) -> tuple[bool, str | None]:
     if not record.mode.refreshes:
         return False, "a pasted access token cannot be revoked; it expires within the hour"
     secrets = store.load(name) or {}

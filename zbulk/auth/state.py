@@ -43,8 +43,13 @@ def all_records(env: Mapping[str, str] | None = None) -> dict[str, LoginRecord |
     Names that could not be a profile (``../../x``) are left out: no path is built of them."""
     found: dict[str, LoginRecord | CredentialsError] = {}
     candidates = dict.fromkeys(config.read_logins(env), "logins")
-    candidates.update({n: "config" for n, t in config.profiles(env).items()
-                       if t.get("credential") and n not in candidates})  # fmt: skip
+    candidates.update(
+        {
+            n: "config"
+            for n, t in config.profiles(env).items()
+            if t.get("credential") and n not in candidates
+        }
+    )
     for name in candidates:
         if not valid_name(name):
             continue

@@ -157,10 +157,14 @@ class _FastSecretService:
             connection = open_dbus_connection("SESSION")
         except Exception:  # no session bus here: keyring's backend says why
             return NotImplemented
-        secrets = DBusAddress("/org/freedesktop/secrets", bus_name="org.freedesktop.secrets",
-                              interface="org.freedesktop.Secret.Service")  # fmt: skip
-        collection = DBusAddress(cls.DEFAULT, bus_name=secrets.bus_name,
-                                 interface="org.freedesktop.Secret.Collection")  # fmt: skip
+        secrets = DBusAddress(
+            "/org/freedesktop/secrets",
+            bus_name="org.freedesktop.secrets",
+            interface="org.freedesktop.Secret.Service",
+        )
+        collection = DBusAddress(
+            cls.DEFAULT, bus_name=secrets.bus_name, interface="org.freedesktop.Secret.Collection"
+        )
 
         def call(message: Any) -> tuple[Any, ...] | None:
             reply = connection.send_and_get_reply(message, timeout=KEYRING_TIMEOUT)
@@ -176,8 +180,9 @@ class _FastSecretService:
             session = call(new_method_call(secrets, "OpenSession", "sv", ("plain", ("s", ""))))
             if session is None:
                 return NotImplemented
-            item = DBusAddress(found[0][0], bus_name=secrets.bus_name,
-                               interface="org.freedesktop.Secret.Item")  # fmt: skip
+            item = DBusAddress(
+                found[0][0], bus_name=secrets.bus_name, interface="org.freedesktop.Secret.Item"
+            )
             secret = call(new_method_call(item, "GetSecret", "o", (session[1],)))
             if secret is None:  # IsLocked (a locked collection): keyring asks to unlock it
                 return NotImplemented
@@ -213,9 +218,11 @@ class KeyringStore:
     def _direct(self) -> bool:
         """Load the recorded backend directly: not when keyring is already in use in this
         process (a backend set by the program wins) or configured by environment."""
-        return bool(self.recorded) and "keyring.core" not in sys.modules and not (
-            os.environ.get("PYTHON_KEYRING_BACKEND")
-        )  # fmt: skip
+        return (
+            bool(self.recorded)
+            and "keyring.core" not in sys.modules
+            and not (os.environ.get("PYTHON_KEYRING_BACKEND"))
+        )
 
     def backend(self) -> Any:
         """The usable keyring backend, or a CredentialsError naming the real cause."""
@@ -226,10 +233,12 @@ class KeyringStore:
                 self._backend = bounded("finding a backend", pick, self._deadline())
             except CredentialsError as exc:
                 raise CredentialsError(
-                    exc.message.replace("the keyring failed (finding a backend): LookupError: ",
-                                        "no usable keyring: "),
+                    exc.message.replace(
+                        "the keyring failed (finding a backend): LookupError: ",
+                        "no usable keyring: ",
+                    ),
                     hint=NO_KEYRING_HINT,
-                ) from None  # fmt: skip
+                ) from None
             name = getattr(self._backend, "name", None) or type(self._backend).__name__
             self.where = f"the keyring ({name})"
         return self._backend
@@ -243,8 +252,9 @@ class KeyringStore:
     def load(self, profile: str) -> dict[str, Any] | None:
         deadline = self._deadline()
         if self.recorded == SECRET_SERVICE and self._direct():
-            raw = bounded("reading", lambda: _FastSecretService.get_password(SERVICE, profile),
-                          deadline)  # fmt: skip
+            raw = bounded(
+                "reading", lambda: _FastSecretService.get_password(SERVICE, profile), deadline
+            )
             if raw is not NotImplemented:
                 self.where = "the keyring (SecretService Keyring)"
                 return _decode(raw, self.where)  # type: ignore[arg-type]
@@ -354,8 +364,10 @@ def _decode(raw: str | None, where: str) -> dict[str, Any] | None:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise CredentialsError(f"the stored credentials in {where} are damaged",
-                               hint="log in again with `zbulk auth login`")  # fmt: skip
+        raise CredentialsError(
+            f"the stored credentials in {where} are damaged",
+            hint="log in again with `zbulk auth login`",
+        )
     return data
 
 

@@ -181,8 +181,13 @@ def token_source(
     directory = config.config_dir(env)
     store = store_for(record.storage, directory, backend=record.keyring_backend, warn=warn)
     source = functools.partial(
-        _stored, profile=profile, record=record, store=store, directory=directory, post=post,
-    )  # fmt: skip
+        _stored,
+        profile=profile,
+        record=record,
+        store=store,
+        directory=directory,
+        post=post,
+    )
     if record.storage is Storage.KEYRING:
         return Prefetched(source, f"profile {profile!r} in {store.where}")
     return source()
@@ -196,8 +201,9 @@ class Prefetched:
         self.origin = origin
         self._result: list[TokenSource] = []
         self._failure: list[BaseException] = []
-        self._thread = threading.Thread(target=self._run, args=(build,), daemon=True,
-                                        name="zbulk-stored-login")  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._run, args=(build,), daemon=True, name="zbulk-stored-login"
+        )
         self._thread.start()
 
     def _run(self, build: Callable[[], TokenSource]) -> None:
@@ -224,8 +230,14 @@ class Prefetched:
         return self._source().rejected()
 
 
-def _stored(*, profile: str, record: LoginRecord, store: SecretStore, directory: Path,
-            post: Callable[[LoginRecord], Post] | None) -> TokenSource:  # fmt: skip
+def _stored(
+    *,
+    profile: str,
+    record: LoginRecord,
+    store: SecretStore,
+    directory: Path,
+    post: Callable[[LoginRecord], Post] | None,
+) -> TokenSource:
     login_hint = login_command(profile, record)
     secrets = store.load(profile)
     if not secrets:
@@ -239,10 +251,13 @@ def _stored(*, profile: str, record: LoginRecord, store: SecretStore, directory:
             f"profile {profile!r} in {store.where}",
         )
     return RefreshingToken(
-        profile=profile, store=store, secrets=secrets,
+        profile=profile,
+        store=store,
+        secrets=secrets,
         refresher=_refresher(record, post),
-        config_dir=directory, login_hint=login_hint,
-    )  # fmt: skip
+        config_dir=directory,
+        login_hint=login_hint,
+    )
 
 
 def _refresher(record: LoginRecord, post: Callable[[LoginRecord], Post] | None) -> Refresher:
@@ -251,8 +266,9 @@ def _refresher(record: LoginRecord, post: Callable[[LoginRecord], Post] | None) 
 
         if post is None:
             raise CredentialsError("the access token has expired, and nothing here can refresh it")
-        app = oauth.OAuthApp(str(record.accounts_url), str(record.client_id),
-                             str(secrets.get("client_secret", "")))  # fmt: skip
+        app = oauth.OAuthApp(
+            str(record.accounts_url), str(record.client_id), str(secrets.get("client_secret", ""))
+        )
         tokens = oauth.refresh(post(record), app, str(secrets.get("refresh_token", "")))
         return tokens.access_token, tokens.expires_at
 

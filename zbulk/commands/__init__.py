@@ -93,8 +93,9 @@ class LazyGroup(TyperGroup):
 
 def group(name: str, help: str, commands: Commands, *, epilog: str | None = None) -> LazyGroup:
     """A ``LazyGroup`` of ``commands`` (a bare group prints its help)."""
-    made = LazyGroup(name=name, help=help, no_args_is_help=True, epilog=epilog,
-                     rich_markup_mode=None)  # fmt: skip
+    made = LazyGroup(
+        name=name, help=help, no_args_is_help=True, epilog=epilog, rich_markup_mode=None
+    )
     made.sources = {n: _builder(commands, n) for n in commands.names()}
     return made
 

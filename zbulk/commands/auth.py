@@ -117,16 +117,25 @@ def login(
     out = app_ctx.output
     env = os.environ
     profile = app_ctx.profile_name
-    chosen = [m for m, on in ((LoginMode.TOKEN, with_token), (LoginMode.SELF_CLIENT, self_client),
-                              (LoginMode.DEVICE, device)) if on]  # fmt: skip
+    chosen = [
+        m
+        for m, on in (
+            (LoginMode.TOKEN, with_token),
+            (LoginMode.SELF_CLIENT, self_client),
+            (LoginMode.DEVICE, device),
+        )
+        if on
+    ]
     if len(chosen) > 1:
         raise UsageError("choose one of --with-token, --self-client and --device")
     if chosen:
         mode = chosen[0]
     elif out.can_ask:
-        out.note("How do you want to log in?\n  1. paste an access token\n"
-                 "  2. Self Client grant code (refreshes itself)\n"
-                 "  3. device code, approved in a browser elsewhere")  # fmt: skip
+        out.note(
+            "How do you want to log in?\n  1. paste an access token\n"
+            "  2. Self Client grant code (refreshes itself)\n"
+            "  3. device code, approved in a browser elsewhere"
+        )
         picked = MODES.get(out.ask("Choice", default="2"))
         if picked is None:
             raise UsageError("answer 1, 2 or 3")
@@ -150,8 +159,10 @@ def login(
     if env.get(TOKEN_ENV) is not None:
         out.warn(f"{TOKEN_ENV} is set: it wins over this login until you unset it")
     if insecure_storage:
-        out.warn("--insecure-storage: the secrets go into a file readable only by you, "
-                 "not into the keyring")  # fmt: skip
+        out.warn(
+            "--insecure-storage: the secrets go into a file readable only by you, "
+            "not into the keyring"
+        )
     directory = config.config_dir(env)
     if insecure_storage:
         from zbulk.files import private_dir
@@ -165,9 +176,15 @@ def login(
     if mode is LoginMode.TOKEN:
         raw = out.read_input() if with_token else _ask(out, "Access token", hidden=True)
         token = clean_token(raw, "standard input" if with_token else "the prompt")
-        result = profiles.login_with_token(profile=profile, token=token, dc=centre,
-                                           store=store, verify=verify, env=env,
-                                           api_domain=api_domain)  # fmt: skip
+        result = profiles.login_with_token(
+            profile=profile,
+            token=token,
+            dc=centre,
+            store=store,
+            verify=verify,
+            env=env,
+            api_domain=api_domain,
+        )
         expiry = "Zoho access tokens last an hour; use --self-client for a login that lasts"
     else:
         cid = client_id or _ask(out, "Client id", hidden=False, env_name="ZBULK_CLIENT_ID")
@@ -176,22 +193,40 @@ def login(
         post = http.form_poster(gate)
         if mode is LoginMode.SELF_CLIENT:
             if not code:
-                out.note("Generate the code in Zoho's API console (Self Client > Generate "
-                         f"Code) with the scopes job import needs:\n  {oauth.SCOPE}")  # fmt: skip
+                out.note(
+                    "Generate the code in Zoho's API console (Self Client > Generate "
+                    f"Code) with the scopes job import needs:\n  {oauth.SCOPE}"
+                )
             grant = code or _ask(out, "Grant code", hidden=True)
-            result = profiles.login_self_client(profile=profile, dc=centre, app=app,
-                                                code=grant.strip(), store=store, post=post,
-                                                verify=verify, env=env,
-                                                api_domain=api_domain)  # fmt: skip
+            result = profiles.login_self_client(
+                profile=profile,
+                dc=centre,
+                app=app,
+                code=grant.strip(),
+                store=store,
+                post=post,
+                verify=verify,
+                env=env,
+                api_domain=api_domain,
+            )
         else:
-            result = profiles.login_device(profile=profile, dc=centre, app=app, store=store,
-                                           post=post, verify=verify,
-                                           show_code=lambda c: _show_code(out, c),
-                                           on_switch=lambda d: _switched(out, d),
-                                           env=env, api_domain=api_domain)  # fmt: skip
+            result = profiles.login_device(
+                profile=profile,
+                dc=centre,
+                app=app,
+                store=store,
+                post=post,
+                verify=verify,
+                show_code=lambda c: _show_code(out, c),
+                on_switch=lambda d: _switched(out, d),
+                env=env,
+                api_domain=api_domain,
+            )
         expiry = "access tokens now refresh themselves"
-    out.note(f"Logged in: profile {profile!r}, data centre {result.record.dc}, verified with "
-             f"{result.record.api_domain}; secrets in {result.stored_in}; {expiry}.")  # fmt: skip
+    out.note(
+        f"Logged in: profile {profile!r}, data centre {result.record.dc}, verified with "
+        f"{result.record.api_domain}; secrets in {result.stored_in}; {expiry}."
+    )
     return 0
 
 
@@ -218,9 +253,11 @@ def _api_domain(app_ctx: AppContext) -> str | None:
     for value, origin in (
         (app_ctx.api_domain, "--api-domain"),
         (os.environ.get("ZBULK_API_DOMAIN"), "environment ZBULK_API_DOMAIN"),
-        (config.load_profile(profile).get("api_domain"),
-         f"profile {profile!r} in {config.config_path()}"),
-    ):  # fmt: skip
+        (
+            config.load_profile(profile).get("api_domain"),
+            f"profile {profile!r} in {config.config_path()}",
+        ),
+    ):
         if value not in (None, ""):
             return config.check_api_domain(str(value), origin)
     return None
@@ -234,10 +271,11 @@ def _lookup(app_ctx: AppContext, http: Http, *, token: str, api_domain: str) -> 
     from zbulk.client import ZohoClient
 
     settings = config.Settings(
-        profile=app_ctx.profile_name, api_domain=config.check_api_domain(api_domain),
+        profile=app_ctx.profile_name,
+        api_domain=config.check_api_domain(api_domain),
         api_version=config.check_api_version(_api_version(app_ctx) or config.DEFAULT_API_VERSION),
         request_timeout=http.request_timeout,
-    )  # fmt: skip
+    )
     client = ZohoClient(settings, StaticToken(token, "the new login"), http=http)
     client.get_job(VERIFY_JOB_ID)
 
@@ -247,13 +285,18 @@ def _api_version(app_ctx: AppContext) -> str | None:
 
     from zbulk import config
 
-    return (app_ctx.api_version or os.environ.get("ZBULK_API_VERSION")
-            or config.load_profile(app_ctx.profile_name).get("api_version"))  # fmt: skip
+    return (
+        app_ctx.api_version
+        or os.environ.get("ZBULK_API_VERSION")
+        or config.load_profile(app_ctx.profile_name).get("api_version")
+    )
 
 
 def _show_code(out: Output, code: DeviceCode) -> None:
-    out.note(f"Open {code.verification_url} and enter the code {code.user_code} "
-             f"(valid {code.expires_in / 60:.0f} minutes). Waiting…")  # fmt: skip
+    out.note(
+        f"Open {code.verification_url} and enter the code {code.user_code} "
+        f"(valid {code.expires_in / 60:.0f} minutes). Waiting…"
+    )
 
 
 def _switched(out: Output, dc: DataCentre) -> None:
@@ -317,8 +360,11 @@ def logout(
             out.note(f"Revoked the refresh token of profile {name!r} at Zoho.")
         elif result.note:
             out.note(f"Profile {name!r}: {result.note}.")
-        out.note(f"Logged out profile {name!r}." if result.had_secrets
-                 else f"Profile {name!r} had no stored secrets.")  # fmt: skip
+        out.note(
+            f"Logged out profile {name!r}."
+            if result.had_secrets
+            else f"Profile {name!r} had no stored secrets."
+        )
     if os.environ.get("ZBULK_TOKEN") is not None:
         out.warn("ZBULK_TOKEN is still set in this environment")
     return 0

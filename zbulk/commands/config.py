@@ -66,11 +66,13 @@ class ConfigListReport:
     def json_lines(self) -> Iterator[str]:
         from zbulk.output import json_text
 
-        yield json_text({
-            "settings": {k: {"value": v, "source": s} for k, v, s in self.effective},
-            "config": dict(self.values),
-            "config_path": self.path,
-        })  # fmt: skip
+        yield json_text(
+            {
+                "settings": {k: {"value": v, "source": s} for k, v, s in self.effective},
+                "config": dict(self.values),
+                "config_path": self.path,
+            }
+        )
 
     def views(self) -> Iterator[RenderableType]:
         from rich.text import Text
@@ -81,8 +83,10 @@ class ConfigListReport:
         width = max(len(p) for p in pairs) + 2
         for pair, (_, _, source) in zip(pairs, self.effective, strict=True):
             yield Text(pair.ljust(width)) + Text(f"# {source}", style="dim")
-        yield Text(f"\nIn {safe(self.path)}:" if self.values else
-                   f"\nNothing set in {safe(self.path)}.", style="dim")  # fmt: skip
+        yield Text(
+            f"\nIn {safe(self.path)}:" if self.values else f"\nNothing set in {safe(self.path)}.",
+            style="dim",
+        )
         for key, value in self.values:
             yield Text(f"{key}={safe(_text(value))}")
 
@@ -94,8 +98,9 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> int:
     from zbulk import config
 
     app_ctx = _ctx(ctx)
-    report = ConfigListReport(config.effective(app_ctx.settings), config.list_values(),
-                              str(config.config_path()))  # fmt: skip
+    report = ConfigListReport(
+        config.effective(app_ctx.settings), config.list_values(), str(config.config_path())
+    )
     app_ctx.output.emit(report, as_json=as_json)
     return 0
 

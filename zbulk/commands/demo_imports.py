@@ -21,8 +21,14 @@ DEMO_CSV = (
 DEMO_FIXES = (("Bob,,", "Bob,Builder,"), ("cy-at-example.com", "cy@example.com"), (",abc", ",300"))
 
 
-def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, step: Any,
-              upload: str | None = None) -> None:  # fmt: skip
+def demo_loop(
+    client: ZohoClient,
+    out: Output,
+    api_domain: str,
+    org_id: str,
+    step: Any,
+    upload: str | None = None,
+) -> None:
     """``zbulk demo``'s import loop, as the commands do it: import a CSV with planted bad
     rows, read which failed and why, fix them, send them again (``upload``: the upload
     host's address, the sandbox's own port). Records no history."""
@@ -51,8 +57,9 @@ def demo_loop(client: ZohoClient, out: Output, api_domain: str, org_id: str, ste
             "Its rows, whole, with what went wrong",
             f"zbulk job results {job_id} --source leads.csv",
         )
-        got = fetch_and_summarise(client, job_id, tmp, output_dir=tmp / "fix", force=True,
-                                  source=open_source(leads))  # fmt: skip
+        got = fetch_and_summarise(
+            client, job_id, tmp, output_dir=tmp / "fix", force=True, source=open_source(leads)
+        )
         summary = got.summary
         out.emit(ResultFileReport(summary, got.url, True), as_json=False)
         failed = next(
@@ -88,6 +95,7 @@ def _demo_import(client: ZohoClient, plan: Plan, url: str, org_id: str, tmp: Pat
             pass
 
     record = plan_import(plan, "demo", client.settings.api_domain, client.settings.api_version)
-    Importer(record, client, org_id, url, Quiet(), tmp,
-             env={"ZBULK_STATE_DIR": str(tmp / "state")}).run()  # fmt: skip
+    Importer(
+        record, client, org_id, url, Quiet(), tmp, env={"ZBULK_STATE_DIR": str(tmp / "state")}
+    ).run()
     return record.parts[0].job_id or ""

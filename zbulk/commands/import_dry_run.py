@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from zbulk.output import Output
 
 
-def print_plan(out: Output, settings: Any, plan: Plan, record: ImportRecord, known: Org | None,
-               as_json: bool) -> None:  # fmt: skip
+def print_plan(
+    out: Output, settings: Any, plan: Plan, record: ImportRecord, known: Org | None, as_json: bool
+) -> None:
     """--dry-run: one part, the exact requests; several, the parts and the requests of
     the first."""
     from zbulk import files
@@ -27,13 +28,24 @@ def print_plan(out: Output, settings: Any, plan: Plan, record: ImportRecord, kno
     if len(record.parts) > 1:
         from zbulk.reports import DryRunPartsReport
 
-        parts = [f"part {p.number}: rows {p.first_row:,}–{p.last_row:,} "
-                 f"({p.records:,} records, {p.size:,} bytes)" for p in record.parts]  # fmt: skip
+        parts = [
+            f"part {p.number}: rows {p.first_row:,}–{p.last_row:,} "
+            f"({p.records:,} records, {p.size:,} bytes)"
+            for p in record.parts
+        ]
         out.emit(DryRunPartsReport(what(record), parts), as_json=as_json)
     with files.temp_dir() as tmp:
         archive = build_part_zip(record, record.parts[0], tmp)
-        print_requests(out, plan, archive, url, known, settings, as_json,
-                       part=record.parts[0] if len(record.parts) > 1 else None)  # fmt: skip
+        print_requests(
+            out,
+            plan,
+            archive,
+            url,
+            known,
+            settings,
+            as_json,
+            part=record.parts[0] if len(record.parts) > 1 else None,
+        )
 
 
 def print_requests(
@@ -50,6 +62,7 @@ def print_requests(
     from zbulk.jobs.dry_run import planned_requests
     from zbulk.reports import DryRunReport
 
-    planned = planned_requests(plan, archive, url, known, settings.api_domain,
-                               settings.api_version, part)  # fmt: skip
+    planned = planned_requests(
+        plan, archive, url, known, settings.api_domain, settings.api_version, part
+    )
     out.emit(DryRunReport(planned.what, planned.requests, planned.of_part), as_json=as_json)

@@ -119,8 +119,9 @@ def start_import(
     out, settings = app_ctx.output, app_ctx.settings
     plans = plan if isinstance(plan, list) else [plan]
     plan = plans[0]
-    record = plan_several(plans, settings.profile, settings.api_domain, settings.api_version,
-                          retry_of=retry_of)  # fmt: skip
+    record = plan_several(
+        plans, settings.profile, settings.api_domain, settings.api_version, retry_of=retry_of
+    )
     known = orgid.known(org, settings.profile, settings.api_domain)
     if dry_run:
         from zbulk.commands.import_dry_run import print_plan
@@ -215,8 +216,10 @@ def create_parts(
         try:
             importer.run()
         except KeyboardInterrupt:
-            app_ctx.output.note(f"import {record.id} stopped; the jobs created go on at Zoho. "
-                                f"Go on with: zbulk job import --resume {record.id}")  # fmt: skip
+            app_ctx.output.note(
+                f"import {record.id} stopped; the jobs created go on at Zoho. "
+                f"Go on with: zbulk job import --resume {record.id}"
+            )
             raise
 
 

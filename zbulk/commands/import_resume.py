@@ -59,8 +59,9 @@ def resume_import(
             return confirm(question)
 
     if left or given:
-        left = settle_unknown(record, recreate=recreate_unknown, part_jobs=given,
-                              ask=ask if left else None)  # fmt: skip
+        left = settle_unknown(
+            record, recreate=recreate_unknown, part_jobs=given, ask=ask if left else None
+        )
     if left:
         raise UsageError(
             f"import {record.id} has {len(left)} unknown part"
@@ -79,18 +80,24 @@ def resume_import(
             record.settings["org_id"] = org_for(client, app_ctx, known).id
         if to_create and not yes:
             plural = "s" if len(to_create) != 1 else ""
-            question = (f"Go on with import {record.id}: create {len(to_create)} more "
-                        f"part{plural} of {len(record.parts)}?")  # fmt: skip
+            question = (
+                f"Go on with import {record.id}: create {len(to_create)} more "
+                f"part{plural} of {len(record.parts)}?"
+            )
             if not confirm(question):
                 out.note("not confirmed: nothing was sent")
                 return 1
         done = len(record.parts) - len(to_create)
-        out.note(f"import {record.id}: {done} of {len(record.parts)} parts have a job; "
-                 f"{len(to_create)} to create")  # fmt: skip
+        out.note(
+            f"import {record.id}: {done} of {len(record.parts)} parts have a job; "
+            f"{len(to_create)} to create"
+        )
         create_parts(ctx, client, record, parallel, timeout, as_json)
     if not watch:
-        out.note(f"import {record.id}: every part has its job\n"
-                 f"follow it: zbulk job watch --import {record.id}")  # fmt: skip
+        out.note(
+            f"import {record.id}: every part has its job\n"
+            f"follow it: zbulk job watch --import {record.id}"
+        )
         return 0
     assert follow is not None, "--watch needs a way to follow"
     return follow(record)

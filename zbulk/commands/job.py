@@ -40,8 +40,9 @@ def show(
     ids = [check_job_id(job_id) for job_id in job_ids]
     app_ctx = ctx.find_root().obj
     with app_ctx.client() as client:
-        return show_jobs(client, app_ctx.output, ids, as_json=as_json, brief=brief,
-                         scope=scope_of(app_ctx))  # fmt: skip
+        return show_jobs(
+            client, app_ctx.output, ids, as_json=as_json, brief=brief, scope=scope_of(app_ctx)
+        )
 
 
 def show_jobs(

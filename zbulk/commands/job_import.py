@@ -243,9 +243,16 @@ def import_command(
     from zbulk.errors import UsageError
 
     if resume:
-        given = {"--module": module, "--operation": operation, "--find-by": find_by,
-                 "--map": maps, "--mapping": mapping, "--ignore-empty": ignore_empty,
-                 "--encoding": encoding, "--callback": callback}  # fmt: skip
+        given = {
+            "--module": module,
+            "--operation": operation,
+            "--find-by": find_by,
+            "--map": maps,
+            "--mapping": mapping,
+            "--ignore-empty": ignore_empty,
+            "--encoding": encoding,
+            "--callback": callback,
+        }
         refused = [name for name, value in given.items() if value]
         if refused:
             raise UsageError(
@@ -254,11 +261,20 @@ def import_command(
             )
         if dry_run:
             raise UsageError("--dry-run cannot go with --resume")
-        return resume_import(ctx, file, recreate_unknown=recreate_unknown,
-                             part_jobs=part_jobs or [], parallel=parallel, timeout=timeout,
-                             yes=yes, watch=watch, allow_skipped=allow_skipped, org=org,
-                             as_json=as_json,
-                             follow=follower(ctx, as_json, allow_skipped))  # fmt: skip
+        return resume_import(
+            ctx,
+            file,
+            recreate_unknown=recreate_unknown,
+            part_jobs=part_jobs or [],
+            parallel=parallel,
+            timeout=timeout,
+            yes=yes,
+            watch=watch,
+            allow_skipped=allow_skipped,
+            org=org,
+            as_json=as_json,
+            follow=follower(ctx, as_json, allow_skipped),
+        )
     if recreate_unknown or part_jobs:
         raise UsageError("--recreate-unknown and --part-job go with --resume")
     if file is None:
@@ -292,16 +308,33 @@ def import_command(
             plan = file_only(_app(ctx).output, plan, as_json)
         else:
             plan = check_against_org(
-                _app(ctx), plan, org=org, refresh=refresh_metadata, skip_invalid=skip_invalid,
-                output_dir=output_dir, force=force, as_json=as_json, workdir=workdir,
+                _app(ctx),
+                plan,
+                org=org,
+                refresh=refresh_metadata,
+                skip_invalid=skip_invalid,
+                output_dir=output_dir,
+                force=force,
+                as_json=as_json,
+                workdir=workdir,
                 dry_run=dry_run,
-            )  # fmt: skip
+            )
         # --skip-invalid sends a file of the rows that pass, made in workdir: the import's
         # record keeps a copy of it, so --resume and the results find it later
-        return start_import(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org,
-                            as_json=as_json, parallel=parallel, timeout=timeout,
-                            allow_skipped=allow_skipped, keep_source=plan.source.path != checked,
-                            follow=follower(ctx, as_json, allow_skipped))  # fmt: skip
+        return start_import(
+            ctx,
+            plan,
+            dry_run=dry_run,
+            yes=yes,
+            watch=watch,
+            org=org,
+            as_json=as_json,
+            parallel=parallel,
+            timeout=timeout,
+            allow_skipped=allow_skipped,
+            keep_source=plan.source.path != checked,
+            follow=follower(ctx, as_json, allow_skipped),
+        )
 
 
 def _app(ctx: typer.Context) -> AppContext:

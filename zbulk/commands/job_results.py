@@ -94,8 +94,9 @@ def results(
     if import_id is not None:
         if job_id is not None or file is not None or source is not None:
             raise UsageError("--import goes alone: no JOB_ID, --file or --source")
-        return import_results(ctx, import_id, output_dir or Path.cwd(), force, as_json,
-                              fail_on_skipped)  # fmt: skip
+        return import_results(
+            ctx, import_id, output_dir or Path.cwd(), force, as_json, fail_on_skipped
+        )
     if (job_id is None) == (file is None):
         raise UsageError(
             "give a JOB_ID, or --file with a result ZIP"
@@ -132,9 +133,16 @@ def results(
         assert job_id is not None
         scope = scope_of(app_ctx)
         with app_ctx.client() as client, files.temp_dir() as tmp:
-            got = fetch_and_summarise(client, job_id, tmp, output_dir=output_dir, force=force,
-                                      keep_zip=True, source=sources,
-                                      on_doc=lambda doc: remember(scope, job_id, doc))  # fmt: skip
+            got = fetch_and_summarise(
+                client,
+                job_id,
+                tmp,
+                output_dir=output_dir,
+                force=force,
+                keep_zip=True,
+                source=sources,
+                on_doc=lambda doc: remember(scope, job_id, doc),
+            )
             job, summary = got.job, got.summary
             # Inside the temporary directory: failed rows are read again from the ZIP.
             report(summary, got.url)
@@ -146,8 +154,14 @@ def results(
     return ExitCode.OK
 
 
-def import_results(ctx: typer.Context, import_id: str, output_dir: Path, force: bool,
-                   as_json: bool, fail_on_skipped: bool) -> int:  # fmt: skip
+def import_results(
+    ctx: typer.Context,
+    import_id: str,
+    output_dir: Path,
+    force: bool,
+    as_json: bool,
+    fail_on_skipped: bool,
+) -> int:
     """``job results --import ID``: one failed, created and errors file for every part."""
     from zbulk import files
     from zbulk.commands.import_flow import find_import
@@ -182,10 +196,12 @@ def _offline(
     from zbulk.result_file import summarise_zip
 
     if not file.is_file():
-        raise UsageError(f"--file {file}: no such file",
-                         hint="give the result ZIP you downloaded from Zoho")  # fmt: skip
+        raise UsageError(
+            f"--file {file}: no such file", hint="give the result ZIP you downloaded from Zoho"
+        )
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", file.stem) or "result"
-    summary = summarise_zip(file, output_dir=output_dir, job_id=name, force=force,
-                            source=sources, given=True)  # fmt: skip
+    summary = summarise_zip(
+        file, output_dir=output_dir, job_id=name, force=force, source=sources, given=True
+    )
     summary.label = f"Job {name}" if name.isdigit() else file.name
     return summary

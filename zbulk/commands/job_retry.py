@@ -121,10 +121,19 @@ def retry_command(
     if import_id is not None:
         if sources:
             raise UsageError("--source goes with a JOB_ID: an import knows its file")
-        return retry_import(ctx, import_id, fixed=fixed, edit=edit, dry_run=dry_run, yes=yes,
-                            watch=watch, org=org, as_json=as_json,
-                            allow_skipped=allow_skipped,
-                            follow=follower(ctx, as_json, allow_skipped))  # fmt: skip
+        return retry_import(
+            ctx,
+            import_id,
+            fixed=fixed,
+            edit=edit,
+            dry_run=dry_run,
+            yes=yes,
+            watch=watch,
+            org=org,
+            as_json=as_json,
+            allow_skipped=allow_skipped,
+            follow=follower(ctx, as_json, allow_skipped),
+        )
     assert job_id is not None
     job_id = check_job_id(job_id)
     need_confirmation_means(yes or dry_run, f"sending job {job_id}'s rows again")
@@ -142,18 +151,33 @@ def retry_command(
                     hint=f"use --edit to fix each resource's rows in turn: zbulk job retry "
                     f"{job_id} --source FILE … --edit",
                 )
-            plans = resource_plans(client, job_id, doc, sources or [], tmp, out.warn,
-                                   edit=(lambda rows, module: _edit(rows, job_id, module, out))
-                                   if edit else None)  # fmt: skip
+            plans = resource_plans(
+                client,
+                job_id,
+                doc,
+                sources or [],
+                tmp,
+                out.warn,
+                edit=(lambda rows, module: _edit(rows, job_id, module, out)) if edit else None,
+            )
             if not plans:
                 out.note(f"job {job_id} has no failed rows: nothing to send")
                 return 0
             for plan in plans:
                 out.note(f"{plan.records:,} failed rows of job {job_id}'s {plan.module}, whole")
-            return start_import(ctx, plans, dry_run=dry_run, yes=yes, watch=watch, org=org,
-                                as_json=as_json, client=client, allow_skipped=allow_skipped,
-                                keep_source=True,
-                                follow=follower(ctx, as_json, allow_skipped))  # fmt: skip
+            return start_import(
+                ctx,
+                plans,
+                dry_run=dry_run,
+                yes=yes,
+                watch=watch,
+                org=org,
+                as_json=as_json,
+                client=client,
+                allow_skipped=allow_skipped,
+                keep_source=True,
+                follow=follower(ctx, as_json, allow_skipped),
+            )
         if sources and len(sources) > 1:
             raise UsageError(f"job {job_id} has one resource: give --source once")
         source = sources[0] if sources else None
@@ -182,10 +206,19 @@ def retry_command(
                 edit_file(fixed, out)
         plan = retry_plan(job_id, doc, opened, fixed)
         temporary = fixed.is_relative_to(tmp)  # the failed rows as written here: kept
-        return start_import(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org,
-                            as_json=as_json, client=client, allow_skipped=allow_skipped,
-                            keep_source=temporary,
-                            follow=follower(ctx, as_json, allow_skipped))  # fmt: skip
+        return start_import(
+            ctx,
+            plan,
+            dry_run=dry_run,
+            yes=yes,
+            watch=watch,
+            org=org,
+            as_json=as_json,
+            client=client,
+            allow_skipped=allow_skipped,
+            keep_source=temporary,
+            follow=follower(ctx, as_json, allow_skipped),
+        )
 
 
 def retry_import(
@@ -242,15 +275,28 @@ def retry_import(
                 if edit:
                     rows = keep_for_edit(rows, record.id, out)
                     edit_file(rows, out)
-                plans.append(retry_plan(record.id, segment.settings["body"],
-                                        Path(segment.source["path"]), rows))  # fmt: skip
+                plans.append(
+                    retry_plan(
+                        record.id, segment.settings["body"], Path(segment.source["path"]), rows
+                    )
+                )
             if not plans:
                 out.note(f"import {record.id} has no failed rows: nothing to send")
                 return 0
-            return start_import(ctx, plans, dry_run=dry_run, yes=yes, watch=watch, org=org,
-                                keep_source=True, as_json=as_json, client=client,
-                                allow_skipped=allow_skipped, retry_of=record.id,
-                                follow=follow)  # fmt: skip
+            return start_import(
+                ctx,
+                plans,
+                dry_run=dry_run,
+                yes=yes,
+                watch=watch,
+                org=org,
+                keep_source=True,
+                as_json=as_json,
+                client=client,
+                allow_skipped=allow_skipped,
+                retry_of=record.id,
+                follow=follow,
+            )
         if fixed is None:
             merged = import_failed_rows(client, record, tmp)
             if not merged.failed:
@@ -263,10 +309,20 @@ def retry_import(
                 edit_file(fixed, out)
         plan = retry_plan(record.id, record.settings["body"], original, fixed)
         temporary = fixed.is_relative_to(tmp)  # the merged failed rows: the record keeps them
-        return start_import(ctx, plan, dry_run=dry_run, yes=yes, watch=watch, org=org,
-                            keep_source=temporary,
-                            as_json=as_json, client=client, allow_skipped=allow_skipped,
-                            retry_of=record.id, follow=follow)  # fmt: skip
+        return start_import(
+            ctx,
+            plan,
+            dry_run=dry_run,
+            yes=yes,
+            watch=watch,
+            org=org,
+            keep_source=temporary,
+            as_json=as_json,
+            client=client,
+            allow_skipped=allow_skipped,
+            retry_of=record.id,
+            follow=follow,
+        )
 
 
 def _edit(rows: Path, job_id: str, module: str, out: Output) -> Path:
@@ -315,6 +371,8 @@ def failed_rows_file(
     if found.path is None:
         out.note(f"job {job_id} has no failed rows: nothing to send")
         return None
-    out.note(f"{found.summary.failed:,} failed rows of job {job_id}, whole, "
-             f"from {label or sources[0].path}")  # fmt: skip
+    out.note(
+        f"{found.summary.failed:,} failed rows of job {job_id}, whole, "
+        f"from {label or sources[0].path}"
+    )
     return found.path

@@ -132,8 +132,10 @@ def watch(
     if recent and job_ids:
         raise UsageError("give job ids or --recent, not both")
     if not recent and not job_ids:
-        raise UsageError("give one or more job ids, or --recent",
-                         hint="zbulk job recent lists the jobs seen here")  # fmt: skip
+        raise UsageError(
+            "give one or more job ids, or --recent",
+            hint="zbulk job recent lists the jobs seen here",
+        )
     ids = [check_job_id(job_id) for job_id in job_ids or []]
     if max_interval < interval:
         raise UsageError("--max-interval must not be shorter than --interval")
@@ -144,8 +146,10 @@ def watch(
 
         ids = unfinished(scope_of(app_ctx))
         if not ids:
-            out.note("no unfinished jobs in this profile's history; nothing to watch "
-                     "(zbulk job recent lists them all)")  # fmt: skip
+            out.note(
+                "no unfinished jobs in this profile's history; nothing to watch "
+                "(zbulk job recent lists them all)"
+            )
             return 0
     gc.enable()  # a long-running command: collect cycles as usual
     fetched: dict[str, Fetched] = {}
@@ -158,9 +162,13 @@ def watch(
         view = out.stream_events(events, as_json=as_json)
         if notifier is not None and notify_each:
             events.on_finish = lambda w: notifier(job_message(w))
-        options = WatchOptions(interval=interval, max_interval=max_interval, timeout=timeout,
-                               fail_on_skipped=fail_on_skipped,
-                               concurrency=concurrency)  # fmt: skip
+        options = WatchOptions(
+            interval=interval,
+            max_interval=max_interval,
+            timeout=timeout,
+            fail_on_skipped=fail_on_skipped,
+            concurrency=concurrency,
+        )
 
         def interrupted(jobs: list[Watched]) -> None:
             view.stop(interrupted=True)  # the last frame stays, the cursor comes back
@@ -171,9 +179,16 @@ def watch(
             view.start()
 
         try:
-            code, jobs = follow(client, ids, options, view.event, on_start=started,
-                                on_interrupt=interrupted, fetched=fetched,
-                                remember=partial(remember, scope))  # fmt: skip
+            code, jobs = follow(
+                client,
+                ids,
+                options,
+                view.event,
+                on_start=started,
+                on_interrupt=interrupted,
+                fetched=fetched,
+                remember=partial(remember, scope),
+            )
         finally:
             view.stop()
     out.emit(WatchReport(jobs, fail_on_skipped, events.wall()), as_json=as_json)
@@ -184,8 +199,7 @@ def watch(
     return int(code)
 
 
-def _watch_import(ctx: typer.Context, import_id: str, *, as_json: bool,
-                  allow_skipped: bool) -> int:  # fmt: skip
+def _watch_import(ctx: typer.Context, import_id: str, *, as_json: bool, allow_skipped: bool) -> int:
     """``job watch --import ID``: every part that has its job."""
     from zbulk.commands.import_flow import find_import
     from zbulk.errors import UsageError
@@ -199,10 +213,11 @@ def _watch_import(ctx: typer.Context, import_id: str, *, as_json: bool,
             f"go on with `zbulk job import --resume {record.id}`"
         )
     if not record.job_ids():
-        raise UsageError(f"import {record.id} has no job to watch yet",
-                         hint=f"zbulk job import --resume {record.id}")  # fmt: skip
-    return follow_import(ctx, record, as_json=as_json, allow_skipped=allow_skipped,
-                         summarise=False)  # fmt: skip
+        raise UsageError(
+            f"import {record.id} has no job to watch yet",
+            hint=f"zbulk job import --resume {record.id}",
+        )
+    return follow_import(ctx, record, as_json=as_json, allow_skipped=allow_skipped, summarise=False)
 
 
 def _resume_command(app_ctx: object, fail_on_skipped: bool, as_json: bool) -> str:
@@ -253,8 +268,11 @@ def follow_import(
             f"whole failed rows: zbulk job results --import {record.id}\n"
             f"fix and send them again: zbulk job retry --import {record.id} --edit"
         )
-    if summarise and len(record.parts) == 1 and code in (ExitCode.OK, ExitCode.ERROR,
-                                                         ExitCode.SKIPPED):  # fmt: skip
+    if (
+        summarise
+        and len(record.parts) == 1
+        and code in (ExitCode.OK, ExitCode.ERROR, ExitCode.SKIPPED)
+    ):
         from zbulk.commands.job_results import results
 
         results(ctx, ids[0], as_json=as_json)

@@ -76,10 +76,25 @@ JobId = Annotated[
 
 #: modules every Zoho CRM org has (offered when no metadata is cached)
 STANDARD_MODULES = (
-    "Leads", "Contacts", "Accounts", "Deals", "Tasks", "Events", "Calls", "Products",
-    "Quotes", "Sales_Orders", "Purchase_Orders", "Invoices", "Campaigns", "Vendors",
-    "Price_Books", "Cases", "Solutions", "Notes",
-)  # fmt: skip
+    "Leads",
+    "Contacts",
+    "Accounts",
+    "Deals",
+    "Tasks",
+    "Events",
+    "Calls",
+    "Products",
+    "Quotes",
+    "Sales_Orders",
+    "Purchase_Orders",
+    "Invoices",
+    "Campaigns",
+    "Vendors",
+    "Price_Books",
+    "Cases",
+    "Solutions",
+    "Notes",
+)
 _MAX_CACHE_FILES = 200
 _MAX_CACHE_BYTES = 4 << 20
 
@@ -123,8 +138,11 @@ def complete_config_keys(incomplete: str) -> list[str]:
     except (ZbulkError, OSError):
         profiles, centres = [], []
     if "." in incomplete:  # PROFILE.SETTING once a profile is being typed
-        keys += [f"{p}.{s}" for p in dict.fromkeys(["default", *profiles])
-                 for s in config.PROFILE_SETTINGS]  # fmt: skip
+        keys += [
+            f"{p}.{s}"
+            for p in dict.fromkeys(["default", *profiles])
+            for s in config.PROFILE_SETTINGS
+        ]
     keys += [f"data_centres.{c}.{s}" for c in centres for s in config.DATA_CENTRE_SETTINGS]
     return _matching(keys, incomplete)
 
@@ -223,8 +241,10 @@ class NotifyWhenCommand(typer.core.TyperCommand):
             if arg.startswith("--notify="):
                 when = arg.partition("=")[2]
                 if when not in NOTIFY_WHEN:
-                    raise UsageError(f"--notify={when}: use --notify (when the watch ends) "
-                                     "or --notify=each (as each job ends)")  # fmt: skip
+                    raise UsageError(
+                        f"--notify={when}: use --notify (when the watch ends) "
+                        "or --notify=each (as each job ends)"
+                    )
                 ctx.meta[NOTIFY_META] = when
                 arg = "--notify"
             rewritten.append(arg)

@@ -54,15 +54,17 @@ def check_against_org(
     # --dry-run sends nothing (not even reads): only metadata kept from an earlier run
     opened = contextlib.nullcontext(None) if dry_run else app_ctx.client()
     with opened as client:
-        meta = metadata.load(client, org_key, settings.api_domain, plan.module, refresh=refresh,
-                             warn=warn)  # fmt: skip
+        meta = metadata.load(
+            client, org_key, settings.api_domain, plan.module, refresh=refresh, warn=warn
+        )
         if meta is None:
             return file_only(app_ctx.output, plan, as_json)
         report = _check(plan, meta)
         if (report.blocked or report.rejected) and meta.from_cache and client is not None:
             # a refusal on kept metadata: read it again once (the org may have changed)
-            fresh = metadata.load(client, org_key, settings.api_domain, plan.module,
-                                  refresh=True, warn=warn)  # fmt: skip
+            fresh = metadata.load(
+                client, org_key, settings.api_domain, plan.module, refresh=True, warn=warn
+            )
             if fresh is None:
                 return file_only(app_ctx.output, plan, as_json)
             meta, report = fresh, _check(plan, fresh)
@@ -147,14 +149,22 @@ def _conclude(
             f"{rejected_path.name})",
         )
     if passing == 0:
-        raise UsageError(f"no row passes the pre-flight ({held} would be rejected); nothing "
-                         f"was sent. They are in {rejected_path}")  # fmt: skip
+        raise UsageError(
+            f"no row passes the pre-flight ({held} would be rejected); nothing "
+            f"was sent. They are in {rejected_path}"
+        )
     out.note(
         f"--skip-invalid: {passing:,} rows go, {len(report.rejected):,} stay (in {rejected_path})"
     )
     assert kept is not None
-    source = replace(plan.source, path=kept, member=kept.name, is_zip=False,
-                     size=kept.stat().st_size, records_seen=passing)  # fmt: skip
+    source = replace(
+        plan.source,
+        path=kept,
+        member=kept.name,
+        is_zip=False,
+        size=kept.stat().st_size,
+        records_seen=passing,
+    )
     return replace(plan, source=source)
 
 
@@ -211,8 +221,11 @@ def _write_rows(
         )
     codec = source.encoding.codec
     bad = files.create_output(target, force=force, encoding=codec, errors=ERRORS)
-    good = (files.create_output(kept, force=True, encoding=codec, errors=ERRORS)
-            if kept is not None else None)  # fmt: skip
+    good = (
+        files.create_output(kept, force=True, encoding=codec, errors=ERRORS)
+        if kept is not None
+        else None
+    )
     try:
         with source.records() as records:
             for f in (bad, good):

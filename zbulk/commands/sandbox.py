@@ -75,8 +75,9 @@ def sandbox(
     if upload_port is None:
         upload_port = port + 1 if 0 < port < 65535 else 0
     try:
-        server = Sandbox(host=host, port=port, token=token, job_duration=job_duration,
-                         upload_port=upload_port).bind()  # fmt: skip
+        server = Sandbox(
+            host=host, port=port, token=token, job_duration=job_duration, upload_port=upload_port
+        ).bind()
     except OSError as exc:
         raise UsageError(
             f"cannot listen on {host}:{port} and {host}:{upload_port}: {exc.strerror or exc}",
@@ -218,9 +219,15 @@ def _demo_watch(client: ZohoClient, out: Output, job_id: str) -> int:
         view.start()
 
     try:
-        code, jobs = follow(client, [job_id], WatchOptions(interval=0.5, max_interval=0.5),
-                            view.event, on_start=started, fetched=fetched,
-                            signals=False)  # fmt: skip
+        code, jobs = follow(
+            client,
+            [job_id],
+            WatchOptions(interval=0.5, max_interval=0.5),
+            view.event,
+            on_start=started,
+            fetched=fetched,
+            signals=False,
+        )
     finally:
         view.stop()
     out.emit(WatchReport(jobs, False, events.clock()), as_json=False)

@@ -106,14 +106,21 @@ def fetch_and_summarise(
     job = finished_job(job_id, doc, wanted)
     url = job.result_url or ""
     zip_path = download(client, url, directory / f"{job_id}.zip")
-    summary = summarise_zip(zip_path, output_dir=output_dir, job_id=job_id, force=force,
-                            keep_zip=keep_zip, source=source,
-                            resources=job.resources)  # fmt: skip
+    summary = summarise_zip(
+        zip_path,
+        output_dir=output_dir,
+        job_id=job_id,
+        force=force,
+        keep_zip=keep_zip,
+        source=source,
+        resources=job.resources,
+    )
     return ResultFile(job_id, job, url, zip_path, summary)
 
 
-def merge_import_results(client: ZohoClient, record: ImportRecord, directory: Path,
-                         output_dir: Path, force: bool) -> Merged:  # fmt: skip
+def merge_import_results(
+    client: ZohoClient, record: ImportRecord, directory: Path, output_dir: Path, force: bool
+) -> Merged:
     """An import's result files (``job results --import``): each part's state fetched
     again, then every finished part's result ZIP downloaded into ``directory`` and merged
     into one failed, created and errors file in ``output_dir``."""
@@ -124,6 +131,8 @@ def merge_import_results(client: ZohoClient, record: ImportRecord, directory: Pa
 
     refresh_parts(client, record)
     if not any(p.state in rec.FINISHED for p in record.parts):
-        raise ApiError(f"no part of import {record.id} has finished yet",
-                       hint=f"zbulk job watch --import {record.id}")  # fmt: skip
+        raise ApiError(
+            f"no part of import {record.id} has finished yet",
+            hint=f"zbulk job watch --import {record.id}",
+        )
     return merge(record, downloader(client, directory), output_dir, force)

@@ -64,8 +64,16 @@ def follow(
 
     with signals_interrupt() if signals else contextlib.nullcontext():
         try:
-            return watch(fetch, job_ids, options, on_event, on_start=started, throttle=throttle,
-                         clock=clock, sleep=sleep)  # fmt: skip
+            return watch(
+                fetch,
+                job_ids,
+                options,
+                on_event,
+                on_start=started,
+                throttle=throttle,
+                clock=clock,
+                sleep=sleep,
+            )
         except KeyboardInterrupt:
             if on_interrupt is not None:
                 on_interrupt(jobs)

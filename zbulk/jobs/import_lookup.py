@@ -36,8 +36,9 @@ def find_import(profile: str, api_domain: str, import_id: str | None) -> ImportR
             hint="zbulk job recent lists the imports made here",
         )
     if len(open_) > 1:
-        listed = "\n".join(f"  {r.id}  {Path(r.source['path']).name}  {len(r.parts)} parts"
-                           for r in open_[:20])  # fmt: skip
+        listed = "\n".join(
+            f"  {r.id}  {Path(r.source['path']).name}  {len(r.parts)} parts" for r in open_[:20]
+        )
         raise UsageError(
             f"{len(open_)} unfinished imports of profile {profile}; say which:\n" + listed,
             hint=f"zbulk job import --resume {open_[0].id}",

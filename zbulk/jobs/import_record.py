@@ -123,11 +123,18 @@ class ImportRecord:
             return self
         r = self.resources[n]
         return ImportRecord(
-            self.id, self.profile, self.api_domain, r["source"], r["settings"],
-            int(r["header_size"]), int(r["records"]),
-            [p for p in self.parts if p.resource == n], self.created, self.updated,
+            self.id,
+            self.profile,
+            self.api_domain,
+            r["source"],
+            r["settings"],
+            int(r["header_size"]),
+            int(r["records"]),
+            [p for p in self.parts if p.resource == n],
+            self.created,
+            self.updated,
             self.retry_of,
-        )  # fmt: skip
+        )
 
     def segments(self) -> list[ImportRecord]:
         """One record per resource (the record itself for an import of one)."""
@@ -231,14 +238,25 @@ def _from_json(doc: Any) -> ImportRecord:
         sent = p.get("sent_at")
         parts.append(
             PartState(
-                _int(p["number"]), _int(p["first_row"]), _int(p["last_row"]), _int(p["start"]),
-                _int(p["end"]), _int(p["size"]), _str(p["sha256"]), p["state"],
-                _str(p.get("file_id"), True), job_id, _str(p.get("status"), True),
-                _int(p.get("skipped") or 0), _str(p.get("error"), True),
-                float(sent) if isinstance(sent, int | float) and not isinstance(sent, bool)
-                else None, _int(p.get("resource") or 0),
+                _int(p["number"]),
+                _int(p["first_row"]),
+                _int(p["last_row"]),
+                _int(p["start"]),
+                _int(p["end"]),
+                _int(p["size"]),
+                _str(p["sha256"]),
+                p["state"],
+                _str(p.get("file_id"), True),
+                job_id,
+                _str(p.get("status"), True),
+                _int(p.get("skipped") or 0),
+                _str(p.get("error"), True),
+                float(sent)
+                if isinstance(sent, int | float) and not isinstance(sent, bool)
+                else None,
+                _int(p.get("resource") or 0),
             )
-        )  # fmt: skip
+        )
     source, settings = doc["source"], doc["settings"]
     if not isinstance(source, dict) or not isinstance(settings, dict):
         raise ValueError("bad record")
@@ -261,11 +279,19 @@ def _from_json(doc: Any) -> ImportRecord:
     elif any(p.resource for p in parts):
         raise ValueError("bad part resource")
     return ImportRecord(
-        check_id(_str(doc["id"])), _str(doc["profile"]), _str(doc["api_domain"]), source,
-        settings, _int(doc["header_size"]), _int(doc["records"]), parts,
-        float(doc.get("created") or 0), float(doc.get("updated") or 0),
-        _str(doc.get("retry_of"), True), resources,
-    )  # fmt: skip
+        check_id(_str(doc["id"])),
+        _str(doc["profile"]),
+        _str(doc["api_domain"]),
+        source,
+        settings,
+        _int(doc["header_size"]),
+        _int(doc["records"]),
+        parts,
+        float(doc.get("created") or 0),
+        float(doc.get("updated") or 0),
+        _str(doc.get("retry_of"), True),
+        resources,
+    )
 
 
 def all_records(env: Mapping[str, str] | None = None) -> list[ImportRecord]:
@@ -286,14 +312,16 @@ def all_records(env: Mapping[str, str] | None = None) -> list[ImportRecord]:
     return sorted(found, key=lambda r: -r.created)
 
 
-def of_scope(profile: str, api_domain: str, env: Mapping[str, str] | None = None
-             ) -> list[ImportRecord]:  # fmt: skip
+def of_scope(
+    profile: str, api_domain: str, env: Mapping[str, str] | None = None
+) -> list[ImportRecord]:
     domain = api_domain.rstrip("/").lower()
     return [r for r in all_records(env) if r.profile == profile and r.api_domain == domain]
 
 
-def with_job(job_id: str, env: Mapping[str, str] | None = None
-             ) -> tuple[ImportRecord, PartState] | None:  # fmt: skip
+def with_job(
+    job_id: str, env: Mapping[str, str] | None = None
+) -> tuple[ImportRecord, PartState] | None:
     """The import and part that created job ``job_id``, if zbulk did here."""
     for record in all_records(env):
         for part in record.parts:

@@ -77,8 +77,9 @@ def plan_import(
             with source.open() as raw:
                 found = split(raw)
         except SplitError as exc:
-            raise UsageError(f"{source.label} cannot be split into parts Zoho takes: {exc}"
-                             ) from None  # fmt: skip
+            raise UsageError(
+                f"{source.label} cannot be split into parts Zoho takes: {exc}"
+            ) from None
         if found.records != records:
             raise UsageError(
                 f"{source.label}: the pre-flight counts {records:,} records and the split "
@@ -150,11 +151,25 @@ def plan_several(
             part.number, part.resource = len(parts) + 1, n
             parts.append(part)
     return ImportRecord(
-        first.id, first.profile, first.api_domain, first.source, first.settings,
-        first.header_size, sum(r.records for r in records), parts, retry_of=retry_of,
-        resources=[{"source": r.source, "settings": r.settings, "header_size": r.header_size,
-                    "records": r.records} for r in records],
-    )  # fmt: skip
+        first.id,
+        first.profile,
+        first.api_domain,
+        first.source,
+        first.settings,
+        first.header_size,
+        sum(r.records for r in records),
+        parts,
+        retry_of=retry_of,
+        resources=[
+            {
+                "source": r.source,
+                "settings": r.settings,
+                "header_size": r.header_size,
+                "records": r.records,
+            }
+            for r in records
+        ],
+    )
 
 
 def sha256_of(source: UserFile) -> str:
@@ -246,8 +261,9 @@ def build_part_zip(record: ImportRecord, part: PartState, directory: Path) -> Pa
     name = part_name(record, part)
     target = directory / f"{name}.zip"
     digest = hashlib.sha256()
-    shape = Part(part.number, part.first_row, part.last_row, part.start, part.end, part.size,
-                 part.sha256)  # fmt: skip
+    shape = Part(
+        part.number, part.first_row, part.last_row, part.start, part.end, part.size, part.sha256
+    )
     with open_source(record, check=False) as src:
         header = header_of(record, src)
         with (

@@ -122,8 +122,10 @@ def _merge_one(
     failed_path, created_path, errors_path = targets(record, output_dir)
     _prepare(output_dir, [failed_path, created_path, errors_path], force)
     merged = Merged(record.id, record.module)
-    sinks = [files.create_output(p, force=force, binary=True)
-             for p in (failed_path, created_path, errors_path)]  # fmt: skip
+    sinks = [
+        files.create_output(p, force=force, binary=True)
+        for p in (failed_path, created_path, errors_path)
+    ]
     failed, created, errors = sinks
     try:
         with open_source(record) as src:
@@ -148,8 +150,19 @@ def _merge_one(
                     )
                     continue
                 zip_path = result_zip(part)
-                _merge_part(record, part, src, zip_path, result, encoding, delimiter, end,
-                            failed, created, err_writer)  # fmt: skip
+                _merge_part(
+                    record,
+                    part,
+                    src,
+                    zip_path,
+                    result,
+                    encoding,
+                    delimiter,
+                    end,
+                    failed,
+                    created,
+                    err_writer,
+                )
         for sink in sinks:
             sink.publish()
     except OSError as exc:
@@ -218,8 +231,9 @@ def _merge_part(
     from zbulk.result_codes import explain
     from zbulk.result_file import parse_errors
 
-    shape = Part(part.number, part.first_row, part.last_row, part.start, part.end, part.size,
-                 part.sha256)  # fmt: skip
+    shape = Part(
+        part.number, part.first_row, part.last_row, part.start, part.end, part.size, part.sha256
+    )
     rows = _result_rows(zip_path)
     number = part.first_row - 1
     for raw in part_records(src, shape):
@@ -237,8 +251,9 @@ def _merge_part(
             result.created += 1
             body, line_end = _split_end(raw)
             cell = record_id if record_id.isdigit() else _quoted(inert(record_id), delimiter)
-            created.write(body + (delimiter + cell).encode(encoding, "replace") +
-                          (line_end or end or b"\r\n"))  # fmt: skip
+            created.write(
+                body + (delimiter + cell).encode(encoding, "replace") + (line_end or end or b"\r\n")
+            )
             continue
         result.failed += 1
         failed.write(raw if raw.endswith((b"\n", b"\r")) else raw + (end or b"\r\n"))
@@ -247,8 +262,9 @@ def _merge_part(
             why = explain(code) if code else None
             if not code:
                 why = f"{status or 'no status'}: not added or updated, with no error code"
-            errors.writerow([str(number), inert(record_id), inert(code), inert(column),
-                             inert(why or "")])  # fmt: skip
+            errors.writerow(
+                [str(number), inert(record_id), inert(code), inert(column), inert(why or "")]
+            )
     if next(rows, None) is not None:
         raise ApiError(
             f"part {part.number}'s result file (job {part.job_id}) has more rows than the "

@@ -21,8 +21,9 @@ def unfinished(scope: Scope) -> list[str]:
     return [job_id for job_id in reversed(ids) if job_id.isdigit()]
 
 
-def refresh_unfinished(client: ZohoClient, seen: list[dict[str, object]], scope: Scope,
-                       warn: Callable[[str], None]) -> None:  # fmt: skip
+def refresh_unfinished(
+    client: ZohoClient, seen: list[dict[str, object]], scope: Scope, warn: Callable[[str], None]
+) -> None:
     """Fetch each job of ``seen`` not last seen finished and record its status in
     ``scope``'s history; a job Zoho no longer knows is ``warn``-ed about and skipped."""
     from zbulk.errors import NotFoundError

@@ -25,12 +25,15 @@ def source_of(job_id: str, directory: Path, warn: Callable[[str], None]) -> Path
         check_source(record)
     except UsageError as exc:
         del exc
-        warn(f"job {job_id} was created from {record.source['path']}, which has changed "
-             "since (or cannot be read): add --source FILE for whole rows")  # fmt: skip
+        warn(
+            f"job {job_id} was created from {record.source['path']}, which has changed "
+            "since (or cannot be read): add --source FILE for whole rows"
+        )
         return None
     target = directory / f"{part_name(record, part)}.csv"
-    shape = Part(part.number, part.first_row, part.last_row, part.start, part.end, part.size,
-                 part.sha256)  # fmt: skip
+    shape = Part(
+        part.number, part.first_row, part.last_row, part.start, part.end, part.size, part.sha256
+    )
     from zbulk import files
 
     with open_source(record, check=False) as src, files.create_new(target) as out:

@@ -214,11 +214,20 @@ def resource_plans(
             hint="give --source once per resource, in the job's order",
         )
     if len(sources) == len(resources):  # one per resource, in order: named as uploaded
-        files = [dataclasses.replace(f, member=name) if (name := names[n]) and not f.is_zip
-                 else f for n, f in enumerate(files)]  # fmt: skip
-    got = fetch_and_summarise(client, job_id, directory, doc=doc, wanted="failed rows to send",
-                              output_dir=directory / "rows", force=True,
-                              source=files)  # fmt: skip
+        files = [
+            dataclasses.replace(f, member=name) if (name := names[n]) and not f.is_zip else f
+            for n, f in enumerate(files)
+        ]
+    got = fetch_and_summarise(
+        client,
+        job_id,
+        directory,
+        doc=doc,
+        wanted="failed rows to send",
+        output_dir=directory / "rows",
+        force=True,
+        source=files,
+    )
     for warning in got.summary.warnings:
         warn(warning)
     plans: list[Plan] = []
@@ -227,8 +236,10 @@ def resource_plans(
             f for f in got.summary.files if f.module == module
         ]
         if len(found) != 1:
-            warn(f"job {job_id}'s result file has {len(found)} CSV files for resource {n + 1} "
-                 f"({module}), not one: its rows are not sent")  # fmt: skip
+            warn(
+                f"job {job_id}'s result file has {len(found)} CSV files for resource {n + 1} "
+                f"({module}), not one: its rows are not sent"
+            )
             continue
         if not found[0].failed:
             continue
@@ -250,17 +261,25 @@ class FailedRows:
     path: Path | None
 
 
-def failed_rows(client: ZohoClient, job_id: str, doc: dict[str, Any],
-                sources: list[UserFile], directory: Path) -> FailedRows:  # fmt: skip
+def failed_rows(
+    client: ZohoClient, job_id: str, doc: dict[str, Any], sources: list[UserFile], directory: Path
+) -> FailedRows:
     """The job's failed rows, whole, under the original header: ``sources`` lined up with
     the result file by the results command's join (``zbulk job results --source``), written
     as ``<job>-<Module>-failed.csv`` under ``directory``."""
     from zbulk.errors import ApiError
     from zbulk.jobs.fetch_result import fetch_and_summarise
 
-    got = fetch_and_summarise(client, job_id, directory, doc=doc, wanted="failed rows to send",
-                              output_dir=directory / "rows", force=True,
-                              source=sources)  # fmt: skip
+    got = fetch_and_summarise(
+        client,
+        job_id,
+        directory,
+        doc=doc,
+        wanted="failed rows to send",
+        output_dir=directory / "rows",
+        force=True,
+        source=sources,
+    )
     summary = got.summary
     if not summary.failed:
         return FailedRows(summary, None)

@@ -134,8 +134,9 @@ def split(stream: IO[bytes], max_records: int | None = None, max_bytes: int | No
         for o, r in pending:
             n = len(r)
             if start >= 0 and (row - first + 1 >= max_records or size + n > max_bytes):
-                parts.append(Part(len(parts) + 1, first, row, start, end, size,
-                                  part_hash.hexdigest()))  # fmt: skip
+                parts.append(
+                    Part(len(parts) + 1, first, row, start, end, size, part_hash.hexdigest())
+                )
                 part_hash = hashlib.sha256(header)
                 first, start, size = row + 1, -1, len(header)
             if len(header) + n > max_bytes:

@@ -105,8 +105,11 @@ def allows(granted: frozenset[str] | None, wanted: tuple[str, ...]) -> bool:
 
 def module_scope(module: str) -> tuple[str, ...]:
     """The scopes that let a bulk write job create records of ``module``."""
-    return ("ZohoCRM.modules.ALL", f"ZohoCRM.modules.{module}.ALL",
-            f"ZohoCRM.modules.{module}.CREATE")  # fmt: skip
+    return (
+        "ZohoCRM.modules.ALL",
+        f"ZohoCRM.modules.{module}.ALL",
+        f"ZohoCRM.modules.{module}.CREATE",
+    )
 
 
 def params(request: Request) -> dict[str, str]:
@@ -124,8 +127,9 @@ def _json(body: Body, status: int = 200) -> Answer:
 def _html(message: str = "", status: int = 200) -> Answer:
     import html
 
-    text = _DEVICE_PAGE.replace("{message}", f"<p><strong>{html.escape(message)}</strong></p>"
-                                if message else "")  # fmt: skip
+    text = _DEVICE_PAGE.replace(
+        "{message}", f"<p><strong>{html.escape(message)}</strong></p>" if message else ""
+    )
     return status, text.encode(), "text/html;charset=utf-8", {}
 
 
@@ -329,8 +333,10 @@ class Accounts:
             self.set_device(code, "approved" if action == "approve" else "denied")
         except KeyError:
             return _html(f"No pending sign-in has the code {code}.", 404)
-        return _html(f"Code {code} {'approved' if action == 'approve' else 'denied'}: "
-                     "go back to your terminal.")  # fmt: skip
+        return _html(
+            f"Code {code} {'approved' if action == 'approve' else 'denied'}: "
+            "go back to your terminal."
+        )
 
     # helpers, called with the lock held
     def _check_client(self, p: dict[str, str], *names: str) -> Body | None:

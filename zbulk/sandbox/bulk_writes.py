@@ -91,8 +91,9 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _DATE_PARTS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
 _INT_RANGE = {"integer": 2**31 - 1, "bigint": 2**63 - 1}
 _BOOLEANS = frozenset({"true", "false"})
-_NOT_MEASURED = frozenset({"boolean", "date", "datetime", "picklist", "multiselectpicklist",
-                           "lookup", "ownerlookup"})  # fmt: skip
+_NOT_MEASURED = frozenset(
+    {"boolean", "date", "datetime", "picklist", "multiselectpicklist", "lookup", "ownerlookup"}
+)
 
 
 class Refused(Exception):

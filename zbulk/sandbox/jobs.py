@@ -196,13 +196,26 @@ RECORDED: dict[str, Doc] = {
 
 # What the v8 shape adds to each recorded job's resource (v2 and v2.1 do not show it).
 _RECORDED_V8 = {
-    "4150868000005392002": {"file_id": "4150868000005392101", "file_names": ["Leads.csv"],
-                            "find_by": None, "ignore_empty": True},
-    "4150868000005350003": {"file_id": "4150868000005350101", "file_names": ["Fil2.csv"],
-                            "find_by": None, "ignore_empty": True},
-}  # fmt: skip
-_MODULE_IDS = {"Leads": _LEADS, "Contacts": _CONTACTS, "Accounts": _ACCOUNTS, "Deals": _DEALS,
-               "Tasks": _TASKS}  # fmt: skip
+    "4150868000005392002": {
+        "file_id": "4150868000005392101",
+        "file_names": ["Leads.csv"],
+        "find_by": None,
+        "ignore_empty": True,
+    },
+    "4150868000005350003": {
+        "file_id": "4150868000005350101",
+        "file_names": ["Fil2.csv"],
+        "find_by": None,
+        "ignore_empty": True,
+    },
+}
+_MODULE_IDS = {
+    "Leads": _LEADS,
+    "Contacts": _CONTACTS,
+    "Accounts": _ACCOUNTS,
+    "Deals": _DEALS,
+    "Tasks": _TASKS,
+}
 _V8_RESOURCE_KEYS = ("file_id", "file_names", "find_by", "ignore_empty")
 
 _BY_ID = {job.id: job for job in DEMO}
@@ -271,7 +284,8 @@ class Catalogue:
             ids = [f"{STARTED_ID_BASE + first + i}" for i in range(count)]
             for job_id in ids:
                 self._started_here[job_id] = dataclasses.replace(
-                    template, id=job_id, created_ago=0.0, span=span)  # fmt: skip
+                    template, id=job_id, created_ago=0.0, span=span
+                )
                 self._t0[job_id], self._walls[job_id] = now, wall
         return ids
 

@@ -17,13 +17,26 @@ from dataclasses import dataclass, field
 
 # data_type -> json_type, as Zoho's fields answers give them
 JSON_TYPES = {
-    "text": "string", "textarea": "string", "email": "string", "phone": "string",
-    "website": "string", "integer": "integer", "bigint": "string", "double": "double",
-    "currency": "double", "percent": "double", "decimal": "double", "boolean": "boolean",
-    "date": "string", "datetime": "string", "picklist": "string",
-    "multiselectpicklist": "jsonarray", "lookup": "jsonobject", "ownerlookup": "jsonobject",
+    "text": "string",
+    "textarea": "string",
+    "email": "string",
+    "phone": "string",
+    "website": "string",
+    "integer": "integer",
+    "bigint": "string",
+    "double": "double",
+    "currency": "double",
+    "percent": "double",
+    "decimal": "double",
+    "boolean": "boolean",
+    "date": "string",
+    "datetime": "string",
+    "picklist": "string",
+    "multiselectpicklist": "jsonarray",
+    "lookup": "jsonobject",
+    "ownerlookup": "jsonobject",
     "autonumber": "string",
-}  # fmt: skip
+}
 NUMBER_TYPES = frozenset({"integer", "bigint", "double", "currency", "percent", "decimal"})
 
 

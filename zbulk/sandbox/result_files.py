@@ -43,9 +43,16 @@ SOURCE_TYPE = "application/zip"
 STATUSES = ("added", "updated", "skipped", "unprocessed")
 TRAILING = ("STATUS", "RECORD_ID", "ERRORS")
 KEPT = 3  # mapped columns of the uploaded file a result file keeps
-ERROR_CODES = ("MANDATORY_NOT_FOUND", "INVALID_DATA", "DUPLICATE_DATA", "NOT_APPROVED",
-               "BLOCKED_RECORD", "CANNOT_PROCESS", "LIMIT_EXCEEDED",
-               "RESOURCE_NOT_FOUND")  # fmt: skip
+ERROR_CODES = (
+    "MANDATORY_NOT_FOUND",
+    "INVALID_DATA",
+    "DUPLICATE_DATA",
+    "NOT_APPROVED",
+    "BLOCKED_RECORD",
+    "CANNOT_PROCESS",
+    "LIMIT_EXCEEDED",
+    "RESOURCE_NOT_FOUND",
+)
 # A link no longer valid, in the terms the OpenAPI file's API_Exception documents for the
 # download (``info`` "Forbidden", ``x-info`` "Link not valid").
 EXPIRED_STATUS = 403
@@ -53,11 +60,18 @@ EXPIRED_BODY = {"info": "Forbidden", "x-info": "Link not valid"}
 # Uploaded files that differ from "API names as headers, commas": file name -> (delimiter,
 # header per api_name). Zoho detects the delimiter from the header and maps by index.
 SOURCE_FILES: dict[str, tuple[str, dict[str, str]]] = {
-    "accounts_import.csv": (";", {"Account_Name": "Account Name", "Account_Type": "Type",
-                                  "Billing_City": "City", "Annual_Revenue": "Revenue"}),
+    "accounts_import.csv": (
+        ";",
+        {
+            "Account_Name": "Account Name",
+            "Account_Type": "Type",
+            "Billing_City": "City",
+            "Annual_Revenue": "Revenue",
+        },
+    ),
     "deals.csv": ("|", {}),
     "tasks_update.csv": (";", {}),
-}  # fmt: skip
+}
 _RECORD_BASE = 4150868000010000000
 _FIRST = ("Ada", "José", "Mei", "Olu", "Priya", "Sven", "Zoë", "Tomás")
 _CITIES = ("Chennai", "Austin", "Zürich", "Osaka", "Lagos", "São Paulo", "Leeds")
@@ -227,8 +241,11 @@ def result_files(doc: Any) -> list[ResultFile]:
             continue
         module = resource.get("module")
         module = str(module.get("api_name") or "") if isinstance(module, dict) else str(module)
-        mappings = [m for m in resource.get("field_mappings") or []
-                    if isinstance(m, dict) and isinstance(m.get("index"), int)]  # fmt: skip
+        mappings = [
+            m
+            for m in resource.get("field_mappings") or []
+            if isinstance(m, dict) and isinstance(m.get("index"), int)
+        ]
         api_names = [str(m.get("api_name")) for m in sorted(mappings, key=lambda m: m["index"])]
         counts = {s: int(file.get(f"{s}_count") or 0) for s in STATUSES[:3]}
         total = int(file.get("total_count") or 0)
@@ -243,8 +260,9 @@ def result_files(doc: Any) -> list[ResultFile]:
             i += 1
             name = f"{base}_{i}.csv"
         names.add(name)
-        files.append(ResultFile(name, columns, counts, module, source or f"{stem}.csv",
-                                delimiter, api_names))  # fmt: skip
+        files.append(
+            ResultFile(name, columns, counts, module, source or f"{stem}.csv", delimiter, api_names)
+        )
     if not files:
         raise ValueError("no resource has a file")
     return files

@@ -46,18 +46,26 @@ HTML = "text/html;charset=utf-8"
 AUTH_SCHEME = "Zoho-oauthtoken"
 MALFORMED_BODY = b'{"status": "COMPL'
 Family = Literal["api", "front", "auth", "download", "other"]
-_API_HEADERS = {"Referrer-Policy": "strict-origin", "X-Content-Type-Options": "nosniff",
-                "X-XSS-Protection": "1; mode=block", "Pragma": "no-cache",
-                "Cache-Control": "no-cache", "Expires": "Thu, 01 Jan 1970 00:00:00 GMT",
-                "X-Frame-Options": "SAMEORIGIN"}  # fmt: skip
+_API_HEADERS = {
+    "Referrer-Policy": "strict-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-XSS-Protection": "1; mode=block",
+    "Pragma": "no-cache",
+    "Cache-Control": "no-cache",
+    "Expires": "Thu, 01 Jan 1970 00:00:00 GMT",
+    "X-Frame-Options": "SAMEORIGIN",
+}
 FAMILY_HEADERS: dict[str, dict[str, str]] = {  # after Server, Date, Content-*, Connection
     "api": _API_HEADERS,
-    "front": {"X-Frame-Options": "deny", "X-Download-Options": "noopen",
-              "X-Content-Type-Options": "nosniff"},
+    "front": {
+        "X-Frame-Options": "deny",
+        "X-Download-Options": "noopen",
+        "X-Content-Type-Options": "nosniff",
+    },
     "auth": {**_API_HEADERS, "X-Download-Options": "noopen"},
     "download": {"X-Content-Type-Options": "nosniff", "X-Download-Options": "noopen"},
     "other": _API_HEADERS,
-}  # fmt: skip
+}
 STRICT_TRANSPORT = "max-age=63072000"
 ERRORS = {  # code: (HTTP status, message), as Zoho answers them
     "INVALID_URL_PATTERN": (404, "Please check if the URL trying to access is a correct one"),
@@ -70,8 +78,13 @@ ERRORS = {  # code: (HTTP status, message), as Zoho answers them
     "TOO_MANY_REQUESTS": (429, "too many requests, please try again later"),
 }
 # A 400 fault answers a code and message both in the OpenAPI file's API_Exception enums.
-_FAULT_CODES = {400: "INVALID_REQUEST_METHOD", 401: "INVALID_TOKEN", 403: "NO_PERMISSION",
-                404: "INVALID_URL_PATTERN", 429: "TOO_MANY_REQUESTS"}  # fmt: skip
+_FAULT_CODES = {
+    400: "INVALID_REQUEST_METHOD",
+    401: "INVALID_TOKEN",
+    403: "NO_PERMISSION",
+    404: "INVALID_URL_PATTERN",
+    429: "TOO_MANY_REQUESTS",
+}
 
 
 _FRONT_CODES = ("INVALID_URL_PATTERN", "INVALID_REQUEST_METHOD")
@@ -341,8 +354,9 @@ class Sandbox(BulkWritesMixin, AccountsMixin, ResultFilesMixin):
                 self._server.server_close()
                 self._server = None
                 raise
-            threading.Thread(target=self._upload_server.serve_forever, args=(0.01,),
-                             daemon=True).start()  # fmt: skip
+            threading.Thread(
+                target=self._upload_server.serve_forever, args=(0.01,), daemon=True
+            ).start()
             self.restart_jobs()
         return self
 
@@ -476,8 +490,14 @@ class Sandbox(BulkWritesMixin, AccountsMixin, ResultFilesMixin):
         with self._lock:
             record.time = time.monotonic()
             self.requests.append(record)
-            fault = next((f for f in self._faults if path.startswith(f.path_prefix or "")
-                          and f.method in (None, record.method)), None)  # fmt: skip
+            fault = next(
+                (
+                    f
+                    for f in self._faults
+                    if path.startswith(f.path_prefix or "") and f.method in (None, record.method)
+                ),
+                None,
+            )
             if fault is not None and fault.times is not None:
                 fault.times -= 1
                 if fault.times <= 0:
@@ -549,13 +569,20 @@ class Sandbox(BulkWritesMixin, AccountsMixin, ResultFilesMixin):
 
         query = {k: v[-1] for k, v in parse_qs(request.query).items()}
         try:
-            ids = self.start_jobs(int(query.get("count", "1")), query.get("like", "large"),
-                                  float(query.get("span", "1")))  # fmt: skip
+            ids = self.start_jobs(
+                int(query.get("count", "1")),
+                query.get("like", "large"),
+                float(query.get("span", "1")),
+            )
         except (KeyError, ValueError) as exc:
             doc = {"status": "error", "code": "INVALID_DATA", "message": str(exc), "details": {}}
             return Response(400, compact(doc), JSON, family="other")
-        doc = {"status": "success", "code": "SUCCESS", "message": "started",
-               "details": {"ids": ids}}  # fmt: skip
+        doc = {
+            "status": "success",
+            "code": "SUCCESS",
+            "message": "started",
+            "details": {"ids": ids},
+        }
         return Response(201, compact(doc), JSON, family="other")
 
     def _restart_job(self, request: Request) -> Response:
@@ -565,6 +592,10 @@ class Sandbox(BulkWritesMixin, AccountsMixin, ResultFilesMixin):
             self.restart_jobs(job_id)
         except KeyError:
             return error("RESOURCE_NOT_FOUND", {"X-ACCESSTOKEN-RESET": self._catalogue.token_reset})
-        doc = {"status": "success", "code": "SUCCESS", "message": "restarted",
-               "details": {"id": job_id}}  # fmt: skip
+        doc = {
+            "status": "success",
+            "code": "SUCCESS",
+            "message": "restarted",
+            "details": {"id": job_id},
+        }
         return Response(200, compact(doc), JSON, family="other")

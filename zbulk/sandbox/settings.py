@@ -29,19 +29,47 @@ FIELDS_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/settings/fields"
 LAYOUTS_ROUTE = rf"/crm/(?P<version>{VERSION_PATTERN})/settings/layouts"
 # The scopes each endpoint takes (any one of them), as Zoho's pages list them.
 SCOPES = {
-    MODULES_ROUTE: ("ZohoCRM.settings.modules.READ", "ZohoCRM.settings.modules.ALL",
-                    "ZohoCRM.settings.ALL", "ZohoCRM.ALL"),
-    FIELDS_ROUTE: ("ZohoCRM.settings.fields.READ", "ZohoCRM.settings.fields.ALL",
-                   "ZohoCRM.settings.ALL", "ZohoCRM.ALL"),
-    LAYOUTS_ROUTE: ("ZohoCRM.settings.layouts.READ", "ZohoCRM.settings.layouts.ALL",
-                    "ZohoCRM.settings.ALL", "ZohoCRM.ALL"),
-}  # fmt: skip
+    MODULES_ROUTE: (
+        "ZohoCRM.settings.modules.READ",
+        "ZohoCRM.settings.modules.ALL",
+        "ZohoCRM.settings.ALL",
+        "ZohoCRM.ALL",
+    ),
+    FIELDS_ROUTE: (
+        "ZohoCRM.settings.fields.READ",
+        "ZohoCRM.settings.fields.ALL",
+        "ZohoCRM.settings.ALL",
+        "ZohoCRM.ALL",
+    ),
+    LAYOUTS_ROUTE: (
+        "ZohoCRM.settings.layouts.READ",
+        "ZohoCRM.settings.layouts.ALL",
+        "ZohoCRM.settings.ALL",
+        "ZohoCRM.ALL",
+    ),
+}
 _TIME = "2024-03-04T10:15:30+05:30"
 _ERROR_TYPE = "application/json;charset=utf-8"
-_UI_TYPES = {"text": 1, "textarea": 3, "email": 25, "phone": 33, "website": 21, "integer": 32,
-             "bigint": 36, "double": 37, "currency": 36, "percent": 38, "decimal": 39,
-             "boolean": 301, "date": 24, "datetime": 333, "picklist": 2,
-             "multiselectpicklist": 100, "lookup": 133, "ownerlookup": 8}  # fmt: skip
+_UI_TYPES = {
+    "text": 1,
+    "textarea": 3,
+    "email": 25,
+    "phone": 33,
+    "website": 21,
+    "integer": 32,
+    "bigint": 36,
+    "double": 37,
+    "currency": 36,
+    "percent": 38,
+    "decimal": 39,
+    "boolean": 301,
+    "date": 24,
+    "datetime": 333,
+    "picklist": 2,
+    "multiselectpicklist": 100,
+    "lookup": 133,
+    "ownerlookup": 8,
+}
 
 
 def _error(code: str, message: str, details: dict[str, Any]) -> Answer:
@@ -60,8 +88,9 @@ def _module_param(request: Request, param_key: str) -> tuple[Module | None, Answ
         )
     module = MODULES.get(name)
     if module is None:
-        return None, _error("INVALID_MODULE", "the module name given seems to be invalid",
-                            {"api_name": "module"})  # fmt: skip
+        return None, _error(
+            "INVALID_MODULE", "the module name given seems to be invalid", {"api_name": "module"}
+        )
     return module, None
 
 
@@ -235,10 +264,26 @@ def layout_doc(module: Module, lay: Layout) -> dict[str, Any]:
     fields = []
     for n, f in enumerate(module.fields):
         doc = field_doc(module, f, n)
-        keep = ("api_name", "id", "data_type", "json_type", "length", "decimal_place",
-                "display_label", "field_label", "system_mandatory", "read_only",
-                "field_read_only", "pick_list_values", "lookup", "visible", "ui_type",
-                "custom_field", "column_name", "unique")  # fmt: skip
+        keep = (
+            "api_name",
+            "id",
+            "data_type",
+            "json_type",
+            "length",
+            "decimal_place",
+            "display_label",
+            "field_label",
+            "system_mandatory",
+            "read_only",
+            "field_read_only",
+            "pick_list_values",
+            "lookup",
+            "visible",
+            "ui_type",
+            "custom_field",
+            "column_name",
+            "unique",
+        )
         out = {k: doc[k] for k in keep}
         out["required"] = f.system_mandatory or f.api_name in lay.required
         out["sequence_number"] = n + 1

@@ -46,8 +46,9 @@ def status_view(entries: list[dict[str, object]], active: str) -> RenderableType
                 when = datetime.fromtimestamp(expires, UTC)
                 state = "expired" if when <= now else "valid"
                 style = "red" if state == "expired" else "green"
-                grid.add_row("Access token", Text(f"{state}, expires {relative(when, now)}",
-                                                  style=style))  # fmt: skip
+                grid.add_row(
+                    "Access token", Text(f"{state}, expires {relative(when, now)}", style=style)
+                )
             if entry.get("warning"):
                 grid.add_row("Warning", cell(_opt(entry.get("warning")), "yellow"))
             if entry.get("error"):

@@ -61,8 +61,11 @@ def ago_from(then: datetime, now: datetime) -> str:
 
 def count_parts(values: dict[str, int | None]) -> list[tuple[str, str]]:
     """``(label, number)`` pairs in ``COUNT_ORDER`` for the labels given (``—`` for None)."""
-    return [(label, "—" if values[label] is None else f"{values[label]:,}")
-            for label in COUNT_ORDER if label in values]  # fmt: skip
+    return [
+        (label, "—" if values[label] is None else f"{values[label]:,}")
+        for label in COUNT_ORDER
+        if label in values
+    ]
 
 
 def counts(values: dict[str, int | None]) -> str:

@@ -46,8 +46,12 @@ _COUNT_STYLES = {"added": "green", "updated": "cyan", "skipped": "yellow", "tota
 def counts(file: FileInfo) -> Text:
     """``added 1,200 · updated 0 · skipped 49 · total 1,249`` (``format.counts``), styled."""
     out = Text()
-    values = {"added": file.added, "updated": file.updated, "skipped": file.skipped,
-              "total": file.total}  # fmt: skip
+    values = {
+        "added": file.added,
+        "updated": file.updated,
+        "skipped": file.skipped,
+        "total": file.total,
+    }
     for i, (label, number) in enumerate(count_parts(values)):
         if i:
             out.append(SEPARATOR, style="dim")
@@ -69,10 +73,16 @@ def progress(file: FileInfo) -> Text:
 def mapping_table(mappings: list[FieldMapping]) -> PlainTable:
     """The field mappings in CSV column order."""
     rows = [
-        ("" if m.index is None else str(m.index), safe(m.api_name or ""), safe(m.format or ""),
-         safe(m.find_by or ""), safe(m.module or ""), safe(m.default_value or ""))
+        (
+            "" if m.index is None else str(m.index),
+            safe(m.api_name or ""),
+            safe(m.format or ""),
+            safe(m.find_by or ""),
+            safe(m.module or ""),
+            safe(m.default_value or ""),
+        )
         for m in mappings
-    ]  # fmt: skip
+    ]
     headers = ("Column", "Field", "Format", "Find by", "Module", "Default")
     return PlainTable(f"Field mappings ({len(rows)})", headers, rows)
 

@@ -28,8 +28,11 @@ def end_message(jobs: list[Watched]) -> str:
     if len(jobs) == 1:
         return job_message(jobs[0])
     ends = Counter(
-        (w.job.status or "?") if w.job is not None and w.error is None and w.job.finished
-        else "not finished" for w in jobs)  # fmt: skip
+        (w.job.status or "?")
+        if w.job is not None and w.error is None and w.job.finished
+        else "not finished"
+        for w in jobs
+    )
     return f"watch of {len(jobs)} jobs ended: " + ", ".join(
         f"{ends[s]} {s}" for s in by_status_order(ends)
     )

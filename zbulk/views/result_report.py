@@ -38,8 +38,11 @@ def results_view(summary: Summary, with_rows: bool) -> Iterator[RenderableType]:
             head.append(f"{count:,}", style=style)
         yield head
         if f.source is not None:
-            yield Text(f"lined up with {safe(f.source.label)} ({f.source.encoding.label}, "
-                       f"{_delimiter(f.source.delimiter)})", style="dim")  # fmt: skip
+            yield Text(
+                f"lined up with {safe(f.source.label)} ({f.source.encoding.label}, "
+                f"{_delimiter(f.source.delimiter)})",
+                style="dim",
+            )
         if f.errors:
             groups = sorted(f.errors.values(), key=lambda g: (-g.count, g.code, g.column))
             rows: list[tuple[str, ...]] = [
@@ -94,8 +97,12 @@ class _Continued(PlainTable):
         yield from self._body(console, widths)
 
 
-def failed_tables(columns: list[str], count: int, rows: Iterable[tuple[int, list[str]]],
-                  part_size: int = ROWS_PER_PART) -> Iterator[PlainTable]:  # fmt: skip
+def failed_tables(
+    columns: list[str],
+    count: int,
+    rows: Iterable[tuple[int, list[str]]],
+    part_size: int = ROWS_PER_PART,
+) -> Iterator[PlainTable]:
     """The failed rows as tables of ``part_size`` rows: the first with the title and
     header, the others continuing it."""
     width = len(columns)

@@ -35,8 +35,11 @@ def duration(seconds: float) -> str:
 
 def _sums(job: Job) -> tuple[int, int, int]:
     files = [r.file for r in job.resources if r.file is not None]
-    return (sum(max(f.added or 0, 0) for f in files), sum(max(f.updated or 0, 0) for f in files),
-            sum(max(f.skipped or 0, 0) for f in files))  # fmt: skip
+    return (
+        sum(max(f.added or 0, 0) for f in files),
+        sum(max(f.updated or 0, 0) for f in files),
+        sum(max(f.skipped or 0, 0) for f in files),
+    )
 
 
 def progress_text(w: Watched) -> str:
@@ -134,8 +137,9 @@ class WatchPanel:
     """The live view: per job its status, progress, ETA and clock, and a bar per
     resource; every job's bars start at the same column."""
 
-    def __init__(self, jobs: list[Watched], clock: Callable[[], float],
-                 wall: Callable[[], float] = time.time) -> None:  # fmt: skip
+    def __init__(
+        self, jobs: list[Watched], clock: Callable[[], float], wall: Callable[[], float] = time.time
+    ) -> None:
         self.jobs = jobs
         self.clock = clock
         self.wall = wall
@@ -205,8 +209,13 @@ class WatchPanel:
                 yield line + Text(label)
                 continue
             filled = min(round(width * done / total), width)
-            yield (line + Text("  ") + Text("█" * filled, style="green")
-                   + Text("░" * (width - filled), style="dim") + Text(label))  # fmt: skip
+            yield (
+                line
+                + Text("  ")
+                + Text("█" * filled, style="green")
+                + Text("░" * (width - filled), style="dim")
+                + Text(label)
+            )
 
 
 def progress_line(w: Watched, stamp: str, now: float, wall_now: float) -> Text | None:
@@ -225,8 +234,7 @@ def progress_line(w: Watched, stamp: str, now: float, wall_now: float) -> Text |
 def unknown_status_text(w: Watched) -> str:
     """The warning for a status zbulk does not know."""
     said = "no status" if w.job is None or w.job.status is None else f"status {w.job.status!r}"
-    return (f"job {w.job_id} reports {said}, which zbulk does not know; "
-            "treating it as still running")  # fmt: skip
+    return f"job {w.job_id} reports {said}, which zbulk does not know; treating it as still running"
 
 
 def retry_text(w: Watched, wait: float) -> str:
@@ -242,8 +250,9 @@ def timeout_text(late: list[str], timeout: float | None, command: str) -> tuple[
     what = f"job {late[0]} did not" if len(late) == 1 else f"{len(late)} jobs did not"
     message = f"{what} finish within {within}; the last known state of each is above"
     if len(late) > 1:
-        return message, (f"the jobs go on at Zoho; follow them again with "
-                         f"`{command} {' '.join(late)}`")  # fmt: skip
+        return message, (
+            f"the jobs go on at Zoho; follow them again with `{command} {' '.join(late)}`"
+        )
     return message, f"the job goes on at Zoho; follow it again with `{command} {late[0]}`"
 
 
