@@ -4,6 +4,7 @@ as ``zbulk job import``'s (``commands.import_flow``)."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -140,6 +141,19 @@ def retry_command(
     app_ctx = ctx.find_root().obj
     out = app_ctx.output
     with app_ctx.client() as client, files.temp_dir() as tmp:
+        # Every way on sends with the same settings; only the plans and what is kept differ.
+        send = functools.partial(
+            start_import,
+            ctx,
+            dry_run=dry_run,
+            yes=yes,
+            watch=watch,
+            org=org,
+            as_json=as_json,
+            client=client,
+            allow_skipped=allow_skipped,
+            follow=follower(ctx, as_json, allow_skipped),
+        )
         doc = client.get_job(job_id).doc
         if several_resources(doc):
             from zbulk.jobs.retrying import resource_plans
@@ -165,19 +179,7 @@ def retry_command(
                 return 0
             for plan in plans:
                 out.note(f"{plan.records:,} failed rows of job {job_id}'s {plan.module}, whole")
-            return start_import(
-                ctx,
-                plans,
-                dry_run=dry_run,
-                yes=yes,
-                watch=watch,
-                org=org,
-                as_json=as_json,
-                client=client,
-                allow_skipped=allow_skipped,
-                keep_source=True,
-                follow=follower(ctx, as_json, allow_skipped),
-            )
+            return send(plans, keep_source=True)
         if sources and len(sources) > 1:
             raise UsageError(f"job {job_id} has one resource: give --source once")
         source = sources[0] if sources else None
@@ -206,19 +208,7 @@ def retry_command(
                 edit_file(fixed, out)
         plan = retry_plan(job_id, doc, opened, fixed)
         temporary = fixed.is_relative_to(tmp)  # the failed rows as written here: kept
-        return start_import(
-            ctx,
-            plan,
-            dry_run=dry_run,
-            yes=yes,
-            watch=watch,
-            org=org,
-            as_json=as_json,
-            client=client,
-            allow_skipped=allow_skipped,
-            keep_source=temporary,
-            follow=follower(ctx, as_json, allow_skipped),
-        )
+        return send(plan, keep_source=temporary)
 
 
 def retry_import(
@@ -262,6 +252,19 @@ def retry_import(
             f"{record.id} --edit",
         )
     with app_ctx.client() as client, files.temp_dir() as tmp:
+        send = functools.partial(
+            start_import,
+            ctx,
+            dry_run=dry_run,
+            yes=yes,
+            watch=watch,
+            org=org,
+            as_json=as_json,
+            client=client,
+            allow_skipped=allow_skipped,
+            retry_of=record.id,
+            follow=follow,
+        )
         if record.resources:
             merged = import_failed_rows(client, record, tmp)
             plans = []
@@ -283,20 +286,7 @@ def retry_import(
             if not plans:
                 out.note(f"import {record.id} has no failed rows: nothing to send")
                 return 0
-            return start_import(
-                ctx,
-                plans,
-                dry_run=dry_run,
-                yes=yes,
-                watch=watch,
-                org=org,
-                keep_source=True,
-                as_json=as_json,
-                client=client,
-                allow_skipped=allow_skipped,
-                retry_of=record.id,
-                follow=follow,
-            )
+            return send(plans, keep_source=True)
         if fixed is None:
             merged = import_failed_rows(client, record, tmp)
             if not merged.failed:
@@ -309,20 +299,7 @@ def retry_import(
                 edit_file(fixed, out)
         plan = retry_plan(record.id, record.settings["body"], original, fixed)
         temporary = fixed.is_relative_to(tmp)  # the merged failed rows: the record keeps them
-        return start_import(
-            ctx,
-            plan,
-            dry_run=dry_run,
-            yes=yes,
-            watch=watch,
-            org=org,
-            keep_source=temporary,
-            as_json=as_json,
-            client=client,
-            allow_skipped=allow_skipped,
-            retry_of=record.id,
-            follow=follow,
-        )
+        return send(plan, keep_source=temporary)
 
 
 def _edit(rows: Path, job_id: str, module: str, out: Output) -> Path:
